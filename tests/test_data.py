@@ -1,0 +1,427 @@
+"""Tests for titanic_reg.data: loading and validating the Titanic CSVs."""
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from titanic_reg.data import REQUIRED_TEST, REQUIRED_TRAIN, check_seen, load_csv
+from titanic_reg.errors import InputError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+HEADER = "PassengerId,Survived,Pclass,Name,Sex,Age,SibSp,Parch,Ticket,Fare,Cabin,Embarked"
+ROW1 = '1,0,3,"Braund, Mr. Owen Harris",male,22,1,0,A/5 21171,7.25,,S'
+ROW2 = '2,1,1,"Cumings, Mrs. John",female,38,1,0,PC 17599,71.2833,C85,C'
+ROW3 = '3,1,3,"Heikkinen, Miss. Laina",female,26,0,0,STON/O2. 3101282,7.925,,S'
+
+TRAIN_COLUMNS = ["row", "PassengerId", "Survived", "Pclass", "Name", "Sex", "Age", "SibSp", "Parch", "Fare",
+                 "Embarked"]
+TEST_COLUMNS = [c for c in TRAIN_COLUMNS if c != "Survived"]
+
+
+def write(tmp_path, text, name="t.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def csv_text(*rows, header=HEADER, nl="\n"):
+    return nl.join((header,) + rows) + nl
+
+
+def with_value(row, column, value, header=HEADER):
+    """ROW-like string with one field replaced (no quoted commas outside Name)."""
+    fields = next(csv.reader([row]))
+    fields[header.split(",").index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+def raises(path, labelled=True):
+    with pytest.raises(InputError) as info:
+        load_csv(path, labelled=labelled)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    return info.value
+
+
+# -- the real files ---------------------------------------------------------
+
+
+def test_real_train():
+    df = load_csv(DATA / "train.csv", labelled=True)
+    assert list(df.columns) == TRAIN_COLUMNS
+    assert len(df) == 891
+    assert isinstance(df.index, pd.RangeIndex)
+    assert df["Age"].isna().sum() == 177
+    assert df["Embarked"].isna().sum() == 2
+    assert df["Fare"].isna().sum() == 0
+    assert df["PassengerId"].dtype == np.int64 and df["Survived"].dtype == np.int64
+    for c in ("Pclass", "Age", "SibSp", "Parch", "Fare"):
+        assert df[c].dtype == np.float64
+    assert df["Sex"].dtype == object and df["Embarked"].dtype == object
+    first = df.iloc[0]
+    assert first["row"] == 2
+    assert first["PassengerId"] == 1
+    assert first["Survived"] == 0
+    assert first["Pclass"] == 3
+    assert first["Name"] == "Braund, Mr. Owen Harris"
+    assert first["Sex"] == "male"
+    assert first["Age"] == 22
+    assert first["SibSp"] == 1 and first["Parch"] == 0
+    assert first["Fare"] == 7.25
+    assert first["Embarked"] == "S"
+    assert df["row"].iloc[-1] == 892
+    assert set(df["Sex"]) == {"male", "female"}
+    assert set(df["Embarked"].dropna()) == {"C", "Q", "S"}
+    assert df.loc[df["Embarked"].isna(), "Embarked"].tolist() == [None, None]
+    assert df["Survived"].sum() == 342
+
+
+def test_real_test():
+    df = load_csv(DATA / "test.csv", labelled=False)
+    assert list(df.columns) == TEST_COLUMNS
+    assert len(df) == 418
+    assert df["Fare"].isna().sum() == 1
+    assert df["Age"].isna().sum() == 86
+    assert df["PassengerId"].iloc[0] == 892
+    train = load_csv(DATA / "train.csv", labelled=True)
+    check_seen(train, df, DATA / "test.csv")  # nothing unseen
+
+
+def test_required_constants():
+    assert REQUIRED_TRAIN == ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare",
+                              "Embarked")
+    assert REQUIRED_TEST == tuple(c for c in REQUIRED_TRAIN if c != "Survived")
+
+
+# -- file-level errors ------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    e = raises(tmp_path / "nope.csv")
+    assert "not found" in str(e)
+
+
+def test_directory(tmp_path):
+    d = tmp_path / "adir.csv"
+    d.mkdir()
+    assert "directory" in str(raises(d))
+
+
+def test_permission_denied(tmp_path, monkeypatch):
+    path = write(tmp_path, csv_text(ROW1))
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    assert "permission denied" in str(raises(path))
+
+
+def test_binary_garbage(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert "binary" in str(raises(path))
+
+
+def test_xlsx_renamed(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00" + b"\x00" * 40)
+    assert "save it as CSV" in str(raises(path))
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "  \r\n"])
+def test_empty_file(tmp_path, text):
+    assert "empty" in str(raises(write(tmp_path, text)))
+
+
+@pytest.mark.parametrize("text", [HEADER + "\n", HEADER, HEADER + "\n\n,,,,,,,,,,,\n"])
+def test_header_only(tmp_path, text):
+    assert "no data rows" in str(raises(write(tmp_path, text)))
+
+
+def test_missing_column(tmp_path):
+    header = HEADER.replace("Survived,", "")
+    row = ROW1.replace("1,0,3,", "1,3,", 1)
+    e = raises(write(tmp_path, csv_text(row, header=header)))
+    assert "Survived" in str(e)
+    assert "PassengerId, Pclass, Name" in str(e)  # lists what was found
+    assert e.row == 1
+    # ...but a test file does not need it
+    df = load_csv(write(tmp_path, csv_text(row, header=header), name="u.csv"), labelled=False)
+    assert list(df.columns) == TEST_COLUMNS
+
+
+def test_several_missing_columns(tmp_path):
+    e = raises(write(tmp_path, "PassengerId,Pclass,Sex\n1,2,male\n"))
+    for c in ("Survived", "Age", "SibSp", "Parch", "Fare", "Embarked"):
+        assert c in str(e)
+
+
+def test_duplicate_header_column(tmp_path):
+    e = raises(write(tmp_path, csv_text(ROW1 + ",30", header=HEADER + ",Age")))
+    assert e.column == "Age" and e.row == 1
+
+
+def test_too_many_fields(tmp_path):
+    e = raises(write(tmp_path, csv_text(ROW1, ROW2 + ",x,y")))
+    assert e.row == 3
+    assert "13" in str(e) or "14" in str(e)
+
+
+def test_unclosed_quote(tmp_path):
+    e = raises(write(tmp_path, "\n" + csv_text(ROW1, "", '2,1,1,"Cumings, Mrs,female,38,1,0,PC,71.2,,C', ROW3)))
+    assert "quote" in str(e)
+    assert e.row == 5
+
+
+# -- value errors -----------------------------------------------------------
+
+BAD_VALUES = [
+    ("Age", "abc", "not a number"),
+    ("Age", "-1", "age"),
+    ("Age", "151", "age"),
+    ("Age", "nan", "finite"),
+    ("Age", "inf", "finite"),
+    ("Age", "NA", "empty"),
+    ("SibSp", "1.5", "whole"),
+    ("SibSp", "-1", "whole"),
+    ("Parch", "x", "not a number"),
+    ("Fare", "-0.5", "fare"),
+    ("Fare", "Infinity", "finite"),
+    ("Pclass", "4", "1, 2 or 3"),
+    ("Pclass", "0", "1, 2 or 3"),
+    ("Pclass", "first", "not a number"),
+    ("Sex", "m", "male or female"),
+    ("Survived", "2", "0 or 1"),
+    ("Survived", "", "missing"),
+    ("Survived", "yes", "not a number"),
+    ("PassengerId", "", "missing"),
+    ("PassengerId", "1.5", "whole"),
+    ("PassengerId", "a1", "not a number"),
+    ("Age", "1_0", "not a number"),
+]
+
+
+@pytest.mark.parametrize("column,value,words", BAD_VALUES)
+def test_bad_value(tmp_path, column, value, words):
+    path = write(tmp_path, csv_text(ROW1, ROW2, with_value(ROW3, column, value)))
+    e = raises(path)
+    assert e.row == 4
+    assert e.column == column
+    assert f"row 4, column {column}" in str(e)
+    assert words in str(e)
+
+
+def test_first_bad_row_wins_and_counts(tmp_path):
+    rows = [with_value(ROW1, "Fare", "-1"), with_value(ROW2, "Age", "x"), with_value(ROW3, "Age", "y")]
+    e = raises(write(tmp_path, csv_text(*rows)))
+    assert (e.row, e.column) == (2, "Fare")
+    e = raises(write(tmp_path, csv_text(ROW1, *rows[1:]), name="u.csv"))
+    assert (e.row, e.column) == (3, "Age")
+    assert "1 more" in str(e)
+
+
+def test_duplicate_passenger_id(tmp_path):
+    e = raises(write(tmp_path, csv_text(ROW1, ROW2, with_value(ROW3, "PassengerId", "1"))))
+    assert e.row == 4 and e.column == "PassengerId"
+    assert "rows 2 and 4" in str(e)
+
+
+def test_row_numbers_count_blank_lines(tmp_path):
+    text = "\n" + HEADER + "\n" + ROW1 + "\n\n   \n" + with_value(ROW2, "Age", "abc") + "\n"
+    e = raises(write(tmp_path, text))
+    assert e.row == 6
+
+
+def test_row_numbers_crlf_and_embedded_newline(tmp_path):
+    row2 = ROW2.replace("Cumings, Mrs. John", "Cumings,\r\nMrs. John")
+    text = csv_text(row2, with_value(ROW3, "Sex", "x"), nl="\r\n")
+    e = raises(write(tmp_path, text))
+    assert e.row == 3  # spreadsheet row: the multi-line record is one row
+
+
+# -- formats that load ------------------------------------------------------
+
+
+def rows_of(df):
+    return df.drop(columns=["row"]).to_dict("records")
+
+
+@pytest.fixture
+def plain(tmp_path):
+    return load_csv(write(tmp_path, csv_text(ROW1, ROW2, ROW3), name="plain.csv"), labelled=True)
+
+
+def test_plain(plain):
+    assert list(plain.columns) == TRAIN_COLUMNS
+    assert plain["row"].tolist() == [2, 3, 4]
+    assert plain["Name"].tolist()[1] == "Cumings, Mrs. John"
+
+
+def test_utf8_bom(tmp_path, plain):
+    df = load_csv(write(tmp_path, csv_text(ROW1, ROW2, ROW3), encoding="utf-8-sig"), labelled=True)
+    assert rows_of(df) == rows_of(plain)
+
+
+def test_crlf(tmp_path, plain):
+    df = load_csv(write(tmp_path, csv_text(ROW1, ROW2, ROW3, nl="\r\n")), labelled=True)
+    assert rows_of(df) == rows_of(plain)
+    assert df["row"].tolist() == [2, 3, 4]
+
+
+def test_latin1_name(tmp_path):
+    row = ROW1.replace("Braund, Mr. Owen Harris", "Müller, Mr. José")
+    df = load_csv(write(tmp_path, csv_text(row, ROW2), encoding="latin-1"), labelled=True)
+    assert df["Name"].iloc[0] == "Müller, Mr. José"
+
+
+def test_utf8_name(tmp_path):
+    row = ROW1.replace("Braund, Mr. Owen Harris", "Müller, Mr. José")
+    df = load_csv(write(tmp_path, csv_text(row, ROW2)), labelled=True)
+    assert df["Name"].iloc[0] == "Müller, Mr. José"
+
+
+def test_semicolon_decimal_comma(tmp_path):
+    text = (HEADER.replace(",", ";") + "\n"
+            + '1;0;3;"Braund, Mr. Owen";male;22,5;1;0;A/5;7,25;;S\n'
+            + '2;1;1;"Cumings; Mrs";female;38;1;0;PC;71.2833;C85;C\n')
+    df = load_csv(write(tmp_path, text), labelled=True)
+    assert df["Age"].tolist() == [22.5, 38.0]
+    assert df["Fare"].tolist() == [7.25, 71.2833]
+    assert df["Name"].tolist() == ["Braund, Mr. Owen", "Cumings; Mrs"]
+
+
+def test_decimal_comma_is_an_error_in_comma_files(tmp_path):
+    e = raises(write(tmp_path, csv_text(ROW1, with_value(ROW2, "Age", "22,5"))))
+    assert (e.row, e.column) == (3, "Age")
+
+
+def test_columns_in_other_order(tmp_path, plain):
+    cols = HEADER.split(",")
+    order = list(reversed(range(len(cols))))
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    for line in [HEADER, ROW1, ROW2, ROW3]:
+        fields = next(csv.reader([line]))
+        w.writerow([fields[i] for i in order])
+    df = load_csv(write(tmp_path, out.getvalue()), labelled=True)
+    assert list(df.columns) == TRAIN_COLUMNS
+    assert rows_of(df) == rows_of(plain)
+
+
+def test_blank_lines(tmp_path, plain):
+    text = "\n\n" + HEADER + "\n" + ROW1 + "\n\n" + ROW2 + "\n  \n,,,,,,,,,,,\n" + ROW3 + "\n\n\n"
+    df = load_csv(write(tmp_path, text), labelled=True)
+    assert rows_of(df) == rows_of(plain)
+    assert df["row"].tolist() == [4, 6, 9]
+    assert isinstance(df.index, pd.RangeIndex) and df.index.tolist() == [0, 1, 2]
+
+
+def test_whitespace_quotes_and_case(tmp_path):
+    row = ' 1 , "0" , 3 ,"  Braund, Mr. Owen  ", MALE ,"22", 1 ,0,x, 7.25 ,, s '
+    header = " " + HEADER.replace(",", " , ") + " "
+    df = load_csv(write(tmp_path, csv_text(row, header=header)), labelled=True)
+    r = df.iloc[0]
+    assert (r["PassengerId"], r["Survived"], r["Pclass"], r["Age"], r["Fare"]) == (1, 0, 3, 22, 7.25)
+    assert (r["Name"], r["Sex"], r["Embarked"]) == ("Braund, Mr. Owen", "male", "S")
+
+
+def test_lowercase_header(tmp_path):
+    df = load_csv(write(tmp_path, csv_text(ROW1, header=HEADER.lower())), labelled=True)
+    assert df["Age"].iloc[0] == 22
+
+
+def test_missing_values(tmp_path):
+    row = "5,1,,,,,,,,,,"
+    df = load_csv(write(tmp_path, csv_text(ROW1, row)), labelled=True)
+    r = df.iloc[1]
+    assert r["PassengerId"] == 5 and r["Survived"] == 1
+    for c in ("Pclass", "Age", "SibSp", "Parch", "Fare"):
+        assert math.isnan(r[c])
+    assert r["Sex"] is None and r["Embarked"] is None and r["Name"] == ""
+
+
+def test_name_absent_and_extras_dropped(tmp_path):
+    header = "Extra,PassengerId,Survived,Pclass,Sex,Age,SibSp,Parch,Fare,Embarked,Cabin"
+    df = load_csv(write(tmp_path, csv_text("zz,1,0,3,male,0.42,0,1,8.5,Q,C1", header=header)), labelled=True)
+    assert list(df.columns) == TRAIN_COLUMNS
+    assert df["Name"].tolist() == [""]
+    assert df["Age"].iloc[0] == 0.42
+
+
+def test_whole_numbers_written_as_floats(tmp_path):
+    row = "1.0,1.0,2.0,x,female,30,1.0,0.0,t,10,,C"
+    df = load_csv(write(tmp_path, csv_text(row)), labelled=True)
+    assert (df["PassengerId"].iloc[0], df["Survived"].iloc[0], df["Pclass"].iloc[0]) == (1, 1, 2)
+
+
+def test_unlabelled_drops_survived(tmp_path):
+    df = load_csv(write(tmp_path, csv_text(ROW1, with_value(ROW2, "Survived", ""))), labelled=False)
+    assert list(df.columns) == TEST_COLUMNS
+
+
+# -- check_seen -------------------------------------------------------------
+
+
+def test_check_seen_unseen_embarked(tmp_path):
+    train = load_csv(write(tmp_path, csv_text(ROW1, ROW2, ROW3), name="train.csv"), labelled=True)
+    test_path = write(tmp_path, csv_text(ROW1, ROW2, with_value(ROW3, "Embarked", "x")), name="test.csv")
+    test = load_csv(test_path, labelled=False)
+    assert test["Embarked"].iloc[2] == "X"
+    with pytest.raises(InputError) as info:
+        check_seen(train, test, test_path)
+    e = info.value
+    assert (e.row, e.column) == (4, "Embarked")
+    assert "test.csv" in str(e) and "'X'" in str(e)
+
+
+def test_check_seen_only_in_train_is_fine(tmp_path):
+    train = load_csv(write(tmp_path, csv_text(ROW1, with_value(ROW2, "Embarked", "X"), ROW3)), labelled=True)
+    test = load_csv(write(tmp_path, csv_text(ROW1, with_value(ROW2, "Embarked", ""), ROW3), name="u.csv"),
+                    labelled=False)
+    check_seen(train, test, "u.csv")
+
+
+def test_check_seen_unseen_sex(tmp_path):
+    train = load_csv(write(tmp_path, csv_text(ROW1)), labelled=True)  # males only
+    test = load_csv(write(tmp_path, csv_text(ROW1, ROW2), name="u.csv"), labelled=False)
+    with pytest.raises(InputError) as info:
+        check_seen(train, test, "u.csv")
+    assert (info.value.row, info.value.column) == (3, "Sex")
+
+
+def test_tab_delimited(tmp_path, plain):
+    out = io.StringIO()
+    w = csv.writer(out, delimiter="\t", lineterminator="\n")
+    for line in [HEADER, ROW1, ROW2, ROW3]:
+        w.writerow(next(csv.reader([line])))
+    df = load_csv(write(tmp_path, out.getvalue()), labelled=True)
+    assert rows_of(df) == rows_of(plain)
+
+
+def test_trailing_empty_fields_are_ignored(tmp_path, plain):
+    df = load_csv(write(tmp_path, csv_text(ROW1 + ",,", ROW2, ROW3 + ", ")), labelled=True)
+    assert rows_of(df) == rows_of(plain)
+
+
+def test_cr_line_ends(tmp_path, plain):
+    df = load_csv(write(tmp_path, csv_text(ROW1, ROW2, ROW3, nl="\r")), labelled=True)
+    assert rows_of(df) == rows_of(plain)
+    assert df["row"].tolist() == [2, 3, 4]
+
+
+def test_bom_then_windows_1252(tmp_path):
+    row = ROW1.replace("Braund, Mr. Owen Harris", "O\u2019Brien, Mr. Tim")
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + csv_text(row).encode("cp1252"))
+    df = load_csv(path, labelled=True)
+    assert df["Name"].iloc[0] == "O\u2019Brien, Mr. Tim"
