@@ -1,0 +1,229 @@
+"""Recalculate an .xlsx workbook from scratch with headless LibreOffice.
+
+LibreOffice keeps the cached formula results of an xlsx file by default
+("never recalculate" for OOXML), which would prove nothing.  Every run here
+therefore uses a throw-away user profile whose registrymodifications.xcu forces
+a full recalculation on load (for OOXML and ODF), disables macros, and never
+updates external links.  The profile lives in a fresh temporary directory, so a
+run never touches or waits on the user's real profile and parallel runs do not
+collide.
+
+    path = recalculate("model.xlsx")        # caller owns path.parent
+    try:
+        ...
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+or, cleaning up automatically:
+
+    with recalculated("model.xlsx") as path:
+        ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+__all__ = [
+    "RecalcError",
+    "NoLibreOffice",
+    "INSTALL_HINT",
+    "find_soffice",
+    "recalculate",
+    "recalculated",
+]
+
+INSTALL_HINT = (
+    "install LibreOffice Calc: on Debian/Ubuntu "
+    "`apt-get install -y --no-install-recommends libreoffice-calc`, "
+    "elsewhere from https://www.libreoffice.org/download/"
+)
+
+# The filter name LibreOffice uses to write .xlsx.
+_XLSX_FILTER = "xlsx:Calc MS Excel 2007 XML"
+
+# Profile settings, written before LibreOffice first starts with the profile.
+#   Calc/Formula/Load  OOXMLRecalcMode, ODFRecalcMode: 0 = always recalculate
+#       on load, 1 = never (the shipped default), 2 = ask.
+#   Common/Security/Scripting  MacroSecurityLevel 3 = "very high" (only signed
+#       macros from trusted locations, and there are none), and macro
+#       execution switched off outright.
+#   Calc/Content/Update  Link 1 = never update external links.
+_PROFILE_XCU = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" \
+xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
+</oor:items>
+"""
+
+
+class RecalcError(Exception):
+    """LibreOffice could not recalculate the workbook."""
+
+
+class NoLibreOffice(RecalcError):
+    """No LibreOffice (soffice) executable was found."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or f"LibreOffice (soffice) not found; {INSTALL_HINT}")
+
+
+def find_soffice() -> str | None:
+    """Path of the LibreOffice executable, or None.
+
+    Looks on PATH for ``soffice`` and ``libreoffice``, then in the usual
+    install locations (Linux packages, libreoffice.org tarballs under /opt,
+    the macOS app bundle, Windows Program Files).
+    """
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    candidates = [
+        "/usr/lib/libreoffice/program/soffice",
+        "/usr/lib64/libreoffice/program/soffice",
+        "/usr/local/lib/libreoffice/program/soffice",
+        *sorted(glob.glob("/opt/libreoffice*/program/soffice"), reverse=True),
+        "/snap/bin/libreoffice",
+        "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+    ]
+    if sys.platform == "win32":  # pragma: no cover - not exercised on CI
+        for base in (os.environ.get("PROGRAMFILES"), os.environ.get("PROGRAMFILES(X86)")):
+            if base:
+                candidates.append(os.path.join(base, "LibreOffice", "program", "soffice.exe"))
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _write_profile(profile_dir: Path) -> None:
+    user = profile_dir / "user"
+    user.mkdir(parents=True)
+    (user / "registrymodifications.xcu").write_text(_PROFILE_XCU, encoding="utf-8")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the process group led by proc (our own session), then reap proc."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    else:  # pragma: no cover
+        with contextlib.suppress(OSError):
+            proc.kill()
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=10)
+
+
+def _tail(data: bytes | None, limit: int = 600) -> str:
+    text = (data or b"").decode("utf-8", "replace").strip()
+    # LibreOffice's harmless chatter about Java.
+    lines = [ln for ln in text.splitlines() if "javaldx" not in ln]
+    text = " | ".join(ln.strip() for ln in lines if ln.strip())
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = 120,
+                soffice: str | None = None) -> Path:
+    """Recalculate every formula of xlsx_path in LibreOffice; return the new file.
+
+    The input file is not modified.  The result is saved as .xlsx (same file
+    name as the input) in a NEW temporary directory; the caller owns that
+    directory and should remove it, e.g. ``shutil.rmtree(path.parent)`` (or use
+    :func:`recalculated`, which does so).  Everything else (profile, copy of
+    the input) is removed before returning.
+
+    Raises NoLibreOffice when soffice is not installed, RecalcError when
+    LibreOffice exits non-zero, produces no output, or runs longer than
+    ``timeout`` seconds (its whole process group is then killed).
+    """
+    src = Path(xlsx_path)
+    if not src.is_file():
+        raise RecalcError(f"{src}: no such file")
+    exe = soffice or find_soffice()
+    if not exe:
+        raise NoLibreOffice()
+
+    work = Path(tempfile.mkdtemp(prefix="titanic-reg-lo-"))
+    try:
+        profile = work / "profile"
+        _write_profile(profile)
+        indir, outdir = work / "in", work / "out"
+        indir.mkdir()
+        outdir.mkdir()
+        # A plain ASCII name: LibreOffice names its output after the input.
+        inp = indir / "workbook.xlsx"
+        shutil.copyfile(src, inp)
+        cmd = [
+            exe,
+            f"-env:UserInstallation={profile.resolve().as_uri()}",
+            "--headless", "--invisible", "--norestore", "--nolockcheck", "--nologo",
+            "--nodefault",
+            "--convert-to", _XLSX_FILTER,
+            "--outdir", str(outdir),
+            str(inp),
+        ]
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=work, start_new_session=(os.name == "posix"),
+            )
+        except OSError as exc:
+            raise NoLibreOffice(f"cannot run LibreOffice ({exe}): {exc}; {INSTALL_HINT}") from exc
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise RecalcError(
+                f"LibreOffice did not finish recalculating {src.name} within {timeout:g} s "
+                "(killed); pass a larger timeout for big workbooks"
+            ) from None
+        except BaseException:  # KeyboardInterrupt and friends: leave nothing behind
+            _kill_group(proc)
+            raise
+        if proc.returncode != 0:
+            raise RecalcError(
+                f"LibreOffice failed on {src.name} (exit code {proc.returncode}): "
+                f"{_tail(err) or _tail(out) or 'no message'}"
+            )
+        produced = outdir / "workbook.xlsx"
+        if not produced.is_file() or produced.stat().st_size == 0:
+            raise RecalcError(
+                f"LibreOffice wrote no output for {src.name}: "
+                f"{_tail(err) or _tail(out) or 'no message'}"
+            )
+        result_dir = Path(tempfile.mkdtemp(prefix="titanic-reg-recalculated-"))
+        name = src.name if src.suffix.lower() == ".xlsx" else src.stem + ".xlsx"
+        result = result_dir / name
+        shutil.move(str(produced), result)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def recalculated(xlsx_path: str | os.PathLike, *, timeout: float = 120,
+                 soffice: str | None = None) -> Iterator[Path]:
+    """Context manager around :func:`recalculate` that removes the result on exit."""
+    path = recalculate(xlsx_path, timeout=timeout, soffice=soffice)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)

@@ -1,0 +1,573 @@
+"""Check a workbook's cached formula values against a LibreOffice recalculation.
+
+    report = verify("titanic.xlsx")
+    print(report.summary())
+    if not report.ok: ...
+
+Steps:
+
+1. The file is treated as untrusted: before anything else it must be a zip
+   archive of at most 200 MB whose members add up to at most 2 GB uncompressed,
+   none compressed more than 200:1 (zip bombs), none encrypted.
+2. Every formula cell of the original workbook is read with its cached value:
+   cells with an ``<f>`` element, and every cell covered by an array formula's
+   range (only the range's top-left cell carries the formula; the other cells
+   carry just cached values).  The sheet XML is streamed with defusedxml in a
+   single pass (openpyxl would need two full loads, formulas and values).
+3. LibreOffice recalculates every formula from scratch (sheets.recalc) and the
+   recalculated file is read the same way.  python-calamine is NOT used for
+   this: its to_python() returns error cells (#DIV/0!, #NAME?, ...) as "" and
+   date-formatted numbers as datetime objects, so errors would go unnoticed and
+   serial numbers lose precision.
+4. Cell by cell: numbers (booleans count as 0/1) by
+   ``|cached - recalculated| / max(1, |recalculated|)``; text must be equal
+   (else the difference is inf); a missing cached or recalculated value is inf.
+   Cells holding an error value (#VALUE!, #NAME?, #DIV/0!, #REF!, #N/A, #NUM!,
+   #NULL!, Err:5xx, ...) on either side are listed in ``errors``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import os
+import posixpath
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, iterparse
+
+from .recalc import recalculate
+
+__all__ = ["VerifyError", "Report", "verify", "read_formula_cells", "check_archive"]
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 2 * 1024 * 1024 * 1024
+MAX_RATIO = 200
+MAX_MEMBERS = 10_000
+MAX_FORMULA_CELLS = 5_000_000  # array ranges included; guards absurd ref="A1:XFD1048576"
+MAX_ROW, MAX_COL = 1_048_576, 16_384
+N_WORST = 5
+
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+_ERROR_RE = re.compile(
+    r"#(?:NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!"
+    r"|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!|EXTERNAL!)|Err:\d{3}"
+)
+
+
+class VerifyError(Exception):
+    """The workbook cannot be verified (refused as unsafe, or not an xlsx)."""
+
+
+class ErrorValue(str):
+    """A spreadsheet error value such as '#DIV/0!' (a str, so text compares work)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"ErrorValue({str.__repr__(self)})"
+
+
+@dataclass
+class Report:
+    """Outcome of :func:`verify`.
+
+    worst: up to N_WORST (sheet, cell, cached, recalculated, diff), largest diff first.
+    errors: every (sheet, cell, value) formula cell holding an error value.
+    """
+
+    cells_checked: int
+    max_diff: float
+    worst: list[tuple[str, str, object, object, float]]
+    errors: list[tuple[str, str, object]]
+    ok: bool
+    tol: float = 1e-9
+    engine: str = "LibreOffice"
+    n_over_tol: int = 0
+    sheets: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = []
+        where = f"{self.worst[0][0]}!{self.worst[0][1]}" if self.worst else "-"
+        lines.append(
+            f"checked {self.cells_checked:,} formula cells on {self.sheets} sheet"
+            f"{'' if self.sheets == 1 else 's'} in {self.engine}; largest difference "
+            f"{_fmt_diff(self.max_diff)}" + (f" at {_q(where)}" if self.worst else "")
+        )
+        if self.n_over_tol:
+            lines.append(
+                f"{self.n_over_tol:,} cell{' differs' if self.n_over_tol == 1 else 's differ'} by more "
+                f"than {self.tol:g}; worst:"
+            )
+            for sheet, cell, cached, recalc, diff in self.worst:
+                if diff > self.tol:
+                    lines.append(
+                        f"  {_q(sheet + '!' + cell)}: cached {_fmt_val(cached)}, "
+                        f"recalculated {_fmt_val(recalc)} (diff {_fmt_diff(diff)})"
+                    )
+        if self.errors:
+            shown = ", ".join(f"{_q(s + '!' + c)} {v}" for s, c, v in self.errors[:5])
+            more = f" and {len(self.errors) - 5:,} more" if len(self.errors) > 5 else ""
+            lines.append(
+                f"{len(self.errors):,} formula cell{'' if len(self.errors) == 1 else 's'} "
+                f"hold errors: {shown}{more}"
+            )
+        lines.extend(self.details)
+        lines.append("OK: every cached value matches the recalculation" if self.ok
+                     else "FAILED: the workbook's cached values do not match its formulas")
+        return "\n".join(lines)
+
+
+def _q(ref: str) -> str:
+    sheet, _, cell = ref.rpartition("!")
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet):
+        return ref
+    return "'" + sheet.replace("'", "''") + "'!" + cell
+
+
+def _fmt_diff(d: float) -> str:
+    return "inf" if math.isinf(d) else f"{d:.2g}"
+
+
+def _fmt_val(v: object) -> str:
+    if v is None:
+        return "(missing)"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, ErrorValue):
+        return str(v)
+    return repr(v)
+
+
+# --------------------------------------------------------------------------- archive
+
+
+def check_archive(path: str | os.PathLike) -> None:
+    """Refuse (VerifyError) anything but a plausible, bounded-size xlsx zip."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise VerifyError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise VerifyError(f"{p}: not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise VerifyError(
+            f"{p}: refused, {st.st_size / 2**20:,.0f} MB is larger than the "
+            f"{MAX_FILE_BYTES // 2**20} MB limit"
+        )
+    if not zipfile.is_zipfile(p):
+        raise VerifyError(f"{p}: not an .xlsx workbook (not a zip archive)")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise VerifyError(f"{p}: not an .xlsx workbook (broken zip: {exc})") from None
+    if len(infos) > MAX_MEMBERS:
+        raise VerifyError(f"{p}: refused, {len(infos):,} zip members (limit {MAX_MEMBERS:,})")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise VerifyError(f"{p}: refused, zip member {info.filename} is encrypted")
+        total += info.file_size
+        if info.file_size and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise VerifyError(
+                f"{p}: refused as a possible zip bomb, member {info.filename} "
+                f"expands {ratio:,.0f}:1 (limit {MAX_RATIO}:1)"
+            )
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise VerifyError(
+            f"{p}: refused as a possible zip bomb, members expand to "
+            f"{total / 2**30:,.1f} GB (limit {MAX_UNCOMPRESSED_BYTES // 2**30} GB)"
+        )
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names:
+        raise VerifyError(f"{p}: not an .xlsx workbook (no [Content_Types].xml)")
+
+
+# --------------------------------------------------------------------------- XML reading
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _iter_end(zf: zipfile.ZipFile, member: str) -> Iterator:
+    """iterparse 'end' events of one member, with defusedxml's protections."""
+    with zf.open(member) as fh:
+        for _event, elem in iterparse(fh, events=("end",), forbid_dtd=True):
+            yield elem
+
+
+def _parse_small(zf: zipfile.ZipFile, member: str):
+    root = None
+    for elem in _iter_end(zf, member):
+        root = elem
+    return root
+
+
+def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """{Id: (Type, resolved target member)} of a part's .rels, or {}."""
+    base, name = posixpath.split(part)
+    rels_name = posixpath.join(base, "_rels", name + ".rels")
+    if rels_name not in zf.NameToInfo:
+        return {}
+    out = {}
+    root = _parse_small(zf, rels_name)
+    for rel in root:
+        if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
+            continue
+        target = rel.get("Target", "")
+        if target.startswith("/"):
+            resolved = posixpath.normpath(target.lstrip("/"))
+        else:
+            resolved = posixpath.normpath(posixpath.join(base, target))
+        out[rel.get("Id", "")] = (rel.get("Type", ""), resolved)
+    return out
+
+
+def _workbook_part(zf: zipfile.ZipFile) -> str:
+    for typ, target in _rels(zf, "").values():
+        if typ.endswith("/officeDocument"):
+            return target
+    return "xl/workbook.xml"
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> tuple[str, list[tuple[str, str]], dict]:
+    """(workbook part, [(sheet name, worksheet member)], workbook rels)."""
+    wb_part = _workbook_part(zf)
+    if wb_part not in zf.NameToInfo:
+        raise VerifyError(f"no workbook part ({wb_part}) in the archive")
+    rels = _rels(zf, wb_part)
+    root = _parse_small(zf, wb_part)
+    sheets = []
+    for elem in root.iter():
+        if _local(elem.tag) != "sheet":
+            continue
+        rid = None
+        for k, v in elem.attrib.items():
+            if _local(k) == "id":
+                rid = v
+        typ, target = rels.get(rid, ("", ""))
+        if typ.endswith("/worksheet") and target in zf.NameToInfo:
+            sheets.append((elem.get("name", "?"), target))
+    return wb_part, sheets, rels
+
+
+def _shared_strings(zf: zipfile.ZipFile, rels: dict) -> list[str]:
+    member = next((t for typ, t in rels.values() if typ.endswith("/sharedStrings")), None)
+    if member is None or member not in zf.NameToInfo:
+        return []
+    out = []
+    for elem in _iter_end(zf, member):
+        if _local(elem.tag) != "si":
+            continue
+        parts = []
+        for child in elem:
+            name = _local(child.tag)
+            if name == "t":
+                parts.append(child.text or "")
+            elif name == "r":
+                parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+        out.append("".join(parts))
+        elem.clear()
+    return out
+
+
+_COL_CACHE: dict[str, int] = {}
+_REF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+
+
+def _col_index(letters: str) -> int:
+    idx = _COL_CACHE.get(letters)
+    if idx is None:
+        n = 0
+        for ch in letters.upper():
+            n = n * 26 + (ord(ch) - 64)
+        idx = n - 1
+        if len(_COL_CACHE) < 20_000:
+            _COL_CACHE[letters] = idx
+    return idx
+
+
+def _parse_ref(ref: str) -> tuple[int, int]:
+    m = _REF_RE.fullmatch(ref)
+    if not m:
+        raise ValueError(f"bad cell reference {ref!r}")
+    r, c = int(m.group(2)) - 1, _col_index(m.group(1))
+    if not (0 <= r < MAX_ROW and 0 <= c < MAX_COL):
+        raise ValueError(f"cell reference out of range {ref!r}")
+    return r, c
+
+
+def _col_letters(c: int) -> str:
+    s = ""
+    c += 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+def _a1(r: int, c: int) -> str:
+    return f"{_col_letters(c)}{r + 1}"
+
+
+def _cell_value(c, ns: str, shared: list[str]):
+    """Cached value of a <c> element: float, bool, str, ErrorValue, or None if absent."""
+    t = c.get("t", "n")
+    if t == "inlineStr":
+        is_ = c.find(ns + "is")
+        if is_ is None:
+            return None
+        parts = []
+        for child in is_:
+            name = _local(child.tag)
+            if name == "t":
+                parts.append(child.text or "")
+            elif name == "r":
+                parts.extend(x.text or "" for x in child if _local(x.tag) == "t")
+        return "".join(parts)
+    v = c.find(ns + "v")
+    text = None if v is None else v.text
+    if t == "str":
+        return text or ""
+    if text is None or text == "":
+        return None
+    if t == "n":
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    if t == "b":
+        return text.strip() not in ("0", "false", "FALSE")
+    if t == "e":
+        return ErrorValue(text.strip())
+    if t == "s":
+        try:
+            return shared[int(text)]
+        except (ValueError, IndexError):
+            return None
+    return text  # "d" (ISO date) and anything unknown: compare as text
+
+
+def _read_sheet(zf, member, shared, *, wanted=None, budget):
+    """Read one worksheet.
+
+    wanted=None: return {(row, col): (formula text or '', cached value)} of the
+    formula cells (array ranges expanded; unseen range cells get value None).
+    wanted=set: return {(row, col): value} for just those cells.
+    """
+    formulas: dict[tuple[int, int], tuple[str, object]] = {}
+    values: dict[tuple[int, int], object] = {}
+    pending: dict[tuple[int, int], str] = {}  # array-range cells not seen yet
+    ns = None
+    row_idx = -1
+    for elem in _iter_end(zf, member):
+        tag = elem.tag
+        if not tag.endswith("row") or _local(tag) != "row":
+            continue
+        if ns is None:
+            ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+        r_attr = elem.get("r")
+        row_idx = int(r_attr) - 1 if r_attr else row_idx + 1
+        col_idx = -1
+        for c in elem:
+            if c.tag != ns + "c":
+                continue
+            ref = c.get("r")
+            if ref:
+                r, col_idx = _parse_ref(ref)
+            else:
+                r, col_idx = row_idx, col_idx + 1
+            key = (r, col_idx)
+            if wanted is not None:
+                if key in wanted:
+                    values[key] = _cell_value(c, ns, shared)
+                continue
+            f = c.find(ns + "f")
+            if f is not None:
+                text = f.text or ""
+                if f.get("t") == "array" and f.get("ref"):
+                    a, _, b = f.get("ref").partition(":")
+                    (r1, c1), (r2, c2) = _parse_ref(a), _parse_ref(b or a)
+                    n = (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
+                    budget[0] -= n
+                    if budget[0] < 0:
+                        raise VerifyError(f"more than {MAX_FORMULA_CELLS:,} formula cells")
+                    label = "{=" + text + "}"
+                    text = label
+                    for rr in range(min(r1, r2), max(r1, r2) + 1):
+                        for cc in range(min(c1, c2), max(c1, c2) + 1):
+                            if (rr, cc) != key and (rr, cc) not in formulas:
+                                pending[(rr, cc)] = label
+                else:
+                    budget[0] -= 1
+                    if budget[0] < 0:
+                        raise VerifyError(f"more than {MAX_FORMULA_CELLS:,} formula cells")
+                pending.pop(key, None)
+                formulas[key] = (text, _cell_value(c, ns, shared))
+            elif key in pending:
+                formulas[key] = (pending.pop(key), _cell_value(c, ns, shared))
+        elem.clear()
+    if wanted is not None:
+        return values
+    for key, label in pending.items():  # array-range cells absent from the file
+        formulas[key] = (label, None)
+    return formulas
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise VerifyError(f"{path}: not an .xlsx workbook ({exc})") from None
+
+
+def read_formula_cells(xlsx_path: str | os.PathLike) -> dict[str, dict[tuple[int, int], tuple[str, object]]]:
+    """{sheet: {(row, col) zero-based: (formula, cached value)}} of every formula cell.
+
+    Cells inside an array formula's range are included (formula shown as
+    '{=...}'); a cached value the file does not hold is None.  Runs the
+    archive checks first.
+    """
+    path = Path(xlsx_path)
+    check_archive(path)
+    with _open_zip(path) as zf:
+        try:
+            _wb, sheets, rels = _sheet_parts(zf)
+            shared = _shared_strings(zf, rels)
+            budget = [MAX_FORMULA_CELLS]
+            return {name: _read_sheet(zf, member, shared, budget=budget)
+                    for name, member in sheets}
+        except VerifyError as exc:
+            raise VerifyError(f"{path}: {exc}") from None
+        except (ParseError, DefusedXmlException, KeyError, ValueError,
+                zipfile.BadZipFile, EOFError) as exc:
+            raise VerifyError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+
+
+def _read_values(path: Path, wanted: dict[str, set]) -> tuple[dict[str, dict | None], str]:
+    """Values of the wanted cells per sheet (None for a missing sheet), and the app name."""
+    with _open_zip(path) as zf:
+        try:
+            _wb, sheets, rels = _sheet_parts(zf)
+            shared = _shared_strings(zf, rels)
+            members = dict(sheets)
+            out: dict[str, dict | None] = {}
+            for name, cells in wanted.items():
+                member = members.get(name)
+                out[name] = (None if member is None else
+                             _read_sheet(zf, member, shared, wanted=cells, budget=[0]))
+            return out, _application(zf)
+        except (ParseError, DefusedXmlException, KeyError, ValueError,
+                zipfile.BadZipFile, EOFError) as exc:
+            raise VerifyError(f"cannot read LibreOffice's output ({exc})") from None
+
+
+def _application(zf: zipfile.ZipFile) -> str:
+    """'LibreOffice 7.4.7.2' from docProps/app.xml, or 'LibreOffice'."""
+    member = next((t for typ, t in _rels(zf, "").values()
+                   if typ.endswith("/extended-properties")), "docProps/app.xml")
+    if member not in zf.NameToInfo:
+        return "LibreOffice"
+    root = _parse_small(zf, member)
+    for elem in root:
+        if _local(elem.tag) == "Application" and elem.text:
+            # e.g. "LibreOffice/7.4.7.2$Linux_X86_64 LibreOffice_project/40$Build-2"
+            m = re.match(r"([A-Za-z ]+)/([0-9][0-9.]*)", elem.text)
+            return f"{m.group(1)} {m.group(2).rstrip('.')}" if m else elem.text.split("$")[0]
+    return "LibreOffice"
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _is_error(v: object) -> bool:
+    return isinstance(v, ErrorValue) or (isinstance(v, str) and _ERROR_RE.fullmatch(v) is not None)
+
+
+def _diff(cached: object, recalc: object) -> float:
+    if cached is None or recalc is None:
+        return math.inf
+    c_num = isinstance(cached, (int, float))  # bool is an int: True/False -> 1/0
+    r_num = isinstance(recalc, (int, float))
+    if c_num and r_num:
+        a, b = float(cached), float(recalc)
+        if math.isnan(a) or math.isnan(b):
+            return math.inf
+        if a == b:
+            return 0.0
+        d = abs(a - b) / max(1.0, abs(b))
+        return d if not math.isnan(d) else math.inf
+    if isinstance(cached, str) and isinstance(recalc, str):
+        return 0.0 if str(cached) == str(recalc) else math.inf
+    return math.inf
+
+
+def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 120,
+           soffice: str | None = None) -> Report:
+    """Recalculate xlsx_path in LibreOffice and compare with its cached values.
+
+    Raises VerifyError for a file refused as unsafe or unreadable (checked
+    before LibreOffice starts), sheets.recalc.NoLibreOffice when soffice is
+    missing and sheets.recalc.RecalcError when LibreOffice fails.
+    """
+    path = Path(xlsx_path)
+    original = read_formula_cells(path)  # runs check_archive first
+    wanted = {name: set(cells) for name, cells in original.items() if cells}
+    recalced = recalculate(path, timeout=timeout, soffice=soffice)
+    try:
+        values, engine = _read_values(recalced, wanted)
+    finally:
+        shutil.rmtree(recalced.parent, ignore_errors=True)
+
+    checked = 0
+    max_diff = 0.0
+    n_over = 0
+    heap: list[tuple[float, int, tuple]] = []
+    errors: list[tuple[str, str, object]] = []
+    details: list[str] = []
+    seq = 0
+    for sheet, cells in original.items():
+        new_vals = values.get(sheet, {})
+        if sheet in wanted and new_vals is None:
+            details.append(f"sheet {sheet!r} is missing from LibreOffice's output")
+            new_vals = {}
+        for key in sorted(cells):
+            _formula, cached = cells[key]
+            recalc = new_vals.get(key)
+            checked += 1
+            ref = _a1(*key)
+            if _is_error(recalc):
+                errors.append((sheet, ref, recalc))
+            elif _is_error(cached):
+                errors.append((sheet, ref, cached))
+            d = _diff(cached, recalc)
+            if d > max_diff:
+                max_diff = d
+            if d > tol:
+                n_over += 1
+            seq += 1
+            item = (d, -seq, (sheet, ref, cached, recalc, d))
+            if len(heap) < N_WORST:
+                heapq.heappush(heap, item)
+            elif item > heap[0]:
+                heapq.heapreplace(heap, item)
+    worst = [t for _d, _s, t in sorted(heap, reverse=True)]
+    ok = max_diff <= tol and not errors and not details
+    return Report(
+        cells_checked=checked, max_diff=max_diff, worst=worst, errors=errors, ok=ok,
+        tol=tol, engine=engine, n_over_tol=n_over, sheets=len(original), details=details,
+    )

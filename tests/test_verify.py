@@ -1,0 +1,318 @@
+"""sheets.verify / sheets.recalc: cached values against a LibreOffice recalculation.
+
+Tests marked ``libreoffice`` launch soffice (about a second each, so the cases
+are packed into few workbooks).  Without soffice they FAIL with the install
+hint, unless TITANIC_REG_SKIP_LIBREOFFICE=1 is set.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import xlsxwriter
+
+from sheets import recalc as recalc_mod
+from sheets import verify as verify_mod
+from sheets.recalc import NoLibreOffice, RecalcError, find_soffice, recalculate, recalculated
+from sheets.verify import ErrorValue, VerifyError, check_archive, read_formula_cells, verify
+
+
+@pytest.fixture(autouse=True)
+def _need_libreoffice(request):
+    if request.node.get_closest_marker("libreoffice") is None:
+        return
+    if find_soffice() is None:
+        if os.environ.get("TITANIC_REG_SKIP_LIBREOFFICE") == "1":
+            pytest.skip("LibreOffice not installed (TITANIC_REG_SKIP_LIBREOFFICE=1)")
+        pytest.fail(str(NoLibreOffice()) + " (or set TITANIC_REG_SKIP_LIBREOFFICE=1 to skip)")
+
+
+# --------------------------------------------------------------------------- workbooks
+
+X = [1.0, 2.0, 3.0, 4.0, 5.0]
+Y = [2.0, 4.0, 5.0, 4.0, 5.0]
+_MX, _MY = sum(X) / 5, sum(Y) / 5
+SLOPE = sum((x - _MX) * (y - _MY) for x, y in zip(X, Y)) / sum((x - _MX) ** 2 for x in X)
+INTERCEPT = _MY - SLOPE * _MX
+
+# (sheet, cell) -> (formula, correct cached value)
+GOOD_CELLS = {
+    ("Data", "C1"): ("=SUM(A1:A5)", 15.0),
+    ("Data", "C2"): ("=A1*2", 2.0),
+    ("Data", "C3"): ("=SUMPRODUCT(A1:A5,B1:B5)", 66.0),
+    ("Data", "C4"): ("=LOG10(A1+1)", math.log10(2)),
+    ("Data", "C5"): ("=IF(A1<0,0,A1)", 1.0),
+    ("Data", "C6"): ("=Rate*3", 6.0),          # defined name Rate = Data!$A$2
+    ("Data", "C7"): ("=A3>2", True),
+    ("Data", "C8"): ('="n="&COUNT(A1:A5)', "n=5"),
+    ("Data", "C9"): ("=1/3", 1 / 3),
+    ("Data", "C10"): ("=EXP(B5*4)", math.exp(20.0)),  # > 1: relative difference
+    # Leading empty rows and columns on this sheet: coordinates must still line up.
+    ("Second sheet", "D5"): ("=Data!C1*2", 30.0),
+    ("Second sheet", "E7"): ("=SUM(Data!A1:A5)/COUNT(Data!A1:A5)", 3.0),
+}
+# Array formulas: (sheet, range, formula, cached values row by row)
+GOOD_ARRAYS = [
+    ("Data", "E1:F2", "{=MMULT(A1:B2,A1:B2)}", [[5.0, 10.0], [10.0, 20.0]]),
+    ("Data", "E4:F4", "{=LINEST(B1:B5,A1:A5)}", [[SLOPE, INTERCEPT]]),
+]
+N_GOOD = len(GOOD_CELLS) + 4 + 2
+
+
+def _write_array(ws, rng, formula, values):
+    """XlsxWriter caches only the top-left value; the others are written as numbers."""
+    ws.write_array_formula(rng, formula, None, values[0][0])
+    (r0, c0), _ = (xlsxwriter.utility.xl_cell_to_rowcol(x) for x in rng.split(":"))
+    for i, row in enumerate(values):
+        for j, v in enumerate(row):
+            if i or j:
+                ws.write_number(r0 + i, c0 + j, v)
+
+
+def build(path, cells=GOOD_CELLS, arrays=GOOD_ARRAYS, override=None):
+    """Write the test workbook; override maps (sheet, cell or range cell) to a cached value."""
+    override = override or {}
+    wb = xlsxwriter.Workbook(str(path))
+    sheets = {}
+    for name in ("Data", "Second sheet"):
+        sheets[name] = wb.add_worksheet(name)
+    data = sheets["Data"]
+    for i, (x, y) in enumerate(zip(X, Y)):
+        data.write_number(i, 0, x)
+        data.write_number(i, 1, y)
+    wb.define_name("Rate", "=Data!$A$2")
+    for (sheet, cell), (formula, value) in cells.items():
+        value = override.get((sheet, cell), value)
+        sheets[sheet].write_formula(cell, formula, None, value)
+    for sheet, rng, formula, values in arrays:
+        values = [list(r) for r in values]
+        r0, c0 = xlsxwriter.utility.xl_cell_to_rowcol(rng.split(":")[0])
+        for (s, cell), v in override.items():
+            r, c = xlsxwriter.utility.xl_cell_to_rowcol(cell)
+            if s == sheet and 0 <= r - r0 < len(values) and 0 <= c - c0 < len(values[0]):
+                values[r - r0][c - c0] = v
+        _write_array(sheets[sheet], rng, formula, values)
+    wb.close()
+    return path
+
+
+@pytest.fixture
+def good_xlsx(tmp_path):
+    return build(tmp_path / "good.xlsx")
+
+
+# --------------------------------------------------------------------------- no LibreOffice needed
+
+
+def test_read_formula_cells_finds_every_formula_cell(good_xlsx):
+    cells = read_formula_cells(good_xlsx)
+    assert list(cells) == ["Data", "Second sheet"]
+    assert sum(len(v) for v in cells.values()) == N_GOOD
+    data, second = cells["Data"], cells["Second sheet"]
+    assert data[(2, 2)] == ("SUMPRODUCT(A1:A5,B1:B5)", 66.0)          # C3
+    assert data[(6, 2)] == ("A3>2", True)                               # C7, boolean
+    assert data[(7, 2)] == ('"n="&COUNT(A1:A5)', "n=5")                  # C8, text
+    # every cell of the array ranges is a formula cell with its own cached value
+    assert data[(0, 4)] == ("{=MMULT(A1:B2,A1:B2)}", 5.0)
+    assert data[(1, 5)] == ("{=MMULT(A1:B2,A1:B2)}", 20.0)
+    assert data[(3, 5)] == ("{=LINEST(B1:B5,A1:A5)}", pytest.approx(INTERCEPT))
+    assert (0, 0) not in data                                           # plain number
+    assert set(second) == {(4, 3), (6, 4)}                              # D5, E7
+
+
+def test_missing_cached_value_is_read_as_none(tmp_path):
+    path = tmp_path / "blank.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("S")
+    ws.write_number("A1", 1)
+    ws.write_formula("B1", "=A1+1", None, "")   # XlsxWriter writes an empty <v/>
+    wb.close()
+    assert read_formula_cells(path) == {"S": {(0, 1): ("A1+1", None)}}
+
+
+def test_diff_rules():
+    d = verify_mod._diff
+    assert d(1.0, 1.0) == 0
+    assert d(0.5, 0.5 + 1e-12) == pytest.approx(1e-12)
+    assert d(2e6, 2e6 + 2) == pytest.approx(1e-6)                   # relative above 1
+    assert d(True, 1.0) == 0 and d(False, 0.0) == 0 and d(True, False) == 1
+    assert d("a", "a") == 0 and math.isinf(d("a", "b")) and math.isinf(d("1", 1.0))
+    assert math.isinf(d(None, 1.0)) and math.isinf(d(1.0, None))
+    assert d(ErrorValue("#N/A"), ErrorValue("#N/A")) == 0
+    assert verify_mod._is_error(ErrorValue("#DIV/0!")) and verify_mod._is_error("Err:502")
+    assert not verify_mod._is_error("n=5")
+
+
+def test_not_xlsx_refused(tmp_path):
+    text = tmp_path / "notes.xlsx"
+    text.write_text("just text, not a workbook\n")
+    with pytest.raises(VerifyError, match="not an .xlsx"):
+        verify(text, soffice="/nonexistent/soffice")   # refused before LibreOffice
+    plain_zip = tmp_path / "plain.xlsx"
+    with zipfile.ZipFile(plain_zip, "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    with pytest.raises(VerifyError, match="not an .xlsx"):
+        verify(plain_zip, soffice="/nonexistent/soffice")
+    with pytest.raises(VerifyError, match="cannot read"):
+        verify(tmp_path / "absent.xlsx", soffice="/nonexistent/soffice")
+
+
+def test_zip_bomb_refused(tmp_path, good_xlsx):
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (4 << 20))   # ~1000:1
+    with pytest.raises(VerifyError, match="zip bomb.*sheet1.xml"):
+        verify(bomb, soffice="/nonexistent/soffice")
+    check_archive(good_xlsx)   # a real workbook passes
+
+
+def test_size_limits_refused(tmp_path, good_xlsx, monkeypatch):
+    monkeypatch.setattr(verify_mod, "MAX_UNCOMPRESSED_BYTES", 1000)
+    with pytest.raises(VerifyError, match="zip bomb.*expand to"):
+        check_archive(good_xlsx)
+    monkeypatch.setattr(verify_mod, "MAX_FILE_BYTES", 100)
+    with pytest.raises(VerifyError, match="larger than"):
+        verify(good_xlsx, soffice="/nonexistent/soffice")
+
+
+def test_xml_entities_refused(tmp_path):
+    path = build(tmp_path / "evil.xlsx")
+    evil = tmp_path / "evil2.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(evil, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+                        + data.split(b"?>", 1)[1])
+            dst.writestr(info, data)
+    with pytest.raises(VerifyError, match="not a readable"):
+        read_formula_cells(evil)
+
+
+def test_no_libreoffice_message(good_xlsx, monkeypatch):
+    monkeypatch.setattr(recalc_mod, "find_soffice", lambda: None)
+    with pytest.raises(NoLibreOffice, match="apt-get install -y --no-install-recommends libreoffice-calc"):
+        recalculate(good_xlsx)
+    assert issubclass(NoLibreOffice, RecalcError)
+
+
+def test_recalculated_removes_its_directory(good_xlsx, monkeypatch, tmp_path):
+    def fake(path, *, timeout, soffice):
+        out = tmp_path / "fake-result"
+        out.mkdir()
+        shutil.copyfile(path, out / "good.xlsx")
+        return out / "good.xlsx"
+
+    monkeypatch.setattr(recalc_mod, "recalculate", fake)
+    with recalculated(good_xlsx) as p:
+        assert p.is_file()
+    assert not p.parent.exists()
+
+
+# --------------------------------------------------------------------------- LibreOffice
+
+
+@pytest.mark.libreoffice
+def test_verify_good_workbook(good_xlsx):
+    report = verify(good_xlsx)
+    assert report.cells_checked == N_GOOD
+    assert report.errors == []
+    assert report.max_diff < 1e-12, report.summary()
+    assert report.ok, report.summary()
+    assert report.engine.startswith("LibreOffice ")
+    text = report.summary()
+    assert f"checked {N_GOOD} formula cells on 2 sheets in LibreOffice" in text
+    assert "OK" in text
+
+
+@pytest.mark.libreoffice
+def test_verify_catches_one_wrong_cached_value(tmp_path):
+    # If LibreOffice kept the cached values, this would pass.
+    path = build(tmp_path / "wrong.xlsx", override={("Data", "C3"): 67.0})
+    report = verify(path)
+    assert not report.ok
+    assert report.cells_checked == N_GOOD
+    assert report.n_over_tol == 1
+    sheet, cell, cached, recalc, diff = report.worst[0]
+    assert (sheet, cell, cached, recalc) == ("Data", "C3", 67.0, 66.0)
+    assert diff == pytest.approx(1 / 66)
+    assert report.worst[1][4] < 1e-12
+    assert "Data!C3: cached 67.0, recalculated 66.0" in report.summary()
+
+
+@pytest.mark.libreoffice
+def test_verify_reports_error_cells_and_wrong_array_cell(tmp_path):
+    cells = {
+        ("Data", "C1"): ("=SUM(A1:A5)", 15.0),
+        ("Data", "C2"): ("=1/0", 0.0),
+        ("Data", "C3"): ("=FOO(1)", 0.0),
+        ("Second sheet", "B2"): ("=Data!A1/(Data!A1-1)", 0.0),
+    }
+    path = build(tmp_path / "errors.xlsx", cells=cells,
+                 override={("Data", "F2"): 21.0})      # MMULT bottom-right is 20
+    report = verify(path)
+    assert not report.ok
+    assert report.cells_checked == len(cells) + 6
+    errs = {(s, c): v for s, c, v in report.errors}
+    assert errs == {("Data", "C2"): "#DIV/0!", ("Data", "C3"): "#NAME?",
+                    ("Second sheet", "B2"): "#DIV/0!"}
+    assert all(isinstance(v, ErrorValue) for v in errs.values())
+    assert ("Data", "F2", 21.0, 20.0) in [w[:4] for w in report.worst]
+    text = report.summary()
+    assert "3 formula cells hold errors" in text and "'Second sheet'!B2 #DIV/0!" in text
+
+
+@pytest.mark.libreoffice
+def test_recalculate_output(good_xlsx):
+    """Parallel runs don't collide; the output keeps names and array formulas;
+    our reader and python-calamine agree on it once calamine's offset is applied."""
+    from python_calamine import CalamineWorkbook
+
+    broken = build(good_xlsx.parent / "stale.xlsx", override={("Data", "C1"): 99.0})
+    with ThreadPoolExecutor(2) as pool:
+        paths = list(pool.map(recalculate, [good_xlsx, broken]))
+    try:
+        for p in paths:
+            assert p.is_file() and p.parent != good_xlsx.parent
+        out = paths[0]
+        with zipfile.ZipFile(out) as zf:
+            wb_xml = zf.read("xl/workbook.xml").decode()
+            sheet_xml = zf.read("xl/worksheets/sheet1.xml").decode()
+        assert 'name="Rate"' in wb_xml                       # defined name kept
+        assert 't="array" ref="E1:F2"' in sheet_xml          # array formula kept
+        assert read_formula_cells(out)["Data"][(0, 2)][1] == 15.0
+        assert read_formula_cells(paths[1])["Data"][(0, 2)][1] == 15.0   # 99 recomputed
+
+        wanted = {n: set(c) for n, c in read_formula_cells(good_xlsx).items()}
+        ours, engine = verify_mod._read_values(out, wanted)
+        assert engine.startswith("LibreOffice ")
+        cal = CalamineWorkbook.from_path(str(out))
+        for name, cells in wanted.items():
+            sheet = cal.get_sheet_by_name(name)
+            r0, c0 = sheet.start                               # to_python() starts here
+            rows = sheet.to_python()
+            for r, c in cells:
+                assert rows[r - r0][c - c0] == ours[name][(r, c)], (name, r, c)
+        assert cal.get_sheet_by_name("Second sheet").start == (4, 3)   # D5, not A1
+    finally:
+        for p in paths:
+            shutil.rmtree(p.parent, ignore_errors=True)
+
+
+@pytest.mark.libreoffice
+def test_recalculate_timeout_and_bad_input(tmp_path, good_xlsx):
+    t0 = time.monotonic()
+    with pytest.raises(RecalcError, match="within 0.2 s"):
+        recalculate(good_xlsx, timeout=0.2)
+    assert time.monotonic() - t0 < 10
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"\x00junk" * 100)
+    with pytest.raises(RecalcError, match="no output|exit code"):
+        recalculate(junk)
