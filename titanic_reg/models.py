@@ -1,0 +1,123 @@
+"""The lesson's models and loss: each step's torch form beside its Excel formula.
+
+A model is a list of named steps. Each step's `torch` computes a (restarts x rows)
+tensor from the feature matrix, the parameters and the steps before it; its `excel`
+twin writes the same step as a formula from the cell references of the same inputs.
+Training, the metrics and the workbook all run these same steps.
+
+Parameters have shape (restarts, units, features): `units` linear layers side by side,
+each one row of parameters on the Params sheet (the lesson's `SUMPRODUCT(features, w)`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    torch: Callable[[torch.Tensor, torch.Tensor, dict], torch.Tensor]  # (X, P, done) -> (R, n)
+    excel: Callable[[dict], str]  # refs: "features", "w1".., earlier step names -> formula
+    doc: str = ""
+
+
+def _linear_unit(k: int, name: str):
+    return Step(
+        name,
+        lambda X, P, done: P[:, k, :] @ X.T,
+        lambda ref: f"SUMPRODUCT({ref['features']},{ref['w'][k]})",
+        f"features . w{k + 1}",
+    )
+
+
+def _relu(source: str, name: str):
+    return Step(
+        name,
+        lambda X, P, done: torch.relu(done[source]),
+        lambda ref: f"IF({ref[source]}<0,0,{ref[source]})",
+        f"max({source}, 0)",
+    )
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    title: str
+    units: int
+    steps: tuple[Step, ...]  # the last one is the prediction
+
+    def forward(self, X: torch.Tensor, P: torch.Tensor) -> dict[str, torch.Tensor]:
+        done: dict[str, torch.Tensor] = {}
+        for step in self.steps:
+            done[step.name] = step.torch(X, P, done)
+        return done
+
+    def predict(self, X: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
+        return self.forward(X, P)[self.steps[-1].name]
+
+    @property
+    def output(self) -> str:
+        return self.steps[-1].name
+
+
+LINEAR = Model("linear", "Linear", 1, (_linear_unit(0, "Linear"),))
+
+TWO_RELU = Model(
+    "two_relu",
+    "Two ReLUs",
+    2,
+    (
+        _linear_unit(0, "Lin1"),
+        _linear_unit(1, "Lin2"),
+        _relu("Lin1", "ReLU1"),
+        _relu("Lin2", "ReLU2"),
+        Step("Preds", lambda X, P, done: done["ReLU1"] + done["ReLU2"],
+             lambda ref: f"{ref['ReLU1']}+{ref['ReLU2']}", "ReLU1 + ReLU2"),
+    ),
+)
+
+MODELS = {m.name: m for m in (LINEAR, TWO_RELU)}
+
+
+# The loss and the decision rule, in the same two renderings.
+def squared_error(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (pred - y) ** 2
+
+
+def squared_error_excel(pred: str, y: str) -> str:
+    return f"({pred}-{y})^2"
+
+
+def mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean over rows (the last axis), one loss per restart."""
+    return squared_error(pred, y).mean(dim=-1)
+
+
+def mse_excel(squared_errors: str) -> str:
+    return f"AVERAGE({squared_errors})"
+
+
+THRESHOLD = 0.5
+
+
+def survived(pred: torch.Tensor) -> torch.Tensor:
+    return (pred > THRESHOLD).to(pred.dtype)
+
+
+def survived_excel(pred: str) -> str:
+    return f"IF({pred}>{THRESHOLD},1,0)"
+
+
+def correct(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (survived(pred) == y).to(pred.dtype)
+
+
+def correct_excel(survived_ref: str, y: str) -> str:
+    return f"IF({survived_ref}={y},1,0)"
+
+
+def accuracy_excel(corrects: str) -> str:
+    return f"AVERAGE({corrects})"
