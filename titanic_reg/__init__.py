@@ -8,7 +8,7 @@ __all__ = ["fit", "FitResult"]
 
 def __getattr__(name):
     if name in __all__:
-        from . import fit as _fit_module
+        from . import pipeline
 
-        return getattr(_fit_module, name)
+        return getattr(pipeline, name)
     raise AttributeError(name)
