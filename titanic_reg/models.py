@@ -46,8 +46,13 @@ def _relu(source: str, name: str):
 class Model:
     name: str
     title: str
-    units: int
+    sheet: str  # its sheet in the workbook
+    weights: tuple[str, ...]  # the defined name of each unit's parameter row
     steps: tuple[Step, ...]  # the last one is the prediction
+
+    @property
+    def units(self) -> int:
+        return len(self.weights)
 
     def forward(self, X: torch.Tensor, P: torch.Tensor) -> dict[str, torch.Tensor]:
         done: dict[str, torch.Tensor] = {}
@@ -63,12 +68,13 @@ class Model:
         return self.steps[-1].name
 
 
-LINEAR = Model("linear", "Linear", 1, (_linear_unit(0, "Linear"),))
+LINEAR = Model("linear", "Linear", "Linear", ("lin_w",), (_linear_unit(0, "Linear"),))
 
 TWO_RELU = Model(
     "two_relu",
     "Two ReLUs",
-    2,
+    "TwoReLU",
+    ("relu_w1", "relu_w2"),
     (
         _linear_unit(0, "Lin1"),
         _linear_unit(1, "Lin2"),

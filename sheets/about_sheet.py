@@ -1,0 +1,79 @@
+"""About: what the workbook is, how to read it, the run's settings, how to check it."""
+from __future__ import annotations
+
+from titanic_reg.features import FEATURES
+
+from .layout import Writer
+from .style import LEGEND
+
+WHAT = {
+    "Data": "the rows used (training rows first, then validation), raw, and the ten features by formula",
+    "Params": "the parameters torch fitted, one named row per linear unit",
+    "Linear": "the linear model: SUMPRODUCT(features, lin_w), squared error, loss and accuracy per split",
+    "TwoReLU": "Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, loss and accuracy per split",
+    "MatMul": "the two-ReLU model again, both linear layers as one MMULT array formula",
+    "Compare": "torch's losses against the workbook's; gradient descent, scikit-learn and LINEST; baselines",
+    "Test": "Kaggle's test rows with the same formulas, and submission.csv's Survived column",
+    "History": "the training loss after every step, as torch recorded it",
+    "Charts": "the loss curves, and predictions against observed survival",
+}
+
+
+def write_about(w: Writer, result, sheets: list) -> None:
+    ws, s = w.ws, w.s
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 1, 90)
+    ws.write_string(0, 0, "titanic-reg: the fast.ai lesson's Titanic models, as live formulas", s.title)
+    ws.write_string(1, 0, "Every number a model computes here is a formula over the raw data and the "
+                          "parameters torch fitted. Each formula's stored value is torch's own number, so the "
+                          "spreadsheet and torch can be compared cell by cell.", s.note)
+    r = 3
+    ws.write_string(r, 0, "Colours", s(None, None, bold=True))
+    for kind, (_, meaning) in LEGEND.items():
+        r += 1
+        ws.write_string(r, 0, kind, s(kind))
+        ws.write_string(r, 1, meaning, s())
+    r += 2
+    ws.write_string(r, 0, "Sheets", s(None, None, bold=True))
+    for name in sheets:
+        if name == "About":
+            continue
+        r += 1
+        ws.write_url(r, 0, f"internal:'{name}'!A1", string=name)
+        ws.write_string(r, 1, WHAT.get(name, ""), s())
+    r += 2
+    ws.write_string(r, 0, "Features", s(None, None, bold=True))
+    for f in FEATURES:
+        r += 1
+        ws.write_string(r, 0, f.name, s())
+        ws.write_string(r, 1, f.doc, s())
+    r += 2
+    ws.write_string(r, 0, "Settings of this run", s(None, None, bold=True))
+    st = result.settings
+    rows = [
+        ("training file", st["train"]), ("sha256", st["sha256"]["train"]),
+        ("test file", st["test"] or "none"), ("test sha256", st["sha256"].get("test", "-")),
+        ("rows", f"{result.n_train} training, {len(result.frame) - result.n_train} validation, "
+                 f"{result.dropped} dropped for missing values"),
+        ("missing values", st["missing"]), ("validation share", str(st["valid_pct"])),
+        ("seed", str(st["seed"])), ("optimizer", st["optimizer"]), ("device", st["device"]),
+    ]
+    for name, cfg in st["models"].items():
+        rows.append((f"{name}", f"{cfg['epochs']} steps, learning rate {cfg['lr']}, "
+                                f"{cfg['restarts']} random start(s) trained at once, best kept"))
+    rows.append(("submission model", st["submit_model"]))
+    rows.append(("library versions", ", ".join(f"{k} {v}" for k, v in st["versions"].items())))
+    for name, value in rows:
+        r += 1
+        ws.write_string(r, 0, name, s())
+        ws.write_string(r, 1, str(value), s())
+    r += 2
+    ws.write_string(r, 0, "How to check it", s(None, None, bold=True))
+    for line in (
+        "titanic-reg verify titanic.xlsx",
+        "LibreOffice recalculates every formula from scratch and each result is compared with the value "
+        "stored here (torch's); it passes when every difference is within 1e-9 and no cell is an error.",
+        "Or by hand: change a parameter on Params, or a raw value on Data, and watch every sheet follow.",
+    ):
+        r += 1
+        ws.write_string(r, 1, line, s())

@@ -1,0 +1,92 @@
+"""Charts: the recorded training losses, and predictions against the truth."""
+from __future__ import annotations
+
+import numpy as np
+
+from titanic_reg.models import MODELS
+
+from .layout import FIRST_ROW, Writer, ref, span
+
+EDGES = [-100.0] + [round(0.1 * k, 1) for k in range(1, 10)] + [100.0]
+
+
+def write_history(w: Writer, result) -> dict:
+    """The loss after each step, as torch recorded it (reported values, not formulas)."""
+    ws, s = w.ws, w.s
+    ws.write_string(0, 0, "History: training loss after each step, as torch recorded it", s.title)
+    w.headers(2, 0, ["step", *[m.title for m in MODELS.values()]], [8, 14])
+    longest = max(len(result.models[m].history) for m in MODELS)
+    for i in range(longest):
+        ws.write_number(3 + i, 0, i, s())
+    where = {}
+    for k, model in enumerate(MODELS.values()):
+        history = result.models[model.name].history
+        for i, loss in enumerate(history):
+            w.reported(3 + i, 1 + k, loss, "loss")
+        where[model.name] = (1 + k, 3, 3 + len(history) - 1)
+    ws.freeze_panes(3, 1)
+    return where
+
+
+def write_charts(w: Writer, result, history: dict, summaries: dict, model_cols: dict) -> None:
+    ws, s, wb = w.ws, w.s, w.wb
+    ws.write_string(0, 0, "Charts", s.title)
+    loss = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    for model in MODELS.values():
+        c, r0, r1 = history[model.name]
+        loss.add_series({
+            "name": model.title,
+            "categories": ["History", r0, 0, r1, 0],
+            "values": ["History", r0, c, r1, c],
+        })
+    loss.set_title({"name": "Training loss by step (torch's record)"})
+    loss.set_x_axis({"name": "step"})
+    loss.set_y_axis({"name": "training MSE", "log_base": 10})
+    loss.set_size({"width": 640, "height": 360})
+    ws.insert_chart(2, 0, loss)
+
+    # Calibration: among training rows whose prediction falls in a bin, how many survived?
+    top = 22
+    ws.write_string(top, 0, "Predictions against the truth (training rows): the share that survived "
+                            "among passengers whose prediction falls in each bin", s(None, None, bold=True))
+    headers = ["from", "below", "centre"]
+    for model in MODELS.values():
+        headers += [f"{model.title}: rows", f"{model.title}: survived"]
+    w.headers(top + 1, 0, headers, [8, 8, 8, 12])
+    n = result.n_train
+    y = result.y[:n].numpy()
+    rows = (FIRST_ROW, FIRST_ROW + n - 1)
+    y_range = span(1, 1, *rows, "Linear")  # Survived, column B of every model sheet
+    for b in range(len(EDGES) - 1):
+        r = top + 2 + b
+        lo, hi = EDGES[b], EDGES[b + 1]
+        w.param(r, 0, lo, "feature")
+        w.param(r, 1, hi, "feature")
+        w.formula(r, 2, f"MAX(0,MIN(1,(A{r + 1}+B{r + 1})/2))", max(0, min(1, (lo + hi) / 2)), "feature")
+        for k, model in enumerate(MODELS.values()):
+            pred_col, sheet = model_cols[model.name], model.sheet
+            preds = span(pred_col, pred_col, *rows, sheet)
+            p = model.predict(result.X[:n], result.models[model.name].params[None])[0].numpy()
+            inside = (p >= lo) & (p < hi)
+            count = int(inside.sum())
+            crit = f'{preds},">="&A{r + 1},{preds},"<"&B{r + 1}'
+            c = 3 + 2 * k
+            w.formula(r, c, f"COUNTIFS({crit})", count, "int")
+            # MAX(1, rows) keeps an empty bin at 0 instead of #DIV/0!.
+            w.formula(r, c + 1, f"SUMIFS({y_range},{crit})/MAX(1,{ref(c, r)})",
+                      float(y[inside].sum()) / max(1, count), "acc")
+    last = top + 2 + len(EDGES) - 2
+    cal = wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    for k, model in enumerate(MODELS.values()):
+        c = 4 + 2 * k
+        cal.add_series({"name": model.title, "categories": ["Charts", top + 2, 2, last, 2],
+                        "values": ["Charts", top + 2, c, last, c]})
+    cal.add_series({"name": "perfect calibration", "categories": ["Charts", top + 2, 2, last, 2],
+                    "values": ["Charts", top + 2, 2, last, 2], "line": {"dash_type": "dash", "color": "#7F7F7F"},
+                    "marker": {"type": "none"}})
+    cal.set_title({"name": "Predicted against observed survival (training rows)"})
+    cal.set_x_axis({"name": "prediction (bin centre)", "min": 0, "max": 1})
+    cal.set_y_axis({"name": "share that survived", "min": 0, "max": 1})
+    cal.set_size({"width": 640, "height": 360})
+    ws.insert_chart(top + 2, 8, cal)
+

@@ -1,0 +1,90 @@
+"""Where things sit: row numbers, column letters and the references formulas use."""
+from __future__ import annotations
+
+import math
+
+from xlsxwriter.utility import xl_col_to_name
+
+HEADER_ROW = 4  # 0-based: Excel row 5 holds the column headers
+FIRST_ROW = 5  # 0-based: Excel row 6 holds the first passenger
+RAW = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
+TEXT = ("Sex", "Embarked", "Split", "Name")
+
+
+def col(c: int) -> str:
+    return xl_col_to_name(c)
+
+
+def ref(c: int, row: int, sheet: str | None = None, fix_col: bool = True) -> str:
+    """A cell reference to 0-based (row, c); the column fixed so formulas copy down."""
+    text = f"{'$' if fix_col else ''}{col(c)}{row + 1}"
+    return f"{sheet}!{text}" if sheet else text
+
+
+def span(c0: int, c1: int, r0: int, r1: int, sheet: str | None = None) -> str:
+    """An absolute range over 0-based rows r0..r1 inclusive and columns c0..c1."""
+    text = f"${col(c0)}${r0 + 1}:${col(c1)}${r1 + 1}"
+    return f"{sheet}!{text}" if sheet else text
+
+
+def row_span(c0: int, c1: int, row: int, sheet: str | None = None) -> str:
+    """The same row across columns c0..c1, columns fixed, row relative."""
+    text = f"${col(c0)}{row + 1}:${col(c1)}{row + 1}"
+    return f"{sheet}!{text}" if sheet else text
+
+
+def number(value) -> float | None:
+    """A cached value for XlsxWriter: a plain float, None for a missing one."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+class Writer:
+    """Writes one sheet's cells with the legend's formats; formulas get cached values."""
+
+    def __init__(self, wb, ws, styles):
+        self.wb, self.ws, self.s = wb, ws, styles
+
+    def raw(self, r, c, value, number_fmt=None):
+        fmt = self.s("raw", number_fmt)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            self.ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, str):
+            self.ws.write_string(r, c, value, fmt)  # text stays text, whatever it starts with
+        else:
+            self.ws.write_number(r, c, float(value), fmt)
+
+    def formula(self, r, c, text, value, number_fmt=None, kind="formula"):
+        if isinstance(value, str):
+            cached = value
+        elif isinstance(value, bool):
+            cached = int(value)
+        else:
+            cached = number(value)
+        self.ws.write_formula(r, c, "=" + text, self.s(kind, number_fmt), cached)
+
+    def reported(self, r, c, value, number_fmt=None):
+        self.raw_as(r, c, value, "reported", number_fmt)
+
+    def param(self, r, c, value, number_fmt="param"):
+        self.raw_as(r, c, value, "param", number_fmt)
+
+    def raw_as(self, r, c, value, kind, number_fmt=None):
+        fmt = self.s(kind, number_fmt)
+        if value is None:
+            self.ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, str):
+            self.ws.write_string(r, c, value, fmt)
+        else:
+            self.ws.write_number(r, c, float(value), fmt)
+
+    def headers(self, row, first_col, names, widths=None):
+        for i, name in enumerate(names):
+            self.ws.write_string(row, first_col + i, name, self.s.header)
+            if widths is not None:
+                self.ws.set_column(first_col + i, first_col + i, widths[i] if i < len(widths) else widths[-1])
+
+    def text(self, r, c, value, fmt=None):
+        self.ws.write_string(r, c, str(value), fmt or self.s())
