@@ -95,6 +95,12 @@ class Report:
     n_over_tol: int = 0
     sheets: int = 0
     details: list[str] = field(default_factory=list)
+    # LibreOffice's value of every formula cell: {sheet: {(row, col) zero-based: value}}
+    recalculated: dict = field(default_factory=dict, repr=False)
+
+    def value(self, sheet: str, cell: str):
+        """LibreOffice's recalculated value of one formula cell, by A1 reference."""
+        return self.recalculated[sheet][_parse_ref(cell)]
 
     def summary(self) -> str:
         lines = []
@@ -570,4 +576,5 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     return Report(
         cells_checked=checked, max_diff=max_diff, worst=worst, errors=errors, ok=ok,
         tol=tol, engine=engine, n_over_tol=n_over, sheets=len(original), details=details,
+        recalculated={sheet: dict(v or {}) for sheet, v in values.items()},
     )

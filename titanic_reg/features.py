@@ -30,7 +30,7 @@ class Feature:
 
 
 def _num(raw, col):
-    return torch.as_tensor(np.asarray(raw[col], dtype=np.float64), dtype=DTYPE)
+    return torch.tensor(np.asarray(raw[col], dtype=np.float64), dtype=DTYPE)
 
 
 def _is(col, value):

@@ -1,0 +1,40 @@
+import os
+import shutil
+
+import pytest
+
+
+def _soffice_or_fail():
+    from sheets.recalc import find_soffice
+
+    if find_soffice() is None:
+        if os.environ.get("TITANIC_REG_SKIP_LIBREOFFICE") == "1":
+            pytest.skip("LibreOffice not installed (TITANIC_REG_SKIP_LIBREOFFICE=1)")
+        pytest.fail("LibreOffice is needed: apt-get install -y --no-install-recommends libreoffice-calc")
+
+
+@pytest.fixture
+def soffice():
+    _soffice_or_fail()
+
+
+@pytest.fixture(scope="session")
+def lesson_fit():
+    """The lesson's setting: every complete row trains, no validation."""
+    import titanic_reg
+
+    return titanic_reg.fit("data/train.csv", missing="drop", valid_pct=0)
+
+
+@pytest.fixture(scope="session")
+def default_fit():
+    import titanic_reg
+
+    return titanic_reg.fit("data/train.csv")
+
+
+@pytest.fixture(scope="session")
+def fill_fit():
+    import titanic_reg
+
+    return titanic_reg.fit("data/train.csv", missing="fill")

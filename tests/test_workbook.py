@@ -1,0 +1,142 @@
+"""The workbook, recalculated for real by LibreOffice, against torch and scikit-learn."""
+import io
+import re
+import zipfile
+
+import numpy as np
+import openpyxl
+import pytest
+
+from sheets.functions import ALLOWED, functions_used
+from sheets.verify import read_formula_cells, verify
+from sheets.workbook import write_workbook
+from titanic_reg.features import FEATURE_NAMES
+
+pytestmark = pytest.mark.libreoffice
+
+
+def _find(ws, text):
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == text:
+                return cell
+    raise AssertionError(f"{text!r} not found on {ws.title}")
+
+
+@pytest.fixture(scope="module", params=["lesson_fit", "default_fit", "fill_fit"])
+def checked(request, tmp_path_factory):
+    result = request.getfixturevalue(request.param)
+    path = tmp_path_factory.mktemp(request.param) / "titanic.xlsx"
+    write_workbook(result, path)
+    from tests.conftest import _soffice_or_fail
+
+    _soffice_or_fail()
+    return result, path, verify(path)
+
+
+def test_libreoffice_recalculates_every_formula_to_torchs_numbers(checked):
+    result, path, report = checked
+    assert report.ok, report.summary()
+    assert report.errors == []
+    assert report.max_diff <= 1e-9
+    assert report.cells_checked > 20 * len(result.frame)
+
+
+def test_recalculated_losses_equal_torchs(checked):
+    result, path, report = checked
+    for name, sheet in (("linear", "Linear"), ("two_relu", "TwoReLU"), ("two_relu", "MatMul")):
+        assert report.value(sheet, "E3") == pytest.approx(result.metrics[name]["train_mse"], abs=1e-9)
+        if result.metrics[name]["valid_mse"] is not None:
+            assert report.value(sheet, "E4") == pytest.approx(result.metrics[name]["valid_mse"], abs=1e-9)
+            assert report.value(sheet, "F4") == pytest.approx(result.metrics[name]["valid_acc"], abs=1e-12)
+
+
+def test_linest_equals_scikit_learn(checked):
+    result, path, report = checked
+    ws = openpyxl.load_workbook(path)["Compare"]
+    head = _find(ws, "Excel LINEST")
+    sk = result.metrics["sklearn_linear"]["params"]
+    for j, name in enumerate(FEATURE_NAMES):
+        row = head.row + 1 + j
+        assert ws.cell(row, 1).value == name
+        assert report.value("Compare", f"{head.column_letter}{row}") == pytest.approx(sk[j], abs=1e-8)
+    mse_row = head.row + 1 + len(FEATURE_NAMES)
+    linest_mse = report.value("Compare", f"{head.column_letter}{mse_row}")
+    assert linest_mse == pytest.approx(result.metrics["sklearn_linear"]["train_mse"], abs=1e-9)
+    assert linest_mse == pytest.approx(result.metrics["linear"]["train_mse"], abs=1e-6)
+
+
+def test_test_sheet_survived_column_is_the_submission(checked):
+    result, path, report = checked
+    ws = openpyxl.load_workbook(path)["Test"]
+    head = _find(ws, "Survived")
+    got = [report.value("Test", f"{head.column_letter}{head.row + 1 + i}") for i in range(len(result.test))]
+    assert np.array_equal(np.array(got, dtype=int), result.submission["Survived"].to_numpy())
+    assert len(got) == 418
+
+
+def test_only_portable_functions(checked):
+    result, path, report = checked
+    used = set()
+    for cells in read_formula_cells(path).values():
+        for formula, _ in cells.values():
+            used |= functions_used(formula)
+            assert "_xlfn" not in formula and "[" not in formula  # no new functions, no table refs
+    assert used <= ALLOWED, used - ALLOWED
+    assert {"SUMPRODUCT", "IF", "LOG10", "MMULT", "LINEST", "AVERAGE"} <= used
+
+
+def test_features_and_statistics_are_formulas(lesson_fit, tmp_path):
+    path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["Data"]
+    header = [c.value for c in ws[5]]
+    row = {h: c.value for h, c in zip(header, ws[6])}
+    assert row["Age_N"] == "=$F6/age_max"
+    assert row["log_Fare"] == "=LOG10($I6+1)"
+    assert row["Male"] == '=IF($E6="male",1,0)'
+    assert row["Embark_S"] == '=IF($J6="S",1,0)'
+    assert ws["D3"].value.startswith("=MAX(") and ws["D3"].value.endswith("$F$717)")
+    cached = openpyxl.load_workbook(path, data_only=True)["Data"]
+    assert cached["D3"].value == 80
+    lin = openpyxl.load_workbook(path)["Linear"]
+    assert lin["C6"].value == "=SUMPRODUCT(Data!$K6:$T6,lin_w)"
+    relu = openpyxl.load_workbook(path)["TwoReLU"]
+    assert relu["E6"].value == "=IF($C6<0,0,$C6)"
+
+
+def test_csv_text_is_never_a_formula(tmp_path):
+    import titanic_reg
+
+    lines = open("data/train.csv", encoding="utf-8").read().splitlines()
+    evil = ['"=HYPERLINK(""http://x"",""y"")"', '"+1+1"', '"-2"', '"@SUM(A1)"']
+    for i, name in enumerate(evil):
+        fields = lines[1 + i].split(",")
+        lines[1 + i] = ",".join(fields[:3] + [name] + fields[5:])
+    csv = tmp_path / "train.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = titanic_reg.fit(csv, valid_pct=0, epochs=2)
+    path = write_workbook(result, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["Data"]
+    names = [ws.cell(6 + i, 21) for i in range(4)]
+    assert [c.value for c in names] == ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)"]
+    assert all(c.data_type == "s" for c in names)
+
+
+def test_verify_catches_one_tampered_cached_value(lesson_fit, tmp_path, soffice):
+    path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    # sheet4 is Linear: change the cached prediction of its first passenger (C6).
+    xml = parts["xl/worksheets/sheet4.xml"].decode()
+    new, count = re.subn(r'(<c r="C6"[^>]*><f>[^<]*</f><v>)([^<]*)(</v>)',
+                         lambda m: m.group(1) + repr(float(m.group(2)) + 1e-6) + m.group(3), xml)
+    assert count == 1
+    parts["xl/worksheets/sheet4.xml"] = new.encode()
+    tampered = tmp_path / "tampered.xlsx"
+    with zipfile.ZipFile(tampered, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    report = verify(tampered)
+    assert not report.ok
+    assert report.worst[0][:2] == ("Linear", "C6")
+    assert report.worst[0][4] == pytest.approx(1e-6, rel=1e-3)
