@@ -94,6 +94,12 @@ def train(model: Model, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     for step in range(cfg.epochs + 1):
         loss = mse(model.predict(X, params), y)
         history[step] = loss.detach()
+        if not bool(torch.isfinite(loss).all()):
+            bad = loss.detach()[~torch.isfinite(loss.detach())][0].item()
+            raise TrainingError(
+                f"{model.name}: the loss became {bad} at step {step} (lr {cfg.lr:g}, {cfg.optimizer}); "
+                f"training stopped; try a smaller learning rate, e.g. --lr {cfg.lr / 10:g}"
+            )
         if step == cfg.epochs:
             break
         opt.zero_grad(set_to_none=True)
@@ -102,13 +108,6 @@ def train(model: Model, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
         if progress is not None:
             progress(1)
     history = history.cpu()
-    bad = ~torch.isfinite(history)
-    if bad.any():
-        first = int(bad.any(dim=1).nonzero()[0])
-        raise TrainingError(
-            f"{model.name}: the loss became {history[first][bad[first]][0].item()} at step "
-            f"{first} (lr {cfg.lr}, {cfg.optimizer}); try a smaller learning rate, e.g. --lr {cfg.lr / 10:g}"
-        )
     final = history[-1]
     kept = int(torch.argmin(final))
     return Trained(

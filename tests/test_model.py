@@ -1,0 +1,134 @@
+"""The math side against known values: features by hand, optima, targets, baselines."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from titanic_reg.errors import TrainingError
+from titanic_reg.features import FEATURE_NAMES
+from titanic_reg.models import LINEAR, TWO_RELU
+from titanic_reg.train import TrainConfig, resolve_device, train
+
+LESSON_OPTIMUM = 0.144227149307  # the lesson workbook's Solver result = least squares
+
+
+def test_feature_order(lesson_fit):
+    assert FEATURE_NAMES == ("SibSp", "Parch", "Age_N", "log_Fare", "Pclass_1", "Pclass_2",
+                             "Embark_S", "Embark_C", "Male", "Ones")
+
+
+def test_features_of_the_first_rows_by_hand(lesson_fit):
+    X = lesson_fit.X.numpy()
+    assert lesson_fit.stats.age_max == 80
+    # Braund, Mr. Owen Harris: 3rd class male, 22, SibSp 1, fare 7.25, Southampton
+    assert X[0] == pytest.approx([1, 0, 22 / 80, math.log10(8.25), 0, 0, 1, 0, 1, 1], abs=1e-15)
+    # Cumings, Mrs. John Bradley: 1st class female, 38, SibSp 1, fare 71.2833, Cherbourg
+    assert X[1] == pytest.approx([1, 0, 38 / 80, math.log10(72.2833), 1, 0, 0, 1, 0, 1], abs=1e-15)
+    # Heikkinen, Miss Laina: 3rd class female, 26, fare 7.925, Southampton
+    assert X[2] == pytest.approx([0, 0, 26 / 80, math.log10(8.925), 0, 0, 1, 0, 0, 1], abs=1e-15)
+
+
+def test_lesson_rows(lesson_fit):
+    assert len(lesson_fit.frame) == 712 and lesson_fit.dropped == 179 and lesson_fit.n_train == 712
+
+
+def test_linear_reaches_the_closed_form_optimum(lesson_fit):
+    m = lesson_fit.metrics["linear"]
+    assert abs(m["train_mse"] - LESSON_OPTIMUM) < 1e-6
+    assert lesson_fit.optimum["mse"] == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
+    w_closed = np.array(lesson_fit.optimum["params"])
+    assert lesson_fit.models["linear"].params.numpy()[0] == pytest.approx(w_closed, abs=1e-4)
+
+
+def test_two_relu_beats_the_lessons_solver(lesson_fit):
+    assert lesson_fit.metrics["two_relu"]["train_mse"] <= 0.1300
+    history = lesson_fit.models["two_relu"].history
+    assert history[-1] == pytest.approx(lesson_fit.metrics["two_relu"]["train_mse"], abs=1e-15)
+    assert len(history) == lesson_fit.settings["models"]["two_relu"]["epochs"] + 1
+
+
+def test_restarts_are_batched_and_the_best_is_kept(lesson_fit):
+    t = lesson_fit.models["two_relu"]
+    assert len(t.restart_losses) == lesson_fit.settings["models"]["two_relu"]["restarts"] > 1
+    assert t.train_mse == min(t.restart_losses)
+
+
+def test_baselines(lesson_fit):
+    m = lesson_fit.metrics
+    assert m["sklearn_linear"]["train_mse"] == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
+    assert m["sklearn_linear"]["params"] == pytest.approx(lesson_fit.optimum["params"], abs=1e-9)
+    y = lesson_fit.y.numpy()
+    assert m["everyone_dies"]["train_acc"] == pytest.approx(1 - y.mean())
+    assert m["everyone_dies"]["train_mse"] == pytest.approx(y.mean())
+    male = lesson_fit.X.numpy()[:, FEATURE_NAMES.index("Male")]
+    assert m["women_survive"]["train_acc"] == pytest.approx(np.mean((1 - male) == y))
+    assert 0.78 < m["sklearn_logistic"]["train_acc"] < 0.83
+    assert m["sklearn_mlp"]["train_mse"] < 0.16
+    for name in ("sklearn_linear", "sklearn_logistic", "sklearn_mlp", "everyone_dies", "women_survive"):
+        assert m[name]["valid_mse"] is None and m[name]["fit_seconds"] >= 0
+
+
+def test_validation_split_is_seeded_and_statistics_come_from_training_rows(default_fit):
+    import titanic_reg
+
+    r = default_fit
+    assert r.n_train == 570 and len(r.frame) - r.n_train == 142
+    again = titanic_reg.fit("data/train.csv", epochs=1)
+    assert again.frame["PassengerId"].tolist() == r.frame["PassengerId"].tolist()
+    train = r.frame[r.frame["split"] == "train"]
+    assert r.stats.age_max == train["Age"].max()
+    assert r.metrics["linear"]["valid_mse"] is not None
+
+
+def test_fill_keeps_every_row_and_fills_with_the_training_mode(fill_fit):
+    r = fill_fit
+    assert len(r.frame) == 891 and r.dropped == 0
+    train = r.frame[r.frame["split"] == "train"]
+    assert r.stats.fill["Age"] == train["Age"].mode().iloc[0]
+    assert r.stats.fill["Embarked"] == "S"
+    assert not torch.isnan(r.X).any() and not torch.isnan(r.X_test).any()
+
+
+def test_plain_gradient_descent_is_the_lessons_step(lesson_fit):
+    X, y = lesson_fit.X, lesson_fit.y
+    cfg = TrainConfig(epochs=3, lr=0.1, optimizer="sgd", seed=1)
+    out = train(LINEAR, X, y, cfg)
+    w = out.init.clone().requires_grad_()
+    for _ in range(3):
+        loss = ((X @ w[0] - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            w.grad.zero_()
+    assert out.params.numpy() == pytest.approx(w.detach().numpy(), abs=1e-15)
+
+
+def test_a_diverging_loss_names_the_step(lesson_fit):
+    with pytest.raises(TrainingError, match=r"at step \d+.*smaller learning rate"):
+        train(LINEAR, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=2000, lr=1e3, optimizer="sgd"))
+
+
+def test_cuda_is_never_a_silent_fallback():
+    if torch.cuda.is_available():
+        assert resolve_device("cuda").type == "cuda"
+    else:
+        with pytest.raises(TrainingError, match="no CUDA"):
+            resolve_device("cuda")
+    assert resolve_device("cpu").type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cpu_and_gpu_agree(lesson_fit):
+    cfg = TrainConfig(epochs=200, lr=0.03, restarts=8)
+    a = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg, torch.device("cpu"))
+    b = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg, torch.device("cuda"))
+    assert a.params.numpy() == pytest.approx(b.params.numpy(), abs=1e-9)
+    assert a.train_mse == pytest.approx(b.train_mse, abs=1e-9)
+
+
+def test_same_seed_same_parameters_bit_for_bit(lesson_fit):
+    cfg = TrainConfig(epochs=50, lr=0.03, restarts=4, seed=7)
+    a = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg)
+    b = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg)
+    assert torch.equal(a.params, b.params) and a.history == b.history
