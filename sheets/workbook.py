@@ -16,7 +16,7 @@ from titanic_reg.models import MODELS, TWO_RELU
 from .about_sheet import write_about
 from .charts_sheet import write_charts, write_history
 from .compare_sheet import write_compare
-from .layout import Writer
+from .layout import HEADER_ROW, Writer
 from .model_sheets import write_model_sheet, write_params, write_test_models
 from .passengers import fill_note, write_passengers, write_stats
 from .style import Styles
@@ -34,6 +34,11 @@ def write_workbook(result, path) -> Path:
     styles = Styles(wb)
     sheets = {name: wb.add_worksheet(name) for name in SHEETS if name != "Test" or result.test is not None}
     writers = {name: Writer(wb, ws, styles) for name, ws in sheets.items()}
+    for name, ws in sheets.items():
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)  # printed one page wide, as long as it needs
+        if name in ("Data", "Linear", "TwoReLU", "MatMul", "Test"):
+            ws.repeat_rows(HEADER_ROW)
 
     data_ws = writers["Data"]
     data_ws.ws.write_string(0, 0, "Data: the rows used, raw (blue) and the ten features by formula (green)",
