@@ -25,8 +25,9 @@ def write_about(w: Writer, result, sheets: list) -> None:
     ws.set_column(1, 1, 90)
     ws.write_string(0, 0, "titanic-reg: the fast.ai lesson's Titanic models, as live formulas", s.title)
     ws.write_string(1, 0, "Every number a model computes here is a formula over the raw data and the "
-                          "parameters torch fitted. Each formula's stored value is torch's own number, so the "
-                          "spreadsheet and torch can be compared cell by cell.", s.note)
+                          "parameters torch fitted.", s.note)
+    ws.write_string(2, 0, "Each formula's stored value is torch's own number, so the spreadsheet and torch "
+                          "can be compared cell by cell.", s.note)
     r = 3
     ws.write_string(r, 0, "Colours", s(None, None, bold=True))
     for kind, (_, meaning) in LEGEND.items():
@@ -71,8 +72,9 @@ def write_about(w: Writer, result, sheets: list) -> None:
     ws.write_string(r, 0, "How to check it", s(None, None, bold=True))
     for line in (
         "titanic-reg verify titanic.xlsx",
-        "LibreOffice recalculates every formula from scratch and each result is compared with the value "
-        "stored here (torch's); it passes when every difference is within 1e-9 and no cell is an error.",
+        "LibreOffice recalculates every formula from scratch, and each result is compared with",
+        "the value stored here (torch's): it passes when every difference is within 1e-9",
+        "and no cell holds an error.",
         "Or by hand: change a parameter on Params, or a raw value on Data, and watch every sheet follow.",
     ):
         r += 1

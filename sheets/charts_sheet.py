@@ -40,8 +40,11 @@ def write_charts(w: Writer, result, history: dict, summaries: dict, model_cols: 
             "values": ["History", r0, c, r1, c],
         })
     loss.set_title({"name": "Training loss by step (torch's record)"})
-    loss.set_x_axis({"name": "step"})
-    loss.set_y_axis({"name": "training MSE", "log_base": 10})
+    longest = max(len(result.models[m].history) for m in MODELS) - 1
+    loss.set_x_axis({"name": "step", "min": 0, "max": longest})
+    losses = [v for m in MODELS for v in result.models[m].history if v > 0]
+    low, high = 10 ** np.floor(np.log10(min(losses))), 10 ** np.ceil(np.log10(max(losses)))
+    loss.set_y_axis({"name": "training MSE", "log_base": 10, "min": float(low), "max": float(high)})
     loss.set_size({"width": 640, "height": 360})
     ws.insert_chart(2, 0, loss)
 

@@ -81,6 +81,7 @@ class Writer:
             self.ws.write_number(r, c, float(value), fmt)
 
     def headers(self, row, first_col, names, widths=None):
+        self.ws.set_row(row, 30)  # room for a header that wraps onto two lines
         for i, name in enumerate(names):
             self.ws.write_string(row, first_col + i, name, self.s.header)
             if widths is not None:

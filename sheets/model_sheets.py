@@ -37,7 +37,8 @@ def write_params(w: Writer, result) -> None:
                 w.param(r, 2 + j, value)
             w.wb.define_name(name, f"={PARAMS}!{span(2, 1 + len(FEATURE_NAMES), r, r)}")
             r += 1
-        w.wb.define_name(block_name(model), f"={PARAMS}!{span(2, 1 + len(FEATURE_NAMES), first, r - 1)}")
+        if model.units > 1:  # names are case-blind: lin_W would clash with lin_w
+            w.wb.define_name(block_name(model), f"={PARAMS}!{span(2, 1 + len(FEATURE_NAMES), first, r - 1)}")
     ws.write_string(r + 1, 0, "Orange cells came from torch's gradient descent; change one and every "
                               "sheet recalculates with it.", s.note)
     ws.freeze_panes(4, 2)
@@ -126,6 +127,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False
     cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult)
     write_scoring(w, cols, values[model.output], result.y, 1, n)
     ws.set_column(2, cols.correct, 10)
+    ws.set_column(4, 5, 13)  # the split summary's MSE and accuracy sit above columns E:F
     summary = Summary(ws.name, {}, {})
     w.headers(1, 3, ["rows", "MSE", "accuracy"])
     splits = {"train": (0, n_train), "valid": (n_train, n)}

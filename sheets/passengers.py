@@ -40,6 +40,7 @@ def write_stats(w: Writer, result, data: Block) -> None:
     ws, s = w.ws, w.s
     train = result.frame[result.frame["split"] == "train"]
     last = FIRST_ROW + result.n_train - 1
+    ws.set_row(1, 30)
     ws.write_string(1, 0, "Training statistics", s(None, None, bold=True))
     ws.write_string(2, 0, "(training rows only)", s.note)
     items = [("max Age", "age_max", f"MAX({data.column('Age', FIRST_ROW, last)})", result.stats.age_max)]
