@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh clone, then run them.
+# Exits with pytest's status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The workbook tests recalculate in LibreOffice.
+if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing LibreOffice Calc" >&2
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libreoffice-calc poppler-utils
+    else
+        echo "test.sh: LibreOffice (soffice) is missing and cannot be installed here (needs root and apt-get);" \
+             "the LibreOffice tests will fail: install libreoffice-calc, or set TITANIC_REG_SKIP_LIBREOFFICE=1" >&2
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+# torch pinned in the same command: an unpinned one would pull the multi-GB CUDA build.
+.venv/bin/pip install --quiet torch==2.13.0 -e '.[test]'
+
+exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,471 @@
+"""The `titanic-reg` command and what it writes (report.py, atomic.py).
+
+Runs in-process with click's CliRunner, except where the process itself is the
+point (import time of --help, Ctrl-C). Small --epochs wherever the fitted numbers
+are not what is being tested; the real default run happens once per session.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / "data" / "train.csv"
+TEST = ROOT / "data" / "test.csv"
+QUICK = ["--epochs", "20", "--restarts", "2"]
+
+# The lesson's linear model on the 712 complete rows, from the closed-form fit.
+LINEAR_OPTIMUM = 0.144227149307
+
+
+def run(*args):
+    return CliRunner().invoke(cli.main, [str(a) for a in args])
+
+
+def one_line_error(result):
+    """The stderr of a failed run: exactly one `error: ...` line and no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+def edited(tmp_path, source, name, change):
+    """A copy of a shipped CSV with `change(rows)` applied to its list of records."""
+    with open(source, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    change(rows)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path = tmp_path / name
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def drop_column(column):
+    def change(rows):
+        i = rows[0].index(column)
+        for record in rows:
+            del record[i]
+
+    return change
+
+
+def set_cell(row, column, value):
+    def change(rows):
+        rows[row - 1][rows[0].index(column)] = value
+
+    return change
+
+
+# --------------------------------------------------------------------------- help and version
+
+
+def test_help_does_not_load_the_heavy_libraries():
+    code = "import sys, cli; assert not {'torch', 'pandas', 'rich', 'matplotlib'} & set(sys.modules), sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert "fit" in out.stdout and "verify" in out.stdout
+    assert time.perf_counter() - start < 2  # about 0.07 s; generous for a loaded CI machine
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert "0.1.0" in result.stdout
+
+
+def test_submit_model_choices_match_the_pipeline():
+    from titanic_reg import baselines
+    from titanic_reg.models import MODELS
+
+    assert set(cli.SUBMIT_MODELS) == {*MODELS, *baselines.TITLES}
+
+
+# --------------------------------------------------------------------------- a quick full run
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick") / "out"
+    result = run("fit", TRAIN, "--out", out, "--no-workbook", "--epochs", "50")
+    assert result.exit_code == 0, result.output + result.stderr
+    return result, out
+
+
+def test_fit_writes_metrics_submission_and_plot(quick_run):
+    result, out = quick_run
+    assert sorted(p.name for p in out.iterdir()) == ["loss.png", "metrics.json", "submission.csv"]
+    for name in ("metrics.json", "submission.csv", "loss.png"):
+        assert f"wrote {out / name}" in result.stdout
+
+    metrics = json.loads((out / "metrics.json").read_text(), parse_constant=pytest.fail)
+    rows = metrics["rows"]
+    assert rows["train"] + rows["valid"] + rows["dropped"] == 891
+    assert rows["dropped"] == 891 - 712 and rows["test"] == 418
+    assert rows["valid"] == round(712 * 0.2)
+    assert metrics["features"] == ["SibSp", "Parch", "Age_N", "log_Fare", "Pclass_1", "Pclass_2",
+                                   "Embark_S", "Embark_C", "Male", "Ones"]
+    for name, units in (("linear", 1), ("two_relu", 2)):
+        m = metrics["models"][name]
+        for key in ("train_mse", "valid_mse", "train_acc", "valid_acc", "fit_seconds", "n_params",
+                    "params", "init", "history", "restarts", "restart_losses"):
+            assert key in m, (name, key)
+        assert m["n_params"] == units * 10
+        assert len(m["params"]) == units and all(len(w) == 10 for w in m["params"])
+        assert len(m["init"]) == units
+        assert len(m["history"]) == 51 and m["history"][-1] == pytest.approx(m["train_mse"])
+        assert 0.5 < m["valid_acc"] <= 1
+    linear = metrics["models"]["linear"]
+    assert linear["optimum_gap"] == pytest.approx(linear["train_mse"] - linear["optimum_mse"])
+    assert len(linear["optimum_params"]) == 10
+    assert metrics["models"]["two_relu"]["restarts"] == 128 == len(metrics["models"]["two_relu"]["restart_losses"])
+    assert {"sklearn_linear", "sklearn_logistic", "sklearn_mlp", "everyone_dies", "women_survive"} \
+        <= set(metrics["baselines"])
+    assert set(metrics["baselines"]["women_survive"]) >= {"train_mse", "valid_mse", "train_acc", "valid_acc"}
+    assert metrics["submit_model"] in ("linear", "two_relu")
+    assert metrics["stats"]["fill"]["Embarked"] == "S"
+    settings = metrics["settings"]
+    assert settings["seed"] == 42 and settings["missing"] == "drop" and settings["valid_pct"] == 0.2
+    assert settings["models"]["linear"]["epochs"] == 50
+    assert len(settings["sha256"]["train"]) == 64 and "torch" in settings["versions"]
+
+
+def test_submission_is_in_kaggles_format(quick_run):
+    _, out = quick_run
+    lines = (out / "submission.csv").read_text().splitlines()
+    assert lines[0] == "PassengerId,Survived"
+    assert len(lines) == 1 + 418
+    ids, survived = zip(*(map(int, line.split(",")) for line in lines[1:]))
+    assert ids == tuple(range(892, 1310))
+    assert set(survived) <= {0, 1}
+
+
+def test_loss_plot_is_a_png(quick_run):
+    _, out = quick_run
+    assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table_lists_ours_first_then_baselines(quick_run):
+    result, _ = quick_run
+    order = [result.stdout.index(name) for name in ("two_relu", "sklearn_linear", "women_survive")]
+    assert order == sorted(order)
+    assert "closed-form optimum" in result.stdout
+
+
+# --------------------------------------------------------------------------- the lesson's numbers
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default") / "out"
+    result = run("fit", TRAIN, "--missing", "drop", "--valid-pct", "0", "--no-workbook", "--out", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_default_run_reaches_the_linear_optimum(default_run):
+    linear = default_run["models"]["linear"]
+    assert default_run["rows"] == {"train": 712, "valid": 0, "dropped": 179, "test": 418}
+    assert linear["optimum_mse"] == pytest.approx(LINEAR_OPTIMUM, abs=1e-9)
+    assert linear["train_mse"] == pytest.approx(LINEAR_OPTIMUM, abs=1e-6)
+    assert linear["valid_mse"] is None and linear["valid_acc"] is None
+
+
+def test_default_run_two_relus_beat_the_linear_model(default_run):
+    assert default_run["models"]["two_relu"]["train_mse"] <= 0.1300
+    assert default_run["submit_model"] == "two_relu"
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+BAD_TRAIN = {
+    # name: (change to train.csv, what the message must name)
+    "Age abc": (set_cell(2, "Age", "abc"), ["row 2", "column Age", "'abc'"]),
+    "Pclass 4": (set_cell(5, "Pclass", "4"), ["row 5", "column Pclass", "'4'"]),
+    "Sex x": (set_cell(3, "Sex", "x"), ["row 3", "column Sex", "'x'"]),
+    "Survived 2": (set_cell(4, "Survived", "2"), ["row 4", "column Survived", "'2'"]),
+    "missing column": (drop_column("Fare"), ["row 1", "Fare", "missing"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TRAIN)
+def test_bad_training_file_is_one_line_and_writes_nothing(tmp_path, case):
+    change, words = BAD_TRAIN[case]
+    train = edited(tmp_path, TRAIN, "train.csv", change)
+    result = run("fit", train, "--out", tmp_path / "out", *QUICK)
+    assert result.exit_code == 1
+    line = one_line_error(result)
+    for word in [str(train), *words]:
+        assert word in line, (word, line)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file(tmp_path):
+    result = run("fit", tmp_path / "nope.csv", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert one_line_error(result) == f"error: {tmp_path / 'nope.csv'}: file not found"
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "train.csv").write_bytes(b"")
+    result = run("fit", tmp_path / "train.csv", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert one_line_error(result) == f"error: {tmp_path / 'train.csv'}: the file is empty"
+    assert not (tmp_path / "out").exists()
+
+
+def test_test_file_with_an_embarked_code_training_never_saw(tmp_path):
+    test = edited(tmp_path, TEST, "test.csv", set_cell(7, "Embarked", "X"))
+    result = run("fit", TRAIN, "--test", test, "--out", tmp_path / "out", *QUICK)
+    assert result.exit_code == 1
+    line = one_line_error(result)
+    for word in (str(test), "row 7", "column Embarked", "'X'"):
+        assert word in line, (word, line)
+    assert not (tmp_path / "out").exists()
+
+
+def test_test_file_beside_train_is_used(tmp_path):
+    train = edited(tmp_path, TRAIN, "train.csv", lambda rows: None)
+    edited(tmp_path, TEST, "test.csv", set_cell(3, "Embarked", "X"))
+    result = run("fit", train, "--out", tmp_path / "out", *QUICK)
+    assert result.exit_code == 1
+    assert "test.csv, row 3, column Embarked" in one_line_error(result)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu(tmp_path):
+    result = run("fit", TRAIN, "--device", "cuda", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    line = one_line_error(result)
+    assert "CUDA" in line and "--device cpu" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["--epochs", "0"], ["--lr", "-1"], ["--lr", "0"], ["--lr", "nan"], ["--lr", "inf"],
+    ["--valid-pct", "1"], ["--valid-pct", "-0.1"], ["--valid-pct", "nan"], ["--restarts", "0"],
+    ["--missing", "mean"], ["--optimizer", "lbfgs"], ["--submit-model", "forest"], ["--seed", "-1"],
+    ["--no-workbook", "--verify"],
+])
+def test_bad_options_are_usage_errors(tmp_path, args):
+    result = run("fit", TRAIN, "--out", tmp_path / "out", *args)
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file(tmp_path):
+    (tmp_path / "out").write_text("a file")
+    result = run("fit", TRAIN, "--out", tmp_path / "out", *QUICK)
+    assert result.exit_code == 2
+    assert "is a file" in result.stderr
+
+
+def test_out_that_cannot_be_written(tmp_path, monkeypatch):
+    from titanic_reg import report
+
+    def refuse(result, out, workbook_writer=None):
+        raise PermissionError(13, "Permission denied", str(out))
+
+    monkeypatch.setattr(report, "write_outputs", refuse)
+    result = run("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
+    assert result.exit_code == 1
+    # The last line: torch warns once per process, on whichever fit comes first.
+    assert result.stderr.strip().splitlines()[-1] == f"error: cannot write to {tmp_path / 'out'}: Permission denied"
+    assert "Traceback" not in result.stderr
+
+
+def test_diverging_loss_names_the_step_and_suggests_a_smaller_lr(tmp_path):
+    result = run("fit", TRAIN, "--lr", "1e6", "--optimizer", "sgd", "--epochs", "200",
+                 "--out", tmp_path / "out", "--no-workbook")
+    assert result.exit_code == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "Traceback" not in result.stderr
+    assert "at step" in line and "smaller learning rate" in line and "--lr 100000" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_run_leaves_previous_outputs_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"old": true}\n')
+    train = edited(tmp_path, TRAIN, "train.csv", set_cell(2, "Age", "abc"))
+    result = run("fit", train, "--out", out, *QUICK)
+    assert result.exit_code == 1
+    assert (out / "metrics.json").read_text() == '{"old": true}\n'
+    assert sorted(os.listdir(out)) == ["metrics.json"]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    from titanic_reg import pipeline
+
+    return pipeline.fit(TRAIN, epochs=5, restarts=2)
+
+
+def test_failing_workbook_writer_leaves_previous_outputs_alone(tmp_path, small_result):
+    from titanic_reg.report import write_outputs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text("old")
+    (out / "loss.png").write_text("old png")
+
+    def broken(result, path):
+        Path(path).write_bytes(b"half a workbook")
+        raise RuntimeError("the workbook failed")
+
+    with pytest.raises(RuntimeError, match="the workbook failed"):
+        write_outputs(small_result, out, broken)
+    assert sorted(os.listdir(out)) == ["loss.png", "metrics.json"]  # no temporary files left
+    assert (out / "metrics.json").read_text() == "old" and (out / "loss.png").read_text() == "old png"
+
+    paths = write_outputs(small_result, out, lambda result, path: Path(path).write_bytes(b"xlsx"))
+    assert [p.name for p in paths] == ["metrics.json", "submission.csv", "loss.png", "titanic.xlsx"]
+    assert (out / "titanic.xlsx").read_bytes() == b"xlsx"
+    assert sorted(os.listdir(out)) == sorted(p.name for p in paths)
+
+
+def test_metrics_json_is_strict(small_result):
+    import dataclasses
+
+    from titanic_reg.report import metrics_json, metrics_text
+
+    broken = dataclasses.replace(small_result, metrics={
+        **small_result.metrics, "linear": {**small_result.metrics["linear"], "train_mse": float("nan")}})
+    assert metrics_json(broken)["models"]["linear"]["train_mse"] is None
+    json.loads(metrics_text(broken), parse_constant=pytest.fail)
+
+
+def test_no_test_set_means_no_submission(tmp_path):
+    from titanic_reg import pipeline
+    from titanic_reg.report import metrics_json, write_outputs
+
+    result = pipeline.fit(TRAIN, test_path=None, epochs=3, restarts=1)
+    paths = write_outputs(result, tmp_path / "a" / "b")
+    assert [p.name for p in paths] == ["metrics.json", "loss.png"]
+    assert metrics_json(result)["rows"]["test"] == 0
+
+
+def test_write_atomic_keeps_the_old_file_on_interrupt(tmp_path):
+    from titanic_reg.atomic import write_atomic, write_bytes, write_text
+
+    target = tmp_path / "f.txt"
+    write_text(target, "old\n")
+    os.chmod(target, 0o640)
+
+    def interrupted(tmp):
+        Path(tmp).write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, interrupted)
+    assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["f.txt"]
+
+    write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o640  # permissions survive the replacement
+    write_text(tmp_path / "fresh.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "fresh.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_interrupt_exits_130(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import cli; cli.main()", "fit", str(TRAIN), "--epochs", "100000000",
+         "--no-workbook", "--out", str(tmp_path / "out")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # into the imports or the training: both are inside the command
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def _workbook(path, cached):
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("Data")
+        ws.write_number("A1", 2)
+        ws.write_formula("B1", "=A1*3", None, cached)
+
+
+def test_verify_without_libreoffice_exits_3(tmp_path, monkeypatch):
+    from sheets import recalc
+
+    monkeypatch.setattr(recalc, "find_soffice", lambda: None)
+    _workbook(tmp_path / "w.xlsx", 6)
+    result = run("verify", tmp_path / "w.xlsx")
+    assert result.exit_code == 3
+    assert "LibreOffice" in one_line_error(result)
+
+
+def test_verify_refuses_a_file_that_is_not_a_workbook(tmp_path):
+    (tmp_path / "w.xlsx").write_text("hello")
+    result = run("verify", tmp_path / "w.xlsx")
+    assert result.exit_code == 1
+    assert "not a zip archive" in one_line_error(result)
+
+
+needs_soffice = pytest.mark.skipif(
+    __import__("sheets.recalc").recalc.find_soffice() is None, reason="LibreOffice not installed")
+
+
+@needs_soffice
+@pytest.mark.libreoffice
+def test_verify_good_and_bad_cached_values(tmp_path):
+    _workbook(tmp_path / "good.xlsx", 6)
+    _workbook(tmp_path / "bad.xlsx", 7)
+    good = run("verify", tmp_path / "good.xlsx")
+    assert good.exit_code == 0, good.stdout + good.stderr
+    assert "OK" in good.stdout
+    bad = run("verify", tmp_path / "bad.xlsx")
+    assert bad.exit_code == 1
+    assert "FAILED" in bad.stdout and "Data!B1" in bad.stdout
+
+
+def _has_workbook_writer():
+    try:
+        from sheets.workbook import write_workbook  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+@needs_soffice
+@pytest.mark.libreoffice
+@pytest.mark.skipif(not _has_workbook_writer(), reason="sheets/workbook.py not written yet")
+def test_fit_writes_a_workbook_that_verifies(tmp_path):
+    out = tmp_path / "out"
+    result = run("fit", TRAIN, "--out", out, "--verify", *QUICK)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (out / "titanic.xlsx").read_bytes()[:2] == b"PK"
+    assert "OK" in result.stdout

@@ -1,0 +1,142 @@
+"""Replace files whole or not at all: write beside the target, fsync, rename.
+
+A reader (or a crash, or Ctrl-C) never sees a half-written file: until the final
+`os.replace` the old file is untouched, and on any failure the temporary file is
+removed. `Staged` does the same for a set of files, so that a run which fails
+while writing its third output leaves the first two as they were too.
+
+    write_text(path, text)
+    write_atomic(path, lambda tmp: fig.savefig(tmp))   # for writers that want a filename
+    with staged() as stage:
+        stage.text(a, "..."); stage.file(b, workbook.save)   # renamed together at the end
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new one gets the usual umask defaults.
+
+    mkstemp creates files 0600, which would make every output private to its owner.
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself only survives a power cut once the directory is synced.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _temp_beside(path: Path) -> Path:
+    # Same folder, so os.replace is a rename on one file system; the real suffix
+    # last, because matplotlib and others pick the format from it.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    return Path(name)
+
+
+def _prepare(path: Path, writer: Callable[[Path], object]) -> Path:
+    """Write a complete, synced copy of `path` under a temporary name and return that name."""
+    tmp = _temp_beside(path)
+    try:
+        writer(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(path))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def write_atomic(path, writer: Callable[[Path], object]) -> Path:
+    """Call `writer(tmp_path)`, then move the finished file onto `path`."""
+    path = Path(path)
+    tmp = _prepare(path, writer)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def write_bytes(path, data: bytes) -> Path:
+    return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def write_text(path, text: str, encoding: str = "utf-8") -> Path:
+    # newline="" keeps the caller's line ends (Path.write_text would translate on Windows).
+    def writer(tmp):
+        with open(tmp, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+
+    return write_atomic(path, writer)
+
+
+class Staged:
+    """Files written under temporary names, renamed onto their targets only by `commit`."""
+
+    def __init__(self) -> None:
+        self._ready: list[tuple[Path, Path]] = []  # (temporary, target)
+
+    def file(self, path, writer: Callable[[Path], object]) -> Path:
+        path = Path(path)
+        self._ready.append((_prepare(path, writer), path))
+        return path
+
+    def bytes(self, path, data: bytes) -> Path:
+        return self.file(path, lambda tmp: Path(tmp).write_bytes(data))
+
+    def text(self, path, text: str, encoding: str = "utf-8") -> Path:
+        def writer(tmp):
+            with open(tmp, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+
+        return self.file(path, writer)
+
+    def commit(self) -> list[Path]:
+        done = []
+        while self._ready:
+            tmp, target = self._ready[0]
+            os.replace(tmp, target)
+            self._ready.pop(0)
+            done.append(target)
+        for folder in {target.parent for target in done}:
+            _fsync_dir(folder)
+        return done
+
+    def discard(self) -> None:
+        for tmp, _ in self._ready:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._ready.clear()
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[Staged]:
+    """Stage files in the block; all are renamed into place if it ends normally, none otherwise."""
+    stage = Staged()
+    try:
+        yield stage
+        stage.commit()
+    finally:
+        stage.discard()  # anything left after a failure, KeyboardInterrupt included

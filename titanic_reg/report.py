@@ -1,0 +1,163 @@
+"""What a fit leaves behind: metrics.json, submission.csv, loss.png, the workbook, the table."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .atomic import staged
+
+METRICS = ("train_mse", "valid_mse", "train_acc", "valid_acc")
+
+
+def _strict(value):
+    """JSON-ready copy: NaN and infinities become null, numpy and torch scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, torch tensors
+        return _strict(value.tolist())
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+def metrics_json(result) -> dict:
+    """Every number of the run, keyed for people and for scripts (see README, "Outputs")."""
+    n_valid = len(result.frame) - result.n_train
+    models = {}
+    for name, trained in result.models.items():
+        m = result.metrics[name]
+        models[name] = {
+            "title": m.get("title", name),
+            **{k: m.get(k) for k in METRICS},
+            "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
+            "n_params": m.get("n_params", trained.params.numel()),
+            **result.settings.get("models", {}).get(name, {}),  # epochs, lr, restarts
+            "restarts": len(trained.restart_losses) or 1,
+            "kept_restart": trained.kept,
+            "params": trained.params.tolist(),
+            "init": trained.init.tolist(),
+            "history": list(trained.history),
+            "restart_losses": list(trained.restart_losses),
+        }
+    if "linear" in models and result.optimum:
+        linear = models["linear"]
+        linear["optimum_mse"] = result.optimum["mse"]
+        linear["optimum_gap"] = linear["train_mse"] - result.optimum["mse"]
+        linear["optimum_params"] = result.optimum["params"]
+    baselines = {name: dict(m) for name, m in result.metrics.items() if name not in result.models}
+    return _strict({
+        "version": __version__,
+        "rows": {
+            "train": result.n_train,
+            "valid": n_valid,
+            "dropped": result.dropped,
+            "test": 0 if result.test is None else len(result.test),
+        },
+        "features": list(result.features),
+        "models": models,
+        "baselines": baselines,
+        "stats": result.stats.to_json(),
+        "submit_model": result.submit_model,
+        "settings": result.settings,
+    })
+
+
+def metrics_text(result) -> str:
+    # allow_nan=False: a NaN that slipped past _strict must fail here, not in a reader.
+    return json.dumps(metrics_json(result), indent=2, allow_nan=False) + "\n"
+
+
+def submission_text(result) -> str:
+    sub = result.submission[["PassengerId", "Survived"]].astype("int64")
+    return sub.to_csv(index=False, lineterminator="\n")
+
+
+def save_loss_plot(result, path) -> None:
+    """Both training-loss curves against the closed-form least-squares optimum."""
+    # The figure's own Agg canvas: no pyplot state and no GUI backend, and matplotlib
+    # is only imported by runs that draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=120, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, trained in result.models.items():
+        title = result.metrics.get(name, {}).get("title", name)
+        ax.plot(range(len(trained.history)), trained.history, label=f"{title} ({trained.train_mse:.4f})")
+    if result.optimum:
+        ax.axhline(result.optimum["mse"], color="grey", linestyle="--",
+                   label=f"linear optimum, closed form ({result.optimum['mse']:.4f})")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training MSE")
+    ax.set_title(f"Training loss, full-batch {result.settings.get('optimizer', '')} on {result.n_train} rows")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.savefig(path, format="png")
+
+
+def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> list[Path]:
+    """Write every output into out_dir; all files replace their old versions together or not at all."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with staged() as stage:
+        paths = [stage.text(out / "metrics.json", metrics_text(result))]
+        if result.submission is not None:
+            paths.append(stage.text(out / "submission.csv", submission_text(result)))
+        paths.append(stage.file(out / "loss.png", lambda tmp: save_loss_plot(result, tmp)))
+        if workbook_writer is not None:
+            paths.append(stage.file(out / "titanic.xlsx", lambda tmp: workbook_writer(result, tmp)))
+    return paths
+
+
+def _num(value, digits=4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def table(result):
+    """The run at a glance: our models first, then the baselines."""
+    from rich import box
+    from rich.table import Table
+
+    valid = len(result.frame) > result.n_train
+    # Short names and no inner rules: the table fits the 80 columns of a log file.
+    t = Table(title=f"Titanic survival, {result.n_train} training rows"
+                    + (f", {len(result.frame) - result.n_train} validation rows" if valid else ""),
+              box=box.SIMPLE_HEAD, caption_justify="left", title_justify="left")
+    t.add_column("model", no_wrap=True)
+    for head in ("train MSE", "valid MSE", "train acc", "valid acc", "params", "fit ms"):
+        t.add_column(head, justify="right")
+    ours = [n for n in result.models if n in result.metrics]
+    others = [n for n in result.metrics if n not in result.models]
+    for name in ours + others:
+        m = result.metrics[name]
+        label = name + (" *" if name == result.submit_model else "")
+        t.add_row(
+            f"[bold]{label}[/bold]" if name in result.models else label,
+            _num(m.get("train_mse")), _num(m.get("valid_mse")),
+            _num(m.get("train_acc")), _num(m.get("valid_acc")),
+            str(m.get("n_params", "")),
+            f"{1000 * m['fit_seconds']:.0f}" if m.get("fit_seconds") is not None else "–",
+            end_section=name == ours[-1] if ours else False,
+        )
+    caption = []
+    if result.optimum and "linear" in result.metrics:
+        gd, best = result.metrics["linear"]["train_mse"], result.optimum["mse"]
+        caption.append(f"linear, gradient descent vs closed-form optimum: {gd:.9f} vs {best:.9f} "
+                       f"(gap {gd - best:.1e})")
+    if result.submission is not None:
+        caption.append(f"* predicts submission.csv ({len(result.submission)} test rows)")
+    t.caption = "\n".join(caption) or None
+    return t
