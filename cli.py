@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -89,11 +88,13 @@ def main():
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--submit-model", type=click.Choice(SUBMIT_MODELS), default=None,
               help="Model behind submission.csv  [default: ours with the best (validation) accuracy]")
+@click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
+              help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
 @click.option("--no-workbook", is_flag=True, help="Skip titanic.xlsx.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate titanic.xlsx in LibreOffice afterwards and compare every formula.")
 def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, restarts, device,
-        submit_model, no_workbook, verify_after):
+        submit_model, descent_steps, no_workbook, verify_after):
     """Fit both models and the baselines on TRAIN (Kaggle's train.csv) and write the outputs."""
     if verify_after and no_workbook:
         raise click.UsageError("--verify checks titanic.xlsx, which --no-workbook skips")
@@ -105,13 +106,13 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
 
         from titanic_reg import pipeline, report
 
-        _one_thread()
         err, console = Console(stderr=True), Console()
         with _progress(err) as progress:
             try:
                 result = pipeline.fit(
                     train, test, missing=missing, valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr,
                     optimizer=optimizer, restarts=restarts, device=device, submit_model=submit_model,
+                    descent_steps=0 if no_workbook else descent_steps,
                     progress=progress,
                 )
             except ValueError as exc:  # fit's own argument checks
@@ -128,18 +129,6 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
             if workbook not in paths:
                 _fail("--verify: no workbook was written, so there is nothing to verify")
             _verify(console, workbook)
-
-
-def _one_thread():
-    """Train on one CPU thread unless OMP_NUM_THREADS says otherwise.
-
-    The matrices are tiny (891 x 10, 128 starts), so extra threads gain nothing, and
-    on a busy machine their spin-waiting made training 20 to 100 times slower.
-    """
-    if "OMP_NUM_THREADS" not in os.environ:
-        import torch
-
-        torch.set_num_threads(1)
 
 
 def _workbook_writer():

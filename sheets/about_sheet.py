@@ -14,6 +14,8 @@ WHAT = {
     "MatMul": "the two-ReLU model again, both linear layers as one MMULT array formula",
     "Compare": "torch's losses against the workbook's; gradient descent, scikit-learn and LINEST; baselines",
     "Test": "Kaggle's test rows with the same formulas, and submission.csv's Survived column",
+    "DescentLinear": "plain gradient descent on the linear model, one row per step, all by formula",
+    "DescentTwoReLU": "the same for the two-ReLU model, with each ReLU's mask in the gradient",
     "History": "the training loss after every step, as torch recorded it",
     "Charts": "the loss curves, and predictions against observed survival",
 }
@@ -62,6 +64,10 @@ def write_about(w: Writer, result, sheets: list) -> None:
     for name, cfg in st["models"].items():
         rows.append((f"{name}", f"{cfg['epochs']} steps, learning rate {cfg['lr']}, "
                                 f"{cfg['restarts']} random start(s) trained at once, best kept"))
+    if result.descent:
+        d = st["descent"]
+        rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "
+                                       f"{d['steps']} steps, from the kept start's initial parameters"))
     rows.append(("submission model", st["submit_model"]))
     rows.append(("library versions", ", ".join(f"{k} {v}" for k, v in st["versions"].items())))
     for name, value in rows:

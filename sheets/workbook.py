@@ -16,6 +16,7 @@ from titanic_reg.models import MODELS, TWO_RELU
 from .about_sheet import write_about
 from .charts_sheet import write_charts, write_history
 from .compare_sheet import write_compare
+from .descent_sheet import sheet_name, write_descent
 from .layout import HEADER_ROW, Writer
 from .model_sheets import write_model_sheet, write_params, write_test_models
 from .passengers import fill_note, write_passengers, write_stats
@@ -23,7 +24,8 @@ from .style import Styles
 
 DATA_RAW = ("PassengerId", "Split", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
 TEST_RAW = ("PassengerId", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-SHEETS = ("About", "Data", "Params", "Linear", "TwoReLU", "MatMul", "Compare", "Test", "History", "Charts")
+SHEETS = ("About", "Data", "Params", "Linear", "TwoReLU", "MatMul", "Compare", "Test",
+          "DescentLinear", "DescentTwoReLU", "History", "Charts")
 
 
 def write_workbook(result, path) -> Path:
@@ -32,7 +34,9 @@ def write_workbook(result, path) -> Path:
     # Timestamps from the data, not the clock, so the same run gives the same bytes.
     wb.set_properties({"title": "titanic-reg workbook", "created": _stamp(result)})
     styles = Styles(wb)
-    sheets = {name: wb.add_worksheet(name) for name in SHEETS if name != "Test" or result.test is not None}
+    wanted = [name for name in SHEETS
+              if (name != "Test" or result.test is not None) and (not name.startswith("Descent") or result.descent)]
+    sheets = {name: wb.add_worksheet(name) for name in wanted}
     writers = {name: Writer(wb, ws, styles) for name, ws in sheets.items()}
     for name, ws in sheets.items():
         ws.set_landscape()
@@ -60,6 +64,9 @@ def write_workbook(result, path) -> Path:
                                 "sheet. " + fill_note(result.test), styles.note)
         block = write_passengers(t, "Test", result.test, result.X_test, TEST_RAW)
         write_test_models(t, result, block, block.last_feature + 1)
+    for model in MODELS.values():
+        if model.name in result.descent:
+            write_descent(writers[sheet_name(model)], result, model, data)
     history = write_history(writers["History"], result)
     write_charts(writers["Charts"], result, history, summaries, pred_cols)
     write_about(writers["About"], result, list(sheets))

@@ -49,6 +49,10 @@ class Model:
     sheet: str  # its sheet in the workbook
     weights: tuple[str, ...]  # the defined name of each unit's parameter row
     steps: tuple[Step, ...]  # the last one is the prediction
+    # The same model over every row at once, for the Descent sheets: each unit's
+    # contribution given the cell range of its parameter row (a 1 x features row).
+    unit_excel: Callable[[str, str], str] = None  # (X range, w row) -> column of values
+    active_excel: Callable[[str, str], str | None] = None  # where d(pred)/d(w) is x, else 0
 
     @property
     def units(self) -> int:
@@ -68,7 +72,12 @@ class Model:
         return self.steps[-1].name
 
 
-LINEAR = Model("linear", "Linear", "Linear", ("lin_w",), (_linear_unit(0, "Linear"),))
+def _mmult(X: str, w: str) -> str:
+    return f"MMULT({X},TRANSPOSE({w}))"
+
+
+LINEAR = Model("linear", "Linear", "Linear", ("lin_w",), (_linear_unit(0, "Linear"),),
+               unit_excel=_mmult, active_excel=lambda X, w: None)
 
 TWO_RELU = Model(
     "two_relu",
@@ -83,6 +92,8 @@ TWO_RELU = Model(
         Step("Preds", lambda X, P, done: done["ReLU1"] + done["ReLU2"],
              lambda ref: f"{ref['ReLU1']}+{ref['ReLU2']}", "ReLU1 + ReLU2"),
     ),
+    unit_excel=lambda X, w: f"IF({_mmult(X, w)}>0,{_mmult(X, w)},0)",
+    active_excel=lambda X, w: f"({_mmult(X, w)}>0)",
 )
 
 MODELS = {m.name: m for m in (LINEAR, TWO_RELU)}
@@ -104,6 +115,22 @@ def mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def mse_excel(squared_errors: str) -> str:
     return f"AVERAGE({squared_errors})"
+
+
+def batch_pred_excel(model: Model, X: str, w_rows: list[str]) -> str:
+    return "+".join(model.unit_excel(X, w) for w in w_rows)
+
+
+def batch_mse_excel(model: Model, X: str, y: str, w_rows: list[str]) -> str:
+    """The mean squared error over every row in one (array) formula."""
+    return f"SUMPRODUCT(({batch_pred_excel(model, X, w_rows)}-{y})^2)/ROWS({y})"
+
+
+def batch_grad_excel(model: Model, X: str, y: str, w_rows: list[str], k: int, x_j: str) -> str:
+    """d MSE / d w[k][j] = 2/n * sum(x_j * active_k * (pred - y)): torch's autograd, by hand."""
+    active = model.active_excel(X, w_rows[k])
+    x = x_j if active is None else f"{x_j}*{active}"
+    return f"2/ROWS({y})*SUMPRODUCT({x},{batch_pred_excel(model, X, w_rows)}-{y})"
 
 
 THRESHOLD = 0.5

@@ -15,6 +15,7 @@ from .errors import InputError
 from .features import FEATURE_NAMES, INPUTS, Stats, matrix, training_stats
 from .metrics import split_scores
 from .models import MODELS, survived
+from .descent import DESCENT_LR, plain_descent
 from .train import TrainConfig, Trained, resolve_device, train
 
 # Defaults that converge on the lesson's data (see README, "Training").
@@ -43,6 +44,7 @@ class FitResult:
     submit_model: str
     submission: pd.DataFrame | None
     optimum: dict = field(default_factory=dict)  # closed-form least squares on the training rows
+    descent: dict = field(default_factory=dict)  # model name -> Descent, for the Descent sheets
 
     @property
     def n_train(self) -> int:
@@ -76,12 +78,20 @@ def split(n: int, valid_pct: float, seed: int) -> np.ndarray:
 
 def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
         epochs=None, lr=None, optimizer="adam", restarts=None, device="auto",
-        submit_model=None, progress=None) -> FitResult:
+        submit_model=None, descent_steps=50, progress=None) -> FitResult:
     """Load, featurise, train both models and the baselines; see the README for every option."""
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
     if missing not in ("drop", "fill"):
         raise ValueError(f"missing must be 'drop' or 'fill', not {missing!r}")
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"epochs must be at least 1, not {epochs}")
+    if lr is not None and not (lr > 0 and np.isfinite(lr)):
+        raise ValueError(f"the learning rate must be a positive number, not {lr}")
+    if restarts is not None and restarts < 1:
+        raise ValueError(f"restarts must be at least 1, not {restarts}")
+    if descent_steps < 0:
+        raise ValueError(f"descent_steps must be 0 or more, not {descent_steps}")
     if not 0 <= valid_pct < 1:
         raise ValueError(f"valid_pct must be at least 0 and below 1, not {valid_pct}")
     if submit_model is not None and submit_model not in (*MODELS, *baselines.TITLES):
@@ -102,11 +112,11 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
 
     is_valid = split(len(frame), valid_pct, seed)
     if is_valid.all():
-        raise InputError(train_path, f"--valid-pct {valid_pct} leaves no training row")
+        raise InputError(train_path, f"a validation share of {valid_pct} leaves no training row")
     frame = pd.concat([frame[~is_valid].assign(split="train"), frame[is_valid].assign(split="valid")],
                       ignore_index=True)
     stats = training_stats(frame[frame["split"] == "train"])
-    _check_stats(stats, train_path, frame, test)
+    _check_stats(stats, train_path, frame, test, test_path)
     if test is not None:
         data.check_seen(frame, test, test_path)
 
@@ -157,8 +167,14 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
             "Survived": _predict_test(chosen, trained, predictors, X_test),
         })
     settings["submit_model"] = chosen
+    descent = {}
+    if descent_steps:
+        for name, model in MODELS.items():
+            descent[name] = plain_descent(model, X[:n], y[:n], trained[name].init, descent_steps)
+    settings["descent"] = {"steps": descent_steps, "lr": DESCENT_LR,
+                           "start": "the kept start's initial parameters, as fit began"}
     return FitResult(settings, train_path, test_path, frame, test, stats, dropped, X, y, X_test,
-                     trained, metrics, chosen, submission, optimum)
+                     trained, metrics, chosen, submission, optimum, descent)
 
 
 def _predict_test(name, trained, predictors, X_test) -> np.ndarray:
@@ -170,17 +186,17 @@ def _predict_test(name, trained, predictors, X_test) -> np.ndarray:
     return survived(pred).numpy().astype(int)
 
 
-def _check_stats(stats: Stats, train_path, frame, test) -> None:
+def _check_stats(stats: Stats, train_path, frame, test, test_path) -> None:
     if not np.isfinite(stats.age_max) or stats.age_max <= 0:
         raise InputError(train_path, "no training row has an Age above 0, so Age_N = Age / max(Age) is undefined",
                          column="Age")
-    for frame_, path in ((frame, train_path), (test, None)):
+    for frame_, path in ((frame, train_path), (test, test_path)):
         if frame_ is None:
             continue
         for col in INPUTS:
             if stats.fill[col] is None and frame_[col].isna().any():
                 row = int(frame_.loc[frame_[col].isna(), "row"].iloc[0])
-                raise InputError(path or "test file", "missing, and no training row has a value to fill it from",
+                raise InputError(path, "missing, and no training row has a value to fill it from",
                                  row=row, column=col)
 
 

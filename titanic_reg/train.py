@@ -1,6 +1,8 @@
 """Full-batch gradient descent in float64, every random start batched in one tensor."""
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -78,6 +80,23 @@ def _optimizer(cfg: TrainConfig, params: torch.Tensor) -> torch.optim.Optimizer:
     raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
 
 
+@contextlib.contextmanager
+def _threads_for(work: int, device: torch.device):
+    """One CPU thread for small problems, unless OMP_NUM_THREADS says otherwise.
+
+    The lesson's matrices are tiny (712 x 10, 128 starts): extra threads gain nothing,
+    and on a busy machine their spin-waiting made training 20 to 100 times slower.
+    """
+    small = device.type == "cpu" and work < 20_000_000 and "OMP_NUM_THREADS" not in os.environ
+    before = torch.get_num_threads()
+    if small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train(model: Model, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
           device: torch.device = torch.device("cpu"), progress=None) -> Trained:
     """Fit `cfg.restarts` starts at once; keep the one with the lowest training loss.
@@ -85,11 +104,16 @@ def train(model: Model, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     Each start's loss is independent of the others, so the gradient of their sum is
     every start's own gradient: one backward pass trains them all.
     """
-    start = time.perf_counter()
+    with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
+        return _train(model, X, y, cfg, device, progress)
+
+
+def _train(model, X, y, cfg, device, progress) -> Trained:
     init = initial_params(model, X, cfg)
     X, y = X.to(device), y.to(device)
     params = init.clone().to(device).requires_grad_(True)
     opt = _optimizer(cfg, params)
+    start = time.perf_counter()  # after torch's one-off set-up of the optimizer
     history = torch.empty(cfg.epochs + 1, cfg.restarts, dtype=torch.float64, device=device)
     for step in range(cfg.epochs + 1):
         loss = mse(model.predict(X, params), y)

@@ -1,0 +1,53 @@
+"""The Descent sheets: gradient descent by formula, step for step with torch."""
+import openpyxl
+import pytest
+from openpyxl.formula.translate import Translator
+from openpyxl.worksheet.formula import ArrayFormula
+from python_calamine import CalamineWorkbook
+
+from sheets.descent_sheet import TOP, sheet_name
+from sheets.recalc import recalculated
+from sheets.workbook import write_workbook
+from titanic_reg.descent import plain_descent
+from titanic_reg.models import LINEAR, MODELS, TWO_RELU
+
+pytestmark = pytest.mark.libreoffice
+
+
+def test_descent_matches_the_lessons_loop(lesson_fit):
+    d = lesson_fit.descent["linear"]
+    assert len(d.losses) == 51 and d.lr == 0.1
+    assert d.params[0].tolist() == lesson_fit.models["linear"].init.tolist()
+    assert (d.params[1] - (d.params[0] - 0.1 * d.grads[0])).abs().max() == 0
+    assert d.losses[-1] < d.losses[0]
+
+
+def _copy_last_row_down(ws, last):
+    """What a user does in Excel: select the last step row, fill down one row."""
+    for cell in ws[last]:
+        value, dest = cell.value, f"{cell.column_letter}{last + 1}"
+        if isinstance(value, ArrayFormula):
+            text = Translator(value.text, origin=cell.coordinate).translate_formula(dest)
+            ws[dest] = ArrayFormula(ref=dest, text=text)
+        elif isinstance(value, str) and value.startswith("="):
+            ws[dest] = Translator(value, origin=cell.coordinate).translate_formula(dest)
+
+
+def test_copying_the_last_row_down_takes_torchs_next_step(lesson_fit, tmp_path, soffice):
+    path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    steps = len(lesson_fit.descent["linear"].losses) - 1
+    last = TOP + steps + 1  # 1-based row of the last step
+    for model in MODELS.values():
+        _copy_last_row_down(wb[sheet_name(model)], last)
+    copied = tmp_path / "copied.xlsx"
+    wb.save(copied)
+    with recalculated(copied) as out:
+        book = CalamineWorkbook.from_path(str(out))
+        for model in (LINEAR, TWO_RELU):
+            rows = book.get_sheet_by_name(sheet_name(model)).to_python(skip_empty_area=False)
+            torch_next = plain_descent(model, lesson_fit.X, lesson_fit.y,
+                                       lesson_fit.models[model.name].init, steps + 1)
+            assert rows[last][0] == steps + 1  # the step counter followed
+            for i in range(steps + 2):
+                assert rows[TOP + i][1] == pytest.approx(float(torch_next.losses[i]), abs=1e-9)

@@ -1,0 +1,37 @@
+"""Plain gradient descent recorded step by step, for the workbook's Descent sheets.
+
+This is the lesson's loop (`w -= lr * w.grad`) from the same start as the model that
+`fit` keeps; the sheets redo every step by formula and compare their loss with these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .models import Model, mse
+
+DESCENT_LR = 0.1  # the lesson's learning rate
+
+
+@dataclass
+class Descent:
+    lr: float
+    params: torch.Tensor  # (steps + 1, units, features): before each step
+    grads: torch.Tensor  # the gradient at those parameters
+    losses: torch.Tensor  # (steps + 1,)
+
+
+def plain_descent(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor,
+                  steps: int, lr: float = DESCENT_LR) -> Descent:
+    w = init.clone().to(torch.float64).requires_grad_(True)
+    params, grads, losses = [], [], []
+    for _ in range(steps + 1):
+        loss = mse(model.predict(X, w[None]), y)[0]
+        (grad,) = torch.autograd.grad(loss, w)
+        params.append(w.detach().clone())
+        grads.append(grad)
+        losses.append(loss.detach())
+        with torch.no_grad():
+            w -= lr * grad
+    return Descent(lr, torch.stack(params), torch.stack(grads), torch.stack(losses))
