@@ -140,3 +140,18 @@ def test_verify_catches_one_tampered_cached_value(lesson_fit, tmp_path, soffice)
     assert not report.ok
     assert report.worst[0][:2] == ("Linear", "C6")
     assert report.worst[0][4] == pytest.approx(1e-6, rel=1e-3)
+
+
+def test_cached_values_show_without_recalculation(lesson_fit, tmp_path):
+    """What pandas, previews and Protected View see: torch's numbers, no formulas run."""
+    import pandas as pd
+
+    from titanic_reg.models import LINEAR, TWO_RELU
+
+    path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
+    for model, column in ((LINEAR, "Linear"), (TWO_RELU, "Preds")):
+        sheet = pd.read_excel(path, sheet_name=model.sheet, header=4, engine="openpyxl")
+        pred = model.predict(lesson_fit.X, lesson_fit.models[model.name].params[None])[0].numpy()
+        assert sheet[column].to_numpy() == pytest.approx(pred, abs=1e-15)
+    data = pd.read_excel(path, sheet_name="Data", header=4, engine="openpyxl")
+    assert data[list(FEATURE_NAMES)].to_numpy() == pytest.approx(lesson_fit.X.numpy(), abs=1e-15)
