@@ -6,6 +6,7 @@ imported inside the commands so that `titanic-reg --help` answers at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 from pathlib import Path
@@ -90,18 +91,21 @@ def main():
               help="Model behind submission.csv  [default: ours with the best (validation) accuracy]")
 @click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
+@click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=10_000, show_default=True,
+              help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
+                   "(torch and the metrics always use every row).")
 @click.option("--no-workbook", is_flag=True, help="Skip titanic.xlsx.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate titanic.xlsx in LibreOffice afterwards and compare every formula.")
 def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, restarts, device,
-        submit_model, descent_steps, no_workbook, verify_after):
+        submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
     """Fit both models and the baselines on TRAIN (Kaggle's train.csv) and write the outputs."""
     if verify_after and no_workbook:
         raise click.UsageError("--verify checks titanic.xlsx, which --no-workbook skips")
     if Path(out).exists() and not Path(out).is_dir():  # found now, not after the training
         raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
     with _user_errors():
-        workbook_writer = None if no_workbook else _workbook_writer()
+        workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
         from rich.console import Console
 
         from titanic_reg import pipeline, report
@@ -131,7 +135,7 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
             _verify(console, workbook)
 
 
-def _workbook_writer():
+def _workbook_writer(max_rows):
     try:
         from sheets.workbook import write_workbook
     except ModuleNotFoundError as exc:
@@ -139,7 +143,7 @@ def _workbook_writer():
             raise
         click.echo("warning: sheets/workbook.py is not installed; no titanic.xlsx", err=True)
         return None
-    return write_workbook
+    return functools.partial(write_workbook, max_rows=max_rows)
 
 
 @contextlib.contextmanager

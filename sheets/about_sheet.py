@@ -68,6 +68,9 @@ def write_about(w: Writer, result, sheets: list) -> None:
         d = st["descent"]
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "
                                        f"{d['steps']} steps, from the kept start's initial parameters"))
+    if result.sample_of:
+        rows.append(("SAMPLE", f"the sheets hold a seeded sample of {len(result.frame):,} of "
+                               f"{result.sample_of['rows']:,} rows (--sheet-rows); torch and the metrics used every row"))
     rows.append(("submission model", st["submit_model"]))
     rows.append(("library versions", ", ".join(f"{k} {v}" for k, v in st["versions"].items())))
     for name, value in rows:

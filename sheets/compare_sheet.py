@@ -21,6 +21,10 @@ def write_compare(w: Writer, result, data: Block, summaries: dict) -> None:
     ws.set_column(0, 0, 30)
     ws.set_column(1, 12, 13)
     ws.write_string(0, 0, "Compare: what torch reported against what this workbook computes", s.title)
+    if result.sample_of:
+        ws.write_string(1, 0, f"This workbook holds a sample of {len(result.frame):,} of the "
+                              f"{result.sample_of['rows']:,} rows: torch's and scikit-learn's figures are over "
+                              "every row, the workbook's over the sample, so they differ a little.", s.note)
 
     # 1. Each model's loss: torch's figure, the workbook's formula, the difference.
     r = 2
@@ -36,12 +40,13 @@ def write_compare(w: Writer, result, data: Block, summaries: dict) -> None:
             if split not in summary.mse:
                 ws.write_string(r, c, "no rows", s.note)
                 continue
+            ours = summary.values[split, "mse"]
             w.reported(r, c, m[f"{split}_mse"], "mse")
-            w.formula(r, c + 1, summary.mse[split], m[f"{split}_mse"], "mse")
-            w.formula(r, c + 2, f"{ref(c + 1, r)}-{ref(c, r)}", 0.0, "diff")
+            w.formula(r, c + 1, summary.mse[split], ours, "mse")
+            w.formula(r, c + 2, f"{ref(c + 1, r)}-{ref(c, r)}", ours - m[f"{split}_mse"], "diff")
         for k, split in enumerate(("train", "valid")):
             if split in summary.acc:
-                w.formula(r, 7 + k, summary.acc[split], m[f"{split}_acc"], "acc")
+                w.formula(r, 7 + k, summary.acc[split], summary.values[split, "acc"], "acc")
 
     # 2. The linear optimum three ways: gradient descent, scikit-learn, LINEST.
     r += 3
@@ -79,12 +84,12 @@ def write_compare(w: Writer, result, data: Block, summaries: dict) -> None:
         w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", coef[j] - sk[j], "diff")
     rr = r + 1 + p
     ws.write_string(rr, 0, "train MSE", s(None, None, bold=True))
-    w.formula(rr, 1, summaries[LINEAR.name].mse["train"], result.metrics[LINEAR.name]["train_mse"], "mse")
+    gd_mse = summaries[LINEAR.name].values["train", "mse"]
+    w.formula(rr, 1, summaries[LINEAR.name].mse["train"], gd_mse, "mse")
     w.reported(rr, 2, result.metrics["sklearn_linear"]["train_mse"], "mse")
     ssr = f"INDEX(LINEST(train_y,train_X,FALSE,TRUE),5,2)/ROWS(train_y)"
     w.formula(rr, 3, ssr, float(np.mean((Xn @ coef - yn) ** 2)), "mse")
-    w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}",
-              result.metrics[LINEAR.name]["train_mse"] - result.metrics["sklearn_linear"]["train_mse"], "diff")
+    w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd_mse - result.metrics["sklearn_linear"]["train_mse"], "diff")
     w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}",
               float(np.mean((Xn @ coef - yn) ** 2)) - result.metrics["sklearn_linear"]["train_mse"], "diff")
 

@@ -108,8 +108,9 @@ class Summary:
     """The cells holding each split's loss and accuracy on a model sheet."""
 
     sheet: str
-    mse: dict
+    mse: dict  # split -> cell
     acc: dict
+    values: dict = None  # (split, "mse" | "acc") -> the cached value of that cell
 
 
 def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False) -> Summary:
@@ -128,7 +129,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False
     write_scoring(w, cols, values[model.output], result.y, 1, n)
     ws.set_column(2, cols.correct, 10)
     ws.set_column(4, 5, 13)  # the split summary's MSE and accuracy sit above columns E:F
-    summary = Summary(ws.name, {}, {})
+    summary = Summary(ws.name, {}, {}, {})
     w.headers(1, 3, ["rows", "MSE", "accuracy"])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
     loss = squared_error(values[model.output], result.y)
@@ -141,8 +142,10 @@ def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False
             ws.write_string(r, 4, "no rows", s.note)
             continue
         rows = (FIRST_ROW + a, FIRST_ROW + b - 1)
-        w.formula(r, 4, mse_excel(span(cols.loss, cols.loss, *rows)), float(loss[a:b].mean()), "mse")
-        w.formula(r, 5, accuracy_excel(span(cols.correct, cols.correct, *rows)), float(right[a:b].mean()), "acc")
+        summary.values[split, "mse"] = float(loss[a:b].mean())
+        summary.values[split, "acc"] = float(right[a:b].mean())
+        w.formula(r, 4, mse_excel(span(cols.loss, cols.loss, *rows)), summary.values[split, "mse"], "mse")
+        w.formula(r, 5, accuracy_excel(span(cols.correct, cols.correct, *rows)), summary.values[split, "acc"], "acc")
         summary.mse[split] = ref(4, r, ws.name)
         summary.acc[split] = ref(5, r, ws.name)
     ws.freeze_panes(FIRST_ROW, 2)

@@ -43,12 +43,15 @@ def write_stats(w: Writer, result, data: Block) -> None:
     ws.set_row(1, 30)
     ws.write_string(1, 0, "Training statistics", s(None, None, bold=True))
     ws.write_string(2, 0, "(training rows only)", s.note)
-    items = [("max Age", "age_max", f"MAX({data.column('Age', FIRST_ROW, last)})", result.stats.age_max)]
+    # Over a sample, MAX and MODE would see other rows than torch did: write torch's values.
+    sampled = bool(result.sample_of)
+    age_max = None if sampled else f"MAX({data.column('Age', FIRST_ROW, last)})"
+    items = [("max Age", "age_max", age_max, result.stats.age_max)]
     for column in INPUTS:
         value = result.stats.fill[column]
         counts = train[column].dropna().value_counts()
         formula = None
-        if column in NUMERIC_INPUTS and mode_is_unique(train[column]) and counts.max() >= 2:
+        if column in NUMERIC_INPUTS and mode_is_unique(train[column]) and counts.max() >= 2 and not sampled:
             formula = f"MODE({data.column(column, FIRST_ROW, last)})"
         items.append((f"fill {column}", f"fill_{column}", formula, value))
     for i, (label, name, formula, value) in enumerate(items):

@@ -20,6 +20,7 @@ from .descent_sheet import sheet_name, write_descent
 from .layout import HEADER_ROW, Writer
 from .model_sheets import write_model_sheet, write_params, write_test_models
 from .passengers import fill_note, write_passengers, write_stats
+from .sample import DEFAULT_MAX_ROWS, for_sheets
 from .style import Styles
 
 DATA_RAW = ("PassengerId", "Split", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
@@ -28,8 +29,10 @@ SHEETS = ("About", "Data", "Params", "Linear", "TwoReLU", "MatMul", "Compare", "
           "DescentLinear", "DescentTwoReLU", "History", "Charts")
 
 
-def write_workbook(result, path) -> Path:
+def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
+    """Write the workbook; beyond `max_rows` rows it holds a labelled, seeded sample."""
     path = Path(path)
+    result = for_sheets(result, max_rows)
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
     # Timestamps from the data, not the clock, so the same run gives the same bytes.
     wb.set_properties({"title": "titanic-reg workbook", "created": _stamp(result)})
@@ -45,8 +48,9 @@ def write_workbook(result, path) -> Path:
             ws.repeat_rows(HEADER_ROW)
 
     data_ws = writers["Data"]
-    data_ws.ws.write_string(0, 0, "Data: the rows used, raw (blue) and the ten features by formula (green)",
-                            styles.title)
+    data_ws.ws.write_string(0, 0, "Data: the rows used, raw (blue) and the ten features by formula (green)"
+                            + (f" - a seeded SAMPLE of {len(result.frame):,} of {result.sample_of['rows']:,} rows"
+                               if result.sample_of else ""), styles.title)
     data = write_passengers(data_ws, "Data", result.frame, result.X, DATA_RAW)
     write_stats(data_ws, result, data)
     write_params(writers["Params"], result)

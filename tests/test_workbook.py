@@ -155,3 +155,25 @@ def test_cached_values_show_without_recalculation(lesson_fit, tmp_path):
         assert sheet[column].to_numpy() == pytest.approx(pred, abs=1e-15)
     data = pd.read_excel(path, sheet_name="Data", header=4, engine="openpyxl")
     assert data[list(FEATURE_NAMES)].to_numpy() == pytest.approx(lesson_fit.X.numpy(), abs=1e-15)
+
+
+def test_big_data_gets_a_labelled_sample_that_still_verifies(tmp_path, soffice):
+    """Beyond --sheet-rows the workbook holds a seeded sample; torch used every row."""
+    import pandas as pd
+
+    import titanic_reg
+
+    raw = pd.read_csv("data/train.csv")
+    big = pd.concat([raw.assign(PassengerId=raw["PassengerId"] + 1000 * k) for k in range(3)])
+    csv = tmp_path / "train.csv"
+    big.to_csv(csv, index=False)
+    result = titanic_reg.fit(csv, test_path=None, epochs=20, descent_steps=3)
+    path = write_workbook(result, tmp_path / "t.xlsx", max_rows=300)
+    report = verify(path)
+    assert report.ok, report.summary()
+    data = openpyxl.load_workbook(path)["Data"]
+    assert "SAMPLE of 300 of 2,136 rows" in data["A1"].value
+    assert data.max_row == 5 + 300
+    splits = [data.cell(6 + i, 2).value for i in range(300)]
+    assert splits == sorted(splits, key=lambda s: s != "train")  # training rows first
+    assert 0 < splits.count("valid") < 300

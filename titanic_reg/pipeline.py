@@ -45,6 +45,7 @@ class FitResult:
     submission: pd.DataFrame | None
     optimum: dict = field(default_factory=dict)  # closed-form least squares on the training rows
     descent: dict = field(default_factory=dict)  # model name -> Descent, for the Descent sheets
+    sample_of: dict | None = None  # set on a copy whose rows are a sample (see sheets/sample.py)
 
     @property
     def n_train(self) -> int:
