@@ -23,10 +23,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # (sheet, print area).  A chart or picture anchored inside the area is shown
 # whole: the area grows to its bottom-right corner.
 SHOTS = (
-    ("About", "A1:B45"),
+    ("About", "A1:B62"),
     ("Data", "A1:U30"),
     ("TwoReLU", "A1:N30"),
     ("Compare", "A1:I40"),
+    ("DescentTwoReLU", "A1:N30"),
     ("Charts", "A1:P40"),
 )
 
@@ -55,23 +54,6 @@ PAGE_SETUP = ('<printOptions gridLines="1" headings="1"/>'
               '<pageMargins left="0.2" right="0.2" top="0.2" bottom="0.2" header="0" footer="0"/>'
               '<pageSetup paperSize="8" orientation="landscape" fitToWidth="1" fitToHeight="1"/>'
               '<headerFooter/>')
-
-# The same safety settings as sheets/recalc.py: recalculate on load (so the
-# pictures show LibreOffice's own numbers), no macros, no external links.
-PROFILE_XCU = """\
-<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry" \
-xmlns:xs="http://www.w3.org/2001/XMLSchema" \
-xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>1</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
-</oor:items>
-"""
-
 
 class ShotError(Exception):
     pass
@@ -245,33 +227,8 @@ def stage(src: Path, dst: Path, shots) -> list[tuple[str, tuple[int, int, int, i
 
 # --- LibreOffice and poppler --------------------------------------------------------------------
 
-def _find_soffice() -> str:
-    try:
-        sys.path.insert(0, str(ROOT))
-        from sheets.recalc import INSTALL_HINT, find_soffice
-    except Exception:  # the project's helper is a convenience, not a requirement
-        INSTALL_HINT, find_soffice = "install LibreOffice", lambda: shutil.which("soffice")
-    exe = find_soffice()
-    if not exe:
-        raise ShotError(f"LibreOffice (soffice) not found; {INSTALL_HINT}")
-    return exe
-
-
-def _run(cmd: list[str], timeout: float, env=None, cwd=None) -> subprocess.CompletedProcess:
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, cwd=cwd, start_new_session=(os.name == "posix"))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except BaseException:  # timeout, Ctrl-C: kill the whole group we started, then reap it
-        if os.name == "posix":
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-        with contextlib.suppress(Exception):
-            proc.communicate(timeout=10)
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 
 
 def font_note() -> str | None:
@@ -289,24 +246,17 @@ def font_note() -> str | None:
 
 
 def to_pdf(xlsx: Path, work: Path, timeout: float) -> Path:
-    profile = work / "profile"
-    (profile / "user").mkdir(parents=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE_XCU, encoding="utf-8")
-    tmp = work / "lo-tmp"          # LibreOffice's own temp files stay inside our directory
-    tmp.mkdir()
-    env = dict(os.environ, TMPDIR=str(tmp), TMP=str(tmp), TEMP=str(tmp))
-    cmd = [_find_soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}",
-           "--headless", "--invisible", "--norestore", "--nolockcheck", "--nologo", "--nodefault",
-           "--convert-to", "pdf:calc_pdf_Export", "--outdir", str(work), str(xlsx)]
+    """LibreOffice's rendering, with the same throw-away profile and safety as verify."""
+    from sheets.recalc import RecalcError, convert
+
     try:
-        done = _run(cmd, timeout, env=env, cwd=work)
-    except subprocess.TimeoutExpired:
-        raise ShotError(f"LibreOffice did not finish within {timeout:g} s (killed)") from None
-    pdf = work / (xlsx.stem + ".pdf")
-    if done.returncode != 0 or not pdf.is_file():
-        msg = (done.stderr or done.stdout).decode("utf-8", "replace").strip()
-        raise ShotError(f"LibreOffice wrote no PDF (exit {done.returncode}): {msg[-500:] or 'no message'}")
-    return pdf
+        pdf = convert(xlsx, "pdf:calc_pdf_Export", ".pdf", timeout=timeout)
+    except RecalcError as exc:
+        raise ShotError(str(exc)) from None
+    moved = work / pdf.name
+    shutil.move(str(pdf), moved)
+    shutil.rmtree(pdf.parent, ignore_errors=True)
+    return moved
 
 
 def _poppler(tool: str, *args: str) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import batch_grad_excel, batch_mse_excel
 
-from .layout import Writer, col, ref, row_span
+from .layout import FIRST_ROW, Writer, col, ref, row_span, span
 
 TOP = 5  # 0-based row of step 0
 FIRST_PARAM = 4  # step, loss, torch loss, difference, then the parameters
@@ -28,20 +28,16 @@ def write_descent(w: Writer, result, model, data) -> None:
                           "loss is recorded for the steps shown only.", s.note)
     ws.write_string(3, 0, "lr", s(None, None, bold=True))
     w.reported(3, 1, d.lr)
-    lr = ref(1, 3).replace("$", "")
-    lr = f"${lr[0]}${lr[1:]}"
+    lr = f"${col(1)}$4"  # absolute, so a copied row still finds it
     names = []
     for k in range(units):
-        names += [f"{model.weights[k]}.{f}" for f in FEATURE_NAMES]
+        names += [f"{model.weights[k]} {f}" for f in FEATURE_NAMES]  # wraps at the space
     headers = ["step", "loss (workbook)", "loss (torch)", "difference"] + names + [f"d {n}" for n in names]
     w.headers(TOP - 1, 0, headers, [6, 13, 13, 10, 11])
     ws.set_column(first_grad, first_grad + units * p - 1, 11)
-    x_cols = [ref(data.first_feature + j, 0, data.sheet) for j in range(p)]
     X, y = "train_X", "train_y"
-    n_train = result.n_train
-    x_ranges = [f"{data.sheet}!${col(data.first_feature + j)}$6:${col(data.first_feature + j)}${5 + n_train}"
-                for j in range(p)]
-    del x_cols
+    rows = (FIRST_ROW, FIRST_ROW + result.n_train - 1)
+    x_ranges = [span(data.first_feature + j, data.first_feature + j, *rows, data.sheet) for j in range(p)]
     params, grads, losses = d.params.numpy(), d.grads.numpy(), d.losses.numpy()
     for i in range(steps + 1):
         r = TOP + i

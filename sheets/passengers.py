@@ -40,6 +40,9 @@ def write_stats(w: Writer, result, data: Block) -> None:
     ws, s = w.ws, w.s
     train = result.frame[result.frame["split"] == "train"]
     last = FIRST_ROW + result.n_train - 1
+    rows = (FIRST_ROW, last)
+    w.wb.define_name("train_y", f"={data.column('Survived', *rows, data.sheet)}")
+    w.wb.define_name("train_X", f"={span(data.first_feature, data.last_feature, *rows, data.sheet)}")
     ws.set_row(1, 30)
     ws.write_string(1, 0, "Training statistics", s(None, None, bold=True))
     ws.write_string(2, 0, "(training rows only)", s.note)

@@ -144,6 +144,16 @@ def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = 120,
                 soffice: str | None = None) -> Path:
     """Recalculate every formula of xlsx_path in LibreOffice; return the new file.
 
+    See :func:`convert`, which this is with the .xlsx filter.
+    """
+    return convert(xlsx_path, _XLSX_FILTER, ".xlsx", timeout=timeout, soffice=soffice)
+
+
+def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: float = 120,
+            soffice: str | None = None) -> Path:
+    """Open xlsx_path in LibreOffice (recalculating every formula) and save it with
+    the `--convert-to` filter `to` (e.g. "pdf:calc_pdf_Export"); return the new file.
+
     The input file is not modified.  The result is saved as .xlsx (same file
     name as the input) in a NEW temporary directory; the caller owns that
     directory and should remove it, e.g. ``shutil.rmtree(path.parent)`` (or use
@@ -176,7 +186,7 @@ def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = 120,
             f"-env:UserInstallation={profile.resolve().as_uri()}",
             "--headless", "--invisible", "--norestore", "--nolockcheck", "--nologo",
             "--nodefault",
-            "--convert-to", _XLSX_FILTER,
+            "--convert-to", to,
             "--outdir", str(outdir),
             str(inp),
         ]
@@ -203,14 +213,14 @@ def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = 120,
                 f"LibreOffice failed on {src.name} (exit code {proc.returncode}): "
                 f"{_tail(err) or _tail(out) or 'no message'}"
             )
-        produced = outdir / "workbook.xlsx"
+        produced = outdir / ("workbook" + suffix)
         if not produced.is_file() or produced.stat().st_size == 0:
             raise RecalcError(
                 f"LibreOffice wrote no output for {src.name}: "
                 f"{_tail(err) or _tail(out) or 'no message'}"
             )
         result_dir = Path(tempfile.mkdtemp(prefix="titanic-reg-recalculated-"))
-        name = src.name if src.suffix.lower() == ".xlsx" else src.stem + ".xlsx"
+        name = src.stem + suffix
         result = result_dir / name
         shutil.move(str(produced), result)
         return result
