@@ -8,7 +8,6 @@ from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import LINEAR, MODELS
 
 from .layout import Writer, ref
-from .passengers import Block
 
 
 def linest_formula(y: str, X: str) -> str:
@@ -16,7 +15,7 @@ def linest_formula(y: str, X: str) -> str:
     return f"LINEST({y},{X},FALSE,FALSE)"
 
 
-def write_compare(w: Writer, result, data: Block, summaries: dict) -> None:
+def write_compare(w: Writer, result, summaries: dict) -> None:
     ws, s = w.ws, w.s
     ws.set_column(0, 0, 30)
     ws.set_column(1, 12, 13)

@@ -59,7 +59,7 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
         summaries[model.name] = write_model_sheet(writers[model.sheet], result, model, data)
         pred_cols[model.name] = 2 + len(model.steps) - 1
     write_model_sheet(writers["MatMul"], result, TWO_RELU, data, mmult=True)
-    write_compare(writers["Compare"], result, data, summaries)
+    write_compare(writers["Compare"], result, summaries)
     if result.test is not None:
         t = writers["Test"]
         t.ws.write_string(0, 0, "Test: Kaggle's test rows, features and predictions by the same formulas",
