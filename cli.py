@@ -47,6 +47,34 @@ def _user_errors():
         sys.exit(EXIT_INTERRUPTED)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Every warning as one `warning: ...` line on stderr, each shown once.
+
+    titanic_reg's own (InputWarning: what was done to the input) are always
+    shown, whatever -W or PYTHONWARNINGS say; a library's keeps its filters and
+    gets its category and origin in front.
+    """
+    import warnings
+
+    from titanic_reg.data import InputWarning
+
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if not issubclass(category, InputWarning):
+            text = f"{category.__name__} from {Path(filename).name}:{lineno}: {text}"
+        if text not in shown:
+            shown.add(text)
+            click.echo(f"warning: {text}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        warnings.filterwarnings("always", category=InputWarning)
+        yield
+
+
 def _positive_finite(ctx, param, value):
     if value is not None and not (math.isfinite(value) and value > 0):
         raise click.BadParameter(f"{value} is not a finite number above 0")
@@ -102,9 +130,12 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
     """Fit both models and the baselines on TRAIN (Kaggle's train.csv) and write the outputs."""
     if verify_after and no_workbook:
         raise click.UsageError("--verify checks titanic.xlsx, which --no-workbook skips")
-    if Path(out).exists() and not Path(out).is_dir():  # found now, not after the training
-        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
-    with _user_errors():
+    from titanic_reg.report import out_problem  # light: no torch, no pandas
+
+    problem = out_problem(out, workbook=not no_workbook)  # found now, not after the training
+    if problem:
+        raise click.BadParameter(problem, param_hint="--out")
+    with _user_errors(), _warnings_as_lines():
         workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
         from rich.console import Console
 
@@ -185,6 +216,96 @@ def verify(workbook, tol, timeout):
         from rich.console import Console
 
         _verify(Console(), workbook, tol, timeout)
+
+
+# --------------------------------------------------------------------------- the lesson notebook
+# Mirrors titanic_reg.lesson.LR and MAX_STEPS (tests/test_lesson.py keeps them equal);
+# importing those here would load torch for --help.
+LESSON_LR, LESSON_MAX_STEPS, LESSON_OUT = 0.1, 300, "out/lesson"
+
+
+def _lesson_out(out):
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
+    return Path(out)
+
+
+def _write_lesson_files(out, files):
+    """files: [(name, writer(tmp_path))]; all written into out together, or none."""
+    from titanic_reg.atomic import staged
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with staged() as stage:
+            return [stage.file(out / name, writer) for name, writer in files]
+    except OSError as exc:  # a full disk, a read-only folder: the user's to fix
+        _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+
+
+@main.group()
+def lesson():
+    """The lesson notebook "How does a neural net really work?": a quadratic fitted
+    by gradient descent, and a curve drawn by a sum of ReLUs."""
+
+
+@lesson.command("quad")
+@click.option("--out", "out", default=LESSON_OUT, show_default=True, metavar="DIR",
+              help="Folder for quad.png and quad.xlsx.")
+@click.option("--lr", type=float, default=LESSON_LR, show_default=True, callback=_positive_finite,
+              help="Learning rate (the lesson's 0.01 needs about 2,600 steps to converge).")
+@click.option("--max-steps", type=click.IntRange(1, 1000), default=LESSON_MAX_STEPS, show_default=True,
+              help="Stop here if not converged yet; one Descent row per step.")
+@click.option("--verify", "verify_after", is_flag=True,
+              help="Recalculate quad.xlsx in LibreOffice afterwards and compare every formula.")
+def lesson_quad(out, lr, max_steps, verify_after):
+    """Fit a*x^2 + b*x + c to the lesson's noisy points by gradient descent, from 1.5, 1.5, 1.5,
+    until every |gradient| < 1e-9; write quad.png and quad.xlsx (every step by formula)."""
+    out = _lesson_out(out)
+    with _user_errors():
+        from sheets.lesson_sheets import write_quad_workbook
+        from titanic_reg import lesson as lesson_mod
+
+        result = lesson_mod.fit_quad(lr=lr, max_steps=max_steps)
+        for line in result.shown_lines():
+            click.echo(line)
+        paths = _write_lesson_files(out, [
+            ("quad.png", lambda tmp: lesson_mod.plot_quad(result, tmp)),
+            ("quad.xlsx", lambda tmp: write_quad_workbook(result, tmp)),
+        ])
+        cf = result.closed_form.tolist()
+        click.echo(f"a={result.a:.6f} b={result.b:.6f} c={result.c:.6f} (true 3, 2, 1); MSE {result.loss:.9f}")
+        click.echo(f"least squares: a={cf[0]:.6f} b={cf[1]:.6f} c={cf[2]:.6f}; MSE {result.closed_form_loss:.9f}")
+        if result.converged:
+            click.echo(f"converged after {result.steps} steps (lr {lr:g}): every |gradient| < {result.tol:g}")
+        else:
+            click.echo(f"warning: not converged after {result.steps} steps (largest |gradient| "
+                       f"{result.max_grad:.2g}); raise --lr (below 0.22) or --max-steps", err=True)
+        for path in paths:
+            click.echo(f"wrote {path}")
+        if verify_after:
+            from rich.console import Console
+
+            _verify(Console(), out / "quad.xlsx")
+
+
+@lesson.command("relu")
+@click.option("--out", "out", default=LESSON_OUT, show_default=True, metavar="DIR",
+              help="Folder for relu.png and relu_fit.png.")
+def lesson_relu(out):
+    """Draw rectified_linear and double_relu (relu.png), and a sum of ReLUs fitted to the
+    noisy points by gradient descent (relu_fit.png)."""
+    out = _lesson_out(out)
+    with _user_errors():
+        from titanic_reg import lesson as lesson_mod
+
+        fit = lesson_mod.fit_relus()
+        paths = _write_lesson_files(out, [
+            ("relu.png", lesson_mod.plot_relu),
+            ("relu_fit.png", lambda tmp: lesson_mod.plot_relu_fit(tmp, fit)),
+        ])
+        click.echo(f"sum of {fit.k} ReLUs: MSE {fit.loss:.4f}; best straight line: MSE {fit.line_loss:.4f}")
+        for path in paths:
+            click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
     for name, value in rows:
         r += 1
         ws.write_string(r, 0, name, s())
-        ws.write_string(r, 1, str(value), s())
+        w.text(r, 1, value)  # paths and versions come from outside: made XML-safe
     r += 2
     ws.write_string(r, 0, "How to check it", s(None, None, bold=True))
     for line in (

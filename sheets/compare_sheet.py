@@ -54,15 +54,23 @@ def write_compare(w: Writer, result, summaries: dict) -> None:
     n_train = result.n_train
     Xn, yn = result.X[:n_train].numpy(), result.y[:n_train].numpy()
     coef, *_ = np.linalg.lstsq(Xn, yn, rcond=None)
-    # LINEST lists coefficients last feature first: its raw output row, then feature order.
-    linest_row = r + len(FEATURE_NAMES) + 4
-    w.headers(linest_row - 1, 1, list(reversed(FEATURE_NAMES)))
-    ws.write_string(linest_row, 0, "LINEST(train_y, train_X) as returned", s())
     p = len(FEATURE_NAMES)
-    ws.write_array_formula(linest_row, 1, linest_row, p, "{=" + linest_formula("train_y", "train_X") + "}",
-                           s("formula", "param"), float(coef[-1]))
-    for j in range(1, p):
-        ws.write_number(linest_row, 1 + j, float(coef[p - 1 - j]), s("formula", "param"))
+    # LINEST needs more rows than features and no feature that is a mix of others
+    # (say, every passenger from one port); otherwise it answers #VALUE! or #NUM!.
+    linest_ok = n_train > p and np.linalg.matrix_rank(Xn) == p
+    linest_mse = float(np.mean((Xn @ coef - yn) ** 2))
+    # LINEST lists coefficients last feature first: its raw output row, then feature order.
+    linest_row = r + p + 4
+    if linest_ok:
+        w.headers(linest_row - 1, 1, list(reversed(FEATURE_NAMES)))
+        ws.write_string(linest_row, 0, "LINEST(train_y, train_X) as returned", s())
+        ws.write_array_formula(linest_row, 1, linest_row, p, "{=" + linest_formula("train_y", "train_X") + "}",
+                               s("formula", "param"), float(coef[-1]))
+        for j in range(1, p):
+            ws.write_number(linest_row, 1 + j, float(coef[p - 1 - j]), s("formula", "param"))
+    else:
+        ws.write_string(linest_row, 0, f"LINEST is left out: {n_train} training rows of rank "
+                                       f"{np.linalg.matrix_rank(Xn)} cannot pin down {p} coefficients", s.note)
 
     w.headers(r, 0, ["feature", "torch gradient descent", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"])
@@ -73,19 +81,20 @@ def write_compare(w: Writer, result, summaries: dict) -> None:
         ws.write_string(rr, 0, name, s())
         w.formula(rr, 1, f"INDEX({LINEAR.weights[0]},1,{j + 1})", gd[j], "param")
         w.reported(rr, 2, sk[j], "param")
-        w.formula(rr, 3, ref(p - j, linest_row), coef[j], "param")
         w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd[j] - sk[j], "diff")
-        w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", coef[j] - sk[j], "diff")
+        if linest_ok:
+            w.formula(rr, 3, ref(p - j, linest_row), coef[j], "param")
+            w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", coef[j] - sk[j], "diff")
     rr = r + 1 + p
+    sk_mse = result.metrics["sklearn_linear"]["train_mse"]
     ws.write_string(rr, 0, "train MSE", s(None, None, bold=True))
     gd_mse = summaries[LINEAR.name].values["train", "mse"]
     w.formula(rr, 1, summaries[LINEAR.name].mse["train"], gd_mse, "mse")
-    w.reported(rr, 2, result.metrics["sklearn_linear"]["train_mse"], "mse")
-    ssr = f"INDEX(LINEST(train_y,train_X,FALSE,TRUE),5,2)/ROWS(train_y)"
-    w.formula(rr, 3, ssr, float(np.mean((Xn @ coef - yn) ** 2)), "mse")
-    w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd_mse - result.metrics["sklearn_linear"]["train_mse"], "diff")
-    w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}",
-              float(np.mean((Xn @ coef - yn) ** 2)) - result.metrics["sklearn_linear"]["train_mse"], "diff")
+    w.reported(rr, 2, sk_mse, "mse")
+    w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd_mse - sk_mse, "diff")
+    if linest_ok:
+        w.formula(rr, 3, "INDEX(LINEST(train_y,train_X,FALSE,TRUE),5,2)/ROWS(train_y)", linest_mse, "mse")
+        w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", linest_mse - sk_mse, "diff")
 
     # 3. Every model and baseline: accuracy, speed, size.
     r = linest_row + 3

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 from xlsxwriter.utility import xl_col_to_name
+
+from titanic_reg.data import XML_ILLEGAL, InputWarning
 
 HEADER_ROW = 4  # 0-based: Excel row 5 holds the column headers
 FIRST_ROW = 5  # 0-based: Excel row 6 holds the first passenger
@@ -41,24 +44,48 @@ def number(value) -> float | None:
     return None if math.isnan(value) else value
 
 
+def xml_safe(text: str, where: str = "") -> str:
+    """`text` without what XML cannot hold: control characters dropped, lone surrogates as U+FFFD.
+
+    An InputWarning (one `warning:` line in the CLI) names the cell and the characters.
+    """
+    if not XML_ILLEGAL.search(text):
+        return text
+    found = sorted(set(XML_ILLEGAL.findall(text)))
+    shown = ", ".join(f"U+{ord(ch):04X}" for ch in found)
+    clean = XML_ILLEGAL.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text)
+    warnings.warn(InputWarning(f"{where + ': ' if where else ''}text {clean[:40]!r} had characters a workbook "
+                               f"cannot hold ({shown}): control characters dropped, lone surrogates "
+                               "replaced by U+FFFD"), stacklevel=3)
+    return clean
+
+
 class Writer:
-    """Writes one sheet's cells with the legend's formats; formulas get cached values."""
+    """Writes one sheet's cells with the legend's formats; formulas get cached values.
+
+    Text goes in with write_string, so text stays text whatever it starts with
+    (=, +, -, @), and through xml_safe, so no character can break the file.
+    """
 
     def __init__(self, wb, ws, styles):
         self.wb, self.ws, self.s = wb, ws, styles
+
+    def _string(self, r, c, value, fmt):
+        where = f"{self.ws.get_name()}!{col(c)}{r + 1}"
+        self.ws.write_string(r, c, xml_safe(value, where), fmt)
 
     def raw(self, r, c, value, number_fmt=None):
         fmt = self.s("raw", number_fmt)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             self.ws.write_blank(r, c, None, fmt)
         elif isinstance(value, str):
-            self.ws.write_string(r, c, value, fmt)  # text stays text, whatever it starts with
+            self._string(r, c, value, fmt)  # text stays text, whatever it starts with
         else:
             self.ws.write_number(r, c, float(value), fmt)
 
     def formula(self, r, c, text, value, number_fmt=None, kind="formula"):
         if isinstance(value, str):
-            cached = value
+            cached = xml_safe(value, f"{self.ws.get_name()}!{col(c)}{r + 1}")
         elif isinstance(value, bool):
             cached = int(value)
         else:
@@ -76,16 +103,16 @@ class Writer:
         if value is None:
             self.ws.write_blank(r, c, None, fmt)
         elif isinstance(value, str):
-            self.ws.write_string(r, c, value, fmt)
+            self._string(r, c, value, fmt)
         else:
             self.ws.write_number(r, c, float(value), fmt)
 
     def headers(self, row, first_col, names, widths=None):
         self.ws.set_row(row, 30)  # room for a header that wraps onto two lines
         for i, name in enumerate(names):
-            self.ws.write_string(row, first_col + i, name, self.s.header)
+            self._string(row, first_col + i, name, self.s.header)
             if widths is not None:
                 self.ws.set_column(first_col + i, first_col + i, widths[i] if i < len(widths) else widths[-1])
 
     def text(self, r, c, value, fmt=None):
-        self.ws.write_string(r, c, str(value), fmt or self.s())
+        self._string(r, c, str(value), fmt or self.s())

@@ -8,7 +8,11 @@ Steps:
 
 1. The file is treated as untrusted: before anything else it must be a zip
    archive of at most 200 MB whose members add up to at most 2 GB uncompressed,
-   none compressed more than 200:1 (zip bombs), none encrypted.
+   none compressed more than 200:1 (zip bombs), none encrypted.  Its XML is
+   read with defusedxml and a DTD is refused outright (no entity expansion,
+   "billion laughs", no external entities).  Macros (xl/vbaProject.bin, macro
+   sheets, ActiveX) never run: LibreOffice starts with macro execution disabled
+   (sheets.recalc), and the summary notes that the file holds them.
 2. Every formula cell of the original workbook is read with its cached value:
    cells with an ``<f>`` element, and every cell covered by an array formula's
    range (only the range's top-left cell carries the formula; the other cells
@@ -95,6 +99,7 @@ class Report:
     n_over_tol: int = 0
     sheets: int = 0
     details: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said in the summary; not failures
     # LibreOffice's value of every formula cell: {sheet: {(row, col) zero-based: value}}
     recalculated: dict = field(default_factory=dict, repr=False)
 
@@ -129,6 +134,7 @@ class Report:
                 f"hold errors: {shown}{more}"
             )
         lines.extend(self.details)
+        lines.extend(f"note: {note}" for note in self.notes)
         lines.append("OK: every cached value matches the recalculation" if self.ok
                      else "FAILED: the workbook's cached values do not match its formulas")
         return "\n".join(lines)
@@ -158,6 +164,14 @@ def _fmt_val(v: object) -> str:
 # --------------------------------------------------------------------------- archive
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:,.0f} {unit}" if value == int(value) or value >= 100 else f"{value:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
 def check_archive(path: str | os.PathLike) -> None:
     """Refuse (VerifyError) anything but a plausible, bounded-size xlsx zip."""
     p = Path(path)
@@ -168,10 +182,7 @@ def check_archive(path: str | os.PathLike) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise VerifyError(f"{p}: not a regular file")
     if st.st_size > MAX_FILE_BYTES:
-        raise VerifyError(
-            f"{p}: refused, {st.st_size / 2**20:,.0f} MB is larger than the "
-            f"{MAX_FILE_BYTES // 2**20} MB limit"
-        )
+        raise VerifyError(f"{p}: refused, {_size(st.st_size)} is larger than the {_size(MAX_FILE_BYTES)} limit")
     if not zipfile.is_zipfile(p):
         raise VerifyError(f"{p}: not an .xlsx workbook (not a zip archive)")
     try:
@@ -195,7 +206,7 @@ def check_archive(path: str | os.PathLike) -> None:
     if total > MAX_UNCOMPRESSED_BYTES:
         raise VerifyError(
             f"{p}: refused as a possible zip bomb, members expand to "
-            f"{total / 2**30:,.1f} GB (limit {MAX_UNCOMPRESSED_BYTES // 2**30} GB)"
+            f"{_size(total)} (limit {_size(MAX_UNCOMPRESSED_BYTES)})"
         )
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names:
@@ -210,10 +221,21 @@ def _local(tag: str) -> str:
 
 
 def _iter_end(zf: zipfile.ZipFile, member: str) -> Iterator:
-    """iterparse 'end' events of one member, with defusedxml's protections."""
+    """iterparse 'end' events of one member, with defusedxml's protections.
+
+    A DTD (and so any entity: "billion laughs", external entities) is refused
+    with a VerifyError naming the part; no part of an .xlsx file needs one.
+    """
     with zf.open(member) as fh:
-        for _event, elem in iterparse(fh, events=("end",), forbid_dtd=True):
-            yield elem
+        try:
+            for _event, elem in iterparse(fh, events=("end",), forbid_dtd=True):
+                yield elem
+        except DefusedXmlException as exc:
+            raise VerifyError(
+                f"not a readable .xlsx workbook (refused: {member} declares a DTD or XML entities, "
+                f"which no workbook part needs and which entity-expansion attacks such as 'billion "
+                f"laughs' rely on; {type(exc).__name__})"
+            ) from None
 
 
 def _parse_small(zf: zipfile.ZipFile, member: str):
@@ -482,6 +504,15 @@ def _read_values(path: Path, wanted: dict[str, set]) -> tuple[dict[str, dict | N
             raise VerifyError(f"cannot read LibreOffice's output ({exc})") from None
 
 
+_MACRO_PART = re.compile(r"(?i)(?:^|/)(?:vbaProject[^/]*\.bin$|macrosheets/|activeX/)")
+
+
+def _macro_parts(path: Path) -> list[str]:
+    """Zip members that hold macros (VBA projects, Excel 4 macro sheets, ActiveX), if any."""
+    with _open_zip(path) as zf:
+        return [name for name in zf.namelist() if _MACRO_PART.search(name)]
+
+
 def _application(zf: zipfile.ZipFile) -> str:
     """'LibreOffice 7.4.7.2' from docProps/app.xml, or 'LibreOffice'."""
     member = next((t for typ, t in _rels(zf, "").values()
@@ -532,6 +563,8 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     """
     path = Path(xlsx_path)
     original = read_formula_cells(path)  # runs check_archive first
+    notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; LibreOffice ran with macro "
+             "execution disabled, so none ran" for parts in [_macro_parts(path)] if parts]
     wanted = {name: set(cells) for name, cells in original.items() if cells}
     recalced = recalculate(path, timeout=timeout, soffice=soffice)
     try:
@@ -575,6 +608,6 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     ok = max_diff <= tol and not errors and not details
     return Report(
         cells_checked=checked, max_diff=max_diff, worst=worst, errors=errors, ok=ok,
-        tol=tol, engine=engine, n_over_tol=n_over, sheets=len(original), details=details,
+        tol=tol, engine=engine, n_over_tol=n_over, sheets=len(original), details=details, notes=notes,
         recalculated={sheet: dict(v or {}) for sheet, v in values.items()},
     )

@@ -177,3 +177,25 @@ def test_big_data_gets_a_labelled_sample_that_still_verifies(tmp_path, soffice):
     splits = [data.cell(6 + i, 2).value for i in range(300)]
     assert splits == sorted(splits, key=lambda s: s != "train")  # training rows first
     assert 0 < splits.count("valid") < 300
+
+
+def test_fewer_rows_than_features_still_verifies(tmp_path, soffice):
+    """LINEST cannot fit 10 coefficients to 8 rows: it is left out, with a note, not an error."""
+    import titanic_reg
+
+    csv = tmp_path / "train.csv"
+    csv.write_text("".join(open("data/train.csv", encoding="utf-8").readlines()[:9]), encoding="utf-8")
+    result = titanic_reg.fit(csv, valid_pct=0, epochs=20, descent_steps=3)
+    path = write_workbook(result, tmp_path / "t.xlsx")
+    report = verify(path)
+    assert report.ok and not report.errors, report.summary()
+    ws = openpyxl.load_workbook(path)["Compare"]
+    assert f"LINEST is left out: {result.n_train} training rows" in _find_start(ws, "LINEST is left out")
+
+
+def _find_start(ws, prefix):
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(prefix):
+                return cell.value
+    raise AssertionError(prefix)

@@ -3,7 +3,10 @@
 A reader (or a crash, or Ctrl-C) never sees a half-written file: until the final
 `os.replace` the old file is untouched, and on any failure the temporary file is
 removed. `Staged` does the same for a set of files, so that a run which fails
-while writing its third output leaves the first two as they were too.
+while writing its third output leaves the first two as they were too. Ctrl-C
+(SIGINT, and SIGTERM) is held back for the moments that must not be cut short:
+between creating a temporary file and recording it for cleanup, and while a
+set of finished files is renamed into place; it arrives right after.
 
     write_text(path, text)
     write_atomic(path, lambda tmp: fig.savefig(tmp))   # for writers that want a filename
@@ -13,8 +16,11 @@ while writing its third output leaves the first two as they were too.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -50,17 +56,48 @@ def _temp_beside(path: Path) -> Path:
     return Path(name)
 
 
-def _prepare(path: Path, writer: Callable[[Path], object]) -> Path:
-    """Write a complete, synced copy of `path` under a temporary name and return that name."""
-    tmp = _temp_beside(path)
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block (a few renames), then deliver them.
+
+    Ctrl-C in the middle of a commit would leave some outputs new and some old;
+    deferred, it arrives (as KeyboardInterrupt) once every file is in place.
+    """
+    can = (hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread())
+    if not can:  # pragma: no cover - Windows, or a worker thread
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _prepare(path: Path, writer: Callable[[Path], object],
+             created: Callable[[Path], object] | None = None) -> Path:
+    """Write a complete, synced copy of `path` under a temporary name and return that name.
+
+    `created(tmp)` is called as soon as the temporary file exists, with Ctrl-C held
+    back, so that a caller's cleanup always knows about it.
+    """
+    if path.is_dir():  # found before anything is written, so a set of files is not half replaced
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way of the output file", str(path))
+    tmp = None
+    try:
+        with _signals_deferred():
+            tmp = _temp_beside(path)
+            if created is not None:
+                created(tmp)
         writer(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, _mode_for(path))
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         raise
     return tmp
 
@@ -68,12 +105,15 @@ def _prepare(path: Path, writer: Callable[[Path], object]) -> Path:
 def write_atomic(path, writer: Callable[[Path], object]) -> Path:
     """Call `writer(tmp_path)`, then move the finished file onto `path`."""
     path = Path(path)
-    tmp = _prepare(path, writer)
+    made: list[Path] = []
     try:
-        os.replace(tmp, path)
+        tmp = _prepare(path, writer, made.append)
+        with _signals_deferred():
+            os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        for tmp in made:  # gone already if the rename happened
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         raise
     _fsync_dir(path.parent)
     return path
@@ -100,7 +140,17 @@ class Staged:
 
     def file(self, path, writer: Callable[[Path], object]) -> Path:
         path = Path(path)
-        self._ready.append((_prepare(path, writer), path))
+        made: list[Path] = []
+
+        def created(tmp):
+            made.append(tmp)
+            self._ready.append((tmp, path))
+
+        try:
+            _prepare(path, writer, created)
+        except BaseException:  # _prepare removed the file; forget it
+            self._ready = [(tmp, target) for tmp, target in self._ready if tmp not in made]
+            raise
         return path
 
     def bytes(self, path, data: bytes) -> Path:
@@ -114,12 +164,14 @@ class Staged:
         return self.file(path, writer)
 
     def commit(self) -> list[Path]:
+        """Rename every file into place; Ctrl-C waits until the last one is (a few renames)."""
         done = []
-        while self._ready:
-            tmp, target = self._ready[0]
-            os.replace(tmp, target)
-            self._ready.pop(0)
-            done.append(target)
+        with _signals_deferred():
+            while self._ready:
+                tmp, target = self._ready[0]
+                os.replace(tmp, target)
+                self._ready.pop(0)
+                done.append(target)
         for folder in {target.parent for target in done}:
             _fsync_dir(folder)
         return done

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+from .data import InputWarning
+from .errors import TrainingError
 from .features import FEATURE_NAMES
 from .metrics import split_scores
 
@@ -44,14 +46,32 @@ TITLES = {name: title for name, (title, _) in {**SKLEARN, **RULES}.items()}
 
 
 def run(X_train, y_train, X_valid, y_valid, seed: int) -> tuple[dict, dict]:
-    """Scores of every baseline, and for each a function X -> prediction."""
+    """Scores of every baseline, and for each a function X -> prediction.
+
+    A scikit-learn model that cannot be fitted on these rows (LogisticRegression
+    on a single class of Survived, say) does not stop the run: its scores are
+    None (null in metrics.json), an InputWarning says why, and its predictor
+    raises TrainingError if it is asked for a submission.
+    """
     out, predictors = {}, {}
     for name, (title, make) in SKLEARN.items():
         est, how = make(seed)
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MLP's convergence chatter; its scores speak
-            est.fit(X_train, y_train)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # MLP's convergence chatter; its scores speak
+                est.fit(X_train, y_train)
+        except ValueError as exc:  # scikit-learn's word for "not with these rows"
+            seconds = time.perf_counter() - start
+            reason = _why_not(exc, y_train)
+            warnings.warn(InputWarning(f"baseline {name} cannot be fitted ({reason}); its scores are null"),
+                          stacklevel=2)
+            out[name] = {"title": title, "train_mse": None, "valid_mse": None, "train_acc": None,
+                         "valid_acc": None, "fit_seconds": seconds, "n_params": None}
+            if name == "sklearn_linear":
+                out[name]["params"] = [None] * X_train.shape[1]
+            predictors[name] = _unfitted(name, reason)
+            continue
         seconds = time.perf_counter() - start
 
         def predict(X, est=est, how=how):
@@ -80,6 +100,21 @@ def run(X_train, y_train, X_valid, y_valid, seed: int) -> tuple[dict, dict]:
         }
         predictors[name] = rule
     return out, predictors
+
+
+def _why_not(exc: Exception, y_train) -> str:
+    classes = np.unique(y_train)
+    if len(classes) < 2:
+        only = "no training rows" if len(classes) == 0 else f"every training row has Survived = {classes[0]:g}"
+        return f"{only}, and it needs both classes"
+    return " ".join(str(exc).split())
+
+
+def _unfitted(name: str, reason: str):
+    def predict(X):
+        raise TrainingError(f"--submit-model {name}: that baseline could not be fitted ({reason})")
+
+    return predict
 
 
 def _n_params(est) -> int:

@@ -20,6 +20,17 @@ What is accepted:
   dropped.  Records shorter than the header read as empty trailing fields.
 * Only an empty field is a missing value (``NA``/``nan`` text is an error).
 
+Accepted with an :class:`InputWarning` (the CLI prints it as one ``warning:``
+line on stderr) that says what was done:
+
+* a file that is not UTF-8, read as Windows-1252 (or Latin-1);
+* control characters that XML (and so the workbook) cannot hold, in ``Name``
+  or ``Embarked``, which are dropped;
+* an ``Embarked`` code other than S, C or Q in a training file, whose two port
+  features are then both 0, as for Q.
+
+docs/input-catalogue.md lists every case tested through the CLI and its outcome.
+
 Ranges: Age 0..150, Fare >= 0 (both finite), SibSp and Parch whole numbers
 >= 0, Pclass 1/2/3, Survived 0/1 (never missing), Sex male/female (any case),
 PassengerId a whole number, present and unique.  Embarked is any code,
@@ -32,6 +43,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +61,18 @@ _ORDER = ("row", "PassengerId", "Survived", "Pclass", "Name", "Sex", "Age", "Sib
 _NONFINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _MISSING_WORDS = {"na", "n/a", "nan", "null", "none", "nil", "-", "?"}
 _LEADING_BLANK = re.compile(r"\A(?:[ \t\f\v]*(?:\r\n|\n|\r))+")
+# What XML 1.0 (and so an .xlsx file) cannot hold: C0 controls but tab, LF and CR;
+# lone surrogates; U+FFFE and U+FFFF.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+PORTS = ("S", "C", "Q")
+
+
+class InputWarning(UserWarning):
+    """The input was used after a change the user should know about; one line, says what was done."""
+
+
+def warn(message: str) -> None:
+    warnings.warn(InputWarning(message), stacklevel=2)
 
 
 def load_csv(path, *, labelled: bool) -> pd.DataFrame:
@@ -166,11 +190,14 @@ def load_csv(path, *, labelled: bool) -> pd.DataFrame:
     sex, err = _parse_category(prepped["Sex"], rows, "Sex", str.lower, {"male", "female"}, "is not male or female")
     if err:
         errors.append(err)
-    embarked, _ = _parse_category(prepped["Embarked"], rows, "Embarked", str.upper, None, "")
+    embarked, _ = _parse_category(prepped["Embarked"], rows, "Embarked", _clean_upper, None, "")
 
     if errors:
         row, column, problem = min(errors)
         raise InputError(path, problem, row=row, column=column)
+    _warn_unclean(path, rows, "Embarked", prepped["Embarked"])
+    if labelled:  # a test file's codes are checked against training's, by check_seen
+        _warn_ports(path, rows, embarked)
 
     pid_int = pid.astype(np.int64)
     dup = pd.Series(pid_int).duplicated(keep=False).to_numpy()
@@ -186,7 +213,9 @@ def load_csv(path, *, labelled: bool) -> pd.DataFrame:
         out["Survived"] = surv.astype(np.int64)
     out["Pclass"] = pclass
     if "Name" in cols:
-        out["Name"] = cols["Name"].str.strip().to_numpy()
+        names = _prep(cols["Name"])
+        _warn_unclean(path, rows, "Name", names)
+        out["Name"] = names[1].map(lambda t: XML_ILLEGAL.sub("", t).strip()).to_numpy(dtype=object)[names[0]]
     else:
         out["Name"] = np.full(len(rows), "", dtype=object)
     out["Sex"] = sex
@@ -252,12 +281,18 @@ def _read_text(path) -> str:
         raise InputError(path, "is not a text CSV file (it contains binary data)")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for encoding in ("utf-8", "cp1252"):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = len(re.findall(rb"\r\n|\n|\r", data[:exc.start])) + 1
+    for encoding, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):  # latin-1 decodes any bytes
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")  # decodes any bytes
+        warn(f"{path}: not UTF-8 (line {line} is the first that is not), so read as {label}; "
+             "check the names and codes")
+        return text
 
 
 def _read_frame(text, sep, usecols=None):
@@ -347,6 +382,8 @@ def _parse_numeric(prepped, rows, column, check, what, allow_missing, decimal_co
         text = texts.iloc[codes[i]]
         if text == "":
             problem = "value is missing"
+        elif np.isinf(nums[codes[i]]) and text.lower() not in _NONFINITE:
+            problem = f"{text!r} is too large to be a finite number"
         elif not np.isfinite(nums[codes[i]]):
             problem = _describe(text, "is not a number")
         else:
@@ -355,6 +392,36 @@ def _parse_numeric(prepped, rows, column, check, what, allow_missing, decimal_co
             problem += f" (and {n_bad - 1} more bad value{'s' if n_bad > 2 else ''} in this column)"
         error = (int(rows[i]), column, problem)
     return values, error
+
+
+def _clean_upper(text: str) -> str:
+    return XML_ILLEGAL.sub("", text).strip().upper()
+
+
+def _warn_unclean(path, rows, column, prepped) -> None:
+    """Warn (first row, count) about characters XML cannot hold; the callers drop them."""
+    codes, texts = prepped
+    bad = texts.str.contains(XML_ILLEGAL).to_numpy(dtype=bool)
+    bad_rows = bad[codes]
+    if bad_rows.any():
+        i = int(np.argmax(bad_rows))
+        n = int(bad_rows.sum())
+        chars = "".join(sorted(set(XML_ILLEGAL.findall("".join(texts[bad])))))
+        shown = ", ".join(f"U+{ord(c):04X}" for c in chars)
+        more = f" (and {n - 1} more row{'s' if n > 2 else ''})" if n > 1 else ""
+        warn(f"{path}, row {rows[i]}, column {column}: dropped control characters that a workbook "
+             f"cannot hold ({shown}){more}")
+
+
+def _warn_ports(path, rows, embarked) -> None:
+    values = pd.Series(embarked, dtype=object)
+    odd = (values.notna() & ~values.isin(PORTS)).to_numpy()
+    if odd.any():
+        i = int(np.argmax(odd))
+        n = int(odd.sum())
+        more = f" (and {n - 1} more row{'s' if n > 2 else ''})" if n > 1 else ""
+        warn(f"{path}, row {rows[i]}, column Embarked: {values.iloc[i]!r} is none of the ports "
+             f"{', '.join(PORTS)}{more}; Embark_S and Embark_C are 0 for it, as for Q")
 
 
 def _parse_category(prepped, rows, column, normalise, allowed, what):

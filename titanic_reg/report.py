@@ -1,8 +1,10 @@
 """What a fit leaves behind: metrics.json, submission.csv, loss.png, the workbook, the table."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -108,17 +110,65 @@ def save_loss_plot(result, path) -> None:
     fig.savefig(path, format="png")
 
 
-def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> list[Path]:
-    """Write every output into out_dir; all files replace their old versions together or not at all."""
+OUTPUTS = ("metrics.json", "submission.csv", "loss.png", "titanic.xlsx")
+
+
+def out_problem(out_dir, workbook: bool = True) -> str | None:
+    """Why the outputs cannot go to out_dir, or None; checked before any training.
+
+    A file where the folder (or one of its parents) should be, a folder where an
+    output file should be, or a folder this process may not write to.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with staged() as stage:
-        paths = [stage.text(out / "metrics.json", metrics_text(result))]
-        if result.submission is not None:
-            paths.append(stage.text(out / "submission.csv", submission_text(result)))
-        paths.append(stage.file(out / "loss.png", lambda tmp: save_loss_plot(result, tmp)))
-        if workbook_writer is not None:
-            paths.append(stage.file(out / "titanic.xlsx", lambda tmp: workbook_writer(result, tmp)))
+    names = OUTPUTS if workbook else OUTPUTS[:-1]
+    if out.is_dir():
+        for name in names:
+            if (out / name).is_dir():
+                return f"{out / name} is a folder, where the output file {name} goes"
+        why = _cannot_create_in(out)
+        return f"{out} is not writable ({why})" if why else None
+    for parent in (out, *out.parents):
+        if parent.is_dir():
+            why = _cannot_create_in(parent)
+            return f"cannot create {out}: {parent} is not writable ({why})" if why else None
+        if parent.exists() or parent.is_symlink():
+            what = "a file" if parent.is_file() else ("a broken link" if parent.is_symlink() else "not a folder")
+            return f"{out} is a file, not a folder" if parent == out else f"cannot create {out}: {parent} is {what}"
+    return None
+
+
+def _cannot_create_in(folder: Path) -> str | None:
+    """Why no file can be created in folder, or None: tried, not guessed (root ignores modes,
+    a read-only file system does not)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # nameless where the OS allows, else removed at once
+            pass
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return None
+
+
+def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> list[Path]:
+    """Write every output into out_dir; all files replace their old versions together or not at all.
+
+    A folder this call creates is removed again if the writing fails (or is interrupted).
+    """
+    out = Path(out_dir)
+    new = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with staged() as stage:
+            paths = [stage.text(out / "metrics.json", metrics_text(result))]
+            if result.submission is not None:
+                paths.append(stage.text(out / "submission.csv", submission_text(result)))
+            paths.append(stage.file(out / "loss.png", lambda tmp: save_loss_plot(result, tmp)))
+            if workbook_writer is not None:
+                paths.append(stage.file(out / "titanic.xlsx", lambda tmp: workbook_writer(result, tmp)))
+    except BaseException:
+        for folder in new:  # deepest first; only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return paths
 
 
@@ -148,7 +198,7 @@ def table(result):
             f"[bold]{label}[/bold]" if name in result.models else label,
             _num(m.get("train_mse")), _num(m.get("valid_mse")),
             _num(m.get("train_acc")), _num(m.get("valid_acc")),
-            str(m.get("n_params", "")),
+            "–" if m.get("n_params") is None else str(m["n_params"]),
             f"{1000 * m['fit_seconds']:.0f}" if m.get("fit_seconds") is not None else "–",
             end_section=name == ours[-1] if ours else False,
         )

@@ -61,7 +61,7 @@ def initial_params(model: Model, X: torch.Tensor, cfg: TrainConfig) -> torch.Ten
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     X = X.detach().cpu()
-    sd = X[:, :-1].std(dim=0)
+    sd = X[:, :-1].std(dim=0, correction=1 if len(X) > 1 else 0)
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
     shape = (cfg.restarts, model.units, X.shape[1] - 1)
     w = torch.randn(shape, generator=gen, dtype=torch.float64) * cfg.init_scale / sd

@@ -1,0 +1,557 @@
+"""The catalogue of bad and awkward inputs, each run through the real CLI.
+
+CATALOGUE below is the specification: every case is a CSV (the Kaggle file, an
+edit of it, or literal text/bytes), the options, and what must happen:
+
+* ok()                 accepted as is: exit 0, nothing on stderr, outputs written;
+* warn(words...)       accepted: exit 0, outputs written, and stderr has one
+                       `warning: ...` line holding the words (stderr holds
+                       nothing but `warning:` lines);
+* refuse(exit, words)  refused: exit 1 with exactly one `error: ...` line that
+                       names the file, row and column (the words), or exit 2
+                       for a usage error (click's `Error: ...`); no traceback,
+                       and nothing is written: the --out folder is not even
+                       created (or left exactly as it was).
+
+docs/input-catalogue.md is generated from the same table; regenerate it with
+
+    .venv/bin/python tests/test_catalogue.py > docs/input-catalogue.md
+
+and test_the_docs_match_the_catalogue keeps the two equal.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / "data" / "train.csv"
+TEST = ROOT / "data" / "test.csv"
+DOC = ROOT / "docs" / "input-catalogue.md"
+
+
+# --------------------------------------------------------------------------- the language of the table
+
+
+@dataclass(frozen=True)
+class Expect:
+    kind: str  # "ok", "warn" or "refuse"
+    code: int = 0
+    words: tuple[str, ...] = ()
+
+
+def ok() -> Expect:
+    return Expect("ok")
+
+
+def warn(*words: str) -> Expect:
+    return Expect("warn", 0, words)
+
+
+def refuse(code: int, *words: str) -> Expect:
+    return Expect("refuse", code, words)
+
+
+def _kaggle_text() -> str:
+    """train.csv with LF line ends (Kaggle ships CRLF; the "kaggle" case reads it as it is)."""
+    return TRAIN.read_bytes().decode("utf-8").replace("\r\n", "\n")
+
+
+def _records(text: str | None = None) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text if text is not None else _kaggle_text(), newline="")))
+
+
+def _csv(records, **kw) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n", **kw).writerows(records)
+    return buf.getvalue()
+
+
+def cells(*changes: tuple[int, str, str]) -> Callable[[], str]:
+    """train.csv with cells replaced: (spreadsheet row, column, new text)."""
+
+    def make():
+        rows = _records()
+        for row, column, value in changes:
+            rows[row - 1][rows[0].index(column)] = value
+        return _csv(rows)
+
+    return make
+
+
+def column(name: str, value) -> Callable[[], str]:
+    """train.csv with every value of one column replaced (value may be a function of the old one)."""
+
+    def make():
+        rows = _records()
+        i = rows[0].index(name)
+        for record in rows[1:]:
+            record[i] = value(record[i]) if callable(value) else value
+        return _csv(rows)
+
+    return make
+
+
+def records(change: Callable[[list[list[str]]], list[list[str]]]) -> Callable[[], str]:
+    """train.csv's records (header first) through `change`."""
+    return lambda: _csv(change(_records()))
+
+
+def text(edit: Callable[[str], str | bytes]) -> Callable[[], str | bytes]:
+    """train.csv's text (or bytes) through `edit`."""
+    return lambda: edit(_kaggle_text())
+
+
+def literal(content: str | bytes) -> Callable[[], str | bytes]:
+    """This text or these bytes, as the whole file."""
+    return lambda: content
+
+
+def _drop(name):
+    def change(rows):
+        i = rows[0].index(name)
+        return [r[:i] + r[i + 1:] for r in rows]
+
+    return change
+
+
+def _semicolons(rows):
+    header = rows[0]
+    decimal = {header.index("Age"), header.index("Fare")}
+    return [rows[0]] + [[v.replace(".", ",") if i in decimal else v for i, v in enumerate(r)] for r in rows[1:]]
+
+
+def _only(column_name, value):
+    return lambda rows: [rows[0]] + [r for r in rows[1:] if r[rows[0].index(column_name)] == value]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    input: str  # what the input is, in words (the docs' second column)
+    csv: Callable[[], str | bytes] | None = None  # None: data/train.csv itself (test.csv beside it is used)
+    options: tuple[str, ...] = ()  # {tmp}, {train}, {test}, {out} are filled in
+    expect: Expect = field(default_factory=ok)
+    note: str = ""  # what is done, in words (the docs' third column)
+    setup: Callable[[Path], dict] | None = None  # makes files; returns placeholders ({"out": ...}, ...)
+    train: str | None = None  # the TRAIN argument when it is not the csv above (a missing file, a folder)
+    check: Callable[[dict, Path], None] | None = None  # more checks: (metrics.json, the --out folder)
+    workbook: bool = False  # write titanic.xlsx too (the other cases run with --no-workbook)
+
+
+def _unseen_test(tmp: Path) -> dict:
+    return {"test": str(TEST)}
+
+
+def _out_is_file(tmp: Path) -> dict:
+    (tmp / "out").write_text("a file, not a folder\n")
+    return {}
+
+
+def _out_parent_is_file(tmp: Path) -> dict:
+    (tmp / "results").write_text("a file\n")
+    return {"out": str(tmp / "results" / "run1")}
+
+
+def _output_is_folder(tmp: Path) -> dict:
+    (tmp / "out" / "metrics.json").mkdir(parents=True)
+    (tmp / "out" / "loss.png").write_bytes(b"old")
+    return {}
+
+
+def _out_not_writable(tmp: Path) -> dict:
+    if os.geteuid() == 0:  # root writes through file modes; sysfs refuses even root
+        return {"out": "/sys/titanic-reg-catalogue/out"}
+    folder = tmp / "locked"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    return {"out": str(folder / "out")}
+
+
+def _out_has_old_outputs(tmp: Path) -> dict:
+    (tmp / "out").mkdir()
+    (tmp / "out" / "metrics.json").write_text('{"old": true}\n')
+    (tmp / "out" / "notes.txt").write_text("mine\n")
+    return {}
+
+
+def _no_valid_rows(metrics, out):
+    assert metrics["rows"]["valid"] == 0
+    assert metrics["models"]["linear"]["valid_mse"] is None
+
+
+def _logistic_null(metrics, out):
+    assert metrics["baselines"]["sklearn_logistic"]["train_mse"] is None
+    assert metrics["models"]["linear"]["train_mse"] is not None
+
+
+def _one_train_row(metrics, out):
+    assert metrics["rows"]["train"] == 1
+
+
+def _old_outputs_replaced(metrics, out):
+    assert "old" not in metrics
+    assert (out / "notes.txt").read_text() == "mine\n"
+
+
+def _names_are(expected: dict[int, str]):
+    """The Data sheet's Names (by PassengerId) are these plain strings, never formulas; the file opens."""
+
+    def check(metrics, out):
+        import openpyxl
+
+        ws = openpyxl.load_workbook(out / "titanic.xlsx")["Data"]
+        name_col = next(c.column for c in ws[5] if c.value == "Name")
+        names = {ws.cell(r, 1).value: ws.cell(r, name_col) for r in range(6, ws.max_row + 1)}
+        for pid, name in expected.items():
+            assert names[pid].data_type == "s" and names[pid].value == name, (pid, names[pid].value)
+
+    return check
+
+
+L1_NAME = "Müller, Mr. José"
+
+CATALOGUE: list[Case] = [
+    # -- the file as a whole
+    Case("kaggle", "Kaggle's train.csv as shipped (CRLF line ends), test.csv beside it", None, expect=ok(),
+         note="the reference run; submission.csv for the 418 test rows"),
+    Case("not-found", "a path where no file is", train="{tmp}/nope.csv",
+         expect=refuse(1, "{tmp}/nope.csv: file not found")),
+    Case("directory", "a folder instead of a file", train="{tmp}",
+         expect=refuse(1, "{tmp}: is a directory, not a CSV file")),
+    Case("empty", "an empty file (0 bytes)", literal(b""), expect=refuse(1, "{train}: the file is empty")),
+    Case("blank", "only blank lines", literal("\n \r\n\n"), expect=refuse(1, "{train}: the file is empty")),
+    Case("header-only", "the header and no records", literal(_kaggle_text().splitlines()[0] + "\n"),
+         expect=refuse(1, "{train}: no data rows (only a header)")),
+    Case("workbook", "an .xlsx workbook saved as train.csv", literal(b"PK\x03\x04\x14\x00\x00\x00" + bytes(64)),
+         expect=refuse(1, "{train}: is a spreadsheet workbook, not a CSV file; save it as CSV")),
+    Case("binary", "binary data", literal(bytes(range(256)) * 8),
+         expect=refuse(1, "{train}: is not a text CSV file (it contains binary data)")),
+    # -- encodings, line ends, delimiters, quoting
+    Case("bom", "UTF-8 with a byte-order mark", text(lambda t: t.encode("utf-8-sig"))),
+    Case("latin-1", f"Latin-1 bytes (a Name {L1_NAME!r})",
+         text(lambda t: t.replace("Braund, Mr. Owen Harris", L1_NAME).encode("latin-1")),
+         expect=warn("{train}: not UTF-8 (line 2 is the first that is not), so read as Windows-1252"),
+         note="decoded as Windows-1252, which reads Latin-1 letters right"),
+    Case("crlf", "Windows line ends (CRLF)", text(lambda t: t.replace("\n", "\r\n"))),
+    Case("cr", "old Mac line ends (CR only)", text(lambda t: t.replace("\n", "\r"))),
+    Case("blank-lines", "blank lines before the header, between records and at the end",
+         text(lambda t: "\n\n" + t.replace("\n3,", "\n\n   \n3,").replace("\n10,", "\n,,,,,,,,,,,\n10,") + "\n\n"),
+         note="skipped, but counted in row numbers"),
+    Case("blank-lines-row-numbers", "blank lines, then a bad Age",
+         text(lambda t: "\n" + t.replace("\n3,", "\n\n3,").replace("Heikkinen, Miss. Laina\",female,26",
+                                                                       "Heikkinen, Miss. Laina\",female,abc")),
+         expect=refuse(1, "{train}, row 6, column Age: 'abc' is not a number"),
+         note="row 6 is the line a text editor shows"),
+    Case("semicolons", "`;`-separated with decimal commas (`7,25`), as European spreadsheets save",
+         lambda: _csv(_semicolons(_records()), delimiter=";")),
+    Case("tabs", "tab-separated", lambda: _csv(_records(), delimiter="\t")),
+    Case("quoted-numbers", "every field quoted, numbers too (`\"22\"`)",
+         lambda: _csv(_records(), quoting=csv.QUOTE_ALL)),
+    Case("decimal-comma", "a decimal comma in a comma-separated file (`\"22,5\"`)", cells((2, "Age", "22,5")),
+         expect=refuse(1, "{train}, row 2, column Age: '22,5' is not a number")),
+    Case("extra-field", "a record with more fields than the header",
+         text(lambda t: t.replace("7.925,,S\n", "7.925,,S,extra\n", 1)),
+         expect=refuse(1, "{train}, row 4: has 13 fields but the header has 12")),
+    Case("unclosed-quote", "a quote in the last record that is never closed",
+         text(lambda t: t.replace('"Dooley, Mr. Patrick"', '"Dooley, Mr. Patrick')),
+         expect=refuse(1, "{train}, row 892: a quoted field is never closed (missing '\"')")),
+    Case("stray-quote", "a quote left open in the middle, so it swallows the line break",
+         text(lambda t: t.replace('"Heikkinen, Miss. Laina"', '"Heikkinen, Miss. Laina')),
+         expect=refuse(1, "{train}, row 4: has 13 fields but the header has 12"),
+         note="the row where the quote opens"),
+    # -- columns
+    Case("missing-column", "no Sex column", records(_drop("Sex")),
+         expect=refuse(1, "{train}, row 1: required column Sex missing; the header has PassengerId")),
+    Case("no-name-column", "no Name column (it is optional)", records(_drop("Name"))),
+    Case("extra-columns", "an extra column (`Lifeboat`)",
+         records(lambda rows: [r + (["Lifeboat"] if i == 0 else ["7"]) for i, r in enumerate(rows)]),
+         note="extra columns (Ticket, Cabin, ...) are ignored"),
+    Case("column-order", "the columns in reverse order", records(lambda rows: [r[::-1] for r in rows])),
+    Case("lowercase-header", "a header in lower case with spaces (` age `)",
+         text(lambda t: t.replace("Age", " age ", 1).replace("PassengerId", "passengerid", 1))),
+    Case("duplicate-column", "the Age column twice",
+         records(lambda rows: [r + (["Age"] if i == 0 else ["1"]) for i, r in enumerate(rows)]),
+         expect=refuse(1, "{train}, row 1, column Age: column Age appears twice in the header (columns 6 and 13)")),
+    # -- numbers
+    Case("na-text", "`NA` for a missing Age", cells((2, "Age", "NA")),
+         expect=refuse(1, "{train}, row 2, column Age: 'NA' is not a number (leave the cell empty for a missing value)")),
+    Case("nan", "`nan` as a Fare", cells((3, "Fare", "nan")),
+         expect=refuse(1, "{train}, row 3, column Fare: 'nan' is not a finite number")),
+    Case("inf", "`inf` as a Fare", cells((3, "Fare", "inf")),
+         expect=refuse(1, "{train}, row 3, column Fare: 'inf' is not a finite number")),
+    Case("fare-1e308", "a Fare of `1e308`", cells((2, "Fare", "1e308")),
+         note="log10(1e308 + 1) = 308 is an ordinary feature value"),
+    Case("fare-1e309", "a Fare of `1e309` (beyond float64)", cells((2, "Fare", "1e309")),
+         expect=refuse(1, "{train}, row 2, column Fare: '1e309' is too large to be a finite number")),
+    Case("fare-negative", "a negative Fare", cells((5, "Fare", "-8.05")),
+         expect=refuse(1, "{train}, row 5, column Fare: '-8.05' is not a fare >= 0")),
+    Case("fare-missing", "an empty Fare, with `--missing fill`", cells((5, "Fare", "")), ("--missing", "fill"),
+         note="filled with the training rows' most frequent Fare"),
+    Case("age-0", "an Age of 0", cells((2, "Age", "0"))),
+    Case("age-200", "an Age of 200", cells((2, "Age", "200")),
+         expect=refuse(1, "{train}, row 2, column Age: '200' is not an age between 0 and 150")),
+    Case("every-age-0", "every Age 0", column("Age", "0"),
+         expect=refuse(1, "{train}, column Age: no training row has an Age above 0")),
+    Case("every-age-missing", "every Age empty", column("Age", ""),
+         expect=refuse(1, "{train}: no row is complete", "try --missing fill")),
+    Case("every-age-missing-fill", "every Age empty, with `--missing fill`", column("Age", ""), ("--missing", "fill"),
+         expect=refuse(1, "{train}, column Age: no training row has an Age above 0")),
+    Case("sibsp-huge", "a SibSp of `1e20`", cells((4, "SibSp", "1e20")),
+         expect=refuse(1, "{train}, row 4, column SibSp: '1e20' is not a whole number >= 0")),
+    Case("parch-fraction", "a Parch of `0.5`", cells((4, "Parch", "0.5")),
+         expect=refuse(1, "{train}, row 4, column Parch: '0.5' is not a whole number >= 0")),
+    Case("pclass-0", "a Pclass of 0", cells((3, "Pclass", "0")),
+         expect=refuse(1, "{train}, row 3, column Pclass: '0' is not a ticket class 1, 2 or 3")),
+    Case("whole-as-float", "whole numbers written `3.0`", column("Pclass", lambda v: v + ".0")),
+    Case("duplicate-id", "a PassengerId used twice", cells((4, "PassengerId", "1")),
+         expect=refuse(1, "{train}, row 4, column PassengerId: PassengerId 1 appears twice (rows 2 and 4)")),
+    # -- the target
+    Case("survived-2", "a Survived of 2", cells((3, "Survived", "2")),
+         expect=refuse(1, "{train}, row 3, column Survived: '2' is not 0 or 1")),
+    Case("survived-nan", "a Survived of `NaN`", cells((3, "Survived", "NaN")),
+         expect=refuse(1, "{train}, row 3, column Survived: 'NaN' is not a finite number")),
+    Case("survived-missing", "an empty Survived", cells((3, "Survived", "")),
+         expect=refuse(1, "{train}, row 3, column Survived: value is missing")),
+    Case("single-class", "every passenger died (one class of Survived)", records(_only("Survived", "0")),
+         expect=warn("baseline sklearn_logistic cannot be fitted (every training row has Survived = 0, "
+                     "and it needs both classes); its scores are null"),
+         note="our models train; LogisticRegression cannot, so its scores are null", check=_logistic_null),
+    Case("single-class-submit", "one class of Survived and `--submit-model sklearn_logistic`",
+         records(_only("Survived", "0")), ("--submit-model", "sklearn_logistic", "--test", "{test}"),
+         refuse(1, "--submit-model sklearn_logistic: that baseline could not be fitted"), setup=_unseen_test),
+    Case("single-row", "one record", records(lambda rows: rows[:2]),
+         expect=warn("baseline sklearn_logistic cannot be fitted"),
+         note="trains on one row (no validation row); torch's own warning about a one-row std is passed "
+              "on as a `warning:` line", check=_one_train_row),
+    # -- categories and text
+    Case("sex-case", "Sex in capitals (`MALE`)", column("Sex", str.upper)),
+    Case("sex-unknown", "a Sex of `M`", cells((2, "Sex", "M")),
+         expect=refuse(1, "{train}, row 2, column Sex: 'M' is not male or female")),
+    Case("embarked-lowercase", "Embarked in lower case (`s`)", column("Embarked", str.lower)),
+    Case("embarked-unknown", "an Embarked code that is no port (`X`)", cells((3, "Embarked", "X")),
+         expect=warn("{train}, row 3, column Embarked: 'X' is none of the ports S, C, Q; "
+                     "Embark_S and Embark_C are 0 for it, as for Q")),
+    Case("unseen-in-test", "a test file with a Sex the training rows never have (training: men only)",
+         records(_only("Sex", "male")), ("--test", "{test}"),
+         refuse(1, "{test}, row 3, column Sex: 'female' never occurs in the training data"), setup=_unseen_test),
+    Case("test-not-found", "`--test` naming no file", None, ("--test", "{tmp}/nope.csv"),
+         refuse(1, "{tmp}/nope.csv: file not found")),
+    Case("formula-name", "a Name that looks like a formula (`=HYPERLINK(...)`, `+`, `-`, `@`)",
+         cells((2, "Name", '=HYPERLINK("http://x","y")'), (3, "Name", "+1"), (4, "Name", "-1"), (5, "Name", "@A1")),
+         note="stored as text in the workbook, never as a formula", workbook=True,
+         check=_names_are({1: '=HYPERLINK("http://x","y")', 2: "+1", 3: "-1", 4: "@A1"})),
+    Case("control-characters", "control characters in a Name (`\\x07`, `\\x1b`)",
+         cells((6, "Name", "Bell\x07 Escape\x1b")), workbook=True, check=_names_are({5: "Bell Escape"}),
+         expect=warn("{train}, row 6, column Name: dropped control characters that a workbook cannot hold "
+                     "(U+0007, U+001B)"),
+         note="the workbook gets `Bell Escape`"),
+    # -- options
+    Case("epochs-0", "`--epochs 0`", None, ("--epochs", "0"), refuse(2, "Invalid value for '--epochs': 0 is not in the range x>=1")),
+    Case("epochs-negative", "`--epochs -5`", None, ("--epochs", "-5"),
+         refuse(2, "Invalid value for '--epochs': -5 is not in the range x>=1")),
+    Case("descent-steps-negative", "`--descent-steps -1`", None, ("--descent-steps", "-1"),
+         refuse(2, "Invalid value for '--descent-steps': -1 is not in the range 0<=x<=1000")),
+    Case("restarts-0", "`--restarts 0`", None, ("--restarts", "0"), refuse(2, "Invalid value for '--restarts': 0 is not in the range x>=1")),
+    Case("lr-0", "`--lr 0`", None, ("--lr", "0"), refuse(2, "Invalid value for '--lr': 0.0 is not a finite number above 0")),
+    Case("lr-negative", "`--lr -0.1`", None, ("--lr", "-0.1"),
+         refuse(2, "Invalid value for '--lr': -0.1 is not a finite number above 0")),
+    Case("lr-nan", "`--lr nan`", None, ("--lr", "nan"),
+         refuse(2, "Invalid value for '--lr': nan is not a finite number above 0")),
+    Case("valid-pct-1", "`--valid-pct 1`", None, ("--valid-pct", "1"), refuse(2, "Invalid value for '--valid-pct': 1.0 is not in [0, 1)")),
+    Case("valid-pct-negative", "`--valid-pct -0.1`", None, ("--valid-pct", "-0.1"),
+         refuse(2, "Invalid value for '--valid-pct': -0.1 is not in [0, 1)")),
+    Case("valid-pct-0", "`--valid-pct 0`", None, ("--valid-pct", "0"), check=_no_valid_rows,
+         note="no validation rows: the valid_ scores are null"),
+    Case("valid-pct-tiny", "`--valid-pct 0.0001` (rounds to no validation row)", None, ("--valid-pct", "0.0001"),
+         check=_no_valid_rows),
+    Case("valid-pct-all", "`--valid-pct 0.9999` (rounds to no training row)", None, ("--valid-pct", "0.9999"),
+         refuse(1, "{train}: a validation share of 0.9999 leaves no training row")),
+    Case("device-unknown", "`--device tpu`", None, ("--device", "tpu"), refuse(2, "Invalid value for '--device': 'tpu' is not one of 'auto', 'cpu', 'cuda'")),
+    Case("model-unknown", "`--submit-model forest`", None, ("--submit-model", "forest"),
+         refuse(2, "Invalid value for '--submit-model': 'forest' is not one of 'linear', 'two_relu'")),
+    Case("optimizer-unknown", "`--optimizer lbfgs`", None, ("--optimizer", "lbfgs"), refuse(2, "Invalid value for '--optimizer': 'lbfgs' is not one of 'sgd', 'momentum', 'adam'")),
+    Case("seed-negative", "`--seed -1`", None, ("--seed", "-1"), refuse(2, "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295")),
+    # -- outputs
+    Case("out-missing", "`--out` a folder that does not exist yet (nor its parent)", None,
+         ("--out", "{tmp}/new/out"), note="created, parents too"),
+    Case("out-has-old-outputs", "`--out` a folder with an old metrics.json and a file of the user's", None,
+         setup=_out_has_old_outputs, check=_old_outputs_replaced,
+         note="the outputs are replaced; other files are left alone"),
+    Case("out-is-a-file", "`--out` a file", None, setup=_out_is_file,
+         expect=refuse(2, "Invalid value for --out: {tmp}/out is a file, not a folder")),
+    Case("out-parent-is-a-file", "`--out results/run1` where results is a file", None, setup=_out_parent_is_file,
+         expect=refuse(2, "Invalid value for --out: cannot create {out}: {tmp}/results is a file")),
+    Case("output-is-a-folder", "`--out` a folder in which metrics.json is a folder", None, setup=_output_is_folder,
+         expect=refuse(2, "Invalid value for --out: {tmp}/out/metrics.json is a folder, "
+                                     "where the output file metrics.json goes")),
+    Case("out-not-writable", "`--out` inside a folder nobody may write to", None, setup=_out_not_writable,
+         expect=refuse(2, "Invalid value for --out: cannot create {out}:", "is not writable (permission denied)"),
+         note="found before any training"),
+]
+
+
+# --------------------------------------------------------------------------- running a case
+
+
+def _fill(value: str, places: dict) -> str:
+    return value.format(**places)
+
+
+def _state(path: Path):
+    """What is at path: None, or {name: bytes} of a folder's files, or a file's bytes."""
+    if not path.exists():
+        return None
+    if path.is_file():
+        return path.read_bytes()
+    return {p.relative_to(path).as_posix(): (p.read_bytes() if p.is_file() else "dir")
+            for p in sorted(path.rglob("*"))}
+
+
+@pytest.mark.parametrize("case", CATALOGUE, ids=[c.name for c in CATALOGUE])
+def test_catalogue(case: Case, tmp_path):
+    from click.testing import CliRunner
+
+    import cli
+
+    places = {"tmp": str(tmp_path), "test": str(TEST), "out": str(tmp_path / "out")}
+    if case.setup:
+        places.update(case.setup(tmp_path))
+    if case.train is not None:
+        train = Path(_fill(case.train, places))
+    elif case.csv is None:
+        train = TRAIN
+    else:
+        content = case.csv()
+        train = tmp_path / "train.csv"
+        train.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    places["train"] = str(train)
+
+    options = [_fill(o, places) for o in case.options]
+    if "--out" not in options:
+        options += ["--out", places["out"]]
+    out = Path(options[options.index("--out") + 1])
+    before = _state(out)
+    quick = [] if case.workbook else ["--no-workbook"]  # and small runs, unless the case says otherwise
+    for name, value in (("--epochs", "5"), ("--restarts", "2")) + ((("--descent-steps", "2"),) if case.workbook else ()):
+        if name not in options:
+            quick += [name, value]
+    try:
+        result = CliRunner().invoke(cli.main, ["fit", str(train), *quick, *options])
+    finally:
+        if os.geteuid() != 0 and case.setup is _out_not_writable:
+            (tmp_path / "locked").chmod(0o755)
+
+    err = result.stderr
+    lines = [line for line in err.splitlines() if line.strip()]
+    words = [_fill(w, places) for w in case.expect.words]
+    assert "Traceback" not in err + result.stdout, err
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+
+    if case.expect.kind in ("ok", "warn"):
+        assert result.exit_code == 0, err
+        assert all(line.startswith("warning: ") for line in lines), err
+        warnings = [line for line in lines if line.startswith("warning: ")]
+        if case.expect.kind == "ok":
+            assert warnings == [], err
+        else:
+            assert any(all(w in line for w in words) for line in warnings), (words, err)
+        metrics = json.loads((out / "metrics.json").read_text(), parse_constant=pytest.fail)
+        assert (out / "loss.png").is_file()
+        if case.check:
+            case.check(metrics, out)
+        return
+
+    assert result.exit_code == case.expect.code, (result.exit_code, err)
+    if case.expect.code == 1:
+        *first, last = lines
+        assert all(line.startswith("warning: ") for line in first), err
+        assert last.startswith("error: "), err
+        message = last
+    else:  # click's usage error: Usage / Try / Error lines
+        message = next(line for line in lines if line.startswith("Error: "))
+    for w in words:
+        assert w in message, (w, message)
+    assert _state(out) == before  # nothing written, not even the folder
+
+
+# --------------------------------------------------------------------------- the docs
+
+
+def _doc_words(text: str) -> str:
+    return (text.replace("{train}", "train.csv").replace("{test}", "test.csv").replace("{tmp}/", "")
+            .replace("{tmp}", "FOLDER").replace("{out}", "OUT"))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def outcome(case: Case) -> str:
+    e = case.expect
+    quoted = "; ".join(f"`{_doc_words(w)}`" for w in e.words)
+    if e.kind == "ok":
+        what = "**accepted**"
+    elif e.kind == "warn":
+        what = f"**accepted with a warning**: {quoted}"
+    elif e.code == 2:
+        what = f"**usage error**, exit 2: {quoted}"
+    else:
+        what = f"**refused**, exit 1: {quoted}"
+    return what + (f"; {case.note}" if case.note else "")
+
+
+def render() -> str:
+    lines = [
+        "# Input catalogue",
+        "",
+        "Generated from `tests/test_catalogue.py` (`CATALOGUE`), where each row is a test that runs",
+        "`titanic-reg fit` on the input; regenerate with",
+        "`.venv/bin/python tests/test_catalogue.py > docs/input-catalogue.md`.",
+        "",
+        "Three outcomes:",
+        "",
+        "* **accepted**: exit 0, the outputs written, nothing on stderr;",
+        "* **accepted with a warning**: exit 0, the outputs written, and one line on stderr",
+        "  starting `warning:` that says what was done;",
+        "* **refused**: exit 1 with one line, `error:` and a message naming the file, the row",
+        "  (the header is row 1; blank lines count) and the column; a bad option is a usage",
+        "  error, exit 2. Either way no traceback, and nothing is written: the `--out` folder",
+        "  is not even created.",
+        "",
+        "Quoted text is part of the message (`train.csv` stands for the file's path).",
+        "",
+        "| case | input | what happens |",
+        "|---|---|---|",
+    ]
+    for case in CATALOGUE:
+        lines.append(f"| `{case.name}` | {_cell(case.input)} | {_cell(outcome(case))} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def test_the_docs_match_the_catalogue():
+    assert DOC.read_text(encoding="utf-8") == render(), \
+        "docs/input-catalogue.md is stale: .venv/bin/python tests/test_catalogue.py > docs/input-catalogue.md"
+
+
+def test_the_catalogue_is_big_enough_and_names_are_unique():
+    names = [c.name for c in CATALOGUE]
+    assert len(names) == len(set(names))
+    assert len(CATALOGUE) >= 30
+    kinds = {c.expect.kind for c in CATALOGUE}
+    assert kinds == {"ok", "warn", "refuse"}
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

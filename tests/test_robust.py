@@ -1,0 +1,295 @@
+"""Nothing breaks, nothing is lost: text in the workbook, Ctrl-C at any moment,
+the same run twice, and `verify` on workbooks nobody should trust.
+
+The catalogue of bad and awkward inputs is tests/test_catalogue.py. The runs
+here that are about the process itself (signals, bit-for-bit repeats) start the
+CLI as a subprocess; the rest use click's CliRunner (tests/test_cli.py's `run`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from test_cli import TRAIN, edited, one_line_error, run
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUTS = ["loss.png", "metrics.json", "submission.csv", "titanic.xlsx"]
+# Quick but complete runs: every output, the workbook included.
+RUN = ["--epochs", "50", "--restarts", "8"]
+
+
+def cli_process(*args, **kw):
+    return subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def figures(value):
+    """metrics.json without its timings: what must repeat exactly."""
+    if isinstance(value, dict):
+        return {k: figures(v) for k, v in value.items() if k != "fit_seconds"}
+    if isinstance(value, list):
+        return [figures(v) for v in value]
+    return value
+
+
+def snapshot(out: Path) -> dict:
+    """Every file of an output folder: metrics.json as figures, the others as bytes."""
+    files = {}
+    for name in sorted(os.listdir(out)):
+        data = (out / name).read_bytes()
+        files[name] = figures(json.loads(data)) if name == "metrics.json" else data
+    return files
+
+
+# --------------------------------------------------------------------------- text in the workbook
+# (Names like formulas, and control characters in a CSV: tests/test_catalogue.py, formula-name and
+# control-characters.)
+
+
+def test_the_writer_replaces_what_xml_cannot_hold(tmp_path):
+    """Lone surrogates cannot come from a CSV file (decoding never makes them), but a
+    caller of the Python API can pass any str: the workbook is still written."""
+    import titanic_reg
+    from sheets.workbook import write_workbook
+    from titanic_reg.data import InputWarning
+
+    small = edited(tmp_path, TRAIN, "train.csv", lambda rows: rows.__delitem__(slice(60, None)))
+    result = titanic_reg.fit(small, valid_pct=0, epochs=2, restarts=1, descent_steps=0)
+    names = result.frame["Name"].copy()
+    names.iloc[0] = "Lone \ud800 surrogate"
+    names.iloc[1] = "Nul\x00 and \x1f unit separator"
+    names.iloc[2] = "\udfff"
+    result.frame["Name"] = names
+    with pytest.warns(InputWarning) as caught:
+        write_workbook(result, tmp_path / "w.xlsx")
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3
+    assert messages[0].startswith("Data!") and "U+D800" in messages[0] and "U+FFFD" in messages[0]
+    assert "U+0000, U+001F" in messages[1]
+
+    ws = openpyxl.load_workbook(tmp_path / "w.xlsx")["Data"]
+    name_col = next(c.column for c in ws[5] if c.value == "Name")
+    assert [ws.cell(r, name_col).value for r in (6, 7, 8)] == [
+        "Lone \ufffd surrogate", "Nul and  unit separator", "\ufffd"]
+
+
+# --------------------------------------------------------------------------- interrupted runs
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Three complete runs at once: the old outputs (seed 1), and the new ones (seed 2) twice."""
+    base = tmp_path_factory.mktemp("runs")
+    procs = {}
+    for name, seed in (("old", 1), ("new", 2), ("again", 2)):
+        procs[name] = (cli_process("fit", TRAIN, "--seed", seed, *RUN, "--out", base / name), base / name)
+    done = {}
+    for name, (proc, out) in procs.items():
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert sorted(os.listdir(out)) == OUTPUTS
+        done[name] = out
+    return done
+
+
+def test_same_inputs_and_seed_give_the_same_outputs(runs):
+    new, again = snapshot(runs["new"]), snapshot(runs["again"])
+    assert new["metrics.json"] == again["metrics.json"]  # every figure, parameters bit for bit
+    for model in ("linear", "two_relu"):
+        assert new["metrics.json"]["models"][model]["params"] == again["metrics.json"]["models"][model]["params"]
+    for name in ("submission.csv", "loss.png", "titanic.xlsx"):
+        assert new[name] == again[name], name
+    assert new["metrics.json"] != snapshot(runs["old"])["metrics.json"]  # another seed, other figures
+
+    # The workbook's bytes are stable because nothing in it comes from the clock: the
+    # zip members' times are fixed, docProps' dates come from the input's hash, and
+    # fit timings are left to metrics.json (the Compare sheet says so).
+    from types import SimpleNamespace
+
+    from sheets.workbook import _stamp
+
+    with zipfile.ZipFile(runs["new"] / "titanic.xlsx") as zf:
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 31, 0, 0, 0)}
+        core = zf.read("docProps/core.xml").decode()
+    sha = json.loads((runs["new"] / "metrics.json").read_text())["settings"]["sha256"]["train"]
+    stamp = _stamp(SimpleNamespace(settings={"sha256": {"train": sha}})).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>' in core
+    assert f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>' in core
+    ws = openpyxl.load_workbook(runs["new"] / "titanic.xlsx")["Compare"]
+    assert "in metrics.json" in [c.value for row in ws.iter_rows() for c in row]
+
+
+def _wait_for(predicate, proc, limit=60.0):
+    t0 = time.monotonic()
+    while not predicate():
+        if proc.poll() is not None or time.monotonic() - t0 > limit:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+@pytest.mark.parametrize("moment", [0.3, 1.0, 2.0, 4.0, "workbook", "renamed"])
+def test_interrupted_run_leaves_old_or_new_files_and_no_temporary_ones(runs, tmp_path, moment):
+    """Ctrl-C in the imports, the training, the writing, and just after the renames."""
+    out = tmp_path / "out"
+    shutil.copytree(runs["old"], out)
+    old, new = snapshot(runs["old"]), snapshot(runs["new"])
+    inode = (out / "titanic.xlsx").stat().st_ino
+    proc = cli_process("fit", TRAIN, "--seed", 2, *RUN, "--out", out)
+    if moment == "workbook":  # once the workbook is being written under its temporary name
+        started = _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc)
+        assert started, "the run ended before the workbook was written"
+    elif moment == "renamed":  # once the new workbook is in place (renamed last)
+        assert _wait_for(lambda: (out / "titanic.xlsx").stat().st_ino != inode, proc, limit=120)
+    else:
+        time.sleep(moment)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+
+    assert "Traceback" not in err, err
+    # 130 when the command caught it; killed by SIGINT (the shell's 130 too) when it
+    # came after the command, while Python shut down.
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+    if proc.returncode == 130:
+        assert err.strip().splitlines()[-1] == "interrupted", err
+    assert sorted(os.listdir(out)) == OUTPUTS  # nothing half-written, no temporary files
+    after = snapshot(out)
+    assert after in (old, new), {name: after[name] == old[name] for name in OUTPUTS}
+    if moment == "workbook":
+        assert after == old
+    if moment == "renamed":
+        assert after == new
+
+
+def test_interrupted_run_into_a_new_folder_leaves_no_folder(tmp_path):
+    proc = cli_process("fit", TRAIN, *RUN, "--out", tmp_path / "a" / "out")
+    assert _wait_for(lambda: (tmp_path / "a" / "out").exists(), proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    # Either the run was cut short and left no folder, or the signal came after the
+    # outputs were complete (a busy machine can be that slow): never anything between.
+    if os.listdir(tmp_path):
+        out = tmp_path / "a" / "out"
+        assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "submission.csv", "titanic.xlsx"]
+        json.loads((out / "metrics.json").read_text())
+
+
+# --------------------------------------------------------------------------- verify: untrusted workbooks
+
+
+def _small_workbook(path, cached=6):
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("Data")
+        ws.write_number("A1", 2)
+        ws.write_formula("B1", "=A1*3", None, cached)
+    return path
+
+
+def _with_member(src, dst, name, data):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != name:
+                zout.writestr(info, zin.read(info))
+        zout.writestr(name, data)
+    return dst
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+                  + b"".join(b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                             for i in range(1, 10))
+                  + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    b"<sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>&lol9;</t></is></c></row>"
+                    b"</sheetData></worksheet>")
+
+
+def _renamed_csv(tmp_path, monkeypatch):
+    path = tmp_path / "titanic.xlsx"
+    shutil.copyfile(TRAIN, path)
+    return path
+
+
+def _zip_bomb(tmp_path, monkeypatch):
+    good = _small_workbook(tmp_path / "good.xlsx")
+    return _with_member(good, tmp_path / "bomb.xlsx", "xl/worksheets/sheet2.xml", b"<a/>" + b" " * (8 << 20))
+
+
+def _over_size(tmp_path, monkeypatch):
+    from sheets import verify as verify_mod
+
+    monkeypatch.setattr(verify_mod, "MAX_FILE_BYTES", 1000)
+    return _small_workbook(tmp_path / "big.xlsx")
+
+
+def _billion_laughs(tmp_path, monkeypatch):
+    good = _small_workbook(tmp_path / "good.xlsx")
+    return _with_member(good, tmp_path / "laughs.xlsx", "xl/worksheets/sheet1.xml", BILLION_LAUGHS)
+
+
+UNTRUSTED = {
+    # name: (make the file, words of the one-line refusal)
+    "a CSV renamed .xlsx": (_renamed_csv, ["not an .xlsx workbook (not a zip archive)"]),
+    "a zip bomb": (_zip_bomb, ["zip bomb", "sheet2.xml", "limit 200:1"]),
+    "over the size limit": (_over_size, ["is larger than the 1,000 bytes limit"]),
+    "billion laughs in a sheet": (_billion_laughs, ["xl/worksheets/sheet1.xml declares a DTD", "billion laughs"]),
+}
+
+
+@pytest.mark.parametrize("case", UNTRUSTED)
+def test_verify_refuses_before_libreoffice_starts(tmp_path, monkeypatch, case):
+    from sheets import recalc
+
+    def no(*args, **kw):
+        raise AssertionError("LibreOffice must not see this file")
+
+    monkeypatch.setattr(recalc, "find_soffice", no)
+    make, words = UNTRUSTED[case]
+    path = make(tmp_path, monkeypatch)
+    started = time.perf_counter()
+    result = run("verify", path)
+    assert time.perf_counter() - started < 5  # the laughs were never expanded
+    assert result.exit_code == 1, result.stdout + result.stderr
+    line = one_line_error(result)
+    for word in [str(path), *words]:
+        assert word in line, (word, line)
+
+
+@pytest.mark.libreoffice
+def test_verify_a_workbook_with_a_macro_part_never_runs_it(tmp_path, soffice):
+    """LibreOffice runs with macro execution off; the summary says the macros are there."""
+    from sheets.recalc import _PROFILE_XCU
+
+    assert '"DisableMacrosExecution" oor:op="fuse"><value>true' in _PROFILE_XCU
+    assert '"MacroSecurityLevel" oor:op="fuse"><value>3' in _PROFILE_XCU
+    good = _small_workbook(tmp_path / "good.xlsx")
+    # An OLE header and nothing else: what matters is the part's name and type.
+    path = _with_member(good, tmp_path / "macro.xlsx", "xl/vbaProject.bin",
+                        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    result = run("verify", path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "note: xl/vbaProject.bin holds macros; LibreOffice ran with macro execution disabled" in result.stdout
+    assert "OK" in result.stdout
+
+
+@pytest.mark.libreoffice
+def test_verify_stops_a_workbook_that_takes_too_long(tmp_path, soffice):
+    path = _small_workbook(tmp_path / "slow.xlsx")
+    started = time.perf_counter()
+    result = run("verify", path, "--timeout", "0.05")  # LibreOffice alone needs about a second
+    assert time.perf_counter() - started < 15
+    assert result.exit_code == 1
+    line = one_line_error(result)
+    assert "did not finish recalculating slow.xlsx within 0.05 s (killed)" in line
+    assert "larger timeout" in line
