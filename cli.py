@@ -92,6 +92,18 @@ def _fraction(ctx, param, value):
 def main():
     """The fast.ai lesson-3 Titanic models (linear and two ReLUs), fitted by
     gradient descent in torch and written out as a live Excel workbook."""
+    sys.unraisablehook = _interrupt_is_never_lost
+
+
+def _interrupt_is_never_lost(unraisable):
+    """A Ctrl-C that lands in a garbage-collector callback (likely while torch imports)
+    would print a traceback and vanish; raise it again where the run can stop on it."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        import signal
+
+        signal.raise_signal(signal.SIGINT)
+    else:
+        sys.__unraisablehook__(unraisable)
 
 
 @main.command()

@@ -132,3 +132,24 @@ def test_same_seed_same_parameters_bit_for_bit(lesson_fit):
     a = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg)
     b = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg)
     assert torch.equal(a.params, b.params) and a.history == b.history
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_update_rules_equal_torch_optim(lesson_fit, optimizer):
+    """train() writes the updates out (no torch.optim start-up): they must be torch's own."""
+    from titanic_reg.models import mse
+    from titanic_reg.train import initial_params
+
+    X, y = lesson_fit.X, lesson_fit.y
+    cfg = TrainConfig(epochs=60, lr=0.03, optimizer=optimizer, restarts=4, seed=3)
+    ours = train(TWO_RELU, X, y, cfg)
+    P = initial_params(TWO_RELU, X, cfg).requires_grad_()
+    opt = {"sgd": lambda: torch.optim.SGD([P], lr=0.03),
+           "momentum": lambda: torch.optim.SGD([P], lr=0.03, momentum=0.9),
+           "adam": lambda: torch.optim.Adam([P], lr=0.03)}[optimizer]()
+    for _ in range(60):
+        loss = mse(TWO_RELU.predict(X, P), y)
+        opt.zero_grad()
+        loss.sum().backward()
+        opt.step()
+    assert P.detach()[ours.kept].numpy() == pytest.approx(ours.params.numpy(), abs=1e-12)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -70,14 +71,33 @@ def initial_params(model: Model, X: torch.Tensor, cfg: TrainConfig) -> torch.Ten
     return torch.cat([w, bias[..., None]], dim=-1)
 
 
-def _optimizer(cfg: TrainConfig, params: torch.Tensor) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":  # the lesson's step: w -= lr * w.grad
-        return torch.optim.SGD([params], lr=cfg.lr)
-    if cfg.optimizer == "momentum":
-        return torch.optim.SGD([params], lr=cfg.lr, momentum=0.9)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam([params], lr=cfg.lr)
-    raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+class _Step:
+    """The update rules, written out: torch.optim's first use imports torch._dynamo,
+    a second or more of start-up for a loop this small. Same arithmetic as
+    torch.optim.SGD (momentum 0.9, no dampening) and torch.optim.Adam (defaults)."""
+
+    def __init__(self, cfg: TrainConfig, params: torch.Tensor):
+        if cfg.optimizer not in OPTIMIZERS:
+            raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        self.kind, self.lr, self.t = cfg.optimizer, cfg.lr, 0
+        self.m = torch.zeros_like(params)
+        self.v = torch.zeros_like(params)
+
+    @torch.no_grad()
+    def __call__(self, params: torch.Tensor, grad: torch.Tensor) -> None:
+        self.t += 1
+        if self.kind == "sgd":  # the lesson's step: w -= lr * w.grad
+            params.sub_(self.lr * grad)
+        elif self.kind == "momentum":
+            self.m = grad.clone() if self.t == 1 else self.m.mul_(0.9).add_(grad)
+            params.sub_(self.lr * self.m)
+        else:
+            beta1, beta2, eps = 0.9, 0.999, 1e-8
+            self.m.lerp_(grad, 1 - beta1)
+            self.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size = self.lr / (1 - beta1 ** self.t)
+            denom = (self.v.sqrt() / math.sqrt(1 - beta2 ** self.t)).add_(eps)
+            params.addcdiv_(self.m, denom, value=-step_size)
 
 
 @contextlib.contextmanager
@@ -112,8 +132,8 @@ def _train(model, X, y, cfg, device, progress) -> Trained:
     init = initial_params(model, X, cfg)
     X, y = X.to(device), y.to(device)
     params = init.clone().to(device).requires_grad_(True)
-    opt = _optimizer(cfg, params)
-    start = time.perf_counter()  # after torch's one-off set-up of the optimizer
+    update = _Step(cfg, params)
+    start = time.perf_counter()
     history = torch.empty(cfg.epochs + 1, cfg.restarts, dtype=torch.float64, device=device)
     for step in range(cfg.epochs + 1):
         loss = mse(model.predict(X, params), y)
@@ -126,9 +146,8 @@ def _train(model, X, y, cfg, device, progress) -> Trained:
             )
         if step == cfg.epochs:
             break
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
+        (grad,) = torch.autograd.grad(loss.sum(), params)
+        update(params, grad)
         if progress is not None:
             progress(1)
     history = history.cpu()
