@@ -293,6 +293,18 @@ def _sheet_parts(zf: zipfile.ZipFile) -> tuple[str, list[tuple[str, str]], dict]
     return wb_part, sheets, rels
 
 
+def _rich_text(elem) -> str:
+    """The text of a string item: plain <t>, or the runs <r><t> of rich text."""
+    parts = []
+    for child in elem:
+        name = _local(child.tag)
+        if name == "t":
+            parts.append(child.text or "")
+        elif name == "r":
+            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+    return "".join(parts)
+
+
 def _shared_strings(zf: zipfile.ZipFile, rels: dict) -> list[str]:
     member = next((t for typ, t in rels.values() if typ.endswith("/sharedStrings")), None)
     if member is None or member not in zf.NameToInfo:
@@ -301,14 +313,7 @@ def _shared_strings(zf: zipfile.ZipFile, rels: dict) -> list[str]:
     for elem in _iter_end(zf, member):
         if _local(elem.tag) != "si":
             continue
-        parts = []
-        for child in elem:
-            name = _local(child.tag)
-            if name == "t":
-                parts.append(child.text or "")
-            elif name == "r":
-                parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-        out.append("".join(parts))
+        out.append(_rich_text(elem))
         elem.clear()
     return out
 
@@ -359,14 +364,7 @@ def _cell_value(c, ns: str, shared: list[str]):
         is_ = c.find(ns + "is")
         if is_ is None:
             return None
-        parts = []
-        for child in is_:
-            name = _local(child.tag)
-            if name == "t":
-                parts.append(child.text or "")
-            elif name == "r":
-                parts.extend(x.text or "" for x in child if _local(x.tag) == "t")
-        return "".join(parts)
+        return _rich_text(is_)
     v = c.find(ns + "v")
     text = None if v is None else v.text
     if t == "str":

@@ -104,32 +104,18 @@ def _prepare(path: Path, writer: Callable[[Path], object],
 
 def write_atomic(path, writer: Callable[[Path], object]) -> Path:
     """Call `writer(tmp_path)`, then move the finished file onto `path`."""
-    path = Path(path)
-    made: list[Path] = []
-    try:
-        tmp = _prepare(path, writer, made.append)
-        with _signals_deferred():
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp in made:  # gone already if the rename happened
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-    return path
+    with staged() as stage:
+        return stage.file(path, writer)
 
 
 def write_bytes(path, data: bytes) -> Path:
-    return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+    with staged() as stage:
+        return stage.bytes(path, data)
 
 
 def write_text(path, text: str, encoding: str = "utf-8") -> Path:
-    # newline="" keeps the caller's line ends (Path.write_text would translate on Windows).
-    def writer(tmp):
-        with open(tmp, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-
-    return write_atomic(path, writer)
+    with staged() as stage:
+        return stage.text(path, text, encoding)
 
 
 class Staged:
