@@ -28,7 +28,7 @@ def write_history(w: Writer, result) -> dict:
     return where
 
 
-def write_charts(w: Writer, result, history: dict, summaries: dict, model_cols: dict) -> None:
+def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
     ws, s, wb = w.ws, w.s, w.wb
     ws.write_string(0, 0, "Charts", s.title)
     loss = wb.add_chart({"type": "scatter", "subtype": "straight"})
@@ -67,7 +67,7 @@ def write_charts(w: Writer, result, history: dict, summaries: dict, model_cols: 
         w.param(r, 1, hi, "feature")
         w.formula(r, 2, f"MAX(0,MIN(1,(A{r + 1}+B{r + 1})/2))", max(0, min(1, (lo + hi) / 2)), "feature")
         for k, model in enumerate(MODELS.values()):
-            pred_col, sheet = model_cols[model.name], model.sheet
+            pred_col, sheet = summaries[model.name].pred_col, model.sheet
             preds = span(pred_col, pred_col, *rows, sheet)
             p = model.predict(result.X[:n], result.models[model.name].params[None])[0].numpy()
             inside = (p >= lo) & (p < hi)

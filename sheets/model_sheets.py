@@ -111,6 +111,7 @@ class Summary:
     mse: dict  # split -> cell
     acc: dict
     values: dict = None  # (split, "mse" | "acc") -> the cached value of that cell
+    pred_col: int = 0  # 0-based column of the prediction on the model's sheet
 
 
 def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False) -> Summary:
@@ -129,7 +130,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False
     write_scoring(w, cols, values[model.output], result.y, 1, n)
     ws.set_column(2, cols.correct, 10)
     ws.set_column(4, 5, 13)  # the split summary's MSE and accuracy sit above columns E:F
-    summary = Summary(ws.name, {}, {}, {})
+    summary = Summary(ws.name, {}, {}, {}, cols.pred)
     w.headers(1, 3, ["rows", "MSE", "accuracy"])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
     loss = squared_error(values[model.output], result.y)

@@ -54,10 +54,9 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
     data = write_passengers(data_ws, "Data", result.frame, result.X, DATA_RAW)
     write_stats(data_ws, result, data)
     write_params(writers["Params"], result)
-    summaries, pred_cols = {}, {}
+    summaries = {}
     for model in MODELS.values():
         summaries[model.name] = write_model_sheet(writers[model.sheet], result, model, data)
-        pred_cols[model.name] = 2 + len(model.steps) - 1
     write_model_sheet(writers["MatMul"], result, TWO_RELU, data, mmult=True)
     write_compare(writers["Compare"], result, summaries)
     if result.test is not None:
@@ -72,7 +71,7 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
         if model.name in result.descent:
             write_descent(writers[sheet_name(model)], result, model, data)
     history = write_history(writers["History"], result)
-    write_charts(writers["Charts"], result, history, summaries, pred_cols)
+    write_charts(writers["Charts"], result, history, summaries)
     write_about(writers["About"], result, list(sheets))
     sheets["About"].activate()
     wb.close()
