@@ -95,15 +95,25 @@ def main():
     sys.unraisablehook = _interrupt_is_never_lost
 
 
+_LOST_INTERRUPTS = []
+
+
 def _interrupt_is_never_lost(unraisable):
     """A Ctrl-C that lands in a garbage-collector callback (likely while torch imports)
-    would print a traceback and vanish; raise it again where the run can stop on it."""
+    would print a traceback and vanish. Raise it again, and remember it: a signal
+    raised from inside the hook can itself be swallowed, so the run also checks."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
         import signal
 
+        _LOST_INTERRUPTS.append(unraisable)
         signal.raise_signal(signal.SIGINT)
     else:
         sys.__unraisablehook__(unraisable)
+
+
+def _stop_if_interrupted():
+    if _LOST_INTERRUPTS:
+        raise KeyboardInterrupt
 
 
 @main.command()
@@ -164,10 +174,12 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
                 )
             except ValueError as exc:  # fit's own argument checks
                 _fail(exc)
+        _stop_if_interrupted()
         try:
             paths = report.write_outputs(result, out, workbook_writer)
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+        _stop_if_interrupted()
         console.print(report.table(result))
         for path in paths:
             console.print(f"wrote {path}", highlight=False, soft_wrap=True)
