@@ -4,9 +4,13 @@ from __future__ import annotations
 import math
 import warnings
 
+import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from titanic_reg.data import XML_ILLEGAL, InputWarning
+
+from .functions import ALLOWED, functions_used
 
 HEADER_ROW = 4  # 0-based: Excel row 5 holds the column headers
 FIRST_ROW = 5  # 0-based: Excel row 6 holds the first passenger
@@ -58,6 +62,28 @@ def xml_safe(text: str, where: str = "") -> str:
                                f"cannot hold ({shown}): control characters dropped, lone surrogates "
                                "replaced by U+FFFD"), stacklevel=3)
     return clean
+
+
+class _Worksheet(Worksheet):
+    """XlsxWriter tries about thirty regular-expression rewrites on every formula, for the
+    newer functions Excel stores with an `_xlfn.` prefix: a third of the time spent writing
+    our workbook. None of sheets/functions.py's functions is one of those, so a formula that
+    calls only them is passed through as it is; any other goes through XlsxWriter's own."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        bare = formula[1:] if formula.startswith("{") else formula
+        bare = bare[1:] if bare.startswith("=") else bare
+        bare = bare[:-1] if bare.endswith("}") else bare
+        if functions_used(bare) <= ALLOWED:
+            return bare
+        return super()._prepare_formula(formula, expand_future_functions)
+
+
+def new_workbook(path) -> xlsxwriter.Workbook:
+    """An XlsxWriter workbook as ours are written: text never turned into a formula or a number."""
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    wb.worksheet_class = _Worksheet
+    return wb
 
 
 class Writer:

@@ -18,11 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import xlsxwriter
-
 from titanic_reg import lesson as L
 
-from .layout import Writer, col, ref, span
+from .layout import Writer, col, new_workbook, ref, span
 from .style import LEGEND, Styles
 
 POINTS, DESCENT = "Points", "Descent"
@@ -38,7 +36,7 @@ LR_CELL = "$B$4"
 def write_quad_workbook(result, path) -> Path:
     """Write the workbook of a lesson.fit_quad() result to path (.xlsx)."""
     path = Path(path)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    wb = new_workbook(path)
     # A fixed timestamp: the same run gives the same bytes.
     wb.set_properties({"title": "titanic-reg: the lesson's quadratic by gradient descent",
                        "created": dt.datetime(2000, 1, 1)})

@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import xlsxwriter
-
 from titanic_reg.models import MODELS, TWO_RELU
 
 from .about_sheet import write_about
 from .charts_sheet import write_charts, write_history
 from .compare_sheet import write_compare
 from .descent_sheet import sheet_name, write_descent
-from .layout import HEADER_ROW, Writer
+from .layout import HEADER_ROW, Writer, new_workbook
 from .model_sheets import write_model_sheet, write_params, write_test_models
 from .passengers import fill_note, write_passengers, write_stats
 from .sample import DEFAULT_MAX_ROWS, for_sheets
@@ -33,7 +31,7 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
     """Write the workbook; beyond `max_rows` rows it holds a labelled, seeded sample."""
     path = Path(path)
     result = for_sheets(result, max_rows)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    wb = new_workbook(path)
     # Timestamps from the data, not the clock, so the same run gives the same bytes.
     wb.set_properties({"title": "titanic-reg workbook", "created": _stamp(result)})
     styles = Styles(wb)
