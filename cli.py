@@ -19,6 +19,7 @@ from titanic_reg import __version__
 # importing those here would load torch for --help.
 SUBMIT_MODELS = ("linear", "two_relu", "sklearn_linear", "sklearn_logistic", "sklearn_mlp",
                  "everyone_dies", "women_survive")
+OPTIMIZERS = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
 EXIT_ERROR, EXIT_NO_LIBREOFFICE, EXIT_INTERRUPTED = 1, 3, 130
 
 
@@ -128,13 +129,16 @@ def _stop_if_interrupted():
               help="Share of the rows held out for validation, in [0, 1).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True,
               help="Seeds the split, the starts and the baselines.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Gradient-descent steps for both models  [default: linear 500, two_relu 1000]")
+@click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
+              help="Gradient-descent steps for both models  [default: linear 500, two_relu 1000; "
+                   "conjugate gradient stops sooner, once converged]")
 @click.option("--lr", type=float, default=None, callback=_positive_finite,
-              help="Learning rate for both models  [default: linear 0.1, two_relu 0.03]")
-@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="adam", show_default=True,
-              help="sgd is the lesson's plain step.")
-@click.option("--restarts", type=click.IntRange(min=1), default=None,
+              help="Learning rate for both models  [default: linear 0.1, two_relu 0.03; "
+                   "conjugate gradient finds its own]")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="auto", show_default=True,
+              help="auto: conjugate gradient for the linear model, adam for the two-ReLU model; "
+                   "otherwise the same for both (sgd is the lesson's plain step).")
+@click.option("--restarts", type=click.IntRange(1, 1024), default=None,
               help="Random starts of the two-ReLU model; the best one is kept  [default: 128]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--submit-model", type=click.Choice(SUBMIT_MODELS), default=None,

@@ -59,11 +59,13 @@ def write_about(w: Writer, result, sheets: list) -> None:
         ("rows", f"{result.n_train} training, {len(result.frame) - result.n_train} validation, "
                  f"{result.dropped} dropped for missing values"),
         ("missing values", st["missing"]), ("validation share", str(st["valid_pct"])),
-        ("seed", str(st["seed"])), ("optimizer", st["optimizer"]), ("device", st["device"]),
+        ("seed", str(st["seed"])), ("device", st["device"]),
     ]
     for name, cfg in st["models"].items():
-        rows.append((f"{name}", f"{cfg['epochs']} steps, learning rate {cfg['lr']}, "
-                                f"{cfg['restarts']} random start(s) trained at once, best kept"))
+        steps = len(result.models[name].history) - 1
+        how = (f"conjugate gradient, {steps} steps (converged; at most {cfg['epochs']})"
+               if cfg["optimizer"] == "cg" else f"{cfg['optimizer']}, {steps} steps, learning rate {cfg['lr']}")
+        rows.append((f"{name}", f"{how}, {cfg['restarts']} random start(s) trained at once, best kept"))
     if result.descent:
         d = st["descent"]
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "

@@ -90,11 +90,12 @@ def test_version():
     assert "0.1.0" in result.stdout
 
 
-def test_submit_model_choices_match_the_pipeline():
-    from titanic_reg import baselines
+def test_submit_model_and_optimizer_choices_match_the_pipeline():
+    from titanic_reg import baselines, pipeline
     from titanic_reg.models import MODELS
 
     assert set(cli.SUBMIT_MODELS) == {*MODELS, *baselines.TITLES}
+    assert cli.OPTIMIZERS == pipeline.OPTIMIZER_CHOICES
 
 
 # --------------------------------------------------------------------------- a quick full run
@@ -129,10 +130,14 @@ def test_fit_writes_metrics_submission_and_plot(quick_run):
         assert m["n_params"] == units * 10
         assert len(m["params"]) == units and all(len(w) == 10 for w in m["params"])
         assert len(m["init"]) == units
-        assert len(m["history"]) == 51 and m["history"][-1] == pytest.approx(m["train_mse"])
+        # Conjugate gradient (the linear model's default) stops once converged, within 50 steps here.
+        steps = m["steps"] if name == "linear" else 50
+        assert m["optimizer"] == {"linear": "cg", "two_relu": "adam"}[name] and m["epochs"] == 50
+        assert len(m["history"]) == steps + 1 and m["history"][-1] == pytest.approx(m["train_mse"])
         assert 0.5 < m["valid_acc"] <= 1
     linear = metrics["models"]["linear"]
     assert linear["optimum_gap"] == pytest.approx(linear["train_mse"] - linear["optimum_mse"])
+    assert linear["steps"] < 20 and abs(linear["optimum_gap"]) < 1e-12 and linear["lr"] is None
     assert len(linear["optimum_params"]) == 10
     assert metrics["models"]["two_relu"]["restarts"] == 128 == len(metrics["models"]["two_relu"]["restart_losses"])
     assert {"sklearn_linear", "sklearn_logistic", "sklearn_mlp", "everyone_dies", "women_survive"} \
@@ -394,7 +399,7 @@ def test_write_atomic_keeps_the_old_file_on_interrupt(tmp_path):
 
 def test_interrupt_exits_130(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import cli; cli.main()", "fit", str(TRAIN), "--epochs", "100000000",
+        [sys.executable, "-c", "import cli; cli.main()", "fit", str(TRAIN), "--epochs", "100000",
          "--no-workbook", "--out", str(tmp_path / "out")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)  # into the imports or the training: both are inside the command

@@ -153,3 +153,25 @@ def test_update_rules_equal_torch_optim(lesson_fit, optimizer):
         loss.sum().backward()
         opt.step()
     assert P.detach()[ours.kept].numpy() == pytest.approx(ours.params.numpy(), abs=1e-12)
+
+
+def test_conjugate_gradient_reaches_least_squares_in_about_one_step_per_parameter(lesson_fit):
+    """The linear model's default: on a quadratic, each of the 10 directions is searched once."""
+    X, y = lesson_fit.X, lesson_fit.y
+    out = train(LINEAR, X, y, TrainConfig(epochs=500, lr=None, optimizer="cg", restarts=3, seed=5))
+    steps = len(out.history) - 1
+    assert 10 <= steps <= 15  # it stopped by itself, long before 500
+    assert out.train_mse == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
+    assert all(loss == pytest.approx(LESSON_OPTIMUM, abs=1e-12) for loss in out.restart_losses)
+    assert all(a >= b - 1e-15 for a, b in zip(out.history, out.history[1:]))  # never uphill
+    assert out.params.numpy()[0] == pytest.approx(np.array(lesson_fit.optimum["params"]), abs=1e-8)
+    # Its losses come from the quadratic's form (w.Gw - 2 b.w + c): the same as the rows' own MSE.
+    direct = ((X @ out.params[0] - y) ** 2).mean().item()
+    assert out.train_mse == pytest.approx(direct, abs=1e-15)
+    capped = train(LINEAR, X, y, TrainConfig(epochs=4, lr=None, optimizer="cg", seed=5))
+    assert len(capped.history) == 5 and capped.train_mse > LESSON_OPTIMUM + 1e-4
+
+
+def test_conjugate_gradient_is_refused_for_the_two_relu_model(lesson_fit):
+    with pytest.raises(TrainingError, match="quadratic"):
+        train(TWO_RELU, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=5, lr=None, optimizer="cg"))

@@ -53,6 +53,7 @@ class Model:
     # contribution given the cell range of its parameter row (a 1 x features row).
     unit_excel: Callable[[str, str], str] = None  # (X range, w row) -> column of values
     active_excel: Callable[[str, str], str | None] = None  # where d(pred)/d(w) is x, else 0
+    linear_in_params: bool = False  # then the MSE is a quadratic: conjugate gradient applies
 
     @property
     def units(self) -> int:
@@ -77,7 +78,7 @@ def _mmult(X: str, w: str) -> str:
 
 
 LINEAR = Model("linear", "Linear", "Linear", ("lin_w",), (_linear_unit(0, "Linear"),),
-               unit_excel=_mmult, active_excel=lambda X, w: None)
+               unit_excel=_mmult, active_excel=lambda X, w: None, linear_in_params=True)
 
 TWO_RELU = Model(
     "two_relu",

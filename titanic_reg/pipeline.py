@@ -18,11 +18,15 @@ from .models import MODELS, survived
 from .descent import DESCENT_LR, plain_descent
 from .train import TrainConfig, Trained, resolve_device, train
 
-# Defaults that converge on the lesson's data (see README, "Training").
+# Defaults that converge on the lesson's data (see README, "Training"). optimizer="auto"
+# takes each model's own; lr is for sgd, momentum and adam (cg finds its own step length),
+# and cg stops before `epochs` once the gradient is zero to rounding.
 DEFAULTS = {
-    "linear": {"epochs": 500, "lr": 0.1, "restarts": 1},
-    "two_relu": {"epochs": 1000, "lr": 0.03, "restarts": 128},
+    "linear": {"optimizer": "cg", "epochs": 500, "lr": 0.1, "restarts": 1},
+    "two_relu": {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128},
 }
+OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
+MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
 
 
 @dataclass
@@ -78,23 +82,27 @@ def split(n: int, valid_pct: float, seed: int) -> np.ndarray:
 
 
 def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
-        epochs=None, lr=None, optimizer="adam", restarts=None, device="auto",
+        epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None) -> FitResult:
     """Load, featurise, train both models and the baselines; see the README for every option."""
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
     if missing not in ("drop", "fill"):
         raise ValueError(f"missing must be 'drop' or 'fill', not {missing!r}")
-    if epochs is not None and epochs < 1:
-        raise ValueError(f"epochs must be at least 1, not {epochs}")
+    # Bounded so that every start's loss history (kept until the best start is known) fits
+    # in memory: at most 100,001 x 1,024 float64s, 0.8 GB.
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise ValueError(f"epochs must be 1 to {MAX_EPOCHS:,}, not {epochs}")
     if lr is not None and not (lr > 0 and np.isfinite(lr)):
         raise ValueError(f"the learning rate must be a positive number, not {lr}")
-    if restarts is not None and restarts < 1:
-        raise ValueError(f"restarts must be at least 1, not {restarts}")
+    if restarts is not None and not 1 <= restarts <= MAX_RESTARTS:
+        raise ValueError(f"restarts must be 1 to {MAX_RESTARTS:,}, not {restarts}")
     if descent_steps < 0:
         raise ValueError(f"descent_steps must be 0 or more, not {descent_steps}")
     if not 0 <= valid_pct < 1:
         raise ValueError(f"valid_pct must be at least 0 and below 1, not {valid_pct}")
+    if optimizer not in OPTIMIZER_CHOICES:
+        raise ValueError(f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZER_CHOICES)}")
     if submit_model is not None and submit_model not in (*MODELS, *baselines.TITLES):
         raise ValueError(f"unknown submit model {submit_model!r}")
     dev = resolve_device(device)
@@ -136,14 +144,16 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
     trained, metrics = {}, {}
     for name, model in MODELS.items():
         d = DEFAULTS[name]
+        opt = d["optimizer"] if optimizer == "auto" else optimizer
         cfg = TrainConfig(
             epochs=d["epochs"] if epochs is None else epochs,
-            lr=d["lr"] if lr is None else lr,
-            optimizer=optimizer,
+            lr=None if opt == "cg" else (d["lr"] if lr is None else lr),
+            optimizer=opt,
             restarts=d["restarts"] if restarts is None or name == "linear" else restarts,
             seed=seed,
         )
-        settings["models"][name] = {"epochs": cfg.epochs, "lr": cfg.lr, "restarts": cfg.restarts}
+        settings["models"][name] = {"optimizer": opt, "epochs": cfg.epochs, "lr": cfg.lr,
+                                    "restarts": cfg.restarts}
         result = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(name, cfg.epochs))
         trained[name] = result
         pred = model.predict(X, result.params[None])[0]

@@ -44,7 +44,8 @@ def metrics_json(result) -> dict:
             **{k: m.get(k) for k in METRICS},
             "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
             "n_params": m.get("n_params", trained.params.numel()),
-            **result.settings.get("models", {}).get(name, {}),  # epochs, lr, restarts
+            **result.settings.get("models", {}).get(name, {}),  # optimizer, epochs, lr, restarts
+            "steps": len(trained.history) - 1,  # fewer than epochs where cg converged sooner
             "restarts": len(trained.restart_losses) or 1,
             "kept_restart": trained.kept,
             "params": trained.params.tolist(),
@@ -104,7 +105,9 @@ def save_loss_plot(result, path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("training MSE")
-    ax.set_title(f"Training loss, full-batch {result.settings.get('optimizer', '')} on {result.n_train} rows")
+    how = ", ".join(f"{result.metrics.get(name, {}).get('title', name)}: {cfg['optimizer']}"
+                    for name, cfg in result.settings.get("models", {}).items())
+    ax.set_title(f"Training loss, full batch on {result.n_train} rows ({how})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.savefig(path, format="png")
