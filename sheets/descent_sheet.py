@@ -4,7 +4,7 @@ from __future__ import annotations
 from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import batch_grad_excel, batch_mse_excel
 
-from .layout import FIRST_ROW, Writer, col, ref, row_span, span
+from .layout import Writer, col, ref, row_span
 
 TOP = 5  # 0-based row of step 0
 FIRST_PARAM = 4  # step, loss, torch loss, difference, then the parameters
@@ -14,7 +14,7 @@ def sheet_name(model) -> str:
     return f"Descent{model.sheet}"
 
 
-def write_descent(w: Writer, result, model, data) -> None:
+def write_descent(w: Writer, result, model) -> None:
     ws, s = w.ws, w.s
     d = result.descent[model.name]
     steps = len(d.losses) - 1
@@ -23,9 +23,10 @@ def write_descent(w: Writer, result, model, data) -> None:
     ws.write_string(0, 0, f"{sheet_name(model)}: plain gradient descent on the {model.title} model, "
                           "by formula", s.title)
     ws.write_string(1, 0, "Each row: w(next) = w - lr x gradient, with the gradient of the training MSE "
-                          "computed by formula (the analytic gradient torch's autograd also finds).", s.note)
-    ws.write_string(2, 0, "Copy the last row down to take more steps in the spreadsheet itself. Torch's "
-                          "loss is recorded for the steps shown only.", s.note)
+                          "computed by formula (the analytic gradient torch's autograd also finds): "
+                          "2/n x X'(pred - y), one array formula per unit.", s.note)
+    ws.write_string(2, 0, "Copy the last row and paste it below to take more steps in the spreadsheet itself. "
+                          "Torch's loss is recorded for the steps shown only.", s.note)
     ws.write_string(3, 0, "lr", s(None, None, bold=True))
     w.reported(3, 1, d.lr)
     lr = f"${col(1)}$4"  # absolute, so a copied row still finds it
@@ -36,8 +37,6 @@ def write_descent(w: Writer, result, model, data) -> None:
     w.headers(TOP - 1, 0, headers, [6, 13, 13, 10, 11])
     ws.set_column(first_grad, first_grad + units * p - 1, 11)
     X, y = "train_X", "train_y"
-    rows = (FIRST_ROW, FIRST_ROW + result.n_train - 1)
-    x_ranges = [span(data.first_feature + j, data.first_feature + j, *rows, data.sheet) for j in range(p)]
     params, grads, losses = d.params.numpy(), d.grads.numpy(), d.losses.numpy()
     for i in range(steps + 1):
         r = TOP + i
@@ -58,9 +57,12 @@ def write_descent(w: Writer, result, model, data) -> None:
                     w.param(r, c, float(params[0, k, j]))
                 else:
                     w.formula(r, c, f"{ref(c, r - 1)}-{lr}*{ref(g, r - 1)}", float(params[i, k, j]), "param")
-                ws.write_array_formula(
-                    r, g, r, g, "{=" + batch_grad_excel(model, X, y, unit_rows, k, x_ranges[j]) + "}",
-                    s("formula", "param"), float(grads[i, k, j]))
+            # One array formula per unit fills its whole gradient row.
+            g = first_grad + k * p
+            ws.write_array_formula(r, g, r, g + p - 1, "{=" + batch_grad_excel(model, X, y, unit_rows, k) + "}",
+                                   s("formula", "param"), float(grads[i, k, 0]))
+            for j in range(1, p):  # XlsxWriter caches only the top-left value of an array
+                ws.write_number(r, g + j, float(grads[i, k, j]), s("formula", "param"))
     ws.freeze_panes(TOP, 2)
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     name = sheet_name(model)

@@ -67,7 +67,7 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
         write_test_models(t, result, block, block.last_feature + 1)
     for model in MODELS.values():
         if model.name in result.descent:
-            write_descent(writers[sheet_name(model)], result, model, data)
+            write_descent(writers[sheet_name(model)], result, model)
     history = write_history(writers["History"], result)
     write_charts(writers["Charts"], result, history, summaries)
     write_about(writers["About"], result, list(sheets))

@@ -2,6 +2,7 @@
 import openpyxl
 import pytest
 from openpyxl.formula.translate import Translator
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 from python_calamine import CalamineWorkbook
 
@@ -23,12 +24,15 @@ def test_descent_matches_the_lessons_loop(lesson_fit):
 
 
 def _copy_last_row_down(ws, last):
-    """What a user does in Excel: select the last step row, fill down one row."""
+    """What a user does in Excel: copy the last step row, paste it into the next one.
+    An array formula (a gradient row) is pasted whole, one row down."""
     for cell in ws[last]:
         value, dest = cell.value, f"{cell.column_letter}{last + 1}"
         if isinstance(value, ArrayFormula):
             text = Translator(value.text, origin=cell.coordinate).translate_formula(dest)
-            ws[dest] = ArrayFormula(ref=dest, text=text)
+            first_col, first_row, last_col, last_row = range_boundaries(value.ref)
+            ref = f"{get_column_letter(first_col)}{first_row + 1}:{get_column_letter(last_col)}{last_row + 1}"
+            ws[dest] = ArrayFormula(ref=ref, text=text)
         elif isinstance(value, str) and value.startswith("="):
             ws[dest] = Translator(value, origin=cell.coordinate).translate_formula(dest)
 
@@ -38,8 +42,9 @@ def test_copying_the_last_row_down_takes_torchs_next_step(lesson_fit, tmp_path, 
     wb = openpyxl.load_workbook(path)
     steps = len(lesson_fit.descent["linear"].losses) - 1
     last = TOP + steps + 1  # 1-based row of the last step
-    for model in MODELS.values():
+    for model in MODELS.values():  # twice: the second step uses the first copy's gradients
         _copy_last_row_down(wb[sheet_name(model)], last)
+        _copy_last_row_down(wb[sheet_name(model)], last + 1)
     copied = tmp_path / "copied.xlsx"
     wb.save(copied)
     with recalculated(copied) as out:
@@ -47,7 +52,7 @@ def test_copying_the_last_row_down_takes_torchs_next_step(lesson_fit, tmp_path, 
         for model in (LINEAR, TWO_RELU):
             rows = book.get_sheet_by_name(sheet_name(model)).to_python(skip_empty_area=False)
             torch_next = plain_descent(model, lesson_fit.X, lesson_fit.y,
-                                       lesson_fit.models[model.name].init, steps + 1)
-            assert rows[last][0] == steps + 1  # the step counter followed
-            for i in range(steps + 2):
+                                       lesson_fit.models[model.name].init, steps + 2)
+            assert rows[last][0] == steps + 1 and rows[last + 1][0] == steps + 2  # the step counter followed
+            for i in range(steps + 3):
                 assert rows[TOP + i][1] == pytest.approx(float(torch_next.losses[i]), abs=1e-9)

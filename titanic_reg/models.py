@@ -127,11 +127,17 @@ def batch_mse_excel(model: Model, X: str, y: str, w_rows: list[str]) -> str:
     return f"SUMPRODUCT(({batch_pred_excel(model, X, w_rows)}-{y})^2)/ROWS({y})"
 
 
-def batch_grad_excel(model: Model, X: str, y: str, w_rows: list[str], k: int, x_j: str) -> str:
-    """d MSE / d w[k][j] = 2/n * sum(x_j * active_k * (pred - y)): torch's autograd, by hand."""
+def batch_grad_excel(model: Model, X: str, y: str, w_rows: list[str], k: int) -> str:
+    """d MSE / d w[k], every feature at once: a (1 x features) array formula.
+
+    2/n * (active_k * (pred - y))' X, torch's autograd by hand: the residuals are formed
+    once and multiplied into every feature column by one MMULT (a formula per feature
+    would recompute the whole model over every row for each of them).
+    """
     active = model.active_excel(X, w_rows[k])
-    x = x_j if active is None else f"{x_j}*{active}"
-    return f"2/ROWS({y})*SUMPRODUCT({x},{batch_pred_excel(model, X, w_rows)}-{y})"
+    residual = f"{batch_pred_excel(model, X, w_rows)}-{y}"
+    signal = residual if active is None else f"{active}*({residual})"
+    return f"2/ROWS({y})*MMULT(TRANSPOSE({signal}),{X})"
 
 
 THRESHOLD = 0.5
