@@ -215,7 +215,11 @@ def _progress(console):
                   TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bars:
         def factory(name, total):
             task = bars.add_task(name, total=total)
-            return lambda n=1: bars.advance(task, n)
+
+            def advance(steps=1, total=None):
+                bars.update(task, advance=steps, **({"total": total} if total is not None else {}))
+
+            return advance
 
         yield factory
 

@@ -65,7 +65,11 @@ def write_about(w: Writer, result, sheets: list) -> None:
         steps = len(result.models[name].history) - 1
         how = (f"conjugate gradient, {steps} steps (converged; at most {cfg['epochs']})"
                if cfg["optimizer"] == "cg" else f"{cfg['optimizer']}, {steps} steps, learning rate {cfg['lr']}")
-        rows.append((f"{name}", f"{how}, {cfg['restarts']} random start(s) trained at once, best kept"))
+        screen = result.models[name].screen
+        starts = (f"{cfg['restarts']} random starts screened together on a seeded sample of {screen['rows']:,} "
+                  f"training rows, the best then trained on every row" if screen else
+                  f"{cfg['restarts']} random start(s) trained at once, best kept")
+        rows.append((f"{name}", f"{how}, {starts}"))
     if result.descent:
         d = st["descent"]
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "

@@ -474,3 +474,21 @@ def test_fit_writes_a_workbook_that_verifies(tmp_path):
     assert result.exit_code == 0, result.stdout + result.stderr
     assert (out / "titanic.xlsx").read_bytes()[:2] == b"PK"
     assert "OK" in result.stdout
+
+
+def test_table_says_when_a_baseline_was_fitted_on_a_sample(lesson_fit):
+    import copy
+
+    from rich.console import Console
+
+    from titanic_reg.report import table
+
+    result = copy.copy(lesson_fit)
+    result.metrics = {**lesson_fit.metrics, "sklearn_mlp": {**lesson_fit.metrics["sklearn_mlp"], "fit_rows": 300}}
+    console = Console(record=True, width=100)
+    console.print(table(result))
+    text = " ".join(console.export_text().split())
+    assert "sklearn_mlp was fitted on a seeded sample of 300 of the 712 training rows" in text
+    console = Console(record=True, width=100)
+    console.print(table(lesson_fit))
+    assert "sample" not in console.export_text()

@@ -175,3 +175,50 @@ def test_conjugate_gradient_reaches_least_squares_in_about_one_step_per_paramete
 def test_conjugate_gradient_is_refused_for_the_two_relu_model(lesson_fit):
     with pytest.raises(TrainingError, match="quadratic"):
         train(TWO_RELU, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=5, lr=None, optimizer="cg"))
+
+
+def test_many_rows_screen_the_starts_on_a_sample_then_train_the_best_on_every_row(lesson_fit, monkeypatch):
+    import titanic_reg.train as T
+    from titanic_reg.models import mse
+
+    monkeypatch.setattr(T, "SCREEN_ROWS", 300)  # the lesson's 712 rows count as many here
+    X, y = lesson_fit.X, lesson_fit.y
+    cfg = TrainConfig(epochs=40, lr=0.03, restarts=6, seed=11)
+    out = train(TWO_RELU, X, y, cfg)
+    assert out.screen["rows"] == 300 and len(out.history) == 41 and len(out.restart_losses) == 6
+    # The starts are ranked by their loss on every row, and the best one goes on from there.
+    assert out.kept == int(np.argmin(out.restart_losses))
+    assert out.history[0] == pytest.approx(out.restart_losses[out.kept], abs=1e-14)
+    # Screening is the batched training on the sample, and the kept start its best on every row.
+    rows = torch.randperm(len(X), generator=torch.Generator().manual_seed(11))[:300].sort().values
+    sample = T._train(TWO_RELU, X[rows], y[rows], cfg, torch.device("cpu"), lambda *a, **k: None)
+    assert out.init.tolist() == T.initial_params(TWO_RELU, X[rows], cfg)[out.kept].tolist()
+    assert out.screen["sample_mse"] == pytest.approx(sample.restart_losses[out.kept], abs=1e-15)
+    assert out.train_mse == pytest.approx(mse(TWO_RELU.predict(X, out.params[None]), y).item(), abs=1e-15)
+    # One start, or cg, never screens.
+    assert train(TWO_RELU, X, y, TrainConfig(epochs=5, lr=0.03, restarts=1)).screen is None
+
+
+def test_losses_in_blocks_equal_losses_at_once(lesson_fit):
+    from titanic_reg.models import mse
+    from titanic_reg.train import _losses, initial_params
+
+    X, y = lesson_fit.X, lesson_fit.y
+    P = initial_params(TWO_RELU, X, TrainConfig(epochs=1, lr=0.03, restarts=5))
+    assert _losses(TWO_RELU, X, y, P, block=64).numpy() == pytest.approx(
+        mse(TWO_RELU.predict(X, P), y).numpy(), abs=1e-15)
+
+
+def test_the_mlp_baseline_takes_a_seeded_sample_of_many_rows(lesson_fit, monkeypatch):
+    from titanic_reg import baselines
+
+    monkeypatch.setattr(baselines, "SKLEARN", {**baselines.SKLEARN, "sklearn_mlp": (
+        *baselines.SKLEARN["sklearn_mlp"][:2], 300)})
+    X, y = lesson_fit.X.numpy(), lesson_fit.y.numpy()
+    scores, predict = baselines.run(X[:600], y[:600], X[600:], y[600:], seed=3)
+    assert scores["sklearn_mlp"]["fit_rows"] == 300 and scores["sklearn_linear"]["fit_rows"] == 600
+    # Scored on every row all the same.
+    mse = float(np.mean((predict["sklearn_mlp"](X[:600]) - y[:600]) ** 2))
+    assert scores["sklearn_mlp"]["train_mse"] == pytest.approx(mse, abs=1e-15)
+    again, _ = baselines.run(X[:600], y[:600], X[600:], y[600:], seed=3)
+    assert again["sklearn_mlp"]["train_mse"] == scores["sklearn_mlp"]["train_mse"]  # seeded

@@ -52,6 +52,7 @@ def metrics_json(result) -> dict:
             "init": trained.init.tolist(),
             "history": list(trained.history),
             "restart_losses": list(trained.restart_losses),
+            "screen": trained.screen,
         }
     if "linear" in models and result.optimum:
         linear = models["linear"]
@@ -210,6 +211,10 @@ def table(result):
         gd, best = result.metrics["linear"]["train_mse"], result.optimum["mse"]
         caption.append(f"linear, gradient descent vs closed-form optimum: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")
+    for name, m in result.metrics.items():
+        if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:
+            caption.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
+                           f"{result.n_train:,} training rows, and scored on all of them")
     if result.submission is not None:
         caption.append(f"* predicts submission.csv ({len(result.submission)} test rows)")
     t.caption = "\n".join(caption) or None

@@ -5,15 +5,17 @@ import contextlib
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from .errors import TrainingError
-from .models import Model, mse
+from .models import Model, mse, squared_error
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "cg")
 CG_TOLERANCE = 1e-10  # cg stops once the gradient has shrunk by this much: zero, to rounding
+SCREEN_ROWS = 4096  # with more training rows than this, the random starts are screened on a sample
+SMALL_WORK = 1_000_000  # rows x starts x units below which one CPU thread is faster
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Trained:
     fit_seconds: float
     restart_losses: list[float] = field(default_factory=list)
     kept: int = 0
+    screen: dict | None = None  # {"rows", "sample_mse"} when the starts were screened on a sample
 
 
 def resolve_device(name: str) -> torch.device:
@@ -106,7 +109,7 @@ def _threads_for(work: int, device: torch.device):
     The lesson's matrices are tiny (712 x 10, 128 starts): extra threads gain nothing,
     and on a busy machine their spin-waiting made training 20 to 100 times slower.
     """
-    small = device.type == "cpu" and work < 20_000_000 and "OMP_NUM_THREADS" not in os.environ
+    small = device.type == "cpu" and work < SMALL_WORK and "OMP_NUM_THREADS" not in os.environ
     before = torch.get_num_threads()
     if small:
         torch.set_num_threads(1)
@@ -122,19 +125,61 @@ def train(model: Model, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
 
     Each start's loss is independent of the others, so the gradient of their sum is
     every start's own gradient: one backward pass trains them all.
+
+    With more than SCREEN_ROWS rows, that costs starts x rows every step (hundreds of MB
+    a step at a million rows), so the starts are screened instead: all of them train for
+    `epochs` steps on a seeded sample of SCREEN_ROWS rows; the one whose loss on every
+    row is then lowest trains for `epochs` more steps on every row, from where the
+    screening left it. (Ranked by the sample's own loss, the winner can sit in a basin
+    that is best for the sample only.) `history` is that second run's, on every row, and
+    `restart_losses` every screened start's loss on every row.
+
+    `progress(steps, total=None)` is told of each step, and of the total when it is known.
     """
-    with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
-        return _train(model, X, y, cfg, device, progress)
+    progress = progress or (lambda steps, total=None: None)
+    if cfg.restarts > 1 and X.shape[0] > SCREEN_ROWS and cfg.optimizer != "cg":
+        return _screened(model, X, y, cfg, device, progress)
+    return _train(model, X, y, cfg, device, progress)
 
 
-def _train(model, X, y, cfg, device, progress) -> Trained:
+def _screened(model, X, y, cfg, device, progress) -> Trained:
+    progress(0, total=2 * cfg.epochs)
+    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(cfg.seed))[:SCREEN_ROWS]
+    sample_X, sample_y = X[rows.sort().values], y[rows.sort().values]
+    init = initial_params(model, sample_X, cfg)
+    start = time.perf_counter()
+    with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
+        params, history = _descend(model, sample_X.to(device), sample_y.to(device), init.to(device), cfg, progress)
+        on_every_row = _losses(model, X.to(device), y.to(device), params).cpu()
+    kept = int(torch.argmin(on_every_row))
+    best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1])
+    return replace(best, init=init[kept], fit_seconds=time.perf_counter() - start,
+                   restart_losses=on_every_row.tolist(), kept=kept,
+                   screen={"rows": SCREEN_ROWS, "sample_mse": float(history[-1, kept])})
+
+
+@torch.no_grad()
+def _losses(model, X, y, params, block: int = 1 << 22) -> torch.Tensor:
+    """Every start's MSE on every row, a block of rows at a time: starts x rows at once
+    would be gigabytes at a million rows."""
+    rows = max(1, block // (params.shape[0] * model.units))
+    total = torch.zeros(params.shape[0], dtype=torch.float64, device=X.device)
+    for i in range(0, X.shape[0], rows):
+        total += squared_error(model.predict(X[i:i + rows], params), y[i:i + rows]).sum(dim=-1)
+    return total / X.shape[0]
+
+
+def _train(model, X, y, cfg, device, progress, init=None) -> Trained:
     if cfg.optimizer not in OPTIMIZERS:
         raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
-    init = initial_params(model, X, cfg)
+    init = initial_params(model, X, cfg) if init is None else init
     X, y = X.to(device), y.to(device)
     start = time.perf_counter()
     descend = _conjugate_gradient if cfg.optimizer == "cg" else _descend
-    params, history = descend(model, X, y, init.to(device), cfg, progress or (lambda steps: None))
+    with _threads_for(X.shape[0] * init.shape[0] * model.units, device):
+        params, history = descend(model, X, y, init.to(device), cfg, progress)
+    if len(history) < cfg.epochs + 1:  # cg converged early
+        progress(0, total=len(history) - 1)
     history = history.cpu()
     final = history[-1]
     kept = int(torch.argmin(final))
