@@ -492,3 +492,19 @@ def test_table_says_when_a_baseline_was_fitted_on_a_sample(lesson_fit):
     console = Console(record=True, width=100)
     console.print(table(lesson_fit))
     assert "sample" not in console.export_text()
+
+
+def test_the_console_script_exits_with_the_commands_status(tmp_path):
+    """`titanic-reg` is cli.run: main(), then an exit without Python's slow teardown."""
+    def script(*args):
+        return subprocess.run([sys.executable, "-c", "import cli; cli.run()", *map(str, args)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    ok = script("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
+    assert ok.returncode == 0, ok.stderr
+    assert f"wrote {tmp_path / 'out' / 'loss.png'}" in ok.stdout  # flushed before the exit
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["rows"]["train"] == 570
+    missing = script("fit", tmp_path / "nope.csv")
+    assert missing.returncode == 1 and missing.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: file not found"
+    usage = script("fit", TRAIN, "--epochs", "0")
+    assert usage.returncode == 2 and "Invalid value for '--epochs'" in usage.stderr
