@@ -54,7 +54,6 @@ NAIVE_CAP_STEPS, NAIVE_CAP_SECONDS = 200_000, 60.0
 FAR_AHEAD = 5.0  # our reading of "far ahead of the naive loop": at least 5x faster
 SCALE_SIZES = (10_000, 100_000, 1_000_000)
 SCALE_GEN_VERSION = 1
-DEFAULT_EPOCHS = {"linear": 500, "two_relu": 1000}  # mirrors pipeline.DEFAULTS (checked at run time)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -377,57 +376,33 @@ def lesson_matrix():
     return X, y
 
 
-def _train_internals():
-    """train.py's private helpers, with local copies if they have moved."""
-    from titanic_reg import train as T
-
-    opt = getattr(T, "_optimizer", None)
-    threads = getattr(T, "_threads_for", None)
-    if opt is None:
-        import torch
-
-        def opt(cfg, params):
-            return {"sgd": lambda: torch.optim.SGD([params], lr=cfg.lr),
-                    "momentum": lambda: torch.optim.SGD([params], lr=cfg.lr, momentum=0.9),
-                    "adam": lambda: torch.optim.Adam([params], lr=cfg.lr)}[cfg.optimizer]()
-    if threads is None:
-        import contextlib
-
-        @contextlib.contextmanager
-        def threads(work, device):
-            yield
-    return opt, threads
-
-
-def run_steps(model, X, y, params0, cfg, steps: int, record: bool = False):
-    """train.py's loop body (same prediction, loss, optimizer), for `steps` steps.
-
-    Returns the final per-start losses and, when record, the (steps+1, starts) history."""
+def all_histories(model, X, y, cfg):
+    """train()'s own loop for every start of cfg: (final params, (steps + 1, starts) losses).
+    train() returns only the kept start's history."""
     import torch
 
-    from titanic_reg.models import mse
+    from titanic_reg.train import _descend, _threads_for, initial_params
 
-    make_opt, _ = _train_internals()
-    params = params0.clone().requires_grad_(True)
-    opt = make_opt(cfg, params)
-    hist = torch.empty(steps + 1, params.shape[0], dtype=torch.float64) if record else None
-    for step in range(steps + 1):
-        loss = mse(model.predict(X, params), y)
-        if record:
-            hist[step] = loss.detach()
-        if step == steps:
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-    return loss.detach(), hist
+    init = initial_params(model, X, cfg)
+    with _threads_for(X.shape[0] * cfg.restarts * model.units, torch.device("cpu")):
+        return _descend(model, X, y, init, cfg, lambda *a, **k: None)
+
+
+def per_call(fn, calls: int):
+    """fn timed over `calls` calls, as one sample of the mean: a millisecond is below the
+    noise of a single timing here."""
+    def timed():
+        for _ in range(calls):
+            fn()
+    return timed
 
 
 # --------------------------------------------------------------------------- part 1
 
 def part1(res: Results, reps: int) -> None:
+    from dataclasses import replace
+
     import numpy as np
-    import torch
     from sklearn.linear_model import LinearRegression
 
     from titanic_reg import pipeline
@@ -440,63 +415,52 @@ def part1(res: Results, reps: int) -> None:
     w_opt, *_ = np.linalg.lstsq(Xn, yn, rcond=None)
     opt = float(np.mean((Xn @ w_opt - yn) ** 2))
     goal = opt + LINEAR_GAP
-    d = pipeline.DEFAULTS["linear"]
-    cfg = TrainConfig(epochs=d["epochs"], lr=d["lr"], restarts=d.get("restarts", 1))
+    cfg = pipeline.model_config("linear")  # what fit() runs
     info = {"rows": X.shape[0], "features": X.shape[1], "optimum_mse": opt, "goal": goal,
-            "defaults": dict(d)}
+            "defaults": dict(pipeline.DEFAULTS["linear"]), "optimizer": cfg.optimizer}
 
-    # (a) ours: the first step of the default run within 1e-6, then time exactly that many steps.
-    first = train(LINEAR, X, y, cfg)
-    hist = np.array(first.history)
-    epochs = cfg.epochs
-    while not (hist <= goal).any() and epochs < 64_000:
-        epochs *= 4
-        hist = np.array(train(LINEAR, X, y, TrainConfig(epochs=epochs, lr=cfg.lr, restarts=1)).history)
-    k = int(np.argmax(hist <= goal)) if (hist <= goal).any() else None
+    def first_within(config):
+        hist = np.array(train(LINEAR, X, y, config).history)
+        return (int(np.argmax(hist <= goal)) if (hist <= goal).any() else None), hist
+
+    # (a) ours: the first step of the default run within 1e-6, then exactly that many steps, timed.
+    k, hist = first_within(cfg)
+    default_run = train(LINEAR, X, y, cfg)
     info["ours_first_step_within"] = k
-    info["ours_default_run"] = {"epochs": cfg.epochs, "final_gap": float(hist[min(cfg.epochs, len(hist) - 1)] - opt),
-                                "fit_seconds": first.fit_seconds}
-    cfg_k = TrainConfig(epochs=max(k or 1, 1), lr=cfg.lr, restarts=1)
-    check = train(LINEAR, X, y, cfg_k)
-    info["ours_gap_at_k"] = check.train_mse - opt
-    inner = []
+    info["ours_default_run"] = {"steps": len(default_run.history) - 1, "epochs": cfg.epochs,
+                                "final_gap": default_run.train_mse - opt}
+    cfg_k = replace(cfg, epochs=max(k or 1, 1))
+    info["ours_gap_at_k"] = train(LINEAR, X, y, cfg_k).train_mse - opt
+    # Adam at the lesson's lr 0.1: this model's default until conjugate gradient.
+    adam = TrainConfig(epochs=5000, lr=0.1, optimizer="adam")
+    k_adam, _ = first_within(adam)
+    info["adam_first_step_within"] = k_adam
+    adam_k = replace(adam, epochs=max(k_adam or adam.epochs, 1))
 
-    def ours():
-        r = train(LINEAR, X, y, cfg_k)
-        inner.append(r.fit_seconds)
-
-    def sk():
-        LinearRegression(fit_intercept=False).fit(Xn, yn)
-
-    def lstsq():
-        np.linalg.lstsq(Xn, yn, rcond=None)
-
-    def ours_default():
-        train(LINEAR, X, y, cfg)
-
-    t_cold = now()
-    ours()
-    t_cold = now() - t_cold
-    times = interleaved({"ours": ours, "sklearn": sk, "lstsq": lstsq, "ours_default": ours_default},
+    calls = 20
+    fns = {"ours": lambda: train(LINEAR, X, y, cfg_k),
+           "sklearn": lambda: LinearRegression(fit_intercept=False).fit(Xn, yn),
+           "lstsq": lambda: np.linalg.lstsq(Xn, yn, rcond=None),
+           "ours_default": lambda: train(LINEAR, X, y, cfg),
+           "adam": lambda: train(LINEAR, X, y, adam_k)}
+    times = interleaved({name: per_call(fn, calls if name != "adam" else 2) for name, fn in fns.items()},
                         rounds=reps, warmup=1)
-    inner = list(inner[-reps:])
+    times = {name: [t / (calls if name != "adam" else 2) for t in v] for name, v in times.items()}
     sk_model = LinearRegression(fit_intercept=False).fit(Xn, yn)
     info["sklearn_gap"] = float(np.mean((Xn @ sk_model.coef_ - yn) ** 2)) - opt
     t_ours, t_sk = median(times["ours"]), median(times["sklearn"])
     info["times"] = {name: summary(v) for name, v in times.items()}
-    info["ours_loop_only"] = summary(list(inner))
-    info["ours_cold_first_call_s"] = t_cold
-
-    # Where our time goes: the same loop with a stopwatch around each phase.
-    info["ours_breakdown"] = linear_breakdown(X, y, cfg_k, reps)
-    info["profile"] = profile_linear(X, y, cfg_k)
+    info["calls_per_sample"] = calls
 
     # (c) the lesson's naive loop: autograd, w -= lr * w.grad, lr 0.1, a Python loop.
+    import torch
+
     init_ours = initial_params(LINEAR, X, TrainConfig(epochs=1, lr=0.1))[0, 0]
     gen = torch.Generator().manual_seed(442)  # the lesson's start: torch.rand(n_coeff) - 0.5
     init_lesson = (torch.rand(X.shape[1], generator=gen) - 0.5).to(torch.float64)
     naive = {}
     default_threads = torch.get_num_threads()
+    ours_call = per_call(fns["ours"], 1)
     for start, w0, nthreads in (("our start", init_ours, default_threads),
                                 ("our start", init_ours, 1),
                                 ("lesson's start: seed 442, rand - 0.5", init_lesson, default_threads)):
@@ -504,30 +468,32 @@ def part1(res: Results, reps: int) -> None:
         before = torch.get_num_threads()
         torch.set_num_threads(nthreads)
         try:
-            naive[label] = naive_loop(X, y, w0, goal, reps=max(3, reps - 2), ours=ours)
+            naive[label] = naive_loop(X, y, w0, goal, reps=max(3, reps - 2), ours=ours_call)
         finally:
             torch.set_num_threads(before)
         naive[label]["threads"] = nthreads
     info["naive"] = naive
 
-    # What-ifs (not ours): L-BFGS from our start, the quasi-Newton route to the same optimum;
-    # and our k Adam steps, same maths, written without torch.optim (and without autograd).
+    # What-if (not ours): L-BFGS from our start, the quasi-Newton route to the same optimum.
     info["lbfgs"] = lbfgs_whatif(X, y, init_ours, goal, reps)
-    info["lean_adam"] = lean_adam_whatif(X, y, initial_params(LINEAR, X, cfg_k), cfg_k, opt, reps)
     res.parts["1"] = info
 
     # Rows.
     ratio = t_ours / t_sk
-    res.add(1, "linear: ours (Adam, default lr) to optimum + 1e-6",
-            f"{fmt_s(t_ours)} ({k} steps; loop {fmt_s(median(inner))}; {fmt_s(median(inner) / max(k, 1))}/step)",
+    res.add(1, "linear: ours (conjugate gradient, the default) to optimum + 1e-6",
+            f"{fmt_s(t_ours)} ({k} steps, {fmt_s(t_ours / max(k, 1))}/step, the whole train() call)",
             value=t_ours, unit="s")
     res.add(1, "linear: scikit-learn LinearRegression(fit_intercept=False)",
             f"{fmt_s(t_sk)} (gap {info['sklearn_gap']:.1e}); np.linalg.lstsq {fmt_s(median(times['lstsq']))}",
             value=t_sk, unit="s")
     res.add(1, "linear: ours / scikit-learn", fmt_x(ratio), "≤ 2×", verdict(ratio <= 2), value=ratio)
-    res.add(1, "linear: ours, default 500 epochs (what fit runs)", fmt_s(median(times["ours_default"])),
-            value=median(times["ours_default"]), unit="s",
-            note=f"final gap {info['ours_default_run']['final_gap']:.1e}")
+    dr = info["ours_default_run"]
+    res.add(1, "linear: ours, the default call (what fit runs; stops once converged)",
+            f"{fmt_s(median(times['ours_default']))} ({dr['steps']} steps, gap {dr['final_gap']:.1e})",
+            value=median(times["ours_default"]), unit="s")
+    res.add(1, "linear: Adam, lr 0.1 (the default before conjugate gradient), to optimum + 1e-6",
+            f"{fmt_s(median(times['adam']))} ({k_adam} steps) = {fmt_x(median(times['adam']) / t_ours)} ours",
+            value=median(times["adam"]), unit="s")
     first_label = next(iter(naive))
     for label, nv in naive.items():
         if nv["reached"]:
@@ -547,114 +513,6 @@ def part1(res: Results, reps: int) -> None:
         res.add(1, "linear: what-if L-BFGS (torch.optim.LBFGS, strong Wolfe), not ours",
                 f"{fmt_s(lb['median_s'])} ({lb['iterations']} iterations) = {fmt_x(lb['median_s'] / t_sk)} sklearn",
                 value=lb["median_s"], unit="s")
-    la = info["lean_adam"]
-    res.add(1, "linear: what-if, the same Adam steps without torch.optim, not ours",
-            f"autograd gradient {fmt_s(la['autograd_s'])} ({fmt_x(la['autograd_s'] / t_sk)} sklearn); "
-            f"closed-form gradient {fmt_s(la['closed_form_s'])} ({fmt_x(la['closed_form_s'] / t_sk)} sklearn)",
-            value=la["closed_form_s"], unit="s",
-            note=f"same final loss as ours to {la['max_diff_vs_ours']:.1e}")
-    bd = info["ours_breakdown"]
-    res.add(1, "linear: where our time goes (per call)",
-            ", ".join(f"{name} {100 * v / bd['total_s']:.0f}%" for name, v in bd["phases"].items()
-                      if v / bd["total_s"] >= 0.03), note="see results.json parts.1.ours_breakdown")
-
-
-def linear_breakdown(X, y, cfg, reps: int) -> dict:
-    """train()'s work for the linear model, phase by phase (median of reps calls)."""
-    import torch
-
-    from titanic_reg.models import LINEAR, mse
-    from titanic_reg.train import initial_params
-
-    make_opt, threads_for = _train_internals()
-    runs = []
-    for _ in range(reps + 1):
-        ph = dict.fromkeys(("setup (init, optimizer, threads)", "forward + loss", "finite check + history",
-                            "zero_grad", "backward", "optimizer step", "result (tolist, argmin)"), 0.0)
-        t_all = now()
-        with threads_for(X.shape[0] * cfg.restarts * LINEAR.units, torch.device("cpu")):
-            t = now()
-            init = initial_params(LINEAR, X, cfg)
-            params = init.clone().requires_grad_(True)
-            opt = make_opt(cfg, params)
-            history = torch.empty(cfg.epochs + 1, cfg.restarts, dtype=torch.float64)
-            ph["setup (init, optimizer, threads)"] += now() - t
-            for step in range(cfg.epochs + 1):
-                t = now()
-                loss = mse(LINEAR.predict(X, params), y)
-                t2 = now()
-                ph["forward + loss"] += t2 - t
-                history[step] = loss.detach()
-                ok = bool(torch.isfinite(loss).all())
-                t3 = now()
-                ph["finite check + history"] += t3 - t2
-                if step == cfg.epochs or not ok:
-                    break
-                opt.zero_grad(set_to_none=True)
-                t4 = now()
-                ph["zero_grad"] += t4 - t3
-                loss.sum().backward()
-                t5 = now()
-                ph["backward"] += t5 - t4
-                opt.step()
-                ph["optimizer step"] += now() - t5
-            t = now()
-            final = history[-1]
-            kept = int(torch.argmin(final))
-            history[:, kept].tolist()
-            ph["result (tolist, argmin)"] += now() - t
-        runs.append((now() - t_all, ph))
-    runs = runs[1:]
-    total = median([r[0] for r in runs])
-    phases = {name: median([r[1][name] for r in runs]) for name in runs[0][1]}
-    return {"total_s": total, "steps": cfg.epochs, "phases": phases,
-            "per_step_us": {n: 1e6 * v / max(cfg.epochs, 1) for n, v in phases.items()}}
-
-
-def profile_linear(X, y, cfg) -> dict:
-    """pyinstrument profile of train() for the linear model (if pyinstrument is installed)."""
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        return {"skipped": "pyinstrument not installed (pip install pyinstrument, or the bench extra)"}
-    from titanic_reg.models import LINEAR
-    from titanic_reg.train import train
-
-    train(LINEAR, X, y, cfg)
-    prof = Profiler(interval=0.0002)
-    prof.start()
-    for _ in range(20):
-        train(LINEAR, X, y, cfg)
-    prof.stop()
-    WORK.mkdir(parents=True, exist_ok=True)
-    text = prof.output_text(unicode=True, color=False, show_all=False)
-    (WORK / "profile_linear.txt").write_text(text)
-    root = prof.last_session.root_frame()
-    found = []
-
-    def walk(f):
-        if f.function == "_train":
-            found.append(f)
-            return
-        for c in f.children:
-            walk(c)
-
-    walk(root)
-    if not found:
-        return {"text": str(WORK / "profile_linear.txt")}
-    total = sum(f.time for f in found)
-    agg = {}
-    for f in found:
-        for c in f.children:
-            name = f"{c.function} ({c.file_path_short})" if c.file_path_short else c.function
-            agg[name] = agg.get(name, 0.0) + c.time
-            if c.function in ("wrapper", "step", "_use_grad", "backward"):
-                for cc in c.children:
-                    sub = f"  {c.function} > {cc.function} ({cc.file_path_short})"
-                    agg[sub] = agg.get(sub, 0.0) + cc.time
-    top = sorted(agg.items(), key=lambda kv: -kv[1])[:14]
-    return {"text": str(WORK / "profile_linear.txt"), "_train_seconds": total,
-            "children_share": {k: round(v / total, 3) for k, v in top}}
 
 
 def naive_loop(X, y, w0, goal, reps: int, ours) -> dict:
@@ -694,53 +552,6 @@ def naive_loop(X, y, w0, goal, reps: int, ours) -> dict:
             "ours_median_s": median(times["ours"]), "ours_samples": times["ours"],
             "ratio": median(times["naive"]) / median(times["ours"]),
             "with_checks_s": secs}
-
-
-def lean_adam_whatif(X, y, init, cfg, opt_mse, reps: int) -> dict:
-    """cfg.epochs Adam steps (torch's defaults: betas 0.9, 0.999, eps 1e-8) from our start,
-    written as plain in-place tensor maths: (a) gradient by torch.autograd.grad, (b) the
-    linear model's gradient in closed form, 2/n X^T (Xw - y). One thread, as train() uses."""
-    import torch
-
-    from titanic_reg.models import LINEAR, mse
-    from titanic_reg.train import train
-
-    b1, b2, eps, lr = 0.9, 0.999, 1e-8, cfg.lr
-    n = X.shape[0]
-
-    def run(closed_form: bool) -> float:
-        p = init.clone()
-        if not closed_form:
-            p.requires_grad_(True)
-        m, v = torch.zeros_like(p), torch.zeros_like(p)
-        w = p[0, 0]
-        for s in range(1, cfg.epochs + 1):
-            if closed_form:
-                g = (X.T @ (X @ w - y)).mul_(2 / n)
-                mm, vv, pp = m[0, 0], v[0, 0], w
-            else:
-                (g,) = torch.autograd.grad(mse(LINEAR.predict(X, p), y).sum(), p)
-                mm, vv, pp = m, v, p
-            with torch.no_grad():
-                mm.mul_(b1).add_(g, alpha=1 - b1)
-                vv.mul_(b2).addcmul_(g, g, value=1 - b2)
-                pp.addcdiv_(mm, (vv / (1 - b2 ** s)).sqrt_().add_(eps), value=-lr / (1 - b1 ** s))
-        with torch.no_grad():
-            return float(mse(LINEAR.predict(X, p), y)[0])
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        ours = train(LINEAR, X, y, cfg).train_mse
-        losses = {"autograd": run(False), "closed_form": run(True)}
-        times = interleaved({"autograd": lambda: run(False), "closed_form": lambda: run(True)},
-                            rounds=reps, warmup=1)
-    finally:
-        torch.set_num_threads(before)
-    return {"steps": cfg.epochs, "autograd_s": median(times["autograd"]), "closed_form_s": median(times["closed_form"]),
-            "gap": {k: v - opt_mse for k, v in losses.items()},
-            "max_diff_vs_ours": max(abs(v - ours) for v in losses.values()),
-            "samples": times}
 
 
 def lbfgs_whatif(X, y, w0, goal, reps: int) -> dict:
@@ -785,31 +596,29 @@ def lbfgs_whatif(X, y, w0, goal, reps: int) -> dict:
 # --------------------------------------------------------------------------- part 2
 
 def part2(res: Results, reps: int) -> None:
+    from dataclasses import replace
+
     import torch
 
     from titanic_reg import pipeline
     from titanic_reg.models import TWO_RELU
-    from titanic_reg.train import TrainConfig, initial_params, train
+    from titanic_reg.train import SMALL_WORK, _descend, _threads_for, initial_params, train
 
     log("part 2: two-ReLU model to 0.1300; batched vs looped starts")
-    _, threads_for = _train_internals()
     X, y = lesson_matrix()
-    d = pipeline.DEFAULTS["two_relu"]
-    cfg = TrainConfig(epochs=d["epochs"], lr=d["lr"], restarts=d["restarts"])
-    info = {"defaults": dict(d)}
+    cfg = pipeline.model_config("two_relu")
+    info = {"defaults": dict(pipeline.DEFAULTS["two_relu"])}
 
-    # Every start's history (train() returns only the kept one's), with train()'s own loop.
-    init = initial_params(TWO_RELU, X, cfg)
-    with threads_for(X.shape[0] * cfg.restarts * TWO_RELU.units, torch.device("cpu")):
-        final, hist = run_steps(TWO_RELU, X, y, init, cfg, cfg.epochs, record=True)
+    # Every start's history (train() returns only the kept one's), by train()'s own loop.
+    final, hist = all_histories(TWO_RELU, X, y, cfg)
     ref = train(TWO_RELU, X, y, cfg)
-    info["replica_vs_train_max_diff"] = float((final - torch.tensor(ref.restart_losses)).abs().max())
+    info["replica_vs_train_max_diff"] = float((hist[-1] - torch.tensor(ref.restart_losses)).abs().max())
     best = hist.min(dim=1).values
     hits = torch.nonzero(best <= RELU_TARGET_MSE)
     k = int(hits[0]) if len(hits) else None
     info["first_step_best_le_target"] = k
     info["best_at_default_epochs"] = float(best[-1])
-    cfg_k = TrainConfig(epochs=k or cfg.epochs, lr=cfg.lr, restarts=cfg.restarts)
+    cfg_k = replace(cfg, epochs=k or cfg.epochs)
     got = []
 
     def to_target():
@@ -824,36 +633,35 @@ def part2(res: Results, reps: int) -> None:
     info["train_mse_at_k"] = got[-1]
     t_k = median(times["to_target"])
 
-    # 64 starts, 300 steps: one tensor vs a Python loop over the same 64 starts.
-    cfg64 = TrainConfig(epochs=300, lr=cfg.lr, restarts=64)
+    # 64 starts, 300 steps: one tensor vs a Python loop over the same 64 starts, each on
+    # the thread count train() picks for it.
+    cfg64 = replace(cfg, epochs=300, restarts=64)
     init64 = initial_params(TWO_RELU, X, cfg64)
     out = {}
+    nothing = lambda *a, **kw: None  # noqa: E731
+
+    def run(init):
+        with _threads_for(X.shape[0] * init.shape[0] * TWO_RELU.units, torch.device("cpu")):
+            return _descend(TWO_RELU, X, y, init, cfg64, nothing)[1][-1]
 
     def batched():
-        with threads_for(X.shape[0] * 64 * TWO_RELU.units, torch.device("cpu")):
-            out["batched"], _ = run_steps(TWO_RELU, X, y, init64, cfg64, cfg64.epochs)
+        out["batched"] = run(init64)
 
     def looped():
-        with threads_for(X.shape[0] * 64 * TWO_RELU.units, torch.device("cpu")):
-            out["looped"] = torch.cat([run_steps(TWO_RELU, X, y, init64[r:r + 1], cfg64, cfg64.epochs)[0]
-                                       for r in range(64)])
-
-    def via_train():
-        train(TWO_RELU, X, y, cfg64)
+        out["looped"] = torch.cat([run(init64[r:r + 1]) for r in range(64)])
 
     batched()  # warm-up (the loop needs none: it is 64 runs of the same)
     bl = interleaved({"batched": batched, "looped": looped}, rounds=3, warmup=0)
-    bl.update(interleaved({"train()": via_train}, rounds=reps, warmup=1))
     info["batched_vs_looped"] = {n: summary(v) for n, v in bl.items()}
     info["batched_vs_looped_max_loss_diff"] = float((out["batched"] - out["looped"]).abs().max())
-    info["threads_in_effect"] = 1 if X.shape[0] * 64 * 2 < 20_000_000 and "OMP_NUM_THREADS" not in os.environ \
+    info["threads_in_effect"] = 1 if X.shape[0] * 64 * 2 < SMALL_WORK and "OMP_NUM_THREADS" not in os.environ \
         else torch.get_num_threads()
     res.parts["2"] = info
     tb, tl = median(bl["batched"]), median(bl["looped"])
     res.add(2, f"two-ReLU: defaults ({cfg.restarts} starts batched) to MSE ≤ {RELU_TARGET_MSE:.4f}",
             f"{fmt_s(t_k)} ({k} steps; best {got[-1]:.5f})" if k else "never reached",
             "≤ 2 s", verdict(k is not None and t_k <= 2), value=t_k, unit="s")
-    res.add(2, "two-ReLU: full default run (1000 steps)", fmt_s(median(times["full_default"])),
+    res.add(2, f"two-ReLU: full default run ({cfg.epochs} steps)", fmt_s(median(times["full_default"])),
             value=median(times["full_default"]), unit="s", note=f"best {info['best_at_default_epochs']:.5f}")
     res.add(2, "two-ReLU: 64 starts × 300 steps, batched", fmt_s(tb), value=tb, unit="s")
     res.add(2, "two-ReLU: 64 starts × 300 steps, Python loop", fmt_s(tl), value=tl, unit="s",
@@ -918,7 +726,6 @@ def part3(res: Results, reps: int, keep: dict) -> None:
 _PHASES = (
     ("titanic_reg/data.py", "load_csv", "load CSV"),
     ("titanic_reg/features.py", "matrix", "features"),
-    ("titanic_reg/train.py", "_optimizer", "optimizer set-up"),
     ("titanic_reg/train.py", "_train", "train both models"),
     ("titanic_reg/baselines.py", "run", "scikit-learn baselines"),
     ("titanic_reg/descent.py", "plain_descent", "descent rows"),
@@ -938,8 +745,10 @@ def profile_cli_fit(exe: str, tmp: Path) -> dict:
     except ImportError:
         return {"skipped": "pyinstrument not installed"}
     session = tmp / "fit.pyisession"
+    # cli.main, not the console script: that ends with os._exit, before pyinstrument could
+    # write its session (so Python's teardown, which it skips, is not in this profile).
     cmd = [sys.executable, "-m", "pyinstrument", "-i", "0.002", "-r", "session", "-o", str(session),
-           exe, "fit", str(TRAIN_CSV), "--out", str(tmp / "profiled")]
+           "-c", "import cli; cli.main()", "fit", str(TRAIN_CSV), "--out", str(tmp / "profiled")]
     r = measure(cmd, timeout=300)
     if r["status"] != "ok" or not session.exists():
         return {"error": r["status"] + " " + r["stderr_tail"][-300:]}
@@ -1198,9 +1007,11 @@ def synthetic_csv(n: int, seed: int = 0) -> Path:
     return path
 
 
-def scale_child(csv: str, epochs: int | None, out: str) -> None:
+def scale_child(csv: str, out: str, compare: bool) -> None:
     """Inside a measured subprocess: titanic_reg.fit on csv, no workbook (as --no-workbook),
-    with a stopwatch around fit()'s phases (its own functions, wrapped, not changed)."""
+    with a stopwatch around fit()'s phases (its own functions, wrapped, not changed).
+    With `compare`, the two-ReLU model is then also trained the unscreened way (every
+    start on every row), for the side-by-side row."""
     t0 = now()
     import torch
 
@@ -1226,105 +1037,50 @@ def scale_child(csv: str, epochs: int | None, out: str) -> None:
     pipeline.train = timed("train() calls", pipeline.train)
     baselines.run = timed("baselines", baselines.run)
     t = now()
-    r = titanic_reg.fit(csv, test_path=None, valid_pct=0.2, epochs=epochs, descent_steps=0)
+    r = titanic_reg.fit(csv, test_path=None, valid_pct=0.2, descent_steps=0)
     total = now() - t
+    peak_fit = __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss / 1024
     m = r.metrics
     n = r.n_train
-    from titanic_reg.models import MODELS
-
     names = list(r.models)
-    train_calls = dict(zip(names, calls.get("train() calls", [])))
     doc = {
         "csv": csv, "rows_used": len(r.frame), "rows_train": n, "import_s": t_import, "fit_s": total,
         "phases_s": phases,
-        "epochs": {name: r.settings["models"][name]["epochs"] for name in names},
-        "restarts": {name: r.settings["models"][name]["restarts"] for name in names},
-        "train_loop_s": {name: m[name]["fit_seconds"] for name in names},  # train()'s own clock: the steps
-        "train_call_s": train_calls,  # the whole call: + initial_params, optimizer set-up, result
+        "train_call_s": dict(zip(names, calls.get("train() calls", []))),  # the whole train() call
+        "steps": {name: len(r.models[name].history) - 1 for name in names},
+        "screen": {name: r.models[name].screen for name in names},
         "train_mse": {name: m[name]["train_mse"] for name in names},
+        "optimum_gap": m["linear"]["train_mse"] - r.optimum["mse"],
         "baselines_s": {name: v["fit_seconds"] for name, v in m.items() if name not in r.models},
-        "defaults": {k: dict(v) for k, v in pipeline.DEFAULTS.items()},
+        "baseline_fit_rows": {name: v.get("fit_rows") for name, v in m.items() if name not in r.models},
         "torch_threads_default": torch.get_num_threads(),
-        "threads_used": {name: (1 if n * r.settings["models"][name]["restarts"] * MODELS[name].units < 20_000_000
-                                and "OMP_NUM_THREADS" not in os.environ else torch.get_num_threads())
-                         for name in names},
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "peak_rss_self_mb": __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_fit_mb": peak_fit,
     }
+    if compare:
+        from titanic_reg.models import TWO_RELU
+        from titanic_reg.train import _train
+
+        cfg = pipeline.model_config("two_relu")
+        t = now()
+        every = _train(TWO_RELU, r.X[:n], r.y[:n], cfg, torch.device("cpu"), lambda *a, **k: None)
+        doc["unscreened"] = {"seconds": now() - t, "train_mse": every.train_mse}
     Path(out).write_text(json.dumps(doc))
 
 
-def train_probe(csv: str, epochs: int, out: str) -> None:
-    """Inside a measured subprocess: only the two-ReLU train() on csv's training rows,
-    built as fit() builds them (drop incomplete rows, 20% validation, seed 42)."""
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    from titanic_reg import data, pipeline
-    from titanic_reg.features import INPUTS, matrix, training_stats
-    from titanic_reg.models import TWO_RELU
-    from titanic_reg.train import TrainConfig, train
-
-    raw = data.load_csv(csv, labelled=True)
-    frame = raw[raw[list(INPUTS)].notna().all(axis=1)]
-    valid = pipeline.split(len(frame), 0.2, 42)
-    frame = pd.concat([frame[~valid].assign(split="train"), frame[valid].assign(split="valid")], ignore_index=True)
-    X = matrix(frame, training_stats(frame[frame["split"] == "train"]))
-    y = torch.as_tensor(frame["Survived"].to_numpy(dtype=np.float64))
-    n = int((~valid).sum())
-    d = pipeline.DEFAULTS["two_relu"]
-    r = train(TWO_RELU, X[:n], y[:n], TrainConfig(epochs=epochs, lr=d["lr"], restarts=d["restarts"]))
-    Path(out).write_text(json.dumps({
-        "rows_train": n, "epochs": epochs, "train_loop_s": r.fit_seconds, "per_step_s": r.fit_seconds / epochs,
-        "threads_used": 1 if n * d["restarts"] * TWO_RELU.units < 20_000_000 and "OMP_NUM_THREADS" not in os.environ
-        else torch.get_num_threads()}))
-
-
-def _run_probe(csv: Path, epochs: int, tag: str, timeout: float, cap: float, env: dict) -> dict:
-    outjson = WORK / f"probe_{tag}.json"
-    outjson.unlink(missing_ok=True)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--train-probe", str(csv), "--child-out", str(outjson),
-           "--epochs", str(epochs)]
-    r = measure(cmd, timeout=timeout, mem_cap_mb=cap, env=dict(os.environ, **env))
-    entry = {"env": env, "run": {k: v for k, v in r.items() if k != "stderr_tail"}}
-    if r["status"] != "ok" or not outjson.exists():
-        entry["error"] = r["status"] + " " + r["stderr_tail"][-600:]
-    else:
-        entry.update(json.loads(outjson.read_text()))
-    return entry
-
-
-def _run_child(csv: Path, epochs: int | None, tag: str, timeout: float, cap: float, env=None) -> dict:
+def _run_child(csv: Path, tag: str, timeout: float, cap: float, compare: bool = False) -> dict:
     outjson = WORK / f"child_{tag}.json"
     outjson.unlink(missing_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--scale-child", str(csv),
-           "--child-out", str(outjson)] + (["--epochs", str(epochs)] if epochs else [])
-    r = measure(cmd, timeout=timeout, mem_cap_mb=cap, env=env)
-    entry = {"probe_epochs": epochs, "mode": "probe" if epochs else "full",
-             "run": {k: v for k, v in r.items() if k != "stderr_tail"}}
+           "--child-out", str(outjson)] + (["--compare"] if compare else [])
+    r = measure(cmd, timeout=timeout, mem_cap_mb=cap)
+    entry = {"run": {k: v for k, v in r.items() if k != "stderr_tail"}}
     if r["status"] != "ok" or not outjson.exists():
         entry["error"] = r["status"] + " " + r["stderr_tail"][-600:]
         return entry
     c = json.loads(outjson.read_text())
     entry["child"] = c
-    names = list(c["epochs"])
-    per_step = {k: c["train_loop_s"][k] / c["epochs"][k] for k in names}
-    setup = {k: c["train_call_s"].get(k, c["train_loop_s"][k]) - c["train_loop_s"][k] for k in names}
-    default_epochs = {k: c["defaults"][k]["epochs"] for k in names}
-    models_s = sum(setup[k] + per_step[k] * default_epochs[k] for k in names)
-    other = c["fit_s"] - sum(c["phases_s"].values())
-    entry.update({
-        "per_step_s": per_step,
-        "train_setup_s": setup,  # initial_params, optimizer construction (first: torch._dynamo import)
-        "models_fit_s": models_s,  # both train() calls at the default epochs
-        "phases_s": {"load CSV": c["phases_s"].get("load CSV", 0.0), "features": c["phases_s"].get("features", 0.0),
-                     "train (both models)": models_s, "baselines": c["phases_s"].get("baselines", 0.0),
-                     "other (split, checks, lstsq, metrics)": other},
-        "fit_total_s": c["fit_s"] - c["phases_s"].get("train() calls", 0.0) + models_s,
-        "process_s": r["wall_s"] - c["phases_s"].get("train() calls", 0.0) + models_s,
-        "extrapolated": bool(epochs),
-    })
+    entry["models_fit_s"] = sum(c["train_call_s"].values())
     return entry
 
 
@@ -1335,34 +1091,29 @@ def part5(res: Results, quick: bool, keep: dict) -> None:
     cap = min(12 * 1024, 0.6 * mem_avail) if mem_avail else 8 * 1024
     info["memory_cap_mb"] = cap
     sizes = SCALE_SIZES if not quick else SCALE_SIZES[:2]
-    # The full default run where it fits the time budget, else a probe of a few steps of
-    # both models, extrapolated linearly in steps (every step does the same work, so the
-    # probe's peak memory is the full run's too).
-    plan = {10_000: (None, 180), 100_000: (20, 240), 1_000_000: (2, 400)}
     for n in sizes:
         t = now()
         csv = synthetic_csv(n)
         gen_s = now() - t
-        epochs, timeout = plan[n]
-        log(f"  {n:,} rows: {'probe of ' + str(epochs) + ' steps' if epochs else 'full default run'}")
-        entry = _run_child(csv, epochs, str(n), timeout, cap)
+        log(f"  {n:,} rows: fit(), no workbook{'; and every start on every row' if n == sizes[0] else ''}")
+        entry = _run_child(csv, str(n), timeout=900, cap=cap, compare=n == sizes[0])
         entry.update({"csv": str(csv.relative_to(ROOT)), "csv_bytes": csv.stat().st_size, "generate_s": gen_s})
         info["sizes"][n] = entry
-    # Diagnostics: two-ReLU train() alone, the same steps as the probes above.
-    #   at 100k: glibc keeping freed memory, instead of handing every large tensor back to
-    #            the OS and page-faulting it in again on the next step;
-    #   at 1M:   one thread (train.py uses torch's default, 2 here, at this size).
-    diag = {}
-    tunables = "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184"
-    for n, key, env_extra in ((100_000, "glibc keeps freed memory", {"GLIBC_TUNABLES": tunables}),
-                              (1_000_000, "one thread", {"OMP_NUM_THREADS": "1"})):
-        if n not in info["sizes"] or "child" not in info["sizes"][n]:
-            continue
-        log(f"  {n:,} rows, two-ReLU only, diagnostic: {key}")
-        e = _run_probe(synthetic_csv(n), plan[n][0], f"{n}_{key.replace(' ', '_')}", plan[n][1], cap, env_extra)
-        e["rows"] = n
-        diag[f"{n} {key}"] = e
-    info["diagnostics"] = diag
+    # The whole command at the largest size, workbook (a --sheet-rows sample) included.
+    big = sizes[-1]
+    tmp = Path(tempfile.mkdtemp(prefix="titanic-bench-scale-"))
+    log(f"  {big:,} rows: titanic-reg fit, with its workbook")
+    run = measure([entry_point(), "fit", str(synthetic_csv(big)), "--out", str(tmp / "out")], timeout=900,
+                  mem_cap_mb=cap)
+    cli = {"run": {k: v for k, v in run.items() if k != "stderr_tail"}}
+    if run["status"] == "ok":
+        book = tmp / "out" / "titanic.xlsx"
+        cli["workbook_bytes"] = book.stat().st_size
+        cli["workbook_rows"] = json.loads((tmp / "out" / "metrics.json").read_text())["rows"]
+    else:
+        cli["error"] = run["status"] + " " + run["stderr_tail"][-600:]
+    shutil.rmtree(tmp, ignore_errors=True)
+    info["cli_largest"] = cli
     res.parts["5"] = info
 
     prev = None
@@ -1371,45 +1122,55 @@ def part5(res: Results, quick: bool, keep: dict) -> None:
             res.add(5, f"scale {n:,} rows", f"FAILED: {e['error'][:200]}")
             continue
         run, c = e["run"], e["child"]
-        how = (f"extrapolated from a {e['probe_epochs']}-step probe" if e["extrapolated"]
-               else "measured, default epochs")
-        ps = e["per_step_s"]
-        threads = c["threads_used"]
+        calls, steps, screen = c["train_call_s"], c["steps"], c["screen"]["two_relu"]
+        how = (f"starts screened on {screen['rows']:,} rows, then the best on all" if screen
+               else "every start on every row")
         res.add(5, f"scale {n:,} rows ({c['rows_train']:,} train): both models fitted",
-                f"{fmt_s(e['models_fit_s'])} ({how}; linear {fmt_s(ps['linear'])}/step, "
-                f"two-ReLU {fmt_s(ps['two_relu'])}/step on {threads['two_relu']} thread"
-                f"{'s' if threads['two_relu'] > 1 else ''})",
+                f"{fmt_s(e['models_fit_s'])} (linear {fmt_s(calls['linear'])}, {steps['linear']} steps; "
+                f"two-ReLU {fmt_s(calls['two_relu'])}, {how})",
                 "≤ 30 s" if n == 1_000_000 else "", verdict(e["models_fit_s"] <= 30) if n == 1_000_000 else "",
                 value=e["models_fit_s"], unit="s")
-        ph = e["phases_s"]
-        res.add(5, f"scale {n:,} rows: fit() total, no workbook",
-                f"{fmt_s(e['fit_total_s'])} (load {fmt_s(ph['load CSV'])}, features {fmt_s(ph['features'])}, "
-                f"baselines {fmt_s(ph['baselines'])}; + imports {fmt_s(c['import_s'])})",
-                value=e["fit_total_s"], unit="s")
+        ph = c["phases_s"]
+        base = c["baselines_s"]
+        mlp_rows = c["baseline_fit_rows"].get("sklearn_mlp")
+        res.add(5, f"scale {n:,} rows: fit() in all, no workbook",
+                f"{fmt_s(c['fit_s'])} (load {fmt_s(ph.get('load CSV'))}, features {fmt_s(ph.get('features'))}, "
+                f"baselines {fmt_s(ph.get('baselines'))}: MLP {fmt_s(base.get('sklearn_mlp'))} on "
+                f"{mlp_rows:,} rows; + imports {fmt_s(c['import_s'])})",
+                value=c["fit_s"], unit="s")
+        res.add(5, f"scale {n:,} rows: fitted",
+                f"two-ReLU train MSE {c['train_mse']['two_relu']:.6f}; linear {c['train_mse']['linear']:.6f}, "
+                f"{c['optimum_gap']:.1e} from least squares", value=c["train_mse"]["two_relu"])
+        if "unscreened" in c:
+            u = c["unscreened"]
+            res.add(5, f"scale {n:,} rows: two-ReLU, every start on every row instead (the old way)",
+                    f"{fmt_s(u['seconds'])}, train MSE {u['train_mse']:.6f} "
+                    f"(screened: {fmt_s(calls['two_relu'])}, {c['train_mse']['two_relu'] - u['train_mse']:+.1e})",
+                    value=u["seconds"], unit="s")
         sys_share = run.get("sys_s", 0) / max(run.get("sys_s", 0) + run.get("user_s", 0), 1e-9)
         res.add(5, f"scale {n:,} rows: peak memory",
-                f"{fmt_mb(run['max_rss_mb'])} (kernel time {100 * sys_share:.0f}% of CPU time, "
-                f"{run.get('minor_faults', 0):,} page faults)",
+                f"{fmt_mb(run['max_rss_mb'])} (kernel time {100 * sys_share:.0f}% of CPU time)",
                 "≤ 2 GB" if n == 1_000_000 else "",
                 verdict(run["max_rss_mb"] <= 2048) if n == 1_000_000 else "", value=run["max_rss_mb"], unit="MB")
         if prev:
             pn, pe = prev
+            pc = pe["child"]
             res.add(5, f"scale growth {pn:,} → {n:,} rows (×{n // pn})",
-                    f"two-ReLU step ×{ps['two_relu'] / pe['per_step_s']['two_relu']:.1f}, "
-                    f"linear step ×{ps['linear'] / pe['per_step_s']['linear']:.1f}, "
-                    f"fit ×{e['fit_total_s'] / pe['fit_total_s']:.1f}, "
+                    f"both models fitted ×{e['models_fit_s'] / pe['models_fit_s']:.1f}, "
+                    f"two-ReLU ×{calls['two_relu'] / pc['train_call_s']['two_relu']:.1f}, "
+                    f"load ×{ph['load CSV'] / pc['phases_s']['load CSV']:.1f}, "
+                    f"fit() ×{c['fit_s'] / pc['fit_s']:.1f}, "
                     f"peak memory ×{run['max_rss_mb'] / pe['run']['max_rss_mb']:.1f}")
         prev = (n, e)
-    for key, d in diag.items():
-        base = info["sizes"].get(d["rows"], {})
-        if "per_step_s" not in d or "per_step_s" not in base:
-            res.add(5, f"diagnostic {key}", f"FAILED: {d.get('error', '')[:200]}")
-            continue
-        a, b = base["per_step_s"]["two_relu"], d["per_step_s"]
-        res.add(5, f"diagnostic {d['rows']:,} rows: {key.split(' ', 1)[1]}",
-                f"two-ReLU {fmt_s(b)}/step vs {fmt_s(a)} (speed ×{a / b:.1f}); peak {fmt_mb(d['run']['max_rss_mb'])}, "
-                f"{d['run'].get('minor_faults', 0):,} page faults", value=b, unit="s",
-                note=" ".join(f"{k}={v}" for k, v in d["env"].items()))
+    if "error" in cli:
+        res.add(5, f"scale {big:,} rows: titanic-reg fit with its workbook", f"FAILED: {cli['error'][:200]}")
+    else:
+        rows = cli["workbook_rows"]
+        res.add(5, f"scale {big:,} rows: titanic-reg fit, workbook included",
+                f"{fmt_s(cli['run']['wall_s'])}, peak {fmt_mb(cli['run']['max_rss_mb'])}; the workbook holds a "
+                f"labelled sample of 10,000 of the {rows['train'] + rows['valid']:,} rows "
+                f"({cli['workbook_bytes'] / 1e6:.1f} MB)", value=cli["run"]["wall_s"], unit="s",
+                note="--sheet-rows, default 10000")
 
 
 def machine_mem_available():
@@ -1423,7 +1184,7 @@ def machine_mem_available():
 
 # --------------------------------------------------------------------------- output
 
-def print_table(res: Results, machine: dict, total_s: float) -> None:
+def print_table(res: Results, machine: dict, total_s: float, out: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -1444,7 +1205,7 @@ def print_table(res: Results, machine: dict, total_s: float) -> None:
                       f"[green]{v}[/]" if v == "met" else (f"[bold red]{v}[/]" if v else ""))
     console.print(table)
     console.print(f"total bench time {fmt_s(total_s)}; load average {machine.get('loadavg_start')} → "
-                  f"{machine.get('loadavg_end')}; results in bench/results.json")
+                  f"{machine.get('loadavg_end')}; results in {out}")
 
 
 def markdown_table(res: Results, machine: dict, total_s: float, cmd: str) -> str:
@@ -1480,14 +1241,10 @@ def main(argv=None) -> int:
     ap.add_argument("--update-readme", action="store_true", help="rewrite the results table in bench/README.md")
     ap.add_argument("--scale-child", help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
-    ap.add_argument("--train-probe", help=argparse.SUPPRESS)
-    ap.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--compare", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.scale_child:
-        scale_child(args.scale_child, args.epochs, args.child_out)
-        return 0
-    if args.train_probe:
-        train_probe(args.train_probe, args.epochs, args.child_out)
+        scale_child(args.scale_child, args.child_out, args.compare)
         return 0
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
@@ -1495,11 +1252,6 @@ def main(argv=None) -> int:
     reps = args.reps or (3 if args.quick else 5)
     t0 = now()
     machine = machine_info()
-    from titanic_reg import pipeline
-
-    for name, epochs in DEFAULT_EPOCHS.items():
-        if pipeline.DEFAULTS[name]["epochs"] != epochs:
-            log(f"note: pipeline.DEFAULTS[{name!r}] epochs is now {pipeline.DEFAULTS[name]['epochs']}")
     res = Results()
     keep: dict = {}
     try:
@@ -1522,7 +1274,7 @@ def main(argv=None) -> int:
     cmd = "python bench/run.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
     doc = {"command": cmd, "total_seconds": total, "machine": machine, "rows": res.rows, "parts": res.parts}
     Path(args.out).write_text(json.dumps(_clean(doc), indent=2, default=_json_default, allow_nan=False) + "\n")
-    print_table(res, machine, total)
+    print_table(res, machine, total, args.out)
     if args.update_readme:
         update_readme(markdown_table(res, machine, total, cmd))
     return 0

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import (
-    MODELS, TWO_RELU, accuracy_excel, correct, correct_excel, mse_excel, squared_error,
+    MODELS, accuracy_excel, correct, correct_excel, mse_excel, squared_error,
     squared_error_excel, survived, survived_excel,
 )
 

@@ -71,7 +71,7 @@ def write_stats(w: Writer, result, data: Block) -> None:
 
 def write_passengers(w: Writer, sheet: str, frame, X, raw_cols, stats_sheet=STATS_SHEET) -> Block:
     """Raw columns as text/numbers, then each feature's formula with torch's value cached."""
-    ws, s = w.ws, w.s
+    ws = w.ws
     cols = {name: i for i, name in enumerate(raw_cols)}
     first_feature = len(raw_cols)
     headers = list(raw_cols) + [f.name for f in FEATURES] + ["Name"]

@@ -1,5 +1,4 @@
 """The workbook, recalculated for real by LibreOffice, against torch and scikit-learn."""
-import io
 import re
 import zipfile
 

@@ -143,16 +143,8 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
     }
     trained, metrics = {}, {}
     for name, model in MODELS.items():
-        d = DEFAULTS[name]
-        opt = d["optimizer"] if optimizer == "auto" else optimizer
-        cfg = TrainConfig(
-            epochs=d["epochs"] if epochs is None else epochs,
-            lr=None if opt == "cg" else (d["lr"] if lr is None else lr),
-            optimizer=opt,
-            restarts=d["restarts"] if restarts is None or name == "linear" else restarts,
-            seed=seed,
-        )
-        settings["models"][name] = {"optimizer": opt, "epochs": cfg.epochs, "lr": cfg.lr,
+        cfg = model_config(name, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed)
+        settings["models"][name] = {"optimizer": cfg.optimizer, "epochs": cfg.epochs, "lr": cfg.lr,
                                     "restarts": cfg.restarts}
         result = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(name, cfg.epochs))
         trained[name] = result
@@ -186,6 +178,19 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
                            "start": "the kept start's initial parameters, as fit began"}
     return FitResult(settings, train_path, test_path, frame, test, stats, dropped, X, y, X_test,
                      trained, metrics, chosen, submission, optimum, descent)
+
+
+def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42) -> TrainConfig:
+    """How fit() trains the model `name`: DEFAULTS, overridden by whatever is given."""
+    d = DEFAULTS[name]
+    opt = d["optimizer"] if optimizer == "auto" else optimizer
+    return TrainConfig(
+        epochs=d["epochs"] if epochs is None else epochs,
+        lr=None if opt == "cg" else (d["lr"] if lr is None else lr),
+        optimizer=opt,
+        restarts=d["restarts"] if restarts is None or name == "linear" else restarts,
+        seed=seed,
+    )
 
 
 def _predict_test(name, trained, predictors, X_test) -> np.ndarray:

@@ -209,7 +209,9 @@ def table(result):
     caption = []
     if result.optimum and "linear" in result.metrics:
         gd, best = result.metrics["linear"]["train_mse"], result.optimum["mse"]
-        caption.append(f"linear, gradient descent vs closed-form optimum: {gd:.9f} vs {best:.9f} "
+        how = result.settings.get("models", {}).get("linear", {}).get("optimizer", "gradient descent")
+        how = {"cg": "conjugate gradient", "sgd": "plain gradient descent"}.get(how, how)
+        caption.append(f"linear, {how} vs closed-form optimum: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")
     for name, m in result.metrics.items():
         if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:

@@ -199,7 +199,7 @@ def _descend(model, X, y, init, cfg, progress):
     """Gradient descent by sgd, momentum or adam; the gradient is autograd's."""
     params = init.clone().requires_grad_(True)
     update = _Step(cfg, params)
-    history = torch.empty(cfg.epochs + 1, cfg.restarts, dtype=torch.float64, device=X.device)
+    history = torch.empty(cfg.epochs + 1, init.shape[0], dtype=torch.float64, device=X.device)
     for step in range(cfg.epochs + 1):
         loss = mse(model.predict(X, params), y)
         history[step] = loss.detach()
@@ -237,7 +237,7 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
     # this small each costs more than its arithmetic.
     G2, b2, c = 2 * (J @ J.T) / n, 2 * (J @ y) / n, y @ y / n
     w = init.reshape(starts, d).clone()
-    losses = []
+    losses, stop, direction, last_gg = [], None, None, None
     for step in range(cfg.epochs + 1):
         grad = torch.addmm(-b2, w, G2)  # 2 (Gw - b)
         losses.append((w * (grad - b2)).sum(dim=1).mul_(0.5).add_(c))  # w.Gw - 2 b.w + c
@@ -250,9 +250,10 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
             stop, direction = CG_TOLERANCE ** 2 * gg, -grad
         elif bool((gg <= stop).all()):
             break
-        else:  # a start already at its minimum (0 / 0) keeps its direction, and a step of 0
+        else:
             direction = direction.mul_((gg / last_gg).nan_to_num_(0.0)).sub_(grad)
-        # The parabola's lowest point along the direction.
+        # The parabola's lowest point along the direction; 0 / 0 (a start already at its
+        # minimum, among others that are not) is a step of 0.
         length = (grad * direction).sum(dim=1, keepdim=True).div_(
             (direction @ G2 * direction).sum(dim=1, keepdim=True)).neg_().nan_to_num_(0.0, 0.0, 0.0)
         w.addcmul_(length, direction)
