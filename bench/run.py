@@ -1222,14 +1222,15 @@ def markdown_table(res: Results, machine: dict, total_s: float, cmd: str) -> str
 
 
 def update_readme(md: str) -> None:
-    path = BENCH / "README.md"
-    text = path.read_text() if path.exists() else ""
-    if README_START in text and README_END in text:
-        head, rest = text.split(README_START, 1)
-        _, tail = rest.split(README_END, 1)
-        path.write_text(f"{head}{README_START}\n{md}\n{README_END}{tail}")
-    else:
-        log("bench/README.md has no results markers; not updated")
+    """The table between the results markers of bench/README.md and of the project README."""
+    for path in (BENCH / "README.md", ROOT / "README.md"):
+        text = path.read_text() if path.exists() else ""
+        if README_START in text and README_END in text:
+            head, rest = text.split(README_START, 1)
+            _, tail = rest.split(README_END, 1)
+            path.write_text(f"{head}{README_START}\n{md}\n{README_END}{tail}")
+        else:
+            log(f"{path.relative_to(ROOT)} has no results markers; not updated")
 
 
 def main(argv=None) -> int:
