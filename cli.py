@@ -19,7 +19,8 @@ from titanic_reg import __version__
 # importing those here would load torch for --help.
 SUBMIT_MODELS = ("linear", "two_relu", "sklearn_linear", "sklearn_logistic", "sklearn_mlp",
                  "everyone_dies", "women_survive")
-OPTIMIZERS = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
+OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
+MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024  # pipeline's
 EXIT_ERROR, EXIT_NO_LIBREOFFICE, EXIT_INTERRUPTED = 1, 3, 130
 
 
@@ -129,16 +130,16 @@ def _stop_if_interrupted():
               help="Share of the rows held out for validation, in [0, 1).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True,
               help="Seeds the split, the starts and the baselines.")
-@click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
+@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
               help="Gradient-descent steps for both models  [default: linear 500, two_relu 1000; "
                    "conjugate gradient stops sooner, once converged]")
 @click.option("--lr", type=float, default=None, callback=_positive_finite,
               help="Learning rate for both models  [default: linear 0.1, two_relu 0.03; "
                    "conjugate gradient finds its own]")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="auto", show_default=True,
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="auto", show_default=True,
               help="auto: conjugate gradient for the linear model, adam for the two-ReLU model; "
                    "otherwise the same for both (sgd is the lesson's plain step).")
-@click.option("--restarts", type=click.IntRange(1, 1024), default=None,
+@click.option("--restarts", type=click.IntRange(1, MAX_RESTARTS), default=None,
               help="Random starts of the two-ReLU model; the best one is kept  [default: 128]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--submit-model", type=click.Choice(SUBMIT_MODELS), default=None,
@@ -207,7 +208,8 @@ def _workbook_writer(max_rows):
 
 @contextlib.contextmanager
 def _progress(console):
-    """A `progress(name, total) -> advance(n)` factory for pipeline.fit, drawn on stderr."""
+    """A `progress(name, total) -> advance(steps, total=None)` factory for pipeline.fit, drawn
+    on stderr; `total` changes when conjugate gradient stops early."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     # Off when stderr is a file or a pipe: logs want the table, not redraws.
@@ -347,7 +349,8 @@ def run():
     0.4 s once the work is done (a tenth of a whole `fit`). By then every output is
     written, synced and renamed, so the exit handlers run (temporary folders, logging),
     the streams are flushed, and the process ends without the teardown. A bug's
-    traceback still goes the usual way.
+    traceback still goes the usual way. (It would also end any thread still running
+    unannounced; the commands start none.)
     """
     import atexit
     import os

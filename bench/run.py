@@ -385,7 +385,7 @@ def all_histories(model, X, y, cfg):
 
     init = initial_params(model, X, cfg)
     with _threads_for(X.shape[0] * cfg.restarts * model.units, torch.device("cpu")):
-        return _descend(model, X, y, init, cfg, lambda *a, **k: None)
+        return _descend(model, X, y, init, cfg, lambda *a, **k: None)[:2]
 
 
 def per_call(fn, calls: int):

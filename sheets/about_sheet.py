@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from titanic_reg.features import FEATURES
+from titanic_reg.train import OPTIMIZER_TITLES
 
 from .layout import Writer
 from .style import LEGEND
@@ -12,7 +13,8 @@ WHAT = {
     "Linear": "the linear model: SUMPRODUCT(features, lin_w), squared error, loss and accuracy per split",
     "TwoReLU": "Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, loss and accuracy per split",
     "MatMul": "the two-ReLU model again, both linear layers as one MMULT array formula",
-    "Compare": "torch's losses against the workbook's; gradient descent, scikit-learn and LINEST; baselines",
+    "Compare": "torch's losses against the workbook's; the linear optimum by torch, scikit-learn and LINEST; "
+               "baselines",
     "Test": "Kaggle's test rows with the same formulas, and submission.csv's Survived column",
     "DescentLinear": "plain gradient descent on the linear model, one row per step, all by formula",
     "DescentTwoReLU": "the same for the two-ReLU model, with each ReLU's mask in the gradient",
@@ -62,14 +64,20 @@ def write_about(w: Writer, result, sheets: list) -> None:
         ("seed", str(st["seed"])), ("device", st["device"]),
     ]
     for name, cfg in st["models"].items():
-        steps = len(result.models[name].history) - 1
-        how = (f"conjugate gradient, {steps} steps (converged; at most {cfg['epochs']})"
-               if cfg["optimizer"] == "cg" else f"{cfg['optimizer']}, {steps} steps, learning rate {cfg['lr']}")
-        screen = result.models[name].screen
-        starts = (f"{cfg['restarts']} random starts screened together on a seeded sample of {screen['rows']:,} "
-                  f"training rows, the best then trained on every row" if screen else
-                  f"{cfg['restarts']} random start(s) trained at once, best kept")
-        rows.append((f"{name}", f"{how}, {starts}"))
+        trained = result.models[name]
+        steps = _count(len(trained.history) - 1, "step")
+        how = f"{OPTIMIZER_TITLES[cfg['optimizer']]}, {steps}"
+        if cfg["optimizer"] == "cg":
+            how += " (converged)" if trained.converged else f" (stopped at --epochs {cfg['epochs']}, not converged)"
+        else:
+            how += f", learning rate {cfg['lr']}"
+        if trained.screen:
+            starts = (f"{cfg['restarts']} random starts screened together for {_count(trained.screen['steps'], 'step')} "
+                      f"on a seeded sample of {trained.screen['rows']:,} training rows; the best on every row then "
+                      f"trained for the steps above")
+        else:
+            starts = f"{_count(cfg['restarts'], 'random start')} trained at once, the best kept"
+        rows.append((f"{name}", f"{how}; {starts}"))
     if result.descent:
         d = st["descent"]
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "
@@ -94,3 +102,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
     ):
         r += 1
         ws.write_string(r, 1, line, s())
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"

@@ -6,6 +6,7 @@ import numpy as np
 from titanic_reg.baselines import TITLES
 from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import LINEAR, MODELS
+from titanic_reg.train import OPTIMIZER_TITLES
 
 from .layout import Writer, ref
 
@@ -47,7 +48,7 @@ def write_compare(w: Writer, result, summaries: dict) -> None:
             if split in summary.acc:
                 w.formula(r, 7 + k, summary.acc[split], summary.values[split, "acc"], "acc")
 
-    # 2. The linear optimum three ways: gradient descent, scikit-learn, LINEST.
+    # 2. The linear optimum three ways: torch's fit, scikit-learn, LINEST.
     r += 3
     ws.write_string(r - 1, 0, "The linear model's optimum, three engines, one answer (training rows)",
                     s(None, None, bold=True))
@@ -72,7 +73,8 @@ def write_compare(w: Writer, result, summaries: dict) -> None:
         ws.write_string(linest_row, 0, f"LINEST is left out: {n_train} training rows of rank "
                                        f"{np.linalg.matrix_rank(Xn)} cannot pin down {p} coefficients", s.note)
 
-    w.headers(r, 0, ["feature", "torch gradient descent", "scikit-learn LinearRegression",
+    fitted_by = OPTIMIZER_TITLES[result.settings["models"][LINEAR.name]["optimizer"]]
+    w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"])
     sk = result.metrics["sklearn_linear"]["params"]
     gd = result.models[LINEAR.name].params.numpy()[0]

@@ -58,11 +58,11 @@ def write_descent(w: Writer, result, model) -> None:
                 else:
                     w.formula(r, c, f"{ref(c, r - 1)}-{lr}*{ref(g, r - 1)}", float(params[i, k, j]), "param")
             # One array formula per unit fills its whole gradient row.
-            g = first_grad + k * p
-            ws.write_array_formula(r, g, r, g + p - 1, "{=" + batch_grad_excel(model, X, y, unit_rows, k) + "}",
+            row = first_grad + k * p
+            ws.write_array_formula(r, row, r, row + p - 1, "{=" + batch_grad_excel(model, X, y, unit_rows, k) + "}",
                                    s("formula", "param"), float(grads[i, k, 0]))
             for j in range(1, p):  # XlsxWriter caches only the top-left value of an array
-                ws.write_number(r, g + j, float(grads[i, k, j]), s("formula", "param"))
+                ws.write_number(r, row + j, float(grads[i, k, j]), s("formula", "param"))
     ws.freeze_panes(TOP, 2)
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     name = sheet_name(model)

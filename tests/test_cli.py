@@ -95,7 +95,8 @@ def test_submit_model_and_optimizer_choices_match_the_pipeline():
     from titanic_reg.models import MODELS
 
     assert set(cli.SUBMIT_MODELS) == {*MODELS, *baselines.TITLES}
-    assert cli.OPTIMIZERS == pipeline.OPTIMIZER_CHOICES
+    assert cli.OPTIMIZER_CHOICES == pipeline.OPTIMIZER_CHOICES
+    assert (cli.MAX_EPOCHS, cli.MAX_RESTARTS) == (pipeline.MAX_EPOCHS, pipeline.MAX_RESTARTS)
 
 
 # --------------------------------------------------------------------------- a quick full run
@@ -138,6 +139,8 @@ def test_fit_writes_metrics_submission_and_plot(quick_run):
     linear = metrics["models"]["linear"]
     assert linear["optimum_gap"] == pytest.approx(linear["train_mse"] - linear["optimum_mse"])
     assert linear["steps"] < 20 and abs(linear["optimum_gap"]) < 1e-12 and linear["lr"] is None
+    assert linear["converged"] is True and metrics["models"]["two_relu"]["converged"] is None
+    assert linear["screen"] is None is metrics["models"]["two_relu"]["screen"]  # 570 rows: no screening
     assert len(linear["optimum_params"]) == 10
     assert metrics["models"]["two_relu"]["restarts"] == 128 == len(metrics["models"]["two_relu"]["restart_losses"])
     assert {"sklearn_linear", "sklearn_logistic", "sklearn_mlp", "everyone_dies", "women_survive"} \
@@ -397,9 +400,10 @@ def test_write_atomic_keeps_the_old_file_on_interrupt(tmp_path):
     assert (tmp_path / "fresh.txt").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_interrupt_exits_130(tmp_path):
+@pytest.mark.parametrize("entry", ["main", "run"])  # run: the console script
+def test_interrupt_exits_130(tmp_path, entry):
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import cli; cli.main()", "fit", str(TRAIN), "--epochs", "100000",
+        [sys.executable, "-c", f"import cli; cli.{entry}()", "fit", str(TRAIN), "--epochs", "100000",
          "--no-workbook", "--out", str(tmp_path / "out")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)  # into the imports or the training: both are inside the command

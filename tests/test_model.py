@@ -222,3 +222,49 @@ def test_the_mlp_baseline_takes_a_seeded_sample_of_many_rows(lesson_fit, monkeyp
     assert scores["sklearn_mlp"]["train_mse"] == pytest.approx(mse, abs=1e-15)
     again, _ = baselines.run(X[:600], y[:600], X[600:], y[600:], seed=3)
     assert again["sklearn_mlp"]["train_mse"] == scores["sklearn_mlp"]["train_mse"]  # seeded
+
+
+def test_conjugate_gradient_stops_at_once_from_the_minimum_and_says_when_capped(lesson_fit):
+    from titanic_reg.train import _conjugate_gradient
+
+    X, y = lesson_fit.X, lesson_fit.y
+    nothing = lambda *a, **k: None  # noqa: E731
+    at_min = torch.tensor(lesson_fit.optimum["params"], dtype=torch.float64).reshape(1, 1, 10)
+    _, history, converged = _conjugate_gradient(LINEAR, X, y, at_min, TrainConfig(epochs=500, lr=None), nothing)
+    assert converged and len(history) <= 3  # its first gradient is rounding already
+    capped = train(LINEAR, X, y, TrainConfig(epochs=4, lr=None, optimizer="cg"))
+    assert capped.converged is False
+    assert train(LINEAR, X, y, TrainConfig(epochs=500, lr=None, optimizer="cg")).converged is True
+    assert train(TWO_RELU, X, y, TrainConfig(epochs=3, lr=0.03)).converged is None
+
+
+def test_progress_hears_of_every_step_and_of_the_totals(lesson_fit, monkeypatch):
+    import titanic_reg.train as T
+
+    X, y = lesson_fit.X, lesson_fit.y
+    calls = []
+    cg = TrainConfig(epochs=500, lr=None, optimizer="cg")
+    out = train(LINEAR, X, y, cg, progress=lambda steps, total=None: calls.append((steps, total)))
+    taken = len(out.history) - 1
+    assert sum(s for s, _ in calls) == taken and calls[-1] == (0, taken) and T.planned_steps(len(X), cg) == 500
+
+    monkeypatch.setattr(T, "SCREEN_ROWS", 300)
+    calls.clear()
+    cfg = TrainConfig(epochs=30, lr=0.03, restarts=4)
+    train(TWO_RELU, X, y, cfg, progress=lambda steps, total=None: calls.append((steps, total)))
+    assert T.planned_steps(len(X), cfg) == 60 == sum(s for s, _ in calls)
+    assert all(total is None for _, total in calls)
+
+
+def test_the_screened_best_goes_on_with_its_optimizers_state(lesson_fit, monkeypatch):
+    """No restart of Adam between the sample and every row: its first step would jump by
+    about lr in every weight, uphill."""
+    import titanic_reg.train as T
+
+    monkeypatch.setattr(T, "SCREEN_ROWS", 300)
+    out = train(TWO_RELU, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=200, lr=0.03, restarts=8, seed=4))
+    assert out.screen == {"rows": 300, "steps": 200, "sample_mse": out.screen["sample_mse"]}
+    assert max(out.history[:5]) <= out.history[0] * (1 + 1e-3)
+    # conjugate gradient never screens, however many starts and rows
+    cg = train(LINEAR, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=50, lr=None, optimizer="cg", restarts=3))
+    assert cg.screen is None and len(cg.restart_losses) == 3

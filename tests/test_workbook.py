@@ -198,3 +198,35 @@ def _find_start(ws, prefix):
             if isinstance(cell.value, str) and cell.value.startswith(prefix):
                 return cell.value
     raise AssertionError(prefix)
+
+
+def test_formulas_pass_through_exactly_as_xlsxwriter_would_write_them(lesson_fit, tmp_path, monkeypatch):
+    """sheets.layout skips XlsxWriter's _xlfn rewrites for our formulas: they must be no-ops."""
+    from xlsxwriter.worksheet import Worksheet
+
+    from sheets import layout
+
+    ours, seen = layout._Worksheet._prepare_formula, []
+
+    def both(self, formula, expand_future_functions=False):
+        mine = ours(self, formula, expand_future_functions)
+        assert mine == Worksheet._prepare_formula(self, formula, expand_future_functions), formula
+        seen.append(formula)
+        return mine
+
+    monkeypatch.setattr(layout._Worksheet, "_prepare_formula", both)
+    write_workbook(lesson_fit, tmp_path / "t.xlsx")
+    assert len(seen) > 30_000 and any(f.startswith("{=") for f in seen)
+    # A function outside the allowed list goes through XlsxWriter's own rewrite.
+    ws = layout.new_workbook(tmp_path / "x.xlsx").add_worksheet("S")
+    assert ws._prepare_formula("=XLOOKUP(1,A1:A2,B1:B2)") == "_xlfn.XLOOKUP(1,A1:A2,B1:B2)"
+
+
+def test_about_says_how_each_model_was_trained(lesson_fit, tmp_path):
+    ws = openpyxl.load_workbook(write_workbook(lesson_fit, tmp_path / "t.xlsx"))["About"]
+    text = {c.value: ws.cell(c.row, 2).value for row in ws.iter_rows(max_col=1) for c in row}
+    steps = len(lesson_fit.models["linear"].history) - 1
+    assert text["linear"] == (f"conjugate gradient, {steps} steps (converged); 1 random start trained "
+                              "at once, the best kept")
+    assert text["two_relu"] == ("Adam, 1,000 steps, learning rate 0.03; 128 random starts trained at once, "
+                                "the best kept")

@@ -16,9 +16,10 @@ from .features import FEATURE_NAMES, INPUTS, Stats, matrix, training_stats
 from .metrics import split_scores
 from .models import MODELS, survived
 from .descent import DESCENT_LR, plain_descent
-from .train import TrainConfig, Trained, resolve_device, train
+from .train import TrainConfig, Trained, planned_steps, resolve_device, train
 
-# Defaults that converge on the lesson's data (see README, "Training"). optimizer="auto"
+# Defaults that converge on the lesson's data (README, "Conjugate gradient" and
+# "Initialisation"). optimizer="auto"
 # takes each model's own; lr is for sgd, momentum and adam (cg finds its own step length),
 # and cg stops before `epochs` once the gradient is zero to rounding.
 DEFAULTS = {
@@ -146,7 +147,7 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
         cfg = model_config(name, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed)
         settings["models"][name] = {"optimizer": cfg.optimizer, "epochs": cfg.epochs, "lr": cfg.lr,
                                     "restarts": cfg.restarts}
-        result = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(name, cfg.epochs))
+        result = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(name, planned_steps(n, cfg)))
         trained[name] = result
         pred = model.predict(X, result.params[None])[0]
         metrics[name] = {

@@ -53,6 +53,7 @@ def metrics_json(result) -> dict:
             "history": list(trained.history),
             "restart_losses": list(trained.restart_losses),
             "screen": trained.screen,
+            "converged": trained.converged,
         }
     if "linear" in models and result.optimum:
         linear = models["linear"]
@@ -209,8 +210,9 @@ def table(result):
     caption = []
     if result.optimum and "linear" in result.metrics:
         gd, best = result.metrics["linear"]["train_mse"], result.optimum["mse"]
-        how = result.settings.get("models", {}).get("linear", {}).get("optimizer", "gradient descent")
-        how = {"cg": "conjugate gradient", "sgd": "plain gradient descent"}.get(how, how)
+        from .train import OPTIMIZER_TITLES
+
+        how = OPTIMIZER_TITLES[result.settings["models"]["linear"]["optimizer"]]
         caption.append(f"linear, {how} vs closed-form optimum: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")
     for name, m in result.metrics.items():

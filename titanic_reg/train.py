@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import time
@@ -13,6 +14,8 @@ from .errors import TrainingError
 from .models import Model, mse, squared_error
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "cg")
+OPTIMIZER_TITLES = {"sgd": "plain gradient descent", "momentum": "gradient descent with momentum",
+                    "adam": "Adam", "cg": "conjugate gradient"}
 CG_TOLERANCE = 1e-10  # cg stops once the gradient has shrunk by this much: zero, to rounding
 SCREEN_ROWS = 4096  # with more training rows than this, the random starts are screened on a sample
 SMALL_WORK = 1_000_000  # rows x starts x units below which one CPU thread is faster
@@ -39,7 +42,8 @@ class Trained:
     fit_seconds: float
     restart_losses: list[float] = field(default_factory=list)
     kept: int = 0
-    screen: dict | None = None  # {"rows", "sample_mse"} when the starts were screened on a sample
+    screen: dict | None = None  # {"rows", "steps", "sample_mse"} when the starts were screened on a sample
+    converged: bool | None = None  # cg: stopped by its own test, not by the step limit
 
 
 def resolve_device(name: str) -> torch.device:
@@ -85,6 +89,12 @@ class _Step:
         self.m = torch.zeros_like(params)
         self.v = torch.zeros_like(params)
 
+    def select(self, starts: slice) -> "_Step":
+        """The same optimizer, for some of its starts only."""
+        chosen = copy.copy(self)
+        chosen.m, chosen.v = self.m[starts].clone(), self.v[starts].clone()
+        return chosen
+
     @torch.no_grad()
     def __call__(self, params: torch.Tensor, grad: torch.Tensor) -> None:
         self.t += 1
@@ -126,36 +136,49 @@ def train(model: Model, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     Each start's loss is independent of the others, so the gradient of their sum is
     every start's own gradient: one backward pass trains them all.
 
-    With more than SCREEN_ROWS rows, that costs starts x rows every step (hundreds of MB
-    a step at a million rows), so the starts are screened instead: all of them train for
-    `epochs` steps on a seeded sample of SCREEN_ROWS rows; the one whose loss on every
-    row is then lowest trains for `epochs` more steps on every row, from where the
-    screening left it. (Ranked by the sample's own loss, the winner can sit in a basin
-    that is best for the sample only.) `history` is that second run's, on every row, and
-    `restart_losses` every screened start's loss on every row.
+    With more than SCREEN_ROWS rows, that costs starts x rows numbers every step
+    (gigabytes at a million rows), so the starts are screened instead: all of them train
+    for `epochs` steps on a seeded sample of SCREEN_ROWS rows; the one whose loss on
+    every row is then lowest trains for `epochs` more steps on every row, from where the
+    screening left it and with its optimizer's state. (Ranked by the sample's own loss,
+    the winner can sit in a basin that is best for the sample only.) `history` is that
+    second run's, on every row, and `restart_losses` every screened start's loss on
+    every row.
 
-    `progress(steps, total=None)` is told of each step, and of the total when it is known.
+    `progress(steps, total=None)` is told of each step, and of a new total when
+    conjugate gradient stops early; `planned_steps` is the total to expect.
     """
     progress = progress or (lambda steps, total=None: None)
-    if cfg.restarts > 1 and X.shape[0] > SCREEN_ROWS and cfg.optimizer != "cg":
+    if screens(X.shape[0], cfg):
         return _screened(model, X, y, cfg, device, progress)
     return _train(model, X, y, cfg, device, progress)
 
 
+def screens(rows: int, cfg: TrainConfig) -> bool:
+    """Whether train() screens the starts on a sample (see train)."""
+    return cfg.restarts > 1 and rows > SCREEN_ROWS and cfg.optimizer != "cg"
+
+
+def planned_steps(rows: int, cfg: TrainConfig) -> int:
+    return 2 * cfg.epochs if screens(rows, cfg) else cfg.epochs
+
+
 def _screened(model, X, y, cfg, device, progress) -> Trained:
-    progress(0, total=2 * cfg.epochs)
+    X, y = X.to(device), y.to(device)
     rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(cfg.seed))[:SCREEN_ROWS]
-    sample_X, sample_y = X[rows.sort().values], y[rows.sort().values]
-    init = initial_params(model, sample_X, cfg)
+    rows = rows.sort().values.to(device)
+    init = initial_params(model, X[rows], cfg)
     start = time.perf_counter()
     with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
-        params, history = _descend(model, sample_X.to(device), sample_y.to(device), init.to(device), cfg, progress)
-        on_every_row = _losses(model, X.to(device), y.to(device), params).cpu()
+        params, history, update = _descend(model, X[rows], y[rows], init.to(device), cfg, progress)
+    with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
+        on_every_row = _losses(model, X, y, params).cpu()
     kept = int(torch.argmin(on_every_row))
-    best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1])
+    best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1],
+                  update=update.select(slice(kept, kept + 1)))
     return replace(best, init=init[kept], fit_seconds=time.perf_counter() - start,
                    restart_losses=on_every_row.tolist(), kept=kept,
-                   screen={"rows": SCREEN_ROWS, "sample_mse": float(history[-1, kept])})
+                   screen={"rows": SCREEN_ROWS, "steps": cfg.epochs, "sample_mse": float(history[-1, kept])})
 
 
 @torch.no_grad()
@@ -169,16 +192,19 @@ def _losses(model, X, y, params, block: int = 1 << 22) -> torch.Tensor:
     return total / X.shape[0]
 
 
-def _train(model, X, y, cfg, device, progress, init=None) -> Trained:
+def _train(model, X, y, cfg, device, progress, init=None, update=None) -> Trained:
     if cfg.optimizer not in OPTIMIZERS:
         raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
     init = initial_params(model, X, cfg) if init is None else init
     X, y = X.to(device), y.to(device)
     start = time.perf_counter()
-    descend = _conjugate_gradient if cfg.optimizer == "cg" else _descend
+    converged = None
     with _threads_for(X.shape[0] * init.shape[0] * model.units, device):
-        params, history = descend(model, X, y, init.to(device), cfg, progress)
-    if len(history) < cfg.epochs + 1:  # cg converged early
+        if cfg.optimizer == "cg":
+            params, history, converged = _conjugate_gradient(model, X, y, init.to(device), cfg, progress)
+        else:
+            params, history, _ = _descend(model, X, y, init.to(device), cfg, progress, update)
+    if len(history) < cfg.epochs + 1:
         progress(0, total=len(history) - 1)
     history = history.cpu()
     final = history[-1]
@@ -186,19 +212,21 @@ def _train(model, X, y, cfg, device, progress, init=None) -> Trained:
     return Trained(
         model=model.name,
         params=params[kept].cpu(),
-        init=init[kept],
+        init=init[kept].cpu(),
         history=history[:, kept].tolist(),
         train_mse=float(final[kept]),
         fit_seconds=time.perf_counter() - start,
         restart_losses=final.tolist(),
         kept=kept,
+        converged=converged,
     )
 
 
-def _descend(model, X, y, init, cfg, progress):
-    """Gradient descent by sgd, momentum or adam; the gradient is autograd's."""
+def _descend(model, X, y, init, cfg, progress, update=None):
+    """Gradient descent by sgd, momentum or adam; the gradient is autograd's. `update`
+    carries an optimizer's state over from an earlier run of the same starts."""
     params = init.clone().requires_grad_(True)
-    update = _Step(cfg, params)
+    update = update or _Step(cfg, params)
     history = torch.empty(cfg.epochs + 1, init.shape[0], dtype=torch.float64, device=X.device)
     for step in range(cfg.epochs + 1):
         loss = mse(model.predict(X, params), y)
@@ -209,7 +237,7 @@ def _descend(model, X, y, init, cfg, progress):
         (grad,) = torch.autograd.grad(loss.sum(), params)
         update(params, grad)
         progress(1)
-    return params.detach(), history
+    return params.detach(), history, update
 
 
 @torch.no_grad()
@@ -222,9 +250,13 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
     many rows there are. Each step goes to the lowest loss along its direction (a parabola
     with curvature 2 p.Gp: no line search) and each direction keeps the progress of those
     before, so d parameters need about d steps, where a fixed learning rate needs hundreds.
-    It stops once the gradient has shrunk by CG_TOLERANCE: zero, to rounding.
     On a quadratic, with exact steps, Fletcher and Reeves' beta = g.g / g_old.g_old is
     conjugate gradient as Hestenes and Stiefel first wrote it.
+
+    It stops, converged, once the gradient has shrunk by CG_TOLERANCE, or once a step
+    lowers no start's loss: either way the gradient is zero to rounding (the second
+    catches a start that begins at its minimum, whose first gradient is rounding
+    already). Returns (params, history, converged).
     """
     if not model.linear_in_params:
         raise TrainingError(f"cg (conjugate gradient) needs a loss quadratic in the parameters; the "
@@ -237,18 +269,22 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
     # this small each costs more than its arithmetic.
     G2, b2, c = 2 * (J @ J.T) / n, 2 * (J @ y) / n, y @ y / n
     w = init.reshape(starts, d).clone()
-    losses, stop, direction, last_gg = [], None, None, None
+    losses, stop, direction, last_gg, converged = [], None, None, None, False
     for step in range(cfg.epochs + 1):
         grad = torch.addmm(-b2, w, G2)  # 2 (Gw - b)
         losses.append((w * (grad - b2)).sum(dim=1).mul_(0.5).add_(c))  # w.Gw - 2 b.w + c
         if step == 0:
             _check_finite(losses[0], 0, model, cfg)  # a quadratic with finite G, b and c stays finite
+        elif bool((losses[-1] >= losses[-2]).all()):
+            converged = True
+            break
         if step == cfg.epochs:
             break
         gg = (grad * grad).sum(dim=1, keepdim=True)
         if step == 0:
             stop, direction = CG_TOLERANCE ** 2 * gg, -grad
         elif bool((gg <= stop).all()):
+            converged = True
             break
         else:
             direction = direction.mul_((gg / last_gg).nan_to_num_(0.0)).sub_(grad)
@@ -259,7 +295,7 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
         w.addcmul_(length, direction)
         last_gg = gg
         progress(1)
-    return w.reshape(starts, *shape), torch.stack(losses)
+    return w.reshape(starts, *shape), torch.stack(losses), converged
 
 
 def _check_finite(losses: torch.Tensor, step: int, model, cfg) -> None:
