@@ -75,8 +75,10 @@ def write_about(w: Writer, result, sheets: list) -> None:
             starts = (f"{cfg['restarts']} random starts screened together for {_count(trained.screen['steps'], 'step')} "
                       f"on a seeded sample of {trained.screen['rows']:,} training rows; the best on every row then "
                       f"trained for the steps above")
+        elif cfg["restarts"] > 1:
+            starts = f"{cfg['restarts']:,} random starts trained at once, the best kept"
         else:
-            starts = f"{_count(cfg['restarts'], 'random start')} trained at once, the best kept"
+            starts = "from one random start"
         rows.append((f"{name}", f"{how}; {starts}"))
     if result.descent:
         d = st["descent"]

@@ -226,7 +226,6 @@ def test_about_says_how_each_model_was_trained(lesson_fit, tmp_path):
     ws = openpyxl.load_workbook(write_workbook(lesson_fit, tmp_path / "t.xlsx"))["About"]
     text = {c.value: ws.cell(c.row, 2).value for row in ws.iter_rows(max_col=1) for c in row}
     steps = len(lesson_fit.models["linear"].history) - 1
-    assert text["linear"] == (f"conjugate gradient, {steps} steps (converged); 1 random start trained "
-                              "at once, the best kept")
+    assert text["linear"] == f"conjugate gradient, {steps} steps (converged); from one random start"
     assert text["two_relu"] == ("Adam, 1,000 steps, learning rate 0.03; 128 random starts trained at once, "
                                 "the best kept")

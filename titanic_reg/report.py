@@ -94,6 +94,7 @@ def save_loss_plot(result, path) -> None:
     # is only imported by runs that draw.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import ScalarFormatter
 
     fig = Figure(figsize=(7, 4.5), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
@@ -105,11 +106,18 @@ def save_loss_plot(result, path) -> None:
         ax.axhline(result.optimum["mse"], color="grey", linestyle="--",
                    label=f"linear optimum, closed form ({result.optimum['mse']:.4f})")
     ax.set_yscale("log")
+    # Linear up to 10, logarithmic beyond: conjugate gradient's dozen steps and Adam's
+    # thousand both show.
+    ax.set_xscale("symlog", linthresh=10, linscale=1)
+    ax.set_xlim(left=0)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("step")
     ax.set_ylabel("training MSE")
-    how = ", ".join(f"{result.metrics.get(name, {}).get('title', name)}: {cfg['optimizer']}"
+    from .train import OPTIMIZER_TITLES
+
+    how = "; ".join(f"{result.metrics.get(name, {}).get('title', name)}: {OPTIMIZER_TITLES[cfg['optimizer']]}"
                     for name, cfg in result.settings.get("models", {}).items())
-    ax.set_title(f"Training loss, full batch on {result.n_train} rows ({how})")
+    ax.set_title(f"Training loss, full batch on {result.n_train:,} rows\n{how}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.savefig(path, format="png")
