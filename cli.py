@@ -47,6 +47,13 @@ def _user_errors():
         # Before click turns it into "Aborted!" with exit 1.
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception:
+        if not _INTERRUPTS:
+            raise
+        # A library caught the KeyboardInterrupt and raised an error of its own
+        # (matplotlib's renderer raises "Invalid bounding box"): it is still a Ctrl-C.
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 @contextlib.contextmanager
@@ -94,10 +101,23 @@ def _fraction(ctx, param, value):
 def main():
     """The fast.ai lesson-3 Titanic models (linear and two ReLUs), fitted by
     gradient descent in torch and written out as a live Excel workbook."""
+    import signal
+    import threading
+
+    _INTERRUPTS.clear()
     sys.unraisablehook = _interrupt_is_never_lost
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _remember_interrupt)
 
 
-_LOST_INTERRUPTS = []
+_INTERRUPTS = []  # every Ctrl-C of this command, however the code it landed in treated it
+
+
+def _remember_interrupt(signum, frame):
+    """Ctrl-C, noted before it is raised: a library may swallow the KeyboardInterrupt, or
+    turn it into an error of its own, and the run must stop as interrupted all the same."""
+    _INTERRUPTS.append(signum)
+    raise KeyboardInterrupt
 
 
 def _interrupt_is_never_lost(unraisable):
@@ -107,14 +127,14 @@ def _interrupt_is_never_lost(unraisable):
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
         import signal
 
-        _LOST_INTERRUPTS.append(unraisable)
+        _INTERRUPTS.append(unraisable)
         signal.raise_signal(signal.SIGINT)
     else:
         sys.__unraisablehook__(unraisable)
 
 
 def _stop_if_interrupted():
-    if _LOST_INTERRUPTS:
+    if _INTERRUPTS:
         raise KeyboardInterrupt
 
 
@@ -178,11 +198,13 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
                     progress=progress,
                 )
             except ValueError as exc:  # fit's own argument checks
+                _stop_if_interrupted()
                 _fail(exc)
         _stop_if_interrupted()
         try:
             paths = report.write_outputs(result, out, workbook_writer)
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
+            _stop_if_interrupted()
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
         _stop_if_interrupted()
         console.print(report.table(result))

@@ -512,3 +512,24 @@ def test_the_console_script_exits_with_the_commands_status(tmp_path):
     assert missing.returncode == 1 and missing.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: file not found"
     usage = script("fit", TRAIN, "--epochs", "0")
     assert usage.returncode == 2 and "Invalid value for '--epochs'" in usage.stderr
+
+
+def test_an_interrupt_a_library_turns_into_its_own_error_still_stops_as_interrupted(tmp_path, monkeypatch):
+    """matplotlib's renderer, interrupted while drawing, raises ValueError('Invalid bounding
+    box'): the Ctrl-C must still end the run as one, with nothing half-written."""
+    from titanic_reg import report
+
+    def drawing(result, path):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            raise ValueError("Invalid bounding box") from None
+
+    monkeypatch.setattr(report, "save_loss_plot", drawing)
+    result = run("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
+    assert result.exit_code == 130, result.output + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "interrupted" and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+    monkeypatch.undo()
+    again = run("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
+    assert again.exit_code == 0, again.stderr  # the next run starts with no interrupt remembered
