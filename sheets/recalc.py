@@ -191,9 +191,13 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
             str(inp),
         ]
         try:
+            # Its scratch files and IPC pipe too go into `work`, which is removed even
+            # when LibreOffice is killed and cannot clean up after itself.
+            (work / "tmp").mkdir()
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=work, start_new_session=(os.name == "posix"),
+                env={**os.environ, "TMPDIR": str(work / "tmp")},
             )
         except OSError as exc:
             raise NoLibreOffice(f"cannot run LibreOffice ({exe}): {exc}; {INSTALL_HINT}") from exc

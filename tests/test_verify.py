@@ -316,3 +316,18 @@ def test_recalculate_timeout_and_bad_input(tmp_path, good_xlsx):
     junk.write_bytes(b"\x00junk" * 100)
     with pytest.raises(RecalcError, match="no output|exit code"):
         recalculate(junk)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_leaves_nothing_in_the_temp_folder(tmp_path, good_xlsx, monkeypatch):
+    """Its scratch files and IPC pipe go to a folder of ours, removed even when it is killed."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    with pytest.raises(RecalcError, match="within"):
+        recalculate(good_xlsx, timeout=1.0)  # killed part-way
+    shutil.rmtree(recalculate(good_xlsx).parent)
+    assert list(scratch.iterdir()) == []
