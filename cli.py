@@ -122,13 +122,11 @@ def _remember_interrupt(signum, frame):
 
 def _interrupt_is_never_lost(unraisable):
     """A Ctrl-C that lands in a garbage-collector callback (likely while torch imports)
-    would print a traceback and vanish. Raise it again, and remember it: a signal
-    raised from inside the hook can itself be swallowed, so the run also checks."""
+    is printed with a traceback and dropped by Python. It is noted instead, quietly, and
+    the run stops at its next check: every training step, and before and after writing.
+    (Raising it again from here would only be dropped the same way.)"""
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        import signal
-
         _INTERRUPTS.append(unraisable)
-        signal.raise_signal(signal.SIGINT)
     else:
         sys.__unraisablehook__(unraisable)
 
@@ -241,6 +239,7 @@ def _progress(console):
             task = bars.add_task(name, total=total)
 
             def advance(steps=1, total=None):
+                _stop_if_interrupted()
                 bars.update(task, advance=steps, **({"total": total} if total is not None else {}))
 
             return advance

@@ -533,3 +533,28 @@ def test_an_interrupt_a_library_turns_into_its_own_error_still_stops_as_interrup
     monkeypatch.undo()
     again = run("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
     assert again.exit_code == 0, again.stderr  # the next run starts with no interrupt remembered
+
+
+def test_an_interrupt_dropped_in_a_gc_callback_stops_the_run_at_the_next_step(tmp_path, monkeypatch):
+    """Python prints and drops a KeyboardInterrupt raised where it cannot propagate (a
+    __del__ or weakref callback during an import, say): the run must stop all the same."""
+    from titanic_reg import data
+
+    class Finalised:
+        def __del__(self):
+            raise KeyboardInterrupt
+
+    load = data.load_csv
+
+    def loading(*args, **kwargs):
+        Finalised()  # collected at once: the interrupt goes to sys.unraisablehook
+        return load(*args, **kwargs)
+
+    from titanic_reg import baselines
+
+    monkeypatch.setattr(data, "load_csv", loading)
+    monkeypatch.setattr(baselines, "run", lambda *a, **k: pytest.fail("went on past the training"))
+    result = run("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
+    assert result.exit_code == 130, result.output + result.stderr
+    assert result.stderr.strip().splitlines() == ["interrupted"]
+    assert not (tmp_path / "out").exists()
