@@ -19,9 +19,8 @@ from .descent import DESCENT_LR, plain_descent
 from .train import TrainConfig, Trained, planned_steps, resolve_device, train
 
 # Defaults that converge on the lesson's data (README, "Conjugate gradient" and
-# "Initialisation"). optimizer="auto"
-# takes each model's own; lr is for sgd, momentum and adam (cg finds its own step length),
-# and cg stops before `epochs` once the gradient is zero to rounding.
+# "Initialisation"). optimizer="auto" takes each model's own; lr is for sgd, momentum and
+# adam (cg finds its own step length), and cg stops before `epochs` once converged.
 DEFAULTS = {
     "linear": {"optimizer": "cg", "epochs": 500, "lr": 0.1, "restarts": 1},
     "two_relu": {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128},
