@@ -15,10 +15,6 @@ import click
 
 from titanic_reg import __version__
 
-# Mirrors pipeline.MODELS and baselines.TITLES (tests/test_cli.py keeps them equal);
-# importing those here would load torch for --help.
-SUBMIT_MODELS = ("linear", "two_relu", "sklearn_linear", "sklearn_logistic", "sklearn_mlp",
-                 "everyone_dies", "women_survive")
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024  # pipeline's
 EXIT_ERROR, EXIT_NO_LIBREOFFICE, EXIT_INTERRUPTED = 1, 3, 130
@@ -35,10 +31,13 @@ def _user_errors():
     """Turn the errors a user can fix into one line and an exit code; bugs keep their traceback."""
     from sheets.recalc import NoLibreOffice, RecalcError
     from sheets.verify import VerifyError
-    from titanic_reg.errors import InputError, TrainingError
+    from titanic_reg.errors import InputError, OptionError, TrainingError
 
     try:
         yield
+    except OptionError as exc:  # an option this data or recipe cannot take: a usage error
+        _stop_if_interrupted()
+        raise click.BadParameter(exc.problem, param_hint=exc.option) from None
     except NoLibreOffice as exc:
         _fail(exc, EXIT_NO_LIBREOFFICE)
     except (InputError, TrainingError, VerifyError, RecalcError) as exc:
@@ -66,7 +65,7 @@ def _warnings_as_lines():
     """
     import warnings
 
-    from titanic_reg.data import InputWarning
+    from titanic_reg.errors import InputWarning
 
     shown = set()
 
@@ -136,18 +135,37 @@ def _stop_if_interrupted():
         raise KeyboardInterrupt
 
 
+def _data_options(f):
+    """Options shared by `fit` and `recipe`: which column, which class, which rows."""
+    for option in reversed((
+        click.option("--target", metavar="COLUMN", default=None,
+                     help="The column to predict; the recipe is inferred from the data (see `recipe`).  "
+                          "[default: Survived, with the lesson's recipe, for Kaggle's Titanic columns]"),
+        click.option("--positive", metavar="VALUE", default=None,
+                     help="The class predicted as 1 (binary target), or the one class against the rest of "
+                          "several.  [default: 1, yes, true, ... or the rarer of two classes]"),
+        click.option("--missing", type=click.Choice(["drop", "fill"]), default=None,
+                     help="Training rows with a missing input: drop them, or fill them from the training "
+                          "rows.  [default: the recipe's: drop for the lesson's, fill for an inferred one]"),
+        click.option("--valid-pct", type=float, default=0.2, show_default=True, callback=_fraction,
+                     help="Share of the rows held out for validation, in [0, 1)."),
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True,
+                     help="Seeds the split, the starts and the baselines."),
+    )):
+        f = option(f)
+    return f
+
+
 @main.command()
-@click.argument("train", metavar="TRAIN")
+@click.argument("train", metavar="DATA")
+@click.option("--recipe", "recipe_path", metavar="FILE", default=None,
+              help="A recipe (TOML) saying how each column becomes features; see `titanic-reg recipe`.")
+@_data_options
 @click.option("--test", "test", default="auto", show_default=True, metavar="PATH",
-              help="Kaggle test CSV to predict; auto = test.csv beside TRAIN, if there is one.")
+              help="Rows to predict; auto = the file beside DATA named with 'test' for 'train' "
+                   "(Kaggle's test.csv beside train.csv), if there is one.")
 @click.option("--out", "out", default="out", show_default=True, metavar="DIR",
-              help="Folder for metrics.json, submission.csv, loss.png and titanic.xlsx.")
-@click.option("--missing", type=click.Choice(["drop", "fill"]), default="drop", show_default=True,
-              help="drop: keep training rows with every input; fill: use each column's training mode.")
-@click.option("--valid-pct", type=float, default=0.2, show_default=True, callback=_fraction,
-              help="Share of the rows held out for validation, in [0, 1).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True,
-              help="Seeds the split, the starts and the baselines.")
+              help="Folder for metrics.json, the predictions, loss.png, recipe.toml and the workbook.")
 @click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
               help="Gradient-descent steps for both models  [default: linear 500, two_relu 1000; "
                    "conjugate gradient stops sooner, once converged]")
@@ -160,24 +178,27 @@ def _stop_if_interrupted():
 @click.option("--restarts", type=click.IntRange(1, MAX_RESTARTS), default=None,
               help="Random starts of the two-ReLU model; the best one is kept  [default: 128]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--submit-model", type=click.Choice(SUBMIT_MODELS), default=None,
-              help="Model behind submission.csv  [default: ours with the best (validation) accuracy]")
+@click.option("--submit-model", metavar="NAME", default=None,
+              help="Model behind the predictions: linear, two_relu or a baseline (sklearn_linear, "
+                   "sklearn_mlp, ..., the recipe's rules)  [default: ours with the best validation score]")
 @click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
 @click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=10_000, show_default=True,
               help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
                    "(torch and the metrics always use every row).")
-@click.option("--no-workbook", is_flag=True, help="Skip titanic.xlsx.")
+@click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
-              help="Recalculate titanic.xlsx in LibreOffice afterwards and compare every formula.")
-def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, restarts, device,
-        submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
-    """Fit both models and the baselines on TRAIN (Kaggle's train.csv) and write the outputs."""
+              help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
+def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, epochs, lr, optimizer,
+        restarts, device, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
+    """Fit the linear and two-ReLU models and the baselines on DATA (Kaggle's train.csv, or any CSV
+    with --target or --recipe) and write the outputs."""
     if verify_after and no_workbook:
-        raise click.UsageError("--verify checks titanic.xlsx, which --no-workbook skips")
-    from titanic_reg.report import out_problem  # light: no torch, no pandas
+        raise click.UsageError("--verify checks the workbook, which --no-workbook skips")
+    from titanic_reg.report import out_problem, outputs  # light: no torch, no pandas
 
-    problem = out_problem(out, workbook=not no_workbook)  # found now, not after the training
+    kaggle, workbook_name = _outputs_of(train, recipe_path, target)
+    problem = out_problem(out, outputs(kaggle, None if no_workbook else workbook_name))  # now, not after training
     if problem:
         raise click.BadParameter(problem, param_hint="--out")
     with _user_errors(), _warnings_as_lines():
@@ -188,16 +209,12 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
 
         err, console = Console(stderr=True), Console()
         with _progress(err) as progress:
-            try:
-                result = pipeline.fit(
-                    train, test, missing=missing, valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr,
-                    optimizer=optimizer, restarts=restarts, device=device, submit_model=submit_model,
-                    descent_steps=0 if no_workbook else descent_steps,
-                    progress=progress,
-                )
-            except ValueError as exc:  # fit's own argument checks
-                _stop_if_interrupted()
-                _fail(exc)
+            result = pipeline.fit(
+                train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
+                valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
+                device=device, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
+                progress=progress,
+            )
         _stop_if_interrupted()
         try:
             paths = report.write_outputs(result, out, workbook_writer)
@@ -209,10 +226,63 @@ def fit(train, test, out, missing, valid_pct, seed, epochs, lr, optimizer, resta
         for path in paths:
             console.print(f"wrote {path}", highlight=False, soft_wrap=True)
         if verify_after:
-            workbook = Path(out) / "titanic.xlsx"
+            workbook = Path(out) / result.recipe.workbook_name
             if workbook not in paths:
                 _fail("--verify: no workbook was written, so there is nothing to verify")
             _verify(console, workbook)
+
+
+def _outputs_of(train, recipe_path, target) -> tuple[bool, str]:
+    """(Kaggle's submission.csv?, the workbook's name), known before anything heavy is loaded:
+    the recipe file's own name, the data's stem for an inferred recipe, the lesson's otherwise."""
+    import re
+    import tomllib
+
+    if recipe_path:
+        try:
+            doc = tomllib.loads(Path(recipe_path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return False, "data.xlsx"  # the recipe's own error comes later, in one line
+        name = doc.get("name") if isinstance(doc.get("name"), str) else "data"
+        return doc.get("submission") == "kaggle", f"{name}.xlsx"
+    if target:
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(train).stem).strip("._-") or "data"
+        return False, f"{stem}.xlsx"
+    return True, "titanic.xlsx"
+
+
+@main.command("recipe")
+@click.argument("train", metavar="DATA")
+@_data_options
+@click.option("-o", "--output", metavar="FILE", default=None,
+              help="Write the recipe here (replaced whole) instead of printing it.")
+def recipe_command(train, target, positive, missing, valid_pct, seed, output):
+    """Infer the recipe for predicting --target from the other columns of DATA, each decision with
+    its reason: a TOML file to read, edit and fit with (fit --recipe FILE)."""
+    if target is None:
+        raise click.UsageError("recipe needs --target COLUMN, the column to predict")
+    if output and Path(output).is_dir():
+        raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+    with _user_errors(), _warnings_as_lines():
+        from titanic_reg import pipeline
+        from titanic_reg.recipe import dumps
+        from titanic_reg.table import read_table
+
+        table = read_table(train)
+        recipe = pipeline.choose_recipe(table, None, target, positive, missing, valid_pct, seed)
+        text = dumps(recipe, f"titanic-reg recipe for {Path(train).name}, predicting {recipe.target.column}.\n"
+                             "Each column: its kind, how it becomes features, and why. Change any of it, then:\n"
+                             f"  titanic-reg fit {Path(train).name} --recipe {Path(output).name if output else 'recipe.toml'}")
+        if output is None:
+            click.echo(text, nl=False)
+            return
+        from titanic_reg.atomic import write_text
+
+        try:
+            write_text(output, text)
+        except OSError as exc:
+            _fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+        click.echo(f"wrote {output}: {len(recipe.inputs)} input columns, {len(recipe.left_out)} left out", err=True)
 
 
 def _workbook_writer(max_rows):

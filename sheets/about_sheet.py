@@ -1,25 +1,25 @@
 """About: what the workbook is, how to read it, the run's settings, how to check it."""
 from __future__ import annotations
 
-from titanic_reg.features import FEATURES
 from titanic_reg.train import OPTIMIZER_TITLES
 
 from .layout import Writer
 from .style import LEGEND
 
 WHAT = {
-    "Data": "the rows used (training rows first, then validation), raw, and the ten features by formula",
+    "Data": "the rows used (training rows first, then validation), raw, and the features by formula",
+    "Recipe": "how each column becomes features, with the statistics by formula over the training rows",
     "Params": "the parameters torch fitted, one named row per linear unit",
-    "Linear": "the linear model: SUMPRODUCT(features, lin_w), squared error, loss and accuracy per split",
-    "TwoReLU": "Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, loss and accuracy per split",
+    "Linear": "the linear model: SUMPRODUCT(features, lin_w), squared error, the scores per split",
+    "TwoReLU": "Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, the scores per split",
     "MatMul": "the two-ReLU model again, both linear layers as one MMULT array formula",
     "Compare": "torch's losses against the workbook's; the linear optimum by torch, scikit-learn and LINEST; "
                "baselines",
-    "Test": "Kaggle's test rows with the same formulas, and submission.csv's Survived column",
+    "Test": "the test rows with the same formulas, and the predictions' columns",
     "DescentLinear": "plain gradient descent on the linear model, one row per step, all by formula",
     "DescentTwoReLU": "the same for the two-ReLU model, with each ReLU's mask in the gradient",
     "History": "the training loss after every step, as torch recorded it",
-    "Charts": "the loss curves, and predictions against observed survival",
+    "Charts": "the loss curves, and predictions against the truth",
 }
 
 
@@ -27,7 +27,8 @@ def write_about(w: Writer, result, sheets: list) -> None:
     ws, s = w.ws, w.s
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 90)
-    ws.write_string(0, 0, "titanic-reg: the fast.ai lesson's Titanic models, as live formulas", s.title)
+    title = result.recipe.title or result.recipe.target.column
+    w.text(0, 0, f"titanic-reg: the fast.ai lesson's models, as live formulas: {title}", s.title)
     ws.write_string(1, 0, "Every number a model computes here is a formula over the raw data and the "
                           "parameters torch fitted.", s.note)
     ws.write_string(2, 0, "Each formula's stored value is torch's own number, so the spreadsheet and torch "
@@ -47,19 +48,39 @@ def write_about(w: Writer, result, sheets: list) -> None:
         ws.write_url(r, 0, f"internal:'{name}'!A1", string=name)
         ws.write_string(r, 1, WHAT.get(name, ""), s())
     r += 2
-    ws.write_string(r, 0, "Features", s(None, None, bold=True))
-    for f in FEATURES:
+    recipe = result.recipe
+    ws.write_string(r, 0, "Recipe", s(None, None, bold=True))
+    w.text(r, 1, f"{recipe.source}; the Recipe sheet has the statistics by formula")
+    r += 1
+    ws.write_string(r, 0, f"target: {recipe.target.column}", s())
+    w.text(r, 1, f"{recipe.target.describe(result.fitted.target)}. {recipe.target.reason}")
+    for spec in recipe.inputs:
         r += 1
-        ws.write_string(r, 0, f.name, s())
-        ws.write_string(r, 1, f.doc, s())
+        w.text(r, 0, spec.column)
+        w.text(r, 1, f"{spec.kind}: {spec.reason}")
+    for column, why in recipe.left_out.items():
+        r += 1
+        w.text(r, 0, f"{column} (left out)")
+        w.text(r, 1, why)
+    for found in result.leakage:
+        r += 1
+        w.text(r, 0, f"{found['column']} (warning)")
+        w.text(r, 1, "alone it predicts the target almost perfectly on the training rows: leakage? "
+                     "(metrics.json, leakage)")
+    r += 2
+    ws.write_string(r, 0, "Features", s(None, None, bold=True))
+    for f in result.fitted.features:
+        r += 1
+        w.text(r, 0, f.name)
+        w.text(r, 1, f.doc)
     r += 2
     ws.write_string(r, 0, "Settings of this run", s(None, None, bold=True))
     st = result.settings
     rows = [
         ("training file", st["train"]), ("sha256", st["sha256"]["train"]),
         ("test file", st["test"] or "none"), ("test sha256", st["sha256"].get("test", "-")),
-        ("rows", f"{result.n_train} training, {len(result.frame) - result.n_train} validation, "
-                 f"{result.dropped} dropped for missing values"),
+        ("rows", f"{result.n_train:,} training, {len(result.data) - result.n_train:,} validation, "
+                 f"{result.dropped:,} dropped for missing values, {result.no_target:,} without a target"),
         ("missing values", st["missing"]), ("validation share", str(st["valid_pct"])),
         ("seed", str(st["seed"])), ("device", st["device"]),
     ]
@@ -85,9 +106,9 @@ def write_about(w: Writer, result, sheets: list) -> None:
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "
                                        f"{d['steps']} steps, from the kept start's initial parameters"))
     if result.sample_of:
-        rows.append(("SAMPLE", f"the sheets hold a seeded sample of {len(result.frame):,} of "
+        rows.append(("SAMPLE", f"the sheets hold a seeded sample of {len(result.data):,} of "
                                f"{result.sample_of['rows']:,} rows (--sheet-rows); torch and the metrics used every row"))
-    rows.append(("submission model", st["submit_model"]))
+    rows.append(("predictions from", st["submit_model"]))
     rows.append(("library versions", ", ".join(f"{k} {v}" for k, v in st["versions"].items())))
     for name, value in rows:
         r += 1
@@ -96,7 +117,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
     r += 2
     ws.write_string(r, 0, "How to check it", s(None, None, bold=True))
     for line in (
-        "titanic-reg verify titanic.xlsx",
+        f"titanic-reg verify {result.recipe.workbook_name}",
         "LibreOffice recalculates every formula from scratch, and each result is compared with",
         "the value stored here (torch's): it passes when every difference is within 1e-9",
         "and no cell holds an error.",

@@ -48,18 +48,25 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
     loss.set_size({"width": 640, "height": 360})
     ws.insert_chart(2, 0, loss)
 
-    # Calibration: among training rows whose prediction falls in a bin, how many survived?
+    if result.kind == "binary":
+        _calibration(w, result, summaries)
+    else:
+        _predicted_against_actual(w, result, summaries)
+
+
+def _calibration(w: Writer, result, summaries: dict) -> None:
+    """Among training rows whose prediction falls in a bin, the share that is positive."""
+    ws, s, wb = w.ws, w.s, w.wb
     top = 22
-    ws.write_string(top, 0, "Predictions against the truth (training rows): the share that survived "
-                            "among passengers whose prediction falls in each bin", s(None, None, bold=True))
+    ws.write_string(top, 0, "Predictions against the truth (training rows): the share that is 1 among rows "
+                            "whose prediction falls in each bin", s(None, None, bold=True))
     headers = ["from", "below", "centre"]
     for model in MODELS.values():
-        headers += [f"{model.title}: rows", f"{model.title}: survived"]
+        headers += [f"{model.title}: rows", f"{model.title}: share of 1"]
     w.headers(top + 1, 0, headers, [8, 8, 8, 12])
     n = result.n_train
     y = result.y[:n].numpy()
     rows = (FIRST_ROW, FIRST_ROW + n - 1)
-    y_range = span(1, 1, *rows, "Linear")  # Survived, column B of every model sheet
     for b in range(len(EDGES) - 1):
         r = top + 2 + b
         lo, hi = EDGES[b], EDGES[b + 1]
@@ -67,8 +74,9 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
         w.param(r, 1, hi, "feature")
         w.formula(r, 2, f"MAX(0,MIN(1,(A{r + 1}+B{r + 1})/2))", max(0, min(1, (lo + hi) / 2)), "feature")
         for k, model in enumerate(MODELS.values()):
-            pred_col, sheet = summaries[model.name].pred_col, model.sheet
-            preds = span(pred_col, pred_col, *rows, sheet)
+            summary = summaries[model.name]
+            preds = span(summary.pred_col, summary.pred_col, *rows, summary.sheet)
+            y_range = span(summary.y_col, summary.y_col, *rows, summary.sheet)
             p = model.predict(result.X[:n], result.models[model.name].params[None])[0].numpy()
             inside = (p >= lo) & (p < hi)
             count = int(inside.sum())
@@ -87,9 +95,40 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
     cal.add_series({"name": "perfect calibration", "categories": ["Charts", top + 2, 2, last, 2],
                     "values": ["Charts", top + 2, 2, last, 2], "line": {"dash_type": "dash", "color": "#7F7F7F"},
                     "marker": {"type": "none"}})
-    cal.set_title({"name": "Predicted against observed survival (training rows)"})
+    cal.set_title({"name": "Predicted against observed (training rows)"})
     cal.set_x_axis({"name": "prediction (bin centre)", "min": 0, "max": 1})
-    cal.set_y_axis({"name": "share that survived", "min": 0, "max": 1})
+    cal.set_y_axis({"name": "share that is 1", "min": 0, "max": 1})
     cal.set_size({"width": 640, "height": 360})
     ws.insert_chart(top + 2, 8, cal)
 
+
+def _predicted_against_actual(w: Writer, result, summaries: dict) -> None:
+    """A number target: each training row's prediction against its value, from the model sheets."""
+    ws, s, wb = w.ws, w.s, w.wb
+    top = 22
+    ws.write_string(top, 0, "Predicted against actual (training rows), from each model sheet's Prediction "
+                            "column; on the dashed line a prediction is exact", s(None, None, bold=True))
+    n = result.n_train
+    first, last = FIRST_ROW, FIRST_ROW + n - 1
+    chart = wb.add_chart({"type": "scatter"})
+    truth = result.output(result.y[:n]).numpy()
+    lo, hi = float(truth.min()), float(truth.max())
+    for model in MODELS.values():
+        summary = summaries[model.name]
+        chart.add_series({"name": model.title,
+                          "categories": [summary.sheet, first, summary.y_col, last, summary.y_col],
+                          "values": [summary.sheet, first, summary.output_col, last, summary.output_col],
+                          "marker": {"type": "circle", "size": 3}})
+    w.headers(top + 1, 0, ["actual", "exact"], [12, 12])
+    for i, v in enumerate((lo, hi)):
+        w.param(top + 2 + i, 0, v, "pred")
+        w.formula(top + 2 + i, 1, ref(0, top + 2 + i), v, "pred")
+    chart.add_series({"name": "exact", "categories": ["Charts", top + 2, 0, top + 3, 0],
+                      "values": ["Charts", top + 2, 1, top + 3, 1], "marker": {"type": "none"},
+                      "line": {"dash_type": "dash", "color": "#7F7F7F"}})
+    column = result.recipe.target.column
+    chart.set_title({"name": f"Predicted against actual {column} (training rows)"})
+    chart.set_x_axis({"name": f"actual {column}"})
+    chart.set_y_axis({"name": f"predicted {column}"})
+    chart.set_size({"width": 640, "height": 420})
+    ws.insert_chart(top + 2, 3, chart)

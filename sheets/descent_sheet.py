@@ -1,7 +1,6 @@
 """Descent sheets: plain gradient descent, one row per step, every number by formula."""
 from __future__ import annotations
 
-from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import batch_grad_excel, batch_mse_excel
 
 from .layout import Writer, col, ref, row_span
@@ -18,7 +17,7 @@ def write_descent(w: Writer, result, model) -> None:
     ws, s = w.ws, w.s
     d = result.descent[model.name]
     steps = len(d.losses) - 1
-    units, p = model.units, len(FEATURE_NAMES)
+    units, p = model.units, len(result.features)
     first_grad = FIRST_PARAM + units * p
     ws.write_string(0, 0, f"{sheet_name(model)}: plain gradient descent on the {model.title} model, "
                           "by formula", s.title)
@@ -32,7 +31,7 @@ def write_descent(w: Writer, result, model) -> None:
     lr = f"${col(1)}$4"  # absolute, so a copied row still finds it
     names = []
     for k in range(units):
-        names += [f"{model.weights[k]} {f}" for f in FEATURE_NAMES]  # wraps at the space
+        names += [f"{model.weights[k]} {f}" for f in result.features]  # wraps at the space
     headers = ["step", "loss (workbook)", "loss (torch)", "difference"] + names + [f"d {n}" for n in names]
     w.headers(TOP - 1, 0, headers, [6, 13, 13, 10, 11])
     ws.set_column(first_grad, first_grad + units * p - 1, 11)

@@ -8,14 +8,15 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from titanic_reg.data import XML_ILLEGAL, InputWarning
+from titanic_reg.errors import InputWarning
+from titanic_reg.table import XML_ILLEGAL
 
 from .functions import ALLOWED, functions_used
 
 HEADER_ROW = 4  # 0-based: Excel row 5 holds the column headers
 FIRST_ROW = 5  # 0-based: Excel row 6 holds the first passenger
-RAW = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-TEXT = ("Sex", "Embarked", "Split", "Name")
+
+
 
 
 def col(c: int) -> str:

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from titanic_reg.features import FEATURE_NAMES
-from titanic_reg.models import (
-    MODELS, accuracy_excel, correct, correct_excel, mse_excel, squared_error,
-    squared_error_excel, survived, survived_excel,
-)
+import numpy as np
 
+from titanic_reg.metrics import SCORES, accuracy_excel, mse_excel, r2_excel, rmse_excel
+from titanic_reg.models import MODELS, correct, correct_excel, decision, decision_excel, squared_error
+
+from .data_sheet import Block
 from .layout import FIRST_ROW, HEADER_ROW, Writer, col, ref, span
-from .passengers import Block
+from .names import Names
 
 PARAMS = "Params"
+SUMMARY_COL = {"mse": 4, "acc": 5, "rmse": 5, "r2": 6}  # where each split's scores sit on a model sheet
+SUMMARY_TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²"}
+SUMMARY_FORMAT = {"mse": "mse", "acc": "acc", "rmse": "mse", "r2": "mse"}
 
 
 def block_name(model) -> str:
@@ -22,10 +25,11 @@ def block_name(model) -> str:
 
 def write_params(w: Writer, result) -> None:
     ws, s = w.ws, w.s
+    features = list(result.features)
     ws.write_string(0, 0, "Params: the parameters torch fitted", s.title)
     ws.write_string(1, 0, "One row per linear unit, one column per feature. Each row has a defined "
                           "name, so model formulas read SUMPRODUCT(features, lin_w).", s.note)
-    w.headers(3, 0, ["name", "model", *FEATURE_NAMES], [12, 12, 11])
+    w.headers(3, 0, ["name", "model", *features], [12, 12, 11])
     r = 4
     for model in MODELS.values():
         params = result.models[model.name].params.numpy()
@@ -35,10 +39,10 @@ def write_params(w: Writer, result) -> None:
             ws.write_string(r, 1, model.title, s())
             for j, value in enumerate(params[k]):
                 w.param(r, 2 + j, value)
-            w.wb.define_name(name, f"={PARAMS}!{span(2, 1 + len(FEATURE_NAMES), r, r)}")
+            w.wb.define_name(name, f"={PARAMS}!{span(2, 1 + len(features), r, r)}")
             r += 1
         if model.units > 1:  # names are case-blind: lin_W would clash with lin_w
-            w.wb.define_name(block_name(model), f"={PARAMS}!{span(2, 1 + len(FEATURE_NAMES), first, r - 1)}")
+            w.wb.define_name(block_name(model), f"={PARAMS}!{span(2, 1 + len(features), first, r - 1)}")
     ws.write_string(r + 1, 0, "Orange cells came from torch's gradient descent; change one and every "
                               "sheet recalculates with it.", s.note)
     ws.freeze_panes(4, 2)
@@ -52,8 +56,9 @@ class ModelColumns:
     names: list
     pred: int
     loss: int | None = None
-    survived: int | None = None
+    decision: int | None = None
     correct: int | None = None
+    output: int | None = None  # a number target: the prediction in its own units
 
 
 def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
@@ -88,53 +93,89 @@ def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
     return ModelColumns(first_col, names, where[model.output])
 
 
-def write_scoring(w: Writer, cols: ModelColumns, pred, y, y_col: int, n: int) -> None:
-    """Squared error, the 0/1 decision and whether it is right, per row."""
+def decision_header(result) -> str:
+    target = result.recipe.target
+    if target.identity(result.fitted.target):
+        return f"{target.column}?"
+    return f"{target.column} = {target.label(result.fitted.target, True)}?"
+
+
+def write_scoring(w: Writer, result, cols: ModelColumns, pred, y_col: int, n: int, names: Names) -> None:
+    """Per row: a number target's prediction in its units and squared error; a binary
+    target's squared error, 0/1 decision and whether it is right."""
     c = cols.first + len(cols.names)
-    cols.loss, cols.survived, cols.correct = c, c + 1, c + 2
-    w.headers(HEADER_ROW, c, ["Loss", "Survived?", "Correct"])
+    y = result.y
+    if result.kind == "number":
+        target = result.recipe.target
+        name = names.of(target.column)
+        out = result.output(pred).numpy()
+        truth = result.output(y).numpy()
+        cols.output, cols.loss = c, c + 1
+        w.headers(HEADER_ROW, c, ["Prediction", "Loss"])
+        for i in range(n):
+            r = FIRST_ROW + i
+            w.formula(r, c, target.decode_cell(ref(cols.pred, r), name), out[i], "pred")
+            w.formula(r, c + 1, f"({ref(c, r)}-{ref(y_col, r)})^2", (out[i] - truth[i]) ** 2, "loss")
+        return
+    cols.loss, cols.decision, cols.correct = c, c + 1, c + 2
+    w.headers(HEADER_ROW, c, ["Loss", decision_header(result), "Correct"])
     loss = squared_error(pred, y).numpy()
-    said = survived(pred).numpy()
+    said = decision(pred).numpy()
     right = correct(pred, y).numpy()
     for i in range(n):
         r = FIRST_ROW + i
-        w.formula(r, c, squared_error_excel(ref(cols.pred, r), ref(y_col, r)), loss[i], "loss")
-        w.formula(r, c + 1, survived_excel(ref(cols.pred, r)), said[i], "int")
+        w.formula(r, c, f"({ref(cols.pred, r)}-{ref(y_col, r)})^2", loss[i], "loss")
+        w.formula(r, c + 1, decision_excel(ref(cols.pred, r)), said[i], "int")
         w.formula(r, c + 2, correct_excel(ref(c + 1, r), ref(y_col, r)), right[i], "int")
 
 
 @dataclass
 class Summary:
-    """The cells holding each split's loss and accuracy on a model sheet."""
+    """The cells holding each split's scores on a model sheet."""
 
     sheet: str
-    mse: dict  # split -> cell
-    acc: dict
-    values: dict = None  # (split, "mse" | "acc") -> the cached value of that cell
-    pred_col: int = 0  # 0-based column of the prediction on the model's sheet
+    cells: dict  # (split, score) -> cell
+    values: dict = None  # (split, score) -> the cached value of that cell
+    pred_col: int = 0  # 0-based column of the prediction (in y's units) on the model's sheet
+    output_col: int | None = None  # a number target: the prediction in its own units
+    y_col: int = 1  # the target column (0/1, or as written for a number)
+
+    @property
+    def mse(self) -> dict:
+        return {split: cell for (split, score), cell in self.cells.items() if score == "mse"}
 
 
-def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False) -> Summary:
+def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult: bool = False) -> Summary:
     ws, s = w.ws, w.s
-    n, n_train = len(result.frame), result.n_train
+    n, n_train = len(result.data), result.n_train
     params = result.models[model.name].params[None]
     values = {k: v[0] for k, v in model.forward(result.X, params).items()}
     title = f"{'MatMul' if mmult else model.sheet}: {model.title}"
     ws.write_string(0, 0, title + (" with both linear layers as one MMULT array formula" if mmult else ""), s.title)
-    w.headers(HEADER_ROW, 0, ["PassengerId", "Survived"], [11, 9])
+    number = result.kind == "number"
+    y_head = result.recipe.target.column if (number or data.y == data.target) else "y"
+    w.headers(HEADER_ROW, 0, [data.key_name, y_head], [11, 9])
+    key = result.data.id if result.recipe.id else result.data.row
+    truth = result.output(result.y).numpy() if number else result.y.numpy()
+    y_src = data.target if number else data.y
     for i in range(n):
         r = FIRST_ROW + i
-        w.formula(r, 0, ref(data.col["PassengerId"], r, data.sheet), result.frame["PassengerId"].iat[i], "int")
-        w.formula(r, 1, ref(data.col["Survived"], r, data.sheet), float(result.y[i]), "int")
+        k = key[i]
+        w.formula(r, 0, ref(data.key, r, data.sheet), k.item() if hasattr(k, "item") else k,
+                  "text" if isinstance(k, str) else "int")
+        w.formula(r, 1, ref(y_src, r, data.sheet), float(truth[i]), "pred" if number else "int")
     cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult)
-    write_scoring(w, cols, values[model.output], result.y, 1, n)
-    ws.set_column(2, cols.correct, 10)
-    ws.set_column(4, 5, 13)  # the split summary's MSE and accuracy sit above columns E:F
-    summary = Summary(ws.name, {}, {}, {}, cols.pred)
-    w.headers(1, 3, ["rows", "MSE", "accuracy"])
+    write_scoring(w, result, cols, values[model.output], 1, n, names)
+    last_col = cols.loss if number else cols.correct
+    ws.set_column(2, last_col, 10)
+    ws.set_column(4, 6, 13)  # the split summary's scores sit above columns E:G
+    summary = Summary(ws.name, {}, {}, cols.pred, cols.output)
+    scores = SCORES[result.kind]
+    w.headers(1, 3, ["rows"] + [SUMMARY_TITLES[x] for x in scores])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
-    loss = squared_error(values[model.output], result.y)
-    right = correct(values[model.output], result.y)
+    pred_units = result.output(values[model.output]) if number else values[model.output]
+    loss = squared_error(pred_units, torch_like(truth)).numpy()
+    right = correct(values[model.output], result.y).numpy() if not number else None
     for k, (split, (a, b)) in enumerate(splits.items()):
         r = 2 + k
         ws.write_string(r, 2, split, s(None, None, bold=True))
@@ -143,18 +184,36 @@ def write_model_sheet(w: Writer, result, model, data: Block, mmult: bool = False
             ws.write_string(r, 4, "no rows", s.note)
             continue
         rows = (FIRST_ROW + a, FIRST_ROW + b - 1)
-        summary.values[split, "mse"] = float(loss[a:b].mean())
-        summary.values[split, "acc"] = float(right[a:b].mean())
-        w.formula(r, 4, mse_excel(span(cols.loss, cols.loss, *rows)), summary.values[split, "mse"], "mse")
-        w.formula(r, 5, accuracy_excel(span(cols.correct, cols.correct, *rows)), summary.values[split, "acc"], "acc")
-        summary.mse[split] = ref(4, r, ws.name)
-        summary.acc[split] = ref(5, r, ws.name)
+        losses = span(cols.loss, cols.loss, *rows)
+        mse = float(loss[a:b].mean())
+        found = {"mse": (mse_excel(losses), mse)}
+        if number:
+            sst = float(((truth[a:b] - truth[a:b].mean()) ** 2).sum())
+            found["rmse"] = (rmse_excel(ref(4, r)), float(np.sqrt(mse)))
+            found["r2"] = (r2_excel(losses, span(1, 1, *rows)), 1 - float(loss[a:b].sum()) / sst if sst > 0 else None)
+        else:
+            found["acc"] = (accuracy_excel(span(cols.correct, cols.correct, *rows)), float(right[a:b].mean()))
+        for score in scores:
+            formula, value = found[score]
+            c = SUMMARY_COL[score]
+            if value is None:  # R² of one row, or of rows that all hold one value: no spread to explain
+                ws.write_string(r, c, "no spread", s.note)
+                continue
+            w.formula(r, c, formula, value, SUMMARY_FORMAT[score])
+            summary.values[split, score] = value
+            summary.cells[split, score] = ref(c, r, ws.name)
     ws.freeze_panes(FIRST_ROW, 2)
     return summary
 
 
-def write_test_models(w: Writer, result, test: Block, first_col: int) -> int:
-    """Every model's steps on the test rows, then Survived from the submitted model."""
+def torch_like(values):
+    import torch
+
+    return torch.as_tensor(values, dtype=torch.float64)
+
+
+def write_test_models(w: Writer, result, test: Block, first_col: int, names: Names) -> int:
+    """Every model's steps on the test rows, then the chosen model's prediction (and score)."""
     n = len(result.test)
     c = first_col
     preds = {}
@@ -164,16 +223,46 @@ def write_test_models(w: Writer, result, test: Block, first_col: int) -> int:
         preds[model.name] = (cols.pred, values[model.output])
         c += len(cols.names)
     chosen = result.submit_model
-    w.headers(HEADER_ROW, c, ["Survived"])
-    sub = result.submission["Survived"].to_numpy()
+    frame = result.predictions
+    target = result.recipe.target
+    by_formula = chosen in preds
+    if result.kaggle:
+        heads = [target.column]
+    else:
+        heads = ["prediction", "score"]
+    w.headers(HEADER_ROW, c, heads)
     for i in range(n):
         r = FIRST_ROW + i
-        if chosen in preds:
-            w.formula(r, c, survived_excel(ref(preds[chosen][0], r)), sub[i], "int")
+        pred = ref(preds[chosen][0], r) if by_formula else None
+        if result.kaggle:
+            value = int(frame[target.column].iat[i])
+            (w.formula(r, c, decision_excel(pred), value, "int") if by_formula else w.reported(r, c, value, "int"))
+            continue
+        score = float(frame["score"].iat[i])
+        said = frame["prediction"].iat[i]
+        if result.kind == "number":
+            formula = target.decode_cell(pred, names.of(target.column)) if by_formula else None
+            value, fmt = float(said), "pred"
         else:
-            w.reported(r, c, sub[i], "int")
-    w.ws.set_column(first_col, c, 10)
-    source = (f"from {MODELS[chosen].title} by formula" if chosen in preds
+            yes, no = target.label(result.fitted.target, True), target.label(result.fitted.target, False)
+            formula = f'IF({pred}>0.5,{_text(yes)},{_text(no)})' if by_formula else None
+            value, fmt = said, "text"
+        if formula:
+            w.formula(r, c, formula, value, fmt)
+            w.formula(r, c + 1, pred, score, "pred")
+        else:
+            w.reported(r, c, value, fmt)
+            w.reported(r, c + 1, score, "pred")
+    w.ws.set_column(first_col, c + len(heads) - 1, 10)
+    from titanic_reg.models import MODELS as _M
+
+    source = (f"from {_M[chosen].title} by formula" if by_formula
               else f"reported by the {chosen} baseline (not a formula)")
-    w.ws.write_string(2, 0, f"Survived ({col(c)}) is submission.csv's column, {source}.", w.s.note)
+    file = "submission.csv" if result.kaggle else "predictions.csv"
+    w.ws.write_string(2, 0, f"{', '.join(heads)} ({col(c)}) {'is' if len(heads) == 1 else 'are'} {file}'s, "
+                            f"{source}.", w.s.note)
     return c
+
+
+def _text(value: str) -> str:
+    return '"' + str(value).replace('"', '""') + '"'

@@ -28,24 +28,23 @@ def sample_rows(n_train: int, n_valid: int, max_rows: int, seed: int) -> np.ndar
 
 def for_sheets(result, max_rows: int = DEFAULT_MAX_ROWS):
     """`result` itself when it fits; else a copy whose rows (and test rows) are a sample."""
-    n, n_train = len(result.frame), result.n_train
+    n, n_train = len(result.data), result.n_train
     too_many_test = result.test is not None and len(result.test) > max_rows
     if n <= max_rows and not too_many_test:
         return result
     changes = {"sample_of": {"rows": n, "test": None if result.test is None else len(result.test)}}
     if n > max_rows:
         idx = sample_rows(n_train, n - n_train, max_rows, result.settings["seed"])
-        frame = result.frame.iloc[idx].reset_index(drop=True)
         X, y = result.X[idx], result.y[idx]
-        k = int((frame["split"] == "train").sum())
+        k = int((idx < n_train).sum())
         # The Descent sheets redo their steps over the sampled rows: torch does the same.
         descent = {name: plain_descent(MODELS[name], X[:k], y[:k], result.models[name].init,
                                        len(d.losses) - 1, d.lr)
                    for name, d in result.descent.items()}
-        changes.update(frame=frame, X=X, y=y, descent=descent)
+        changes.update(data=result.data.take(idx), n_train=k, X=X, y=y, descent=descent)
     if too_many_test:
         idx = np.sort(np.random.default_rng(result.settings["seed"]).choice(len(result.test), max_rows,
                                                                            replace=False))
-        changes.update(test=result.test.iloc[idx].reset_index(drop=True), X_test=result.X_test[idx],
-                       submission=result.submission.iloc[idx].reset_index(drop=True))
+        changes.update(test=result.test.take(idx), X_test=result.X_test[idx],
+                       predictions=result.predictions.iloc[idx].reset_index(drop=True))
     return dataclasses.replace(result, **changes)

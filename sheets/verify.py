@@ -369,6 +369,8 @@ def _cell_value(c, ns: str, shared: list[str]):
     text = None if v is None else v.text
     if t == "str":
         return text or ""
+    if v is not None and not text and t == "n" and c.find(ns + "f") is not None:
+        return ""  # a formula's empty-text result, as XlsxWriter stores it: <v></v>, no type
     if text is None or text == "":
         return None
     if t == "n":

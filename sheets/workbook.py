@@ -14,16 +14,16 @@ from titanic_reg.models import MODELS, TWO_RELU
 from .about_sheet import write_about
 from .charts_sheet import write_charts, write_history
 from .compare_sheet import write_compare
+from .data_sheet import define_training_ranges, fill_note, write_rows
 from .descent_sheet import sheet_name, write_descent
 from .layout import HEADER_ROW, Writer, new_workbook
 from .model_sheets import write_model_sheet, write_params, write_test_models
-from .passengers import fill_note, write_passengers, write_stats
+from .names import Names
+from .recipe_sheet import write_recipe_sheet
 from .sample import DEFAULT_MAX_ROWS, for_sheets
 from .style import Styles
 
-DATA_RAW = ("PassengerId", "Split", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-TEST_RAW = ("PassengerId", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-SHEETS = ("About", "Data", "Params", "Linear", "TwoReLU", "MatMul", "Compare", "Test",
+SHEETS = ("About", "Data", "Recipe", "Params", "Linear", "TwoReLU", "MatMul", "Compare", "Test",
           "DescentLinear", "DescentTwoReLU", "History", "Charts")
 
 
@@ -33,7 +33,8 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
     result = for_sheets(result, max_rows)
     wb = new_workbook(path)
     # Timestamps from the data, not the clock, so the same run gives the same bytes.
-    wb.set_properties({"title": "titanic-reg workbook", "created": _stamp(result)})
+    wb.set_properties({"title": f"titanic-reg workbook: {result.recipe.title or result.recipe.name}",
+                       "created": _stamp(result)})
     styles = Styles(wb)
     wanted = [name for name in SHEETS
               if (name != "Test" or result.test is not None) and (not name.startswith("Descent") or result.descent)]
@@ -45,26 +46,29 @@ def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
         if name in ("Data", "Linear", "TwoReLU", "MatMul", "Test"):
             ws.repeat_rows(HEADER_ROW)
 
+    names = Names()
     data_ws = writers["Data"]
-    data_ws.ws.write_string(0, 0, "Data: the rows used, raw (blue) and the ten features by formula (green)"
-                            + (f" - a seeded SAMPLE of {len(result.frame):,} of {result.sample_of['rows']:,} rows"
-                               if result.sample_of else ""), styles.title)
-    data = write_passengers(data_ws, "Data", result.frame, result.X, DATA_RAW)
-    write_stats(data_ws, result, data)
+    data_ws.text(0, 0, f"Data: the rows used, raw (blue) and the {len(result.features)} features by formula "
+                       "(green)" + (f" - a seeded SAMPLE of {len(result.data):,} of {result.sample_of['rows']:,} rows"
+                                    if result.sample_of else ""), styles.title)
+    data_ws.text(1, 0, "Statistics (fill values, scales, kept levels) are on the Recipe sheet, by formula over the "
+                       "training rows. " + fill_note(result, result.data), styles.note)
+    data = write_rows(data_ws, "Data", result, result.data, result.X, names, labelled=True)
+    define_training_ranges(wb, result, data)
+    write_recipe_sheet(writers["Recipe"], result, data, names)
     write_params(writers["Params"], result)
     summaries = {}
     for model in MODELS.values():
-        summaries[model.name] = write_model_sheet(writers[model.sheet], result, model, data)
-    write_model_sheet(writers["MatMul"], result, TWO_RELU, data, mmult=True)
-    write_compare(writers["Compare"], result, summaries)
+        summaries[model.name] = write_model_sheet(writers[model.sheet], result, model, data, names)
+    write_model_sheet(writers["MatMul"], result, TWO_RELU, data, names, mmult=True)
+    write_compare(writers["Compare"], result, summaries, names)
     if result.test is not None:
         t = writers["Test"]
-        t.ws.write_string(0, 0, "Test: Kaggle's test rows, features and predictions by the same formulas",
-                          styles.title)
-        t.ws.write_string(1, 0, "Statistics (max Age, fill values) are the training rows', from the Data "
-                                "sheet. " + fill_note(result.test), styles.note)
-        block = write_passengers(t, "Test", result.test, result.X_test, TEST_RAW)
-        write_test_models(t, result, block, block.last_feature + 1)
+        t.text(0, 0, "Test: the test rows, features and predictions by the same formulas", styles.title)
+        t.text(1, 0, "Statistics are the training rows', from the Recipe sheet. " + fill_note(result, result.test),
+               styles.note)
+        block = write_rows(t, "Test", result, result.test, result.X_test, names, labelled=False)
+        write_test_models(t, result, block, block.last_feature + 1 + len(result.test.show), names)
     for model in MODELS.values():
         if model.name in result.descent:
             write_descent(writers[sheet_name(model)], result, model)

@@ -1,16 +1,19 @@
-"""Tests for titanic_reg.data: loading and validating the Titanic CSVs."""
+"""Reading CSVs (titanic_reg.table) and the lesson's recipe's columns and checks (titanic_reg.data)."""
 
 import csv
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from titanic_reg.data import REQUIRED_TEST, REQUIRED_TRAIN, check_seen, load_csv
-from titanic_reg.errors import InputError
+from titanic_reg.data import load
+from titanic_reg.errors import InputError, InputWarning
+from titanic_reg.recipe import titanic
+from titanic_reg.table import read_table
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -22,6 +25,21 @@ ROW3 = '3,1,3,"Heikkinen, Miss. Laina",female,26,0,0,STON/O2. 3101282,7.925,,S'
 TRAIN_COLUMNS = ["row", "PassengerId", "Survived", "Pclass", "Name", "Sex", "Age", "SibSp", "Parch", "Fare",
                  "Embarked"]
 TEST_COLUMNS = [c for c in TRAIN_COLUMNS if c != "Survived"]
+
+
+def load_csv(path, labelled):
+    """The lesson's recipe's columns of a file, as one DataFrame (the way the tests read them)."""
+    rows = load(read_table(path), titanic(), labelled=labelled)
+    out = {"row": rows.row, "PassengerId": rows.id}
+    if labelled:
+        out["Survived"] = rows.target
+    out["Pclass"] = rows.columns["Pclass"]
+    out["Name"] = rows.show.get("Name", np.full(len(rows), "", dtype=object))
+    for c in ("Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"):
+        out[c] = rows.columns[c]
+    for c in ("Pclass", "Sex", "Embarked", "Name"):
+        out[c] = pd.Series(out[c], dtype=object)
+    return pd.DataFrame(out)
 
 
 def write(tmp_path, text, name="t.csv", encoding="utf-8"):
@@ -59,19 +77,19 @@ def test_real_train():
     df = load_csv(DATA / "train.csv", labelled=True)
     assert list(df.columns) == TRAIN_COLUMNS
     assert len(df) == 891
-    assert isinstance(df.index, pd.RangeIndex)
     assert df["Age"].isna().sum() == 177
     assert df["Embarked"].isna().sum() == 2
     assert df["Fare"].isna().sum() == 0
-    assert df["PassengerId"].dtype == np.int64 and df["Survived"].dtype == np.int64
-    for c in ("Pclass", "Age", "SibSp", "Parch", "Fare"):
+    assert df["PassengerId"].dtype == np.int64 and df["Survived"].dtype == np.float64
+    for c in ("Age", "SibSp", "Parch", "Fare"):
         assert df[c].dtype == np.float64
-    assert df["Sex"].dtype == object and df["Embarked"].dtype == object
+    # Categories are text, numbers written canonically: Pclass 3 is "3".
+    assert df["Sex"].dtype == object and df["Embarked"].dtype == object and df["Pclass"].dtype == object
     first = df.iloc[0]
     assert first["row"] == 2
     assert first["PassengerId"] == 1
     assert first["Survived"] == 0
-    assert first["Pclass"] == 3
+    assert first["Pclass"] == "3"
     assert first["Name"] == "Braund, Mr. Owen Harris"
     assert first["Sex"] == "male"
     assert first["Age"] == 22
@@ -80,6 +98,7 @@ def test_real_train():
     assert first["Embarked"] == "S"
     assert df["row"].iloc[-1] == 892
     assert set(df["Sex"]) == {"male", "female"}
+    assert set(df["Pclass"]) == {"1", "2", "3"}
     assert set(df["Embarked"].dropna()) == {"C", "Q", "S"}
     assert df.loc[df["Embarked"].isna(), "Embarked"].tolist() == [None, None]
     assert df["Survived"].sum() == 342
@@ -92,14 +111,12 @@ def test_real_test():
     assert df["Fare"].isna().sum() == 1
     assert df["Age"].isna().sum() == 86
     assert df["PassengerId"].iloc[0] == 892
-    train = load_csv(DATA / "train.csv", labelled=True)
-    check_seen(train, df, DATA / "test.csv")  # nothing unseen
 
 
-def test_required_constants():
-    assert REQUIRED_TRAIN == ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare",
-                              "Embarked")
-    assert REQUIRED_TEST == tuple(c for c in REQUIRED_TRAIN if c != "Survived")
+def test_the_lessons_recipe_names_kaggles_columns():
+    recipe = titanic()
+    assert (recipe.target.column, recipe.id) == ("Survived", "PassengerId")
+    assert recipe.columns == ["SibSp", "Parch", "Age", "Fare", "Pclass", "Embarked", "Sex"]
 
 
 # -- file-level errors ------------------------------------------------------
@@ -187,26 +204,24 @@ def test_unclosed_quote(tmp_path):
 
 BAD_VALUES = [
     ("Age", "abc", "not a number"),
-    ("Age", "-1", "age"),
-    ("Age", "151", "age"),
-    ("Age", "nan", "finite"),
+    ("Age", "-1", "from 0 to 150"),
+    ("Age", "151", "from 0 to 150"),
     ("Age", "inf", "finite"),
-    ("Age", "NA", "empty"),
+    ("Age", "nil", "empty"),
     ("SibSp", "1.5", "whole"),
     ("SibSp", "-1", "whole"),
     ("Parch", "x", "not a number"),
-    ("Fare", "-0.5", "fare"),
+    ("Fare", "-0.5", ">= 0"),
     ("Fare", "Infinity", "finite"),
-    ("Pclass", "4", "1, 2 or 3"),
-    ("Pclass", "0", "1, 2 or 3"),
-    ("Pclass", "first", "not a number"),
-    ("Sex", "m", "male or female"),
-    ("Survived", "2", "0 or 1"),
-    ("Survived", "", "missing"),
+    ("Pclass", "4", "one of 1, 2, 3"),
+    ("Pclass", "0", "one of 1, 2, 3"),
+    ("Pclass", "first", "one of 1, 2, 3"),
+    ("Sex", "m", "one of male, female"),
+    ("Survived", "2", "one of 0, 1"),
     ("Survived", "yes", "not a number"),
     ("PassengerId", "", "missing"),
     ("PassengerId", "1.5", "whole"),
-    ("PassengerId", "a1", "not a number"),
+    ("PassengerId", "a1", "whole"),
     ("Age", "1_0", "not a number"),
 ]
 
@@ -234,6 +249,14 @@ def test_duplicate_passenger_id(tmp_path):
     e = raises(write(tmp_path, csv_text(ROW1, ROW2, with_value(ROW3, "PassengerId", "1"))))
     assert e.row == 4 and e.column == "PassengerId"
     assert "rows 2 and 4" in str(e)
+
+
+@pytest.mark.parametrize("marker", ["", "NA", "N/A", "n/a", "nan", "NaN", "null", "NULL", "None", "?"])
+def test_missing_markers(tmp_path, marker):
+    """The usual ways of writing "missing" are missing, in numbers, levels and the target alike."""
+    df = load_csv(write(tmp_path, csv_text(with_value(with_value(with_value(ROW1, "Age", marker), "Embarked", marker),
+                                                      "Survived", marker), ROW2)), labelled=True)
+    assert math.isnan(df["Age"].iloc[0]) and df["Embarked"].iloc[0] is None and math.isnan(df["Survived"].iloc[0])
 
 
 def test_row_numbers_count_blank_lines(tmp_path):
@@ -331,7 +354,7 @@ def test_whitespace_quotes_and_case(tmp_path):
     header = " " + HEADER.replace(",", " , ") + " "
     df = load_csv(write(tmp_path, csv_text(row, header=header)), labelled=True)
     r = df.iloc[0]
-    assert (r["PassengerId"], r["Survived"], r["Pclass"], r["Age"], r["Fare"]) == (1, 0, 3, 22, 7.25)
+    assert (r["PassengerId"], r["Survived"], r["Pclass"], r["Age"], r["Fare"]) == (1, 0, "3", 22, 7.25)
     assert (r["Name"], r["Sex"], r["Embarked"]) == ("Braund, Mr. Owen", "male", "S")
 
 
@@ -345,9 +368,9 @@ def test_missing_values(tmp_path):
     df = load_csv(write(tmp_path, csv_text(ROW1, row)), labelled=True)
     r = df.iloc[1]
     assert r["PassengerId"] == 5 and r["Survived"] == 1
-    for c in ("Pclass", "Age", "SibSp", "Parch", "Fare"):
+    for c in ("Age", "SibSp", "Parch", "Fare"):
         assert math.isnan(r[c])
-    assert r["Sex"] is None and r["Embarked"] is None and r["Name"] == ""
+    assert r["Pclass"] is None and r["Sex"] is None and r["Embarked"] is None and r["Name"] == ""
 
 
 def test_name_absent_and_extras_dropped(tmp_path):
@@ -361,7 +384,7 @@ def test_name_absent_and_extras_dropped(tmp_path):
 def test_whole_numbers_written_as_floats(tmp_path):
     row = "1.0,1.0,2.0,x,female,30,1.0,0.0,t,10,,C"
     df = load_csv(write(tmp_path, csv_text(row)), labelled=True)
-    assert (df["PassengerId"].iloc[0], df["Survived"].iloc[0], df["Pclass"].iloc[0]) == (1, 1, 2)
+    assert (df["PassengerId"].iloc[0], df["Survived"].iloc[0], df["Pclass"].iloc[0]) == (1, 1, "2")
 
 
 def test_unlabelled_drops_survived(tmp_path):
@@ -369,34 +392,48 @@ def test_unlabelled_drops_survived(tmp_path):
     assert list(df.columns) == TEST_COLUMNS
 
 
-# -- check_seen -------------------------------------------------------------
+# -- values a test file has that training never had ------------------------------------
 
 
-def test_check_seen_unseen_embarked(tmp_path):
-    train = load_csv(write(tmp_path, csv_text(ROW1, ROW2, ROW3), name="train.csv"), labelled=True)
-    test_path = write(tmp_path, csv_text(ROW1, ROW2, with_value(ROW3, "Embarked", "x")), name="test.csv")
-    test = load_csv(test_path, labelled=False)
-    assert test["Embarked"].iloc[2] == "X"
-    with pytest.raises(InputError) as info:
-        check_seen(train, test, test_path)
-    e = info.value
-    assert (e.row, e.column) == (4, "Embarked")
-    assert "test.csv" in str(e) and "'X'" in str(e)
+def _fitted(tmp_path, *train_rows):
+    from titanic_reg.features import fit_recipe
+
+    recipe = titanic()
+    rows = load(read_table(write(tmp_path, csv_text(*train_rows), name="train.csv")), recipe, labelled=True)
+    return recipe, fit_recipe(recipe, rows)
 
 
-def test_check_seen_only_in_train_is_fine(tmp_path):
-    train = load_csv(write(tmp_path, csv_text(ROW1, with_value(ROW2, "Embarked", "X"), ROW3)), labelled=True)
-    test = load_csv(write(tmp_path, csv_text(ROW1, with_value(ROW2, "Embarked", ""), ROW3), name="u.csv"),
-                    labelled=False)
-    check_seen(train, test, "u.csv")
+def _unseen(tmp_path, recipe, fitted, *test_rows):
+    from titanic_reg.data import unseen_levels
+
+    test = load(read_table(write(tmp_path, csv_text(*test_rows), name="test.csv")), recipe, labelled=False,
+                numeric=fitted.numeric)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        unseen_levels(test, recipe, fitted.stats)
+    return [str(w.message) for w in caught if issubclass(w.category, InputWarning)], test, fitted.matrix(test)
 
 
-def test_check_seen_unseen_sex(tmp_path):
-    train = load_csv(write(tmp_path, csv_text(ROW1)), labelled=True)  # males only
-    test = load_csv(write(tmp_path, csv_text(ROW1, ROW2), name="u.csv"), labelled=False)
-    with pytest.raises(InputError) as info:
-        check_seen(train, test, "u.csv")
-    assert (info.value.row, info.value.column) == (3, "Sex")
+def test_an_unseen_port_is_used_with_a_warning_and_no_dummy(tmp_path):
+    recipe, fitted = _fitted(tmp_path, ROW1, ROW2, ROW3)
+    said, test, X = _unseen(tmp_path, recipe, fitted, ROW1, ROW2, with_value(ROW3, "Embarked", "x"))
+    assert test.columns["Embarked"][2] == "X"  # read upper-cased, as the recipe says
+    assert len(said) == 1 and "column Embarked" in said[0] and "'X'" in said[0] and "1 row" in said[0]
+    names = fitted.names
+    assert X[2, names.index("Embark_S")] == 0 and X[2, names.index("Embark_C")] == 0
+
+
+def test_a_value_seen_in_training_is_no_news(tmp_path):
+    recipe, fitted = _fitted(tmp_path, ROW1, with_value(ROW2, "Embarked", "Q"), ROW3)
+    said, _, _ = _unseen(tmp_path, recipe, fitted, ROW1, with_value(ROW2, "Embarked", ""), ROW3)
+    assert said == []
+
+
+def test_a_sex_training_never_had_is_warned_about(tmp_path):
+    recipe, fitted = _fitted(tmp_path, ROW1)  # males only
+    said, _, X = _unseen(tmp_path, recipe, fitted, ROW1, with_value(with_value(ROW2, "Pclass", "3"), "Embarked", "S"))
+    assert len(said) == 1 and "column Sex" in said[0] and "'female'" in said[0]
+    assert X[1, fitted.names.index("Male")] == 0
 
 
 def test_tab_delimited(tmp_path, plain):

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from titanic_reg.errors import TrainingError
-from titanic_reg.features import FEATURE_NAMES
 from titanic_reg.models import LINEAR, TWO_RELU
 from titanic_reg.train import TrainConfig, resolve_device, train
 
@@ -14,13 +13,13 @@ LESSON_OPTIMUM = 0.144227149307  # the lesson workbook's Solver result = least s
 
 
 def test_feature_order(lesson_fit):
-    assert FEATURE_NAMES == ("SibSp", "Parch", "Age_N", "log_Fare", "Pclass_1", "Pclass_2",
+    assert lesson_fit.features == ("SibSp", "Parch", "Age_N", "log_Fare", "Pclass_1", "Pclass_2",
                              "Embark_S", "Embark_C", "Male", "Ones")
 
 
 def test_features_of_the_first_rows_by_hand(lesson_fit):
     X = lesson_fit.X.numpy()
-    assert lesson_fit.stats.age_max == 80
+    assert lesson_fit.fitted.stats["Age"]["max"] == 80
     # Braund, Mr. Owen Harris: 3rd class male, 22, SibSp 1, fare 7.25, Southampton
     assert X[0] == pytest.approx([1, 0, 22 / 80, math.log10(8.25), 0, 0, 1, 0, 1, 1], abs=1e-15)
     # Cumings, Mrs. John Bradley: 1st class female, 38, SibSp 1, fare 71.2833, Cherbourg
@@ -30,7 +29,7 @@ def test_features_of_the_first_rows_by_hand(lesson_fit):
 
 
 def test_lesson_rows(lesson_fit):
-    assert len(lesson_fit.frame) == 712 and lesson_fit.dropped == 179 and lesson_fit.n_train == 712
+    assert len(lesson_fit.data) == 712 and lesson_fit.dropped == 179 and lesson_fit.n_train == 712
 
 
 def test_linear_reaches_the_closed_form_optimum(lesson_fit):
@@ -61,11 +60,13 @@ def test_baselines(lesson_fit):
     y = lesson_fit.y.numpy()
     assert m["everyone_dies"]["train_acc"] == pytest.approx(1 - y.mean())
     assert m["everyone_dies"]["train_mse"] == pytest.approx(y.mean())
-    male = lesson_fit.X.numpy()[:, FEATURE_NAMES.index("Male")]
+    male = lesson_fit.X.numpy()[:, lesson_fit.features.index("Male")]
     assert m["women_survive"]["train_acc"] == pytest.approx(np.mean((1 - male) == y))
     assert 0.78 < m["sklearn_logistic"]["train_acc"] < 0.83
     assert m["sklearn_mlp"]["train_mse"] < 0.16
-    for name in ("sklearn_linear", "sklearn_logistic", "sklearn_mlp", "everyone_dies", "women_survive"):
+    assert 0.6 < m["sklearn_gbm"]["train_acc"] <= 1 and m["sklearn_gbm"]["train_mse"] < 0.16
+    for name in ("sklearn_linear", "sklearn_logistic", "sklearn_mlp", "sklearn_gbm", "everyone_dies",
+                 "women_survive"):
         assert m[name]["valid_mse"] is None and m[name]["fit_seconds"] >= 0
 
 
@@ -73,20 +74,22 @@ def test_validation_split_is_seeded_and_statistics_come_from_training_rows(defau
     import titanic_reg
 
     r = default_fit
-    assert r.n_train == 570 and len(r.frame) - r.n_train == 142
+    assert r.n_train == 570 and len(r.data) - r.n_train == 142
     again = titanic_reg.fit("data/train.csv", epochs=1)
-    assert again.frame["PassengerId"].tolist() == r.frame["PassengerId"].tolist()
-    train = r.frame[r.frame["split"] == "train"]
-    assert r.stats.age_max == train["Age"].max()
+    assert again.data.id.tolist() == r.data.id.tolist()
+    ages = r.data.columns["Age"]
+    assert r.fitted.stats["Age"]["max"] == ages[:r.n_train].max()
     assert r.metrics["linear"]["valid_mse"] is not None
 
 
 def test_fill_keeps_every_row_and_fills_with_the_training_mode(fill_fit):
+    import pandas as pd
+
     r = fill_fit
-    assert len(r.frame) == 891 and r.dropped == 0
-    train = r.frame[r.frame["split"] == "train"]
-    assert r.stats.fill["Age"] == train["Age"].mode().iloc[0]
-    assert r.stats.fill["Embarked"] == "S"
+    assert len(r.data) == 891 and r.dropped == 0
+    ages = pd.Series(r.data.columns["Age"][:r.n_train])
+    assert r.fitted.stats["Age"]["fill"] == ages.mode().iloc[0]
+    assert r.fitted.stats["Embarked"]["fill"] == "S"
     assert not torch.isnan(r.X).any() and not torch.isnan(r.X_test).any()
 
 
@@ -212,8 +215,8 @@ def test_losses_in_blocks_equal_losses_at_once(lesson_fit):
 def test_the_mlp_baseline_takes_a_seeded_sample_of_many_rows(lesson_fit, monkeypatch):
     from titanic_reg import baselines
 
-    monkeypatch.setattr(baselines, "SKLEARN", {**baselines.SKLEARN, "sklearn_mlp": (
-        *baselines.SKLEARN["sklearn_mlp"][:2], 300)})
+    title, make, _, kinds = baselines.SKLEARN["sklearn_mlp"]
+    monkeypatch.setattr(baselines, "SKLEARN", {**baselines.SKLEARN, "sklearn_mlp": (title, make, 300, kinds)})
     X, y = lesson_fit.X.numpy(), lesson_fit.y.numpy()
     scores, predict = baselines.run(X[:600], y[:600], X[600:], y[600:], seed=3)
     assert scores["sklearn_mlp"]["fit_rows"] == 300 and scores["sklearn_linear"]["fit_rows"] == 600

@@ -70,13 +70,13 @@ def test_workbook_features_equal_torch_features(rows, tmp_path_factory, soffice)
     from sheets.layout import FIRST_ROW, HEADER_ROW
     from sheets.verify import verify
     from sheets.workbook import write_workbook
-    from titanic_reg.features import FEATURE_NAMES
 
     tmp = tmp_path_factory.mktemp("property")
     write_csv(tmp / "train.csv", rows)
     result = titanic_reg.fit(tmp / "train.csv", test_path=None, valid_pct=0, epochs=2, restarts=1,
                              descent_steps=0, missing="fill")
-    assert len(result.frame) == N_ROWS and result.frame["PassengerId"].tolist() == list(range(1, N_ROWS + 1))
+    FEATURE_NAMES = result.features
+    assert len(result.data) == N_ROWS and result.data.id.tolist() == list(range(1, N_ROWS + 1))
     path = write_workbook(result, tmp / "property.xlsx")
 
     header = [c.value for c in openpyxl.load_workbook(path, read_only=True)["Data"][HEADER_ROW + 1]]

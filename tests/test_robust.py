@@ -23,7 +23,7 @@ import pytest
 from test_cli import TRAIN, edited, one_line_error, run
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUTS = ["loss.png", "metrics.json", "submission.csv", "titanic.xlsx"]
+OUTPUTS = ["loss.png", "metrics.json", "recipe.toml", "submission.csv", "titanic.xlsx"]
 # Quick but complete runs: every output, the workbook included.
 RUN = ["--epochs", "50", "--restarts", "8"]
 
@@ -61,15 +61,14 @@ def test_the_writer_replaces_what_xml_cannot_hold(tmp_path):
     caller of the Python API can pass any str: the workbook is still written."""
     import titanic_reg
     from sheets.workbook import write_workbook
-    from titanic_reg.data import InputWarning
+    from titanic_reg.errors import InputWarning
 
     small = edited(tmp_path, TRAIN, "train.csv", lambda rows: rows.__delitem__(slice(60, None)))
     result = titanic_reg.fit(small, valid_pct=0, epochs=2, restarts=1, descent_steps=0)
-    names = result.frame["Name"].copy()
-    names.iloc[0] = "Lone \ud800 surrogate"
-    names.iloc[1] = "Nul\x00 and \x1f unit separator"
-    names.iloc[2] = "\udfff"
-    result.frame["Name"] = names
+    names = result.data.show["Name"]
+    names[0] = "Lone \ud800 surrogate"
+    names[1] = "Nul\x00 and \x1f unit separator"
+    names[2] = "\udfff"
     with pytest.warns(InputWarning) as caught:
         write_workbook(result, tmp_path / "w.xlsx")
     messages = [str(w.message) for w in caught]
@@ -192,7 +191,7 @@ def test_interrupted_run_into_a_new_folder_leaves_no_folder(tmp_path):
     # outputs were complete (a busy machine can be that slow): never anything between.
     if os.listdir(tmp_path):
         out = tmp_path / "a" / "out"
-        assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "submission.csv", "titanic.xlsx"]
+        assert sorted(os.listdir(out)) == OUTPUTS
         json.loads((out / "metrics.json").read_text())
 
 

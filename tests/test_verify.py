@@ -126,14 +126,18 @@ def test_read_formula_cells_finds_every_formula_cell(good_xlsx):
     assert set(second) == {(4, 3), (6, 4)}                              # D5, E7
 
 
-def test_missing_cached_value_is_read_as_none(tmp_path):
+def test_an_empty_cached_value_is_empty_text(tmp_path):
+    """XlsxWriter stores a formula's empty-text result (="" , the Recipe sheet's missing level)
+    as an empty <v/>: that reads as "", which only an empty-text recalculation matches."""
     path = tmp_path / "blank.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("S")
     ws.write_number("A1", 1)
     ws.write_formula("B1", "=A1+1", None, "")   # XlsxWriter writes an empty <v/>
+    ws.write_formula("C1", '=""', None, "")
     wb.close()
-    assert read_formula_cells(path) == {"S": {(0, 1): ("A1+1", None)}}
+    assert read_formula_cells(path) == {"S": {(0, 1): ("A1+1", ""), (0, 2): ('""', "")}}
+    assert math.isinf(verify_mod._diff("", 2.0)) and verify_mod._diff("", "") == 0
 
 
 def test_diff_rules():

@@ -9,7 +9,6 @@ import pytest
 from sheets.functions import ALLOWED, functions_used
 from sheets.verify import read_formula_cells, verify
 from sheets.workbook import write_workbook
-from titanic_reg.features import FEATURE_NAMES
 
 pytestmark = pytest.mark.libreoffice
 
@@ -38,7 +37,7 @@ def test_libreoffice_recalculates_every_formula_to_torchs_numbers(checked):
     assert report.ok, report.summary()
     assert report.errors == []
     assert report.max_diff <= 1e-9
-    assert report.cells_checked > 20 * len(result.frame)
+    assert report.cells_checked > 20 * len(result.data)
 
 
 def test_recalculated_losses_equal_torchs(checked):
@@ -55,11 +54,11 @@ def test_linest_equals_scikit_learn(checked):
     ws = openpyxl.load_workbook(path)["Compare"]
     head = _find(ws, "Excel LINEST")
     sk = result.metrics["sklearn_linear"]["params"]
-    for j, name in enumerate(FEATURE_NAMES):
+    for j, name in enumerate(result.features):
         row = head.row + 1 + j
         assert ws.cell(row, 1).value == name
         assert report.value("Compare", f"{head.column_letter}{row}") == pytest.approx(sk[j], abs=1e-8)
-    mse_row = head.row + 1 + len(FEATURE_NAMES)
+    mse_row = head.row + 1 + len(result.features)
     linest_mse = report.value("Compare", f"{head.column_letter}{mse_row}")
     assert linest_mse == pytest.approx(result.metrics["sklearn_linear"]["train_mse"], abs=1e-9)
     assert linest_mse == pytest.approx(result.metrics["linear"]["train_mse"], abs=1e-6)
@@ -87,19 +86,24 @@ def test_only_portable_functions(checked):
 
 def test_features_and_statistics_are_formulas(lesson_fit, tmp_path):
     path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
-    ws = openpyxl.load_workbook(path)["Data"]
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Data"]
     header = [c.value for c in ws[5]]
+    assert header[:10] == ["PassengerId", "Split", "Survived", "SibSp", "Parch", "Age", "Fare", "Pclass",
+                           "Embarked", "Sex"]
     row = {h: c.value for h, c in zip(header, ws[6])}
-    assert row["Age_N"] == "=$F6/age_max"
-    assert row["log_Fare"] == "=LOG10($I6+1)"
-    assert row["Male"] == '=IF($E6="male",1,0)'
-    assert row["Embark_S"] == '=IF($J6="S",1,0)'
-    assert ws["D3"].value.startswith("=MAX(") and ws["D3"].value.endswith("$F$717)")
-    cached = openpyxl.load_workbook(path, data_only=True)["Data"]
-    assert cached["D3"].value == 80
-    lin = openpyxl.load_workbook(path)["Linear"]
+    assert row["Age_N"] == "=$F6/max_Age"
+    assert row["log_Fare"] == "=LOG10($G6+1)"
+    assert row["Pclass_1"] == "=IF($H6=1,1,0)"  # the lesson's IF(x=v,1,0) for numbers
+    assert row["Male"] == '=IF(EXACT($J6,"male"),1,0)'  # text compared exactly: "Male" is not "male"
+    assert row["Embark_S"] == '=IF(EXACT($I6,"S"),1,0)'
+    sheet, cell = next(wb.defined_names["max_Age"].destinations)
+    assert sheet == "Recipe" and wb[sheet][cell.replace("$", "")].value == "=MAX(Data!$F$6:$F$717)"
+    cached = openpyxl.load_workbook(path, data_only=True)
+    assert cached[sheet][cell.replace("$", "")].value == 80
+    lin = wb["Linear"]
     assert lin["C6"].value == "=SUMPRODUCT(Data!$K6:$T6,lin_w)"
-    relu = openpyxl.load_workbook(path)["TwoReLU"]
+    relu = wb["TwoReLU"]
     assert relu["E6"].value == "=IF($C6<0,0,$C6)"
 
 
@@ -125,12 +129,12 @@ def test_verify_catches_one_tampered_cached_value(lesson_fit, tmp_path, soffice)
     path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
     with zipfile.ZipFile(path) as z:
         parts = {n: z.read(n) for n in z.namelist()}
-    # sheet4 is Linear: change the cached prediction of its first passenger (C6).
-    xml = parts["xl/worksheets/sheet4.xml"].decode()
+    # sheet5 is Linear: change the cached prediction of its first passenger (C6).
+    xml = parts["xl/worksheets/sheet5.xml"].decode()
     new, count = re.subn(r'(<c r="C6"[^>]*><f>[^<]*</f><v>)([^<]*)(</v>)',
                          lambda m: m.group(1) + repr(float(m.group(2)) + 1e-6) + m.group(3), xml)
     assert count == 1
-    parts["xl/worksheets/sheet4.xml"] = new.encode()
+    parts["xl/worksheets/sheet5.xml"] = new.encode()
     tampered = tmp_path / "tampered.xlsx"
     with zipfile.ZipFile(tampered, "w", zipfile.ZIP_DEFLATED) as z:
         for n, b in parts.items():
@@ -153,7 +157,7 @@ def test_cached_values_show_without_recalculation(lesson_fit, tmp_path):
         pred = model.predict(lesson_fit.X, lesson_fit.models[model.name].params[None])[0].numpy()
         assert sheet[column].to_numpy() == pytest.approx(pred, abs=1e-15)
     data = pd.read_excel(path, sheet_name="Data", header=4, engine="openpyxl")
-    assert data[list(FEATURE_NAMES)].to_numpy() == pytest.approx(lesson_fit.X.numpy(), abs=1e-15)
+    assert data[list(lesson_fit.features)].to_numpy() == pytest.approx(lesson_fit.X.numpy(), abs=1e-15)
 
 
 def test_big_data_gets_a_labelled_sample_that_still_verifies(tmp_path, soffice):

@@ -1,4 +1,15 @@
-"""scikit-learn models and the two classic references, on the same features and split."""
+"""scikit-learn models and the recipe's rules, on the same features, target and split.
+
+By the target's kind:
+
+* binary: LinearRegression (the closed form of our linear model), LogisticRegression, a
+  16-ReLU MLPRegressor and HistGradientBoostingClassifier (its probability);
+* number: LinearRegression, the MLP and HistGradientBoostingRegressor, all on the
+  standardised target the models learn (their predictions scored in its own units).
+
+Rules need no fitting: a constant (a number in the target's units, "majority" or "mean"),
+or 1 where one feature has one value (the Titanic recipe's women_survive).
+"""
 from __future__ import annotations
 
 import time
@@ -6,12 +17,9 @@ import warnings
 
 import numpy as np
 
-from .data import InputWarning
-from .errors import TrainingError
-from .features import FEATURE_NAMES
-from .metrics import split_scores
+from .errors import InputError, InputWarning, TrainingError
+from .metrics import SCORES, split_scores
 
-MALE = FEATURE_NAMES.index("Male")
 # MLPRegressor trains by mini-batches of 200 rows, a Python step each: 20 s at 640,000
 # rows. Beyond this many it is fitted on a seeded sample of them (scored on every row).
 MLP_MAX_ROWS = 20_000
@@ -36,29 +44,46 @@ def _mlp(seed):
     return MLPRegressor(hidden_layer_sizes=(16,), max_iter=3000, random_state=seed), "predict"
 
 
-SKLEARN = {  # name: (title, make, the most training rows it is fitted on)
-    "sklearn_linear": ("LinearRegression (closed form)", _linear_regression, None),
-    "sklearn_logistic": ("LogisticRegression", _logistic_regression, None),
-    "sklearn_mlp": ("MLPRegressor, 16 hidden ReLUs", _mlp, MLP_MAX_ROWS),
+def _boosting(seed, kind):
+    if kind == "binary":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(random_state=seed), "proba"
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(random_state=seed), "predict"
+
+
+SKLEARN = {  # name: (title, make(seed, kind), the most training rows it is fitted on, kinds)
+    "sklearn_linear": ("LinearRegression (closed form)", lambda s, k: _linear_regression(s), None,
+                       ("binary", "number")),
+    "sklearn_logistic": ("LogisticRegression", lambda s, k: _logistic_regression(s), None, ("binary",)),
+    "sklearn_mlp": ("MLPRegressor, 16 hidden ReLUs", lambda s, k: _mlp(s), MLP_MAX_ROWS, ("binary", "number")),
+    "sklearn_gbm": ("HistGradientBoosting (gradient-boosted trees)", _boosting, None, ("binary", "number")),
 }
-RULES = {
-    "everyone_dies": ("Everyone dies", lambda X: np.zeros(len(X))),
-    "women_survive": ("Women survive (gender model)", lambda X: 1.0 - X[:, MALE]),
-}
-TITLES = {name: spec[0] for name, spec in {**SKLEARN, **RULES}.items()}
+SKLEARN_NAMES = tuple(SKLEARN)
 
 
-def run(X_train, y_train, X_valid, y_valid, seed: int) -> tuple[dict, dict]:
-    """Scores of every baseline, and for each a function X -> prediction.
+def names(kind: str, rules) -> list[str]:
+    """Every baseline a run of this target kind has, in order."""
+    return [n for n, spec in SKLEARN.items() if kind in spec[3]] + [r.name for r in rules]
 
-    A scikit-learn model that cannot be fitted on these rows (LogisticRegression
-    on a single class of Survived, say) does not stop the run: its scores are
-    None (null in metrics.json), an InputWarning says why, and its predictor
-    raises TrainingError if it is asked for a submission.
+
+def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
+        decode=None) -> tuple[dict, dict]:
+    """Scores of every baseline, and for each a function X -> prediction (in y's units).
+
+    A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
+    single class, say) does not stop the run: its scores are None (null in metrics.json),
+    an InputWarning says why, and its predictor raises TrainingError if it is asked for
+    the predictions.
     """
     out, predictors = {}, {}
-    for name, (title, make, max_rows) in SKLEARN.items():
-        est, how = make(seed)
+    empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
+    for name, (title, make, max_rows, kinds) in SKLEARN.items():
+        if kind not in kinds:
+            continue
+        est, how = make(seed, kind)
         fit_X, fit_y = _at_most(max_rows, X_train, y_train, seed)
         start = time.perf_counter()
         try:
@@ -67,11 +92,10 @@ def run(X_train, y_train, X_valid, y_valid, seed: int) -> tuple[dict, dict]:
                 est.fit(fit_X, fit_y)
         except ValueError as exc:  # scikit-learn's word for "not with these rows"
             seconds = time.perf_counter() - start
-            reason = _why_not(exc, y_train)
+            reason = _why_not(exc, y_train, kind)
             warnings.warn(InputWarning(f"baseline {name} cannot be fitted ({reason}); its scores are null"),
                           stacklevel=2)
-            out[name] = {"title": title, "train_mse": None, "valid_mse": None, "train_acc": None,
-                         "valid_acc": None, "fit_seconds": seconds, "n_params": None, "fit_rows": len(fit_X)}
+            out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None, "fit_rows": len(fit_X)}
             if name == "sklearn_linear":
                 out[name]["params"] = [None] * X_train.shape[1]
             predictors[name] = _unfitted(name, reason)
@@ -84,27 +108,47 @@ def run(X_train, y_train, X_valid, y_valid, seed: int) -> tuple[dict, dict]:
             return est.predict_proba(X)[:, 1] if how == "proba" else est.predict(X)
 
         predictors[name] = predict
-
         out[name] = {
             "title": title,
-            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid),
+            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": seconds,
             "n_params": _n_params(est),
             "fit_rows": len(fit_X),
         }
         if name == "sklearn_linear":
             out[name]["params"] = est.coef_.tolist()
-    for name, (title, rule) in RULES.items():
+    for rule in rules:
         start = time.perf_counter()
-        pred_train, pred_valid = rule(X_train), rule(X_valid)
-        out[name] = {
-            "title": title,
-            **split_scores(pred_train, y_train, pred_valid, y_valid),
+        predict = _rule(rule, y_train, kind, list(features), decode)
+        out[rule.name] = {
+            "title": rule.title,
+            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": time.perf_counter() - start,
             "n_params": 0,
         }
-        predictors[name] = rule
+        predictors[rule.name] = predict
     return out, predictors
+
+
+def _rule(rule, y_train, kind, features, decode):
+    """A rule as a function X -> prediction in y's units (0/1, or standardised)."""
+    if rule.feature is not None:
+        if rule.feature not in features:
+            raise InputError("recipe", f"baseline {rule.name}: no feature is called {rule.feature!r} "
+                                       f"(features: {', '.join(features)})")
+        j, value = features.index(rule.feature), float(rule.equals)
+        return lambda X: (np.asarray(X)[:, j] == value).astype(np.float64)
+    if rule.constant == "majority":
+        c = float(np.mean(y_train) > 0.5) if kind == "binary" and len(y_train) else 0.0
+    elif rule.constant == "mean":
+        c = float(np.mean(y_train)) if len(y_train) else 0.0
+    elif kind == "number" and decode is not None:
+        # A constant in the target's units, as y: (c - mean) / sd.
+        zero, one = float(decode(np.float64(0.0))), float(decode(np.float64(1.0)))
+        c = (float(rule.constant) - zero) / (one - zero)
+    else:
+        c = float(rule.constant)
+    return lambda X: np.full(len(X), c)
 
 
 def _at_most(max_rows, X, y, seed):
@@ -115,10 +159,10 @@ def _at_most(max_rows, X, y, seed):
     return X[rows], y[rows]
 
 
-def _why_not(exc: Exception, y_train) -> str:
+def _why_not(exc: Exception, y_train, kind) -> str:
     classes = np.unique(y_train)
-    if len(classes) < 2:
-        only = "no training rows" if len(classes) == 0 else f"every training row has Survived = {classes[0]:g}"
+    if kind == "binary" and len(classes) < 2:
+        only = "no training rows" if len(classes) == 0 else f"every training row's target is {classes[0]:g}"
         return f"{only}, and it needs both classes"
     return " ".join(str(exc).split())
 
@@ -130,7 +174,9 @@ def _unfitted(name: str, reason: str):
     return predict
 
 
-def _n_params(est) -> int:
+def _n_params(est) -> int | None:
     if hasattr(est, "coefs_"):
         return int(sum(w.size for w in est.coefs_) + sum(b.size for b in est.intercepts_))
-    return int(np.size(est.coef_))
+    if hasattr(est, "coef_"):
+        return int(np.size(est.coef_))
+    return None  # trees: their size is no count of weights

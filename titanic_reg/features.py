@@ -1,127 +1,143 @@
-"""The lesson's feature recipe: each feature's torch form beside its Excel formula.
+"""A recipe fitted on the training rows: the feature matrix and the target any rows give.
 
-A feature reads raw columns (already filled, see `Stats.fill`) and returns a float64
-tensor; its `excel` twin receives the cell references of the same raw columns and
-returns the formula text (without the leading "="). Adding a feature is one entry in
-`FEATURES`; the Data and Test sheets and the training matrix all follow it.
+    fitted = fit_recipe(recipe, train_rows)
+    X, y = fitted.matrix(rows), fitted.y(rows)
+
+The statistics (fill values, maxima, means and sds, the kept levels) come from the
+training rows only and are applied to every row: validation, test, anything predicted
+later. Each input's features come from its transform (transforms.py), in recipe order,
+then the constant `Ones` when the recipe has it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
-import pandas as pd
 import torch
 
-DTYPE = torch.float64
-NUMERIC_INPUTS = ("Pclass", "Age", "SibSp", "Parch", "Fare")
-TEXT_INPUTS = ("Sex", "Embarked")
-INPUTS = ("Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
+from .data import Rows
+from .errors import InputError
+from .recipe import Recipe
+from .transforms import DTYPE, Category, Number, number_text
 
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    inputs: tuple[str, ...]
-    torch: Callable[[dict, "Stats"], torch.Tensor]
-    excel: Callable[[dict], str]
-    doc: str = ""
-
-
-def _num(raw, col):
-    return torch.tensor(np.asarray(raw[col], dtype=np.float64), dtype=DTYPE)
-
-
-def _is(col, value):
-    """A 0/1 dummy: 1 where the raw value equals `value` (the lesson's IF(x=v,1,0))."""
-    text = isinstance(value, str)
-    literal = f'"{value}"' if text else repr(value)
-
-    def forward(raw, stats):
-        column = np.asarray(raw[col], dtype=object if text else np.float64)
-        return torch.as_tensor(column == value, dtype=DTYPE)
-
-    return Feature(
-        f"{col}_{value}" if col != "Sex" else "Male",
-        (col,),
-        forward,
-        lambda ref: f"IF({ref[col]}={literal},1,0)",
-        f"1 if {col} is {value}, else 0",
-    )
-
-
-def _renamed(feature, name):
-    return Feature(name, feature.inputs, feature.torch, feature.excel, feature.doc)
-
-
-FEATURES: tuple[Feature, ...] = (
-    Feature("SibSp", ("SibSp",), lambda raw, s: _num(raw, "SibSp"),
-            lambda ref: f"{ref['SibSp']}", "siblings and spouses aboard"),
-    Feature("Parch", ("Parch",), lambda raw, s: _num(raw, "Parch"),
-            lambda ref: f"{ref['Parch']}", "parents and children aboard"),
-    Feature("Age_N", ("Age",), lambda raw, s: _num(raw, "Age") / s.age_max,
-            lambda ref: f"{ref['Age']}/age_max", "Age / max(Age) over the training rows"),
-    Feature("log_Fare", ("Fare",), lambda raw, s: torch.log10(_num(raw, "Fare") + 1),
-            lambda ref: f"LOG10({ref['Fare']}+1)", "log10(Fare + 1)"),
-    _is("Pclass", 1),
-    _is("Pclass", 2),
-    _renamed(_is("Embarked", "S"), "Embark_S"),
-    _renamed(_is("Embarked", "C"), "Embark_C"),
-    _is("Sex", "male"),
-    Feature("Ones", (), lambda raw, s: torch.ones(len(raw["Age"]), dtype=DTYPE),
-            lambda ref: "1", "the constant term"),
-)
-FEATURE_NAMES = tuple(f.name for f in FEATURES)
+ONES = "Ones"
 
 
 @dataclass
-class Stats:
-    """Statistics taken from the training rows only, applied to every row."""
-
-    age_max: float
-    fill: dict = field(default_factory=dict)  # raw column -> fill value (training mode)
-
-    def to_json(self):
-        return {"age_max": self.age_max, "fill": dict(self.fill)}
+class Feature:
+    name: str
+    column: str | None  # the input it comes from; None for Ones
+    doc: str
 
 
-def mode(values: pd.Series):
-    """The most frequent value; ties go to the smallest, as pandas does."""
-    counts = values.dropna().value_counts()
-    if counts.empty:
-        return None
-    best = counts[counts == counts.max()].index
-    return sorted(best)[0]
+@dataclass
+class Fitted:
+    recipe: Recipe
+    stats: dict  # input column -> its transform's statistics
+    target: dict  # the target's statistics
+    features: list[Feature] = field(default_factory=list)
+    numeric: dict = field(default_factory=dict)  # category column -> its levels are numbers
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def span(self, column: str) -> tuple[int, int]:
+        """[first, last + 1) of the features that `column` makes."""
+        idx = [i for i, f in enumerate(self.features) if f.column == column]
+        return (idx[0], idx[-1] + 1) if idx else (0, 0)
+
+    def matrix(self, rows: Rows) -> torch.Tensor:
+        """The n x features float64 matrix, in `names` order."""
+        parts = []
+        for spec in self.recipe.inputs:
+            v = rows.columns[spec.column]
+            stats = self.stats[spec.column]
+            parts.append(spec.torch(v, stats))
+        if self.recipe.ones:
+            parts.append(torch.ones((len(rows), 1), dtype=DTYPE))
+        return torch.cat(parts, dim=1) if parts else torch.zeros((len(rows), 0), dtype=DTYPE)
+
+    def y(self, rows: Rows) -> torch.Tensor:
+        return self.recipe.target.encode(rows.target, self.target)
+
+    def decode(self, out: torch.Tensor) -> torch.Tensor:
+        """A model's output in the target's own units."""
+        return self.recipe.target.decode(out, self.target)
+
+    def to_json(self) -> dict:
+        out = {}
+        for spec in self.recipe.inputs:
+            stats = dict(self.stats[spec.column])
+            if isinstance(spec, Category):
+                numeric = stats.pop("numeric")
+                conv = (lambda v: None if v is None else float(v)) if numeric else (lambda v: v)
+                stats["levels"] = [conv(v) for v in stats["levels"]]
+                stats["kept"] = [conv(v) for v in stats["kept"]]
+                stats["baseline"] = conv(stats["baseline"])
+                stats["fill"] = conv(stats["fill"])
+                if len(stats["levels"]) > 100:  # the rest are rarer; metrics.json stays readable
+                    stats["levels"], stats["counts"] = stats["levels"][:100], stats["counts"][:100]
+                    stats["more_levels"] = len(self.stats[spec.column]["levels"]) - 100
+            out[spec.column] = {"kind": spec.kind, **stats}
+        return {"inputs": out, "target": dict(self.target)}
 
 
-def mode_is_unique(values: pd.Series) -> bool:
-    counts = values.dropna().value_counts()
-    return len(counts) > 0 and int((counts == counts.max()).sum()) == 1
+def fit_recipe(recipe: Recipe, train: Rows) -> Fitted:
+    """Fit every transform on the training rows; InputError if one cannot be fitted."""
+    stats = {}
+    features: list[Feature] = []
+    for spec in recipe.inputs:
+        v = train.columns[spec.column]
+        if isinstance(spec, Number):
+            s = spec.fit(v)
+            _check_number(spec, s, train)
+        else:
+            s = spec.fit(v, recipe.ones, train.numeric[spec.column])
+        stats[spec.column] = s
+        for name, doc in zip(spec.names(s), spec.docs(s)):
+            features.append(Feature(name, spec.column, doc))
+    if recipe.ones:
+        features.append(Feature(ONES, None, "the constant 1: each unit's bias"))
+    _unique_names(features)
+    y = train.target
+    t = recipe.target.fit(y, y)
+    if recipe.target.kind == "number" and not (t["sd"] > 0):
+        raise InputError(train.path, "the target has one value in every training row: there is nothing to "
+                                     "predict", column=recipe.target.column)
+    return Fitted(recipe, stats, t, features, dict(train.numeric))
 
 
-def training_stats(train: pd.DataFrame) -> Stats:
-    fill = {}
-    for col in INPUTS:
-        value = mode(train[col])
-        fill[col] = None if value is None else (float(value) if col in NUMERIC_INPUTS else value)
-    age = train["Age"].dropna()
-    age_max = float(age.max()) if len(age) else float("nan")
-    return Stats(age_max=age_max, fill=fill)
+def _check_number(spec: Number, s: dict, train: Rows) -> None:
+    where = dict(column=spec.column)
+    if s["fill"] is None:
+        if spec.scale != "none" or s["missing"]:
+            raise InputError(train.path, "no training row has a value, so it cannot be filled or scaled", **where)
+    if spec.scale == "max" and not (s["max"] > 0):
+        raise InputError(train.path, f"no training row has {spec.column} above 0, so {spec.name} = "
+                                     f"{spec.column} / max({spec.column}) is undefined", **where)
+    if spec.scale == "standard" and not (s["sd"] > 0):
+        raise InputError(train.path, f"every training row has the same {spec.column} "
+                                     f"({number_text(s['mean'])}), so it cannot be standardised", **where)
 
 
-def filled(frame: pd.DataFrame, stats: Stats) -> dict:
-    """Raw input columns with missing values replaced by the training fill values."""
-    out = {}
-    for col in INPUTS:
-        series = frame[col]
-        if series.isna().any():
-            series = series.where(series.notna(), stats.fill[col])
-        out[col] = series.to_numpy(dtype=np.float64 if col in NUMERIC_INPUTS else object)
-    return out
+def _unique_names(features: list[Feature]) -> None:
+    """Two features with one name (a column `Age_na` beside Age's indicator): later ones get _2, _3."""
+    seen: set[str] = set()
+    for f in features:
+        name, k = f.name, 2
+        while name.lower() in seen:
+            name, k = f"{f.name}_{k}", k + 1
+        f.name = name
+        seen.add(name.lower())
 
 
-def matrix(frame: pd.DataFrame, stats: Stats) -> torch.Tensor:
-    """The n x 10 float64 feature matrix, in FEATURE_NAMES order."""
-    raw = filled(frame, stats)
-    return torch.stack([f.torch(raw, stats) for f in FEATURES], dim=1)
+def fill_problem(fitted: Fitted, rows: Rows) -> None:
+    """InputError when a row misses a value that no training row can fill."""
+    for spec in fitted.recipe.inputs:
+        s = fitted.stats[spec.column]
+        if s.get("fill", 0) is None and (isinstance(spec, Number) or spec.fill == "mode"):
+            gap = rows.missing(spec.column)
+            if gap.any():
+                raise InputError(rows.path, "missing, and no training row has a value to fill it from",
+                                 row=int(rows.row[np.argmax(gap)]), column=spec.column)

@@ -114,10 +114,6 @@ def mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return squared_error(pred, y).mean(dim=-1)
 
 
-def mse_excel(squared_errors: str) -> str:
-    return f"AVERAGE({squared_errors})"
-
-
 def batch_pred_excel(model: Model, X: str, w_rows: list[str]) -> str:
     return "+".join(model.unit_excel(X, w) for w in w_rows)
 
@@ -140,24 +136,20 @@ def batch_grad_excel(model: Model, X: str, y: str, w_rows: list[str], k: int) ->
     return f"2/ROWS({y})*MMULT(TRANSPOSE({signal}),{X})"
 
 
-THRESHOLD = 0.5
+THRESHOLD = 0.5  # a binary target: a prediction above it says 1
 
 
-def survived(pred: torch.Tensor) -> torch.Tensor:
+def decision(pred: torch.Tensor) -> torch.Tensor:
     return (pred > THRESHOLD).to(pred.dtype)
 
 
-def survived_excel(pred: str) -> str:
+def decision_excel(pred: str) -> str:
     return f"IF({pred}>{THRESHOLD},1,0)"
 
 
 def correct(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (survived(pred) == y).to(pred.dtype)
+    return (decision(pred) == y).to(pred.dtype)
 
 
-def correct_excel(survived_ref: str, y: str) -> str:
-    return f"IF({survived_ref}={y},1,0)"
-
-
-def accuracy_excel(corrects: str) -> str:
-    return f"AVERAGE({corrects})"
+def correct_excel(decision_ref: str, y: str) -> str:
+    return f"IF({decision_ref}={y},1,0)"

@@ -1,4 +1,11 @@
-"""`fit()`: from a CSV to fitted models, baselines and predictions, in one result."""
+"""`fit()`: from a CSV to fitted models, baselines and predictions, in small named stages.
+
+    recipe = choose_recipe(table, ...)      the given one, the inferred one, or the lesson's
+    data, counts = labelled_rows(...)       typed rows with a target (and complete, for "drop")
+    data, n_train = split_rows(...)         training rows first, then validation
+    fitted = fit_recipe(recipe, train)      the transforms' statistics, training rows only
+    ... train each model, the baselines, the closed form, the predictions, the Descent runs
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,13 +17,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import baselines, data
-from .errors import InputError
-from .features import FEATURE_NAMES, INPUTS, Stats, matrix, training_stats
-from .metrics import split_scores
-from .models import MODELS, survived
+from . import baselines, leakage
+from .data import Rows, load, target_missing, unseen_levels
 from .descent import DESCENT_LR, plain_descent
+from .errors import InputError, OptionError, warn
+from .features import Fitted, fill_problem, fit_recipe
+from .infer import infer
+from .metrics import split_scores
+from .models import MODELS, decision
+from .recipe import Recipe, titanic
+from .recipe import load as load_recipe
+from .table import Table, read_table
 from .train import TrainConfig, Trained, planned_steps, resolve_device, train
+from .transforms import level_text, number_text
 
 # Defaults that converge on the lesson's data (README, "Conjugate gradient" and
 # "Initialisation"). optimizer="auto" takes each model's own; lr is for sgd, momentum and
@@ -27,6 +40,7 @@ DEFAULTS = {
 }
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
+KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
 
 
 @dataclass
@@ -36,32 +50,52 @@ class FitResult:
     settings: dict
     train_path: Path
     test_path: Path | None
-    frame: pd.DataFrame  # rows used: training split first, then validation; column `split`
-    test: pd.DataFrame | None
-    stats: Stats
-    dropped: int
-    X: torch.Tensor  # features of `frame`, in FEATURE_NAMES order
-    y: torch.Tensor
+    recipe: Recipe
+    fitted: Fitted  # the recipe's statistics, from the training rows
+    data: Rows  # rows used: training split first, then validation
+    n_train: int
+    test: Rows | None
+    dropped: int  # training rows left out by missing = "drop"
+    no_target: int  # rows left out for a missing target
+    X: torch.Tensor  # features of `data`, in `features` order
+    y: torch.Tensor  # the target as the models learn it: 0/1, or standardised
     X_test: torch.Tensor | None
     models: dict[str, Trained]
     metrics: dict[str, dict]  # model or baseline name -> scores
     submit_model: str
-    submission: pd.DataFrame | None
+    predictions: pd.DataFrame | None  # predictions.csv, or Kaggle's submission.csv
     optimum: dict = field(default_factory=dict)  # closed-form least squares on the training rows
     descent: dict = field(default_factory=dict)  # model name -> Descent, for the Descent sheets
+    leakage: list = field(default_factory=list)  # inputs that alone predict the target (leakage.py)
     sample_of: dict | None = None  # set on a copy whose rows are a sample (see sheets/sample.py)
 
     @property
-    def n_train(self) -> int:
-        return int((self.frame["split"] == "train").sum())
+    def kind(self) -> str:
+        return self.recipe.target.kind
 
     @property
     def features(self) -> tuple[str, ...]:
-        return FEATURE_NAMES
+        return self.fitted.names
+
+    @property
+    def split(self) -> np.ndarray:
+        return np.where(np.arange(len(self.data)) < self.n_train, "train", "valid")
 
     def rows(self, split: str) -> slice:
         n = self.n_train
-        return slice(0, n) if split == "train" else slice(n, len(self.frame))
+        return slice(0, n) if split == "train" else slice(n, len(self.data))
+
+    @property
+    def kaggle(self) -> bool:
+        return self.recipe.submission == "kaggle"
+
+    @property
+    def submission(self) -> pd.DataFrame | None:
+        return self.predictions
+
+    def output(self, out: torch.Tensor) -> torch.Tensor:
+        """A model's outputs in the target's own units."""
+        return self.fitted.decode(out)
 
 
 def sha256(path: Path) -> str:
@@ -69,7 +103,14 @@ def sha256(path: Path) -> str:
 
 
 def default_test_path(train_path: Path) -> Path | None:
-    beside = Path(train_path).with_name("test.csv")
+    """Kaggle's pairing: the file beside TRAIN named as it is with "train" as "test"
+    (train.csv -> test.csv, adult_train.csv -> adult_test.csv), if there is one."""
+    name = Path(train_path).name
+    if "train" not in name.lower():
+        return None
+    i = name.lower().index("train")
+    test = "test" if name[i:i + 5].islower() else ("TEST" if name[i:i + 5].isupper() else "Test")
+    beside = Path(train_path).with_name(name[:i] + test + name[i + 5:])
     return beside if beside.is_file() and beside.resolve() != Path(train_path).resolve() else None
 
 
@@ -81,69 +122,183 @@ def split(n: int, valid_pct: float, seed: int) -> np.ndarray:
     return mask
 
 
-def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
-        epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
+def is_kaggle_titanic(table: Table) -> bool:
+    return all(table.find(c) is not None for c in KAGGLE_COLUMNS)
+
+
+def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing=None,
+                  valid_pct=0.2, seed=42) -> Recipe:
+    """The given recipe (a path or a Recipe), else the one inferred for `target`, else the
+    lesson's when the file has Kaggle Titanic's columns; `positive` and `missing` override."""
+    if recipe is not None:
+        recipe = load_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
+        if target is not None and target != recipe.target.column:
+            raise OptionError("--target", f"{target!r}, but the recipe predicts {recipe.target.column!r}: "
+                                          "give one or the other")
+    elif target is not None:
+        labelled = _labelled_count(table, target)
+        train_rows = np.flatnonzero(~split(labelled, valid_pct, seed)) if labelled else None
+        recipe = infer(table, target, positive=positive, missing=missing or "fill", train_rows=train_rows)
+        recipe.source = f"inferred from {table.path.name} (titanic-reg recipe)"
+        positive = None
+    elif is_kaggle_titanic(table):
+        recipe = titanic()
+    else:
+        raise InputError(table.path, "which column is to be predicted? Name it with --target COLUMN (or give "
+                                     f"a --recipe); the header has {table.listed()}. (Without either, the file "
+                                     "needs Kaggle Titanic's columns for the lesson's recipe; it lacks "
+                                     f"{', '.join(c for c in KAGGLE_COLUMNS if table.find(c) is None)}.)",
+                         row=table.header_row)
+    if positive is not None:
+        recipe.target.kind = "binary"
+        recipe.target.positive = _positive_value(positive, recipe.target)
+    if missing is not None:
+        recipe.missing = missing
+    return recipe
+
+
+def _labelled_count(table: Table, target: str) -> int:
+    from .recipe import MISSING_VALUES
+
+    name = table.find(target)
+    if name is None:
+        return 0
+    col = table.column(name)
+    return int((~col.texts.isin(set(MISSING_VALUES)).to_numpy()[col.codes]).sum())
+
+
+def _positive_value(positive, target):
+    """--positive as the target column is read: a number when the column holds numbers."""
+    if isinstance(positive, str) and (target.kind == "number" or not isinstance(target.positive, str)):
+        try:
+            return float(positive.strip())
+        except ValueError:
+            if target.kind == "number":
+                raise OptionError("--positive", f"{positive!r} is not a number, and the target "
+                                                f"{target.column} holds numbers") from None
+            return positive.strip()
+    return positive
+
+
+def labelled_rows(table: Table, recipe: Recipe) -> tuple[Rows, int, int, set]:
+    """The typed rows that have a target (and, for missing = "drop", every input):
+    (rows, left out for a missing target, dropped as incomplete, the columns they lacked)."""
+    data = load(table, recipe, labelled=True)
+    no_target = target_missing(data)
+    if no_target.all():
+        raise InputError(table.path, "no row has a value to learn from (the target is missing in every row)",
+                         column=recipe.target.column)
+    if no_target.any():
+        first = ", ".join(str(r) for r in data.row[no_target][:3])
+        k = int(no_target.sum())
+        warn(f"{table.path}, column {recipe.target.column}: {k} row{'s' if k > 1 else ''} without a target "
+             f"(row{'s' if k > 1 else ''} {first}{', ...' if k > 3 else ''}) left out of training")
+        data = data.take(np.flatnonzero(~no_target))
+    dropped, lacking = 0, set()
+    if recipe.missing == "drop":
+        complete = np.ones(len(data), dtype=bool)
+        for column in recipe.columns:
+            gap = data.missing(column)
+            if gap.any():
+                lacking.add(column)
+            complete &= ~gap
+        dropped = int((~complete).sum())
+        if not complete.any():
+            raise InputError(table.path, f"no row is complete ({', '.join(recipe.columns)}); try --missing fill")
+        data = data.take(np.flatnonzero(complete))
+    if recipe.target.kind == "binary":
+        _check_classes(data, recipe)
+    return data, int(no_target.sum()), dropped, lacking
+
+
+def _check_classes(data: Rows, recipe: Recipe) -> None:
+    t = recipe.target
+    positive = float(t.positive) if t.numeric else t.positive
+    classes = t.fit(data.target, data.target)["classes"]
+    shown = ", ".join(level_text(c) for c in classes[:12]) + (", ..." if len(classes) > 12 else "")
+    if len(classes) < 2:
+        raise InputError(data.path, f"the target has one value ({shown}) in every row used: there is nothing "
+                                    "to predict", column=t.column)
+    if positive not in classes:
+        raise InputError(data.path, f"the positive class {level_text(positive)!r} never occurs; the target's "
+                                    f"values: {shown}", column=t.column)
+
+
+def split_rows(data: Rows, valid_pct: float, seed: int) -> tuple[Rows, int]:
+    is_valid = split(len(data), valid_pct, seed)
+    if is_valid.all():
+        raise InputError(data.path, f"a validation share of {valid_pct} leaves no training row")
+    order = np.concatenate([np.flatnonzero(~is_valid), np.flatnonzero(is_valid)])
+    return data.take(order), int((~is_valid).sum())
+
+
+def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer):
+    if missing not in (None, "drop", "fill"):
+        raise OptionError("--missing", f"must be 'drop' or 'fill', not {missing!r}")
+    # Bounded so that every start's loss history (kept until the best start is known) fits
+    # in memory: at most 100,001 x 1,024 float64s, 0.8 GB.
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise OptionError("--epochs", f"must be 1 to {MAX_EPOCHS:,}, not {epochs}")
+    if lr is not None and not (lr > 0 and np.isfinite(lr)):
+        raise OptionError("--lr", f"the learning rate must be a positive number, not {lr}")
+    if restarts is not None and not 1 <= restarts <= MAX_RESTARTS:
+        raise OptionError("--restarts", f"must be 1 to {MAX_RESTARTS:,}, not {restarts}")
+    if descent_steps < 0:
+        raise OptionError("--descent-steps", f"must be 0 or more, not {descent_steps}")
+    if not 0 <= valid_pct < 1:
+        raise OptionError("--valid-pct", f"must be at least 0 and below 1, not {valid_pct}")
+    if optimizer not in OPTIMIZER_CHOICES:
+        raise OptionError("--optimizer", f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZER_CHOICES)}")
+
+
+def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
+        valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None) -> FitResult:
     """Load, featurise, train both models and the baselines; see the README for every option."""
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
-    if missing not in ("drop", "fill"):
-        raise ValueError(f"missing must be 'drop' or 'fill', not {missing!r}")
-    # Bounded so that every start's loss history (kept until the best start is known) fits
-    # in memory: at most 100,001 x 1,024 float64s, 0.8 GB.
-    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
-        raise ValueError(f"epochs must be 1 to {MAX_EPOCHS:,}, not {epochs}")
-    if lr is not None and not (lr > 0 and np.isfinite(lr)):
-        raise ValueError(f"the learning rate must be a positive number, not {lr}")
-    if restarts is not None and not 1 <= restarts <= MAX_RESTARTS:
-        raise ValueError(f"restarts must be 1 to {MAX_RESTARTS:,}, not {restarts}")
-    if descent_steps < 0:
-        raise ValueError(f"descent_steps must be 0 or more, not {descent_steps}")
-    if not 0 <= valid_pct < 1:
-        raise ValueError(f"valid_pct must be at least 0 and below 1, not {valid_pct}")
-    if optimizer not in OPTIMIZER_CHOICES:
-        raise ValueError(f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZER_CHOICES)}")
-    if submit_model is not None and submit_model not in (*MODELS, *baselines.TITLES):
-        raise ValueError(f"unknown submit model {submit_model!r}")
+    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer)
     dev = resolve_device(device)
 
-    raw = data.load_csv(train_path, labelled=True)
-    test = data.load_csv(test_path, labelled=False) if test_path else None
+    table = read_table(train_path)
+    recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed)
+    data, no_target, dropped, lacking = labelled_rows(table, recipe)
+    data, n = split_rows(data, valid_pct, seed)
+    del table
+    fitted = fit_recipe(recipe, data.take(np.arange(n)))
+    fill_problem(fitted, data)
+    test = None
+    if test_path:
+        test = load(read_table(test_path), recipe, labelled=False, numeric=fitted.numeric)
+        fill_problem(fitted, test)
+        unseen_levels(test, recipe, fitted.stats, expected=lacking)
+    kind = recipe.target.kind
+    names = baselines.names(kind, recipe.baselines)
+    if submit_model is not None and submit_model not in (*MODELS, *names):
+        raise OptionError("--submit-model", f"{submit_model!r} is no model of this run: choose from "
+                                            f"{', '.join((*MODELS, *names))}")
 
-    if missing == "drop":
-        keep = raw[list(INPUTS)].notna().all(axis=1)
-        frame = raw[keep]
-    else:
-        frame = raw
-    dropped = len(raw) - len(frame)
-    if len(frame) == 0:
-        raise InputError(train_path, f"no row is complete ({', '.join(INPUTS)}); try --missing fill")
-
-    is_valid = split(len(frame), valid_pct, seed)
-    if is_valid.all():
-        raise InputError(train_path, f"a validation share of {valid_pct} leaves no training row")
-    frame = pd.concat([frame[~is_valid].assign(split="train"), frame[is_valid].assign(split="valid")],
-                      ignore_index=True)
-    stats = training_stats(frame[frame["split"] == "train"])
-    _check_stats(stats, train_path, frame, test, test_path)
-    if test is not None:
-        data.check_seen(frame, test, test_path)
-
-    X = matrix(frame, stats)
-    y = torch.as_tensor(frame["Survived"].to_numpy(dtype=np.float64))
-    X_test = matrix(test, stats) if test is not None else None
-    n = int((~is_valid).sum())
+    X = fitted.matrix(data)
+    y = fitted.y(data)
+    X_test = fitted.matrix(test) if test is not None else None
+    suspects = leakage.suspects(data.take(np.arange(n)), y[:n].numpy(), recipe.columns, kind)
+    for found in suspects:
+        warn(leakage.message(train_path, found))
 
     settings = {
         "train": str(train_path), "test": str(test_path) if test_path else None,
-        "missing": missing, "valid_pct": valid_pct, "seed": seed, "optimizer": optimizer,
+        "recipe": recipe.source, "target": recipe.target.column, "kind": kind,
+        "positive": None if kind == "number" else level_text(recipe.target.positive),
+        "missing": recipe.missing, "valid_pct": valid_pct, "seed": seed, "optimizer": optimizer,
         "device": str(dev), "models": {},
         "sha256": {"train": sha256(train_path), **({"test": sha256(test_path)} if test_path else {})},
         "versions": _versions(),
     }
+    decode = fitted.decode
     trained, metrics = {}, {}
     for name, model in MODELS.items():
-        cfg = model_config(name, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed)
+        cfg = model_config(name, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
+                           bias=recipe.ones)
         settings["models"][name] = {"optimizer": cfg.optimizer, "epochs": cfg.epochs, "lr": cfg.lr,
                                     "restarts": cfg.restarts}
         result = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(name, planned_steps(n, cfg)))
@@ -151,24 +306,21 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
         pred = model.predict(X, result.params[None])[0]
         metrics[name] = {
             "title": model.title,
-            **split_scores(pred[:n], y[:n], pred[n:], y[n:]),
+            **split_scores(pred[:n], y[:n], pred[n:], y[n:], kind, decode),
             "fit_seconds": result.fit_seconds,
             "n_params": result.params.numel(),
         }
 
-    scores, predictors = baselines.run(X[:n].numpy(), y[:n].numpy(), X[n:].numpy(), y[n:].numpy(), seed)
+    scores, predictors = baselines.run(X[:n].numpy(), y[:n].numpy(), X[n:].numpy(), y[n:].numpy(), seed,
+                                       kind=kind, rules=recipe.baselines, features=fitted.names, decode=decode)
     metrics.update(scores)
     w, *_ = np.linalg.lstsq(X[:n].numpy(), y[:n].numpy(), rcond=None)
     optimum = {"params": w.tolist(), "mse": float(np.mean((X[:n].numpy() @ w - y[:n].numpy()) ** 2))}
 
-    by = "valid_acc" if n < len(frame) else "train_acc"
-    chosen = submit_model or max(MODELS, key=lambda m: metrics[m][by])
-    submission = None
+    chosen = submit_model or best_model(metrics, kind, n < len(data))
+    predictions = None
     if test is not None:
-        submission = pd.DataFrame({
-            "PassengerId": test["PassengerId"].to_numpy(),
-            "Survived": _predict_test(chosen, trained, predictors, X_test),
-        })
+        predictions = prediction_frame(recipe, fitted, test, _predict(chosen, trained, predictors, X_test))
     settings["submit_model"] = chosen
     descent = {}
     if descent_steps:
@@ -176,11 +328,19 @@ def fit(train_path, test_path="auto", *, missing="drop", valid_pct=0.2, seed=42,
             descent[name] = plain_descent(model, X[:n], y[:n], trained[name].init, descent_steps)
     settings["descent"] = {"steps": descent_steps, "lr": DESCENT_LR,
                            "start": "the kept start's initial parameters, as fit began"}
-    return FitResult(settings, train_path, test_path, frame, test, stats, dropped, X, y, X_test,
-                     trained, metrics, chosen, submission, optimum, descent)
+    return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
+                     X, y, X_test, trained, metrics, chosen, predictions, optimum, descent, suspects)
 
 
-def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42) -> TrainConfig:
+def best_model(metrics: dict, kind: str, valid: bool) -> str:
+    """Ours with the better validation (or, without validation rows, training) score."""
+    split_ = "valid" if valid else "train"
+    if kind == "binary":
+        return max(MODELS, key=lambda m: metrics[m][f"{split_}_acc"])
+    return min(MODELS, key=lambda m: metrics[m][f"{split_}_mse"])
+
+
+def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True) -> TrainConfig:
     """How fit() trains the model `name`: DEFAULTS, overridden by whatever is given."""
     d = DEFAULTS[name]
     opt = d["optimizer"] if optimizer == "auto" else optimizer
@@ -190,30 +350,29 @@ def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None,
         optimizer=opt,
         restarts=d["restarts"] if restarts is None or name == "linear" else restarts,
         seed=seed,
+        bias=bias,
     )
 
 
-def _predict_test(name, trained, predictors, X_test) -> np.ndarray:
-    """0/1 predictions for the test rows from one of our models or a baseline."""
+def _predict(name, trained, predictors, X) -> torch.Tensor:
+    """The outputs (in y's units) of one of our models or a baseline."""
     if name in MODELS:
-        pred = MODELS[name].predict(X_test, trained[name].params[None])[0]
-    else:
-        pred = torch.as_tensor(predictors[name](X_test.numpy()), dtype=torch.float64)
-    return survived(pred).numpy().astype(int)
+        return MODELS[name].predict(X, trained[name].params[None])[0]
+    return torch.as_tensor(predictors[name](X.numpy()), dtype=torch.float64)
 
 
-def _check_stats(stats: Stats, train_path, frame, test, test_path) -> None:
-    if not np.isfinite(stats.age_max) or stats.age_max <= 0:
-        raise InputError(train_path, "no training row has an Age above 0, so Age_N = Age / max(Age) is undefined",
-                         column="Age")
-    for frame_, path in ((frame, train_path), (test, test_path)):
-        if frame_ is None:
-            continue
-        for col in INPUTS:
-            if stats.fill[col] is None and frame_[col].isna().any():
-                row = int(frame_.loc[frame_[col].isna(), "row"].iloc[0])
-                raise InputError(path, "missing, and no training row has a value to fill it from",
-                                 row=row, column=col)
+def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tensor) -> pd.DataFrame:
+    """predictions.csv: the ID (or the file's `row`), the prediction, the model's raw score;
+    for the Kaggle recipe, submission.csv's two columns."""
+    target = recipe.target
+    if recipe.submission == "kaggle":
+        return pd.DataFrame({recipe.id: rows.id, target.column: decision(out).numpy().astype(np.int64)})
+    key = {recipe.id: rows.id} if recipe.id else {"row": rows.row}
+    if target.kind == "number":
+        return pd.DataFrame({**key, "prediction": fitted.decode(out).numpy(), "score": out.numpy()})
+    said = decision(out).numpy() > 0
+    yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
+    return pd.DataFrame({**key, "prediction": np.where(said, yes, no), "score": out.numpy()})
 
 
 def _versions() -> dict:
@@ -221,3 +380,6 @@ def _versions() -> dict:
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
             "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
+
+
+__all__ = ["fit", "FitResult", "choose_recipe", "labelled_rows", "split_rows", "number_text"]

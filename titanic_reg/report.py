@@ -11,7 +11,6 @@ from typing import Callable
 from . import __version__
 from .atomic import staged
 
-METRICS = ("train_mse", "valid_mse", "train_acc", "valid_acc")
 
 
 def _strict(value):
@@ -35,13 +34,16 @@ def _strict(value):
 
 def metrics_json(result) -> dict:
     """Every number of the run, keyed for people and for scripts (see README, "Outputs")."""
-    n_valid = len(result.frame) - result.n_train
+    from .metrics import keys
+
+    n_valid = len(result.data) - result.n_train
+    scored = keys(result.kind)
     models = {}
     for name, trained in result.models.items():
         m = result.metrics[name]
         models[name] = {
             "title": m.get("title", name),
-            **{k: m.get(k) for k in METRICS},
+            **{k: m.get(k) for k in scored},
             "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
             "n_params": m.get("n_params", trained.params.numel()),
             **result.settings.get("models", {}).get(name, {}),  # optimizer, epochs, lr, restarts
@@ -58,21 +60,29 @@ def metrics_json(result) -> dict:
     if "linear" in models and result.optimum:
         linear = models["linear"]
         linear["optimum_mse"] = result.optimum["mse"]
-        linear["optimum_gap"] = linear["train_mse"] - result.optimum["mse"]
+        linear["optimum_gap"] = result.models["linear"].train_mse - result.optimum["mse"]
         linear["optimum_params"] = result.optimum["params"]
     baselines = {name: dict(m) for name, m in result.metrics.items() if name not in result.models}
+    target = result.recipe.target
     return _strict({
         "version": __version__,
+        "recipe": result.recipe.source,
+        "target": {"column": target.column, "kind": target.kind,
+                   **({"positive": target.label(result.fitted.target, True),
+                       "negative": target.label(result.fitted.target, False)} if target.kind == "binary" else
+                      {"mean": result.fitted.target["mean"], "sd": result.fitted.target["sd"]})},
         "rows": {
             "train": result.n_train,
             "valid": n_valid,
             "dropped": result.dropped,
+            "no_target": result.no_target,
             "test": 0 if result.test is None else len(result.test),
         },
         "features": list(result.features),
         "models": models,
         "baselines": baselines,
-        "stats": result.stats.to_json(),
+        "stats": result.fitted.to_json(),
+        "leakage": result.leakage,
         "submit_model": result.submit_model,
         "settings": result.settings,
     })
@@ -83,9 +93,23 @@ def metrics_text(result) -> str:
     return json.dumps(metrics_json(result), indent=2, allow_nan=False) + "\n"
 
 
-def submission_text(result) -> str:
-    sub = result.submission[["PassengerId", "Survived"]].astype("int64")
-    return sub.to_csv(index=False, lineterminator="\n")
+def predictions_text(result) -> str:
+    frame = result.predictions
+    if result.kaggle:
+        frame = frame.astype("int64")
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+submission_text = predictions_text
+
+
+def recipe_text(result) -> str:
+    from .recipe import dumps
+
+    header = (f"titanic-reg recipe: {result.recipe.source}.\n"
+              "Each input column: its kind, how it becomes features, and why. Change any of it and fit again:\n"
+              f"  titanic-reg fit {Path(result.train_path).name} --recipe recipe.toml")
+    return dumps(result.recipe, header)
 
 
 def save_loss_plot(result, path) -> None:
@@ -112,7 +136,7 @@ def save_loss_plot(result, path) -> None:
     ax.set_xlim(left=0)
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("step")
-    ax.set_ylabel("training MSE")
+    ax.set_ylabel("training MSE" + (" (target standardised)" if result.kind == "number" else ""))
     from .train import OPTIMIZER_TITLES
 
     how = "; ".join(f"{result.metrics.get(name, {}).get('title', name)}: {OPTIMIZER_TITLES[cfg['optimizer']]}"
@@ -123,17 +147,19 @@ def save_loss_plot(result, path) -> None:
     fig.savefig(path, format="png")
 
 
-OUTPUTS = ("metrics.json", "submission.csv", "loss.png", "titanic.xlsx")
+def outputs(kaggle: bool, workbook: str | None) -> tuple[str, ...]:
+    """The names of a run's outputs: Kaggle's submission.csv or predictions.csv, the workbook."""
+    return ("metrics.json", "submission.csv" if kaggle else "predictions.csv", "loss.png", "recipe.toml",
+            *((workbook,) if workbook else ()))
 
 
-def out_problem(out_dir, workbook: bool = True) -> str | None:
+def out_problem(out_dir, names=outputs(True, "titanic.xlsx")) -> str | None:
     """Why the outputs cannot go to out_dir, or None; checked before any training.
 
     A file where the folder (or one of its parents) should be, a folder where an
     output file should be, or a folder this process may not write to.
     """
     out = Path(out_dir)
-    names = OUTPUTS if workbook else OUTPUTS[:-1]
     if out.is_dir():
         for name in names:
             if (out / name).is_dir():
@@ -170,13 +196,15 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> l
     new = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
+        names = outputs(result.kaggle, result.recipe.workbook_name)
         with staged() as stage:
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
-            if result.submission is not None:
-                paths.append(stage.text(out / "submission.csv", submission_text(result)))
+            if result.predictions is not None:
+                paths.append(stage.text(out / names[1], predictions_text(result)))
             paths.append(stage.file(out / "loss.png", lambda tmp: save_loss_plot(result, tmp)))
+            paths.append(stage.text(out / "recipe.toml", recipe_text(result)))
             if workbook_writer is not None:
-                paths.append(stage.file(out / "titanic.xlsx", lambda tmp: workbook_writer(result, tmp)))
+                paths.append(stage.file(out / names[-1], lambda tmp: workbook_writer(result, tmp)))
     except BaseException:
         for folder in new:  # deepest first; only if still empty
             with contextlib.suppress(OSError):
@@ -185,8 +213,10 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> l
     return paths
 
 
-def _num(value, digits=4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+def _num(value, kind: str = "binary") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.4f}" if kind == "binary" else f"{value:.5g}"
 
 
 def table(result):
@@ -194,13 +224,20 @@ def table(result):
     from rich import box
     from rich.table import Table
 
-    valid = len(result.frame) > result.n_train
+    from .metrics import SCORES, TITLES
+
+    valid = len(result.data) > result.n_train
+    title = result.recipe.title or result.recipe.target.column
     # Short names and no inner rules: the table fits the 80 columns of a log file.
-    t = Table(title=f"Titanic survival, {result.n_train} training rows"
-                    + (f", {len(result.frame) - result.n_train} validation rows" if valid else ""),
+    t = Table(title=f"{title}, {result.n_train:,} training rows"
+                    + (f", {len(result.data) - result.n_train:,} validation rows" if valid else ""),
               box=box.SIMPLE_HEAD, caption_justify="left", title_justify="left")
     t.add_column("model", no_wrap=True)
-    for head in ("train MSE", "valid MSE", "train acc", "valid acc", "params", "fit ms"):
+    shown = [f"{split}_{s}" for s in SCORES[result.kind] for split in ("train", "valid")]
+    for key in shown:
+        split, score = key.split("_", 1)
+        t.add_column(f"{split} {TITLES[score] if score != 'acc' else 'acc'}", justify="right")
+    for head in ("params", "fit ms"):
         t.add_column(head, justify="right")
     ours = [n for n in result.models if n in result.metrics]
     others = [n for n in result.metrics if n not in result.models]
@@ -209,25 +246,31 @@ def table(result):
         label = name + (" *" if name == result.submit_model else "")
         t.add_row(
             f"[bold]{label}[/bold]" if name in result.models else label,
-            _num(m.get("train_mse")), _num(m.get("valid_mse")),
-            _num(m.get("train_acc")), _num(m.get("valid_acc")),
+            *[_num(m.get(key), result.kind) for key in shown],
             "–" if m.get("n_params") is None else str(m["n_params"]),
             f"{1000 * m['fit_seconds']:.0f}" if m.get("fit_seconds") is not None else "–",
             end_section=name == ours[-1] if ours else False,
         )
     caption = []
-    if result.optimum and "linear" in result.metrics:
-        gd, best = result.metrics["linear"]["train_mse"], result.optimum["mse"]
+    if result.optimum and "linear" in result.models:
+        gd, best = result.models["linear"].train_mse, result.optimum["mse"]
         from .train import OPTIMIZER_TITLES
 
         how = OPTIMIZER_TITLES[result.settings["models"]["linear"]["optimizer"]]
-        caption.append(f"linear, {how} vs closed-form optimum: {gd:.9f} vs {best:.9f} "
+        units = " (standardised target)" if result.kind == "number" else ""
+        caption.append(f"linear, {how} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")
     for name, m in result.metrics.items():
         if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:
             caption.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
                            f"{result.n_train:,} training rows, and scored on all of them")
-    if result.submission is not None:
-        caption.append(f"* predicts submission.csv ({len(result.submission)} test rows)")
+    if result.kind == "binary":
+        target = result.recipe.target
+        caption.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5")
+    else:
+        caption.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
+    if result.predictions is not None:
+        caption.append(f"* predicts {'submission' if result.kaggle else 'predictions'}.csv "
+                       f"({len(result.predictions):,} test rows)")
     t.caption = "\n".join(caption) or None
     return t

@@ -30,6 +30,7 @@ class TrainConfig:
     seed: int = 42
     init_scale: float = 0.1
     init_bias: float = 0.2
+    bias: bool = True  # the last feature is the constant Ones
 
 
 @dataclass
@@ -70,12 +71,15 @@ def initial_params(model: Model, X: torch.Tensor, cfg: TrainConfig) -> torch.Ten
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     X = X.detach().cpu()
-    sd = X[:, :-1].std(dim=0, correction=1 if len(X) > 1 else 0)
+    inputs = X[:, :-1] if cfg.bias else X
+    sd = inputs.std(dim=0, correction=1 if len(X) > 1 else 0)
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
-    shape = (cfg.restarts, model.units, X.shape[1] - 1)
+    shape = (cfg.restarts, model.units, inputs.shape[1])
     w = torch.randn(shape, generator=gen, dtype=torch.float64) * cfg.init_scale / sd
+    if not cfg.bias:  # no constant to place the hinge with
+        return w
     noise = torch.randn(shape[:2], generator=gen, dtype=torch.float64) * cfg.init_scale
-    bias = -(w * X[:, :-1].mean(dim=0)).sum(dim=-1) + cfg.init_bias + noise
+    bias = -(w * inputs.mean(dim=0)).sum(dim=-1) + cfg.init_bias + noise
     return torch.cat([w, bias[..., None]], dim=-1)
 
 

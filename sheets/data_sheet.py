@@ -1,0 +1,153 @@
+"""The Data and Test sheets: each row's key, raw columns (blue), then the features by formula.
+
+Columns, left to right: the row's key (the recipe's ID, else the CSV's row number);
+on Data, `Split`, the target as written and `y`, the target as the models learn it
+(0/1 or standardised; left out when the target column is 0/1 already); each input as
+written; each feature, a formula from its transform (titanic_reg/transforms.py) with
+torch's value cached; then any columns the recipe only shows (Titanic's Name).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from titanic_reg.transforms import Category
+
+from .layout import FIRST_ROW, HEADER_ROW, Writer, col, row_span, span
+from .names import Names
+
+ROW = "\x00"  # stands for the row number in a formula template (no cell text can hold it)
+_WIDTHS = {"Split": 7}
+
+
+@dataclass
+class Block:
+    """Where one sheet's rows sit, for the formulas of other sheets."""
+
+    sheet: str
+    n: int
+    col: dict  # input column name -> 0-based column
+    key: int  # the column naming each row
+    key_name: str
+    first_feature: int
+    n_features: int
+    target: int | None = None  # the target as written
+    y: int | None = None  # the target as the models learn it (the target column when it is y already)
+
+    @property
+    def last_feature(self) -> int:
+        return self.first_feature + self.n_features - 1
+
+    def features(self, row: int, sheet: str | None = None) -> str:
+        return row_span(self.first_feature, self.last_feature, row, sheet)
+
+    def column(self, name: str, r0: int, r1: int, sheet: str | None = None) -> str:
+        return span(self.col[name], self.col[name], r0, r1, sheet)
+
+    def range_of(self, c: int, r0: int, r1: int, sheet: str | None = None) -> str:
+        return span(c, c, r0, r1, sheet)
+
+
+def sheet_value(value, numeric: bool):
+    """A category level as its cell holds it: a number when the category's levels are numbers."""
+    if value is None or not numeric:
+        return value
+    try:
+        return float(value)
+    except ValueError:  # a test value that is no number, in a category of numbers: text
+        return value
+
+
+def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled: bool) -> Block:
+    """Keys, raw columns and feature formulas of `rows` (training rows first on Data)."""
+    ws = w.ws
+    recipe, fitted = result.recipe, result.fitted
+    target = recipe.target
+    key_name = recipe.id or "row"
+    headers = [key_name]
+    if labelled:
+        y_formula = target.cell(f"{{target}}{ROW}", names.of(target.column), fitted.target)
+        t_col = len(headers) + 1
+        y_col = t_col + 1 if y_formula is not None else t_col
+        y_head = (f"y ({target.column} = {target.label(fitted.target, True)})" if target.kind == "binary"
+                  else f"y ({target.column}, standardised)")
+        headers += ["Split", target.column] + ([y_head] if y_formula is not None else [])
+    # Inputs by position: a column may be called anything, "Split" or "row" included.
+    cols = {s.column: len(headers) + i for i, s in enumerate(recipe.inputs)}
+    headers += [s.column for s in recipe.inputs]
+    first_feature = len(headers)
+    feature_names = list(fitted.names)
+    shown = [c for c in recipe.show if c in rows.show]
+    headers += feature_names + shown
+    w.headers(HEADER_ROW, 0, headers)
+    for i, name in enumerate(headers):
+        ws.set_column(i, i, 40 if i >= first_feature + len(feature_names) else (11 if i == 0 else _WIDTHS.get(name, 9)))
+
+    # One formula template per feature: the row number is filled in per row.
+    templates = []
+    for spec in recipe.inputs:
+        blanks = bool(rows.missing(spec.column).any())
+        cell = f"${col(cols[spec.column])}{ROW}"
+        templates += spec.cells(cell, names.of(spec.column), blanks, fitted.stats[spec.column])
+    if recipe.ones:
+        templates.append("1")
+    assert len(templates) == len(feature_names), (templates, feature_names)
+
+    values = X.numpy()
+    key = rows.id if recipe.id else rows.row
+    raw = [(cols[s.column], rows.columns[s.column], isinstance(s, Category) and fitted.numeric.get(s.column))
+           for s in recipe.inputs]
+    split = result.split if labelled else None
+    y = result.y.numpy() if labelled else None
+    if labelled:
+        y_template = y_formula.replace("{target}", f"${col(t_col)}") if y_formula is not None else None
+        t_numeric = target.numeric
+    number_fmt = w.s("raw", None)
+    for i in range(len(rows)):
+        r = FIRST_ROW + i
+        row_text = str(r + 1)
+        k = key[i]
+        w.raw(r, 0, k.item() if hasattr(k, "item") else k, "text" if isinstance(k, str) else None)
+        if labelled:
+            w.raw(r, 1, split[i], "text")
+            tv = rows.target[i]
+            w.raw(r, t_col, None if (not t_numeric and tv is None) else tv, None if t_numeric else "text")
+            if y_template is not None:
+                w.formula(r, y_col, y_template.replace(ROW, row_text), float(y[i]), "feature")
+        for c, v, numeric in raw:
+            value = v[i]
+            if numeric is False:  # text levels
+                w.raw(r, c, value, "text")
+            elif numeric:
+                w.raw(r, c, sheet_value(value, True))
+            else:
+                if value != value:  # NaN: missing
+                    ws.write_blank(r, c, None, number_fmt)
+                else:
+                    ws.write_number(r, c, float(value), number_fmt)
+        for j, template in enumerate(templates):
+            w.formula(r, first_feature + j, template.replace(ROW, row_text), values[i, j], "feature")
+        for j, name in enumerate(shown):
+            w.raw(r, first_feature + len(feature_names) + j, rows.show[name][i] or "", "text")
+    ws.freeze_panes(FIRST_ROW, 1)
+    block = Block(sheet, len(rows), cols, 0, key_name, first_feature, len(feature_names))
+    if labelled:
+        block.target, block.y = t_col, y_col
+    return block
+
+
+def define_training_ranges(wb, result, data: Block) -> None:
+    """train_X and train_y: the features and y of the training rows (LINEST, Descent)."""
+    rows = (FIRST_ROW, FIRST_ROW + result.n_train - 1)
+    wb.define_name("train_y", f"={data.range_of(data.y, *rows, data.sheet)}")
+    wb.define_name("train_X", f"={span(data.first_feature, data.last_feature, *rows, data.sheet)}")
+
+
+def fill_note(result, rows) -> str:
+    missing = [s.column for s in result.recipe.inputs if rows.missing(s.column).any()]
+    if not missing:
+        return "No input is missing in these rows."
+    return ("Missing inputs are filled by formula, IF(cell=\"\",fill,cell), or are a level of their own, in: "
+            + ", ".join(missing) + ".")
+

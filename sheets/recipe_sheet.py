@@ -1,0 +1,155 @@
+"""Recipe: the target and every input, its statistics as formulas over the training rows.
+
+Each statistic has a defined name (`fill_Age`, `max_Age`, `mean_bill_length_mm`,
+`level2_island`) that the Data and Test sheets' feature formulas use. A category with top
+levels lists every training level (the 100 most frequent at most) with its count by
+formula, its rank by formula (ties go to the level written first, as in torch), and the
+kept levels looked up by rank, so that editing the data re-chooses them.
+
+Over a sample of the rows (--sheet-rows), a formula would see other rows than torch
+did: the statistics are then written as torch's values (yellow), ranks still by formula.
+"""
+from __future__ import annotations
+
+from titanic_reg import transforms as T
+from titanic_reg.transforms import Category, Number, level_text
+
+from .data_sheet import Block, sheet_value
+from .layout import FIRST_ROW, Writer, col, ref, span
+from .names import Names
+
+SHEET = "Recipe"
+LEVELS_SHOWN = 100
+NAME, KIND, STAT, VALUE, COUNT, RANK, ABOUT = range(7)
+STAT_TITLES = {"fill": "fill", "max": "max", "mean": "mean", "sd": "sd (population)"}
+
+
+def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
+    ws, s = w.ws, w.s
+    recipe, fitted = result.recipe, result.fitted
+    sampled = bool(result.sample_of)
+    last = FIRST_ROW + result.n_train - 1
+    ws.write_string(0, 0, "Recipe: how each column becomes features, with its statistics by formula over the "
+                          "training rows", s.title)
+    ws.write_string(1, 0, f"From {recipe.source}. The reasons are the recipe's; titanic-reg recipe writes it "
+                          "as a file you can edit and fit with (--recipe).", s.note)
+    if sampled:
+        ws.write_string(2, 0, "These rows are a SAMPLE: the statistics are torch's, over every training row "
+                              "(yellow), not formulas over the sample.", s.note)
+    for c, width in zip(range(7), (20, 10, 22, 14, 10, 7, 90)):
+        ws.set_column(c, c, width)
+    w.headers(3, 0, ["column", "kind", "statistic", "value", "count", "rank", "about"])
+    r = 4
+
+    def stat(row, key, column, formula, value, array=False, number_fmt="param"):
+        name = names(key, column)
+        if formula is None or sampled:
+            w.reported(row, VALUE, value, number_fmt)
+        elif array:
+            ws.write_array_formula(row, VALUE, row, VALUE, "{=" + formula + "}", s("formula", number_fmt),
+                                   _cached(value))
+        else:
+            w.formula(row, VALUE, formula, value, number_fmt)
+        w.wb.define_name(name, f"={SHEET}!${col(VALUE)}${row + 1}")
+        ws.write_string(row, STAT, f"{STAT_TITLES.get(key, key)}  ({name})", s())
+
+    # The target.
+    t = recipe.target
+    ws.write_string(r, NAME, t.column, s(None, None, bold=True))
+    ws.write_string(r, KIND, f"target, {t.kind}", s())
+    w.text(r, ABOUT, f"{t.describe(fitted.target)}. {t.reason}")
+    if t.kind == "number":
+        rng = data.range_of(data.target, FIRST_ROW, last, data.sheet)
+        formulas = t.stat_formulas(rng)
+        for key in ("mean", "sd"):
+            stat(r, key, t.column, formulas[key], fitted.target[key])
+            r += 1
+    else:
+        ws.write_string(r, STAT, "positive class (1)", s())
+        w.raw(r, VALUE, t.positive if isinstance(t.positive, str) else float(t.positive),
+              "text" if isinstance(t.positive, str) else None)
+        r += 1
+    r += 1
+
+    for spec in recipe.inputs:
+        stats = fitted.stats[spec.column]
+        rng = data.column(spec.column, FIRST_ROW, last, data.sheet)
+        ws.write_string(r, NAME, spec.column, s(None, None, bold=True))
+        ws.write_string(r, KIND, spec.kind, s())
+        w.text(r, ABOUT, f"{', '.join(fitted.names[slice(*fitted.span(spec.column))]) or 'no feature'}: "
+                         f"{spec.reason}")
+        x_train = result.data.columns[spec.column][:result.n_train]
+        if isinstance(spec, Number):
+            formulas = spec.stat_formulas(rng, x_train, names.of(spec.column))
+        else:
+            formulas = spec.stat_formulas(rng, x_train, names.of(spec.column), stats["numeric"])
+        first = r
+        for key, (formula, array) in formulas.items():
+            value = stats[key]
+            if isinstance(spec, Category):
+                value = sheet_value(value, stats["numeric"])
+            fmt = "text" if isinstance(value, str) else "param"
+            stat(r, key, spec.column, formula, value, array, fmt)
+            r += 1
+        if isinstance(spec, Category):
+            r = _levels(w, r, spec, stats, rng, names, sampled)
+        if r == first:
+            ws.write_string(r, STAT, "(no statistic: used as it is)", s.note)
+            r += 1
+        r += 1
+    ws.freeze_panes(4, 1)
+
+
+def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Names, sampled: bool) -> int:
+    ws, s = w.ws, w.s
+    numeric = stats["numeric"]
+    if spec.fixed:
+        shown = ", ".join(level_text(v) for v in stats["kept"])
+        ws.write_string(r, STAT, "levels with a column", s())
+        w.text(r, VALUE, shown)
+        w.text(r + 1, ABOUT, "fixed by the recipe; any other value has no column of its own"
+                             + (f" but {spec.column}_other" if stats["other"] else ""))
+        return r + 2
+    levels, counts = stats["levels"][:LEVELS_SHOWN], stats["counts"][:LEVELS_SHOWN]
+    first, last = r, r + len(levels) - 1
+    counts_rng = span(COUNT, COUNT, first, last)
+    values_rng = span(VALUE, VALUE, first, last)
+    ranks_rng = span(RANK, RANK, first, last)
+    for i, (level, count) in enumerate(zip(levels, counts)):
+        row = first + i
+        ws.write_string(row, STAT, f"level {i + 1}" + (" (missing)" if level is None else ""), s())
+        if level is None:  # matches an empty cell: EXACT(blank, "") is TRUE
+            w.formula(row, VALUE, '""', "", "text")
+        else:
+            w.raw(row, VALUE, sheet_value(level, numeric), "text" if not numeric else None)
+        if sampled:
+            w.reported(row, COUNT, count, "int")
+        else:
+            ws.write_array_formula(row, COUNT, row, COUNT, "{=" + T.count_formula(rng, ref(VALUE, row)) + "}",
+                                   s("formula", "int"), count)
+        w.formula(row, RANK, T.rank_formula(counts_rng, f"${col(COUNT)}${first + 1}", ref(COUNT, row)), i + 1, "int")
+    r = last + 1
+    if len(stats["levels"]) > LEVELS_SHOWN:
+        ws.write_string(r, STAT, f"... and {len(stats['levels']) - LEVELS_SHOWN:,} rarer levels, not listed", s.note)
+        r += 1
+    for k, level in enumerate(stats["kept"], 1):
+        name = names(f"level{k}", spec.column)
+        baseline = k == 1 and stats["baseline"] is not None
+        ws.write_string(r, STAT, f"kept {k}" + (" (baseline)" if baseline else "") + f"  ({name})", s())
+        cached = "" if level is None else sheet_value(level, numeric)
+        w.formula(r, VALUE, T.kept_formula(values_rng, ranks_rng, k), cached, "text" if isinstance(cached, str)
+                  else "param")
+        w.wb.define_name(name, f"={SHEET}!${col(VALUE)}${r + 1}")
+        about = (f"{level_text(level)}: the most frequent level, the baseline: no column of its own"
+                 if baseline else f"{level_text(level)}: {spec.column}_{level_text(level) if level is not None else 'missing'}")
+        w.text(r, ABOUT, about)
+        r += 1
+    if stats["other"]:
+        w.text(r, ABOUT, f"{spec.column}_other: 1 for any level not kept above, rarer ones and those never seen "
+                         "in training")
+        r += 1
+    return r
+
+
+def _cached(value):
+    return "" if value is None else value

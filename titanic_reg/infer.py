@@ -1,0 +1,281 @@
+"""Infer a recipe from a CSV and the name of its target column, each decision with its reason.
+
+Only the training rows decide (the same seeded split as `fit`, over the rows that have a
+target), so that nothing about the validation rows leaks into the features:
+
+* left out: the target; a column whose name appears twice; columns missing in 99% or
+  more of the rows; constant columns; IDs (a name like `id`, `index`, `Unnamed: 0`,
+  `rownames` or one ending in `id`, with a distinct value per row, or a whole number that
+  counts the rows); dates (date parts are not supported); free text (more distinct
+  values than max(42, rows / 100));
+* whole numbers with at most 5 distinct values are categories (so Pclass gets dummies,
+  as in the lesson); other numbers are numbers: missing values filled with the training
+  median, plus a 0/1 `_na` column when training rows had missing values (one per set of
+  rows: a column missing in exactly the rows of an earlier one shares its `_na`),
+  `log10(x+1)` when non-negative and heavily skewed (skewness 2 or more), then
+  standardised;
+* other text is a category: the 10 most frequent levels (missing is a level), the most
+  frequent left out as the baseline beside the constant `Ones`, an `other` column for the
+  rest.
+
+The target: numbers with two values, or text with two values, are binary (the positive
+class: 1, yes, true, ... or else the rarer class; `positive` chooses); more numbers are a
+number to predict; more text classes need `positive` (that class against the rest).
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .recipe import MISSING_VALUES, Recipe, Rule
+from .table import Column, Table
+from .target import Target
+from .transforms import Category, Number, number_text
+
+TOP = 10
+MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
+MOSTLY_MISSING = 0.99
+SKEWED = 2.0
+_ID_NAME = re.compile(r"^(id|index|idx|unnamed: ?\d+|row ?names|row ?id|row|rowid|record ?id|key|#)$|[ _.-]id$", re.I)
+_CAMEL_ID = re.compile(r"[a-z]I[dD]$")
+_DATE = re.compile(
+    r"^(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}"
+    r"|\d{1,2}[ -](jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[ -]\d{2,4}"
+    r"|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2},? \d{4})$", re.I)
+_POSITIVE_WORDS = ("1", "yes", "y", "true", "t", "positive", "pos")
+
+
+def free_text_limit(n_train: int) -> int:
+    return max(42, n_train // 100)
+
+
+def infer(table: Table, target: str, *, positive=None, missing: str = "fill", train_rows=None,
+          top: int = TOP) -> Recipe:
+    """The recipe for predicting `target` from the other columns of `table`.
+
+    `train_rows`: indices (into the rows that have a target) of the training rows;
+    `fit` passes its split, so that inference sees what training sees.
+    """
+    name = table.find(target)
+    if name is None:
+        raise InputError(table.path, f"the target column {target!r} is not in the header; the header has "
+                                     f"{table.listed()}", row=table.header_row)
+    markers = set(MISSING_VALUES)
+    tcol = table.column(name)
+    labelled = ~tcol.texts.isin(markers).to_numpy()[tcol.codes]
+    if not labelled.any():
+        raise InputError(table.path, "no row has a value to learn from (the target is missing in every row)",
+                         column=name)
+    index = np.flatnonzero(labelled)
+    train = index if train_rows is None else index[np.asarray(train_rows)]
+    target_spec = _target(table, tcol, labelled, train, positive, markers)
+
+    recipe = Recipe(target=target_spec, inputs=[], name=_file_name(table.path), missing=missing,
+                    title=f"{Path(table.path).name}: {target_spec.column}")
+    masks: list[tuple[str, np.ndarray]] = []  # the _na columns so far, by the rows they flag
+    dups = table.duplicates()
+    n = len(train)
+    for col in table.columns:
+        if col.name == name:
+            continue
+        if col.name in dups:
+            recipe.left_out.setdefault(col.name, "its name appears twice in the header")
+            continue
+        decision = _column(table, col.take(train), table.rows[train], markers, top, recipe)
+        if isinstance(decision, str):
+            recipe.left_out[col.name] = decision
+            continue
+        if isinstance(decision, Number) and decision.indicator:
+            flagged = _missing(col.take(train), markers)
+            twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)
+            if twin is not None or missing == "drop":
+                decision.indicator = False
+                decision.reason += (f"; missing in the same training rows as {twin}, whose {twin}_na says so"
+                                    if twin else "")
+            else:
+                masks.append((col.name, flagged))
+        recipe.inputs.append(decision)
+    if not recipe.inputs:
+        why = "; ".join(f"{c}: {r}" for c, r in recipe.left_out.items()) or "the file has no other column"
+        raise InputError(table.path, f"no usable input column is left to predict {name} from ({why})")
+    if target_spec.kind == "binary":
+        recipe.baselines = [Rule("majority", "Majority class", constant="majority")]
+    else:
+        recipe.baselines = [Rule("mean", "Mean of the training rows", constant="mean")]
+    return recipe
+
+
+def _file_name(path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem).strip("._-")
+    return stem or "data"
+
+
+def _missing(col: Column, markers) -> np.ndarray:
+    return col.texts.isin(markers).to_numpy()[col.codes]
+
+
+def _numbers(col: Column, table: Table) -> np.ndarray:
+    texts = col.texts.str.replace(",", ".", regex=False) if table.decimal_comma else col.texts
+    texts = texts.where(~texts.str.contains("_", regex=False), "x")
+    return pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _target(table: Table, col: Column, labelled, train, positive, markers) -> Target:
+    nums = _numbers(col, table)
+    used = np.unique(col.codes[labelled])
+    used = used[~col.texts.isin(markers).to_numpy()[used]]
+    numeric = bool(np.isfinite(nums[used]).all())
+    if numeric:
+        classes = sorted({float(v) for v in nums[used]})
+        shown = [number_text(v) for v in classes]
+    else:
+        classes = sorted(set(col.texts.iloc[used]))
+        shown = list(classes)
+    if len(classes) == 1:
+        raise InputError(table.path, f"the target has one value ({shown[0]!r}) in every row that has one: "
+                                     "there is nothing to predict", column=col.name)
+    listed = ", ".join(shown[:12]) + (f", ... ({len(shown)} in all)" if len(shown) > 12 else "")
+    train_values = (nums if numeric else col.texts.to_numpy(dtype=object))[col.codes[train]]
+    if positive is not None:
+        chosen = _match(positive, classes, numeric)
+        if chosen is None:
+            raise InputError(table.path, f"--positive {positive!r} is not a value of the target; its values: "
+                                         f"{listed}", column=col.name)
+        others = len(classes) - 1
+        return Target(col.name, "binary", chosen,
+                      reason=f"{len(classes)} classes; {number_text(chosen) if numeric else chosen} (1) against "
+                             f"{'the other' if others == 1 else f'the {others} others'} (0), as --positive asks")
+    if numeric and len(classes) > 2:
+        return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
+                                                 "number (MSE; scored by RMSE and R²)")
+    if len(classes) > 2:
+        counts = pd.Series(train_values).value_counts()
+        raise InputError(table.path, f"the target has {len(classes)} classes ({listed}); titanic-reg predicts "
+                                     f"two: choose one against the rest with --positive CLASS, e.g. --positive "
+                                     f"{counts.index[0]}", column=col.name)
+    words = {str(c).lower(): c for c in classes}
+    if numeric:
+        chosen = classes[-1]
+        why = f"two values, {shown[0]} and {shown[1]}: binary, the larger is positive (1); --positive chooses"
+    elif any(word in words for word in _POSITIVE_WORDS):
+        chosen = words[next(word for word in _POSITIVE_WORDS if word in words)]
+        why = f"two values, {shown[0]} and {shown[1]}: binary, {chosen!r} is positive (1); --positive chooses"
+    else:
+        counts = pd.Series(train_values).value_counts()
+        rarer = sorted(classes, key=lambda c: (counts.get(c, 0), -classes.index(c)))[0]
+        chosen = rarer
+        why = (f"two values, {shown[0]} and {shown[1]}: binary, the rarer in the training rows, "
+               f"{chosen!r}, is positive (1); --positive chooses")
+    return Target(col.name, "binary", chosen, reason=why)
+
+
+def _match(wanted, classes, numeric):
+    if numeric:
+        try:
+            value = float(str(wanted).strip())
+        except ValueError:
+            return None
+        return value if value in classes else None
+    wanted = str(wanted).strip()
+    return wanted if wanted in classes else None
+
+
+def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe):
+    """A transform for one column (its training rows, at spreadsheet `rows`), or the reason
+    it is left out (str)."""
+    n = len(rows)
+    missing = _missing(col, markers)
+    observed = n - int(missing.sum())
+    if n == 0:
+        return "no training rows"
+    if observed <= (1 - MOSTLY_MISSING) * n:
+        return f"missing in {100 * (1 - observed / n):.1f}% of the training rows (99% or more)"
+    codes = col.codes[~missing]
+    distinct_texts = np.unique(codes)
+    nums = _numbers(col, table)
+    numeric = bool(np.isfinite(nums[distinct_texts]).all())
+    values = nums[codes] if numeric else col.texts.to_numpy(dtype=object)[codes]
+    distinct = len(np.unique(values)) if numeric else len(set(values))
+    if distinct <= 1 and not missing.any():
+        shown = number_text(values[0]) if numeric else values[0]
+        return f"constant: every training row holds {shown!r}"
+    whole = numeric and bool(np.all(np.floor(values) == values))
+    every_row = distinct == n and not missing.any()
+    if every_row and (_ID_NAME.search(col.name) or _CAMEL_ID.search(col.name)):
+        return _as_id(recipe, col.name, "an ID: its name says so, and every row has its own value")
+    if every_row and whole and len(np.unique(values - rows)) == 1:
+        return _as_id(recipe, col.name, "an ID: a whole number that counts the rows")
+    counts = pd.Series(np.where(missing, None, (nums if numeric else col.texts.to_numpy(dtype=object))[col.codes]),
+                       dtype=object).value_counts(dropna=False)
+    if numeric and whole and distinct <= MAX_CATEGORY_NUMBERS:
+        return Category(col.name, top=top, reason=f"whole numbers with {distinct} distinct values "
+                                                  f"({_levels(counts, True)}): a category{_baseline(counts, True)}"
+                                                  f"{_missing_level(missing)}")
+    if numeric:
+        return _number(col.name, values, int(missing.sum()), n, distinct)
+    sample = [col.texts.iloc[c] for c in distinct_texts[:2000]]
+    if all(_DATE.match(t) for t in sample):
+        return "dates: date parts (year, month, weekday) are not supported, so it is left out"
+    limit = free_text_limit(n)
+    if distinct > limit:
+        return f"free text: {distinct:,} distinct values in {n:,} training rows (more than max(42, rows/100) = {limit:,})"
+    levels = distinct + bool(missing.any())
+    more = (f"; the {top} most frequent are kept, the other {levels - top:,} share {col.name}_other"
+            if levels > top else "")
+    return Category(col.name, top=top, reason=f"text with {distinct:,} distinct values ({_levels(counts, False)}):"
+                                              f" a category{_baseline(counts, False)}{more}{_missing_level(missing)}")
+
+
+def _as_id(recipe: Recipe, column: str, why: str) -> str:
+    if recipe.id is None:
+        recipe.id = column
+        return why + "; it names each row of predictions.csv"
+    return why
+
+
+def _level(value, numeric: bool) -> str:
+    if value is None or value != value:
+        return "(missing)"
+    return number_text(value) if numeric else str(value)
+
+
+def _levels(counts: pd.Series, numeric: bool, shown: int = 5) -> str:
+    items = [f"{_level(v, numeric)} ×{c}" for v, c in counts.head(shown).items()]
+    return ", ".join(items) + (", ..." if len(counts) > shown else "")
+
+
+def _baseline(counts: pd.Series, numeric: bool) -> str:
+    return f"; the most frequent, {_level(counts.index[0], numeric)}, is the baseline (no column)"
+
+
+def _missing_level(missing: np.ndarray) -> str:
+    k = int(missing.sum())
+    return f"; {k} missing, a level of its own" if k else ""
+
+
+def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: int) -> Number:
+    low, high = float(values.min()), float(values.max())
+    spec = Number(column, fill="median", indicator=n_missing > 0, scale="standard")
+    why = [f"numbers ({distinct:,} distinct, {number_text(low)} to {number_text(high)})"]
+    if n_missing:
+        why.append(f"{n_missing} training rows missing: filled with the training median, and {column}_na is 1 there")
+    skew = _skewness(values)
+    if low >= 0 and skew >= SKEWED:
+        spec.log = True
+        why.append(f"log10(x + 1), as its skewness is {skew:.1f} (2 or more) and it is never negative")
+    why.append("standardised with the training mean and sd")
+    spec.reason = "; ".join(why)
+    return spec
+
+
+def _skewness(values: np.ndarray) -> float:
+    sd = values.std()
+    if sd == 0 or not math.isfinite(sd):
+        return 0.0
+    return float(np.mean(((values - values.mean()) / sd) ** 3))

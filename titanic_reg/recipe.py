@@ -1,0 +1,392 @@
+"""A recipe: which column is the target, which become features and how, which are left out
+and why. It is a TOML file that people read, change and fit again with.
+
+    recipe = load(path)                 # RecipeError naming the file, line and key
+    text = dumps(recipe)                # the same recipe as TOML, with its reasons
+    recipe = titanic()                  # the lesson's recipe, shipped in recipes/titanic.toml
+
+The keys are in the README ("Repeat with a different dataset"); `load` refuses any key
+it does not know, so a misspelt option is an error, not a silent default.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+
+from .errors import RecipeError
+from .target import KINDS, Target
+from .transforms import CASES, FILLS, SCALES, TRANSFORMS, Category, Number
+
+# Read as a missing value (after stripping), in any column. A recipe can change the list.
+MISSING_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?")
+MISSINGS = ("fill", "drop")
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass
+class Rule:
+    """A baseline that needs no fitting: a constant, or 1 where one feature has one value."""
+
+    name: str
+    title: str
+    constant: object = None  # a number, "majority" (binary) or "mean" (number)
+    feature: str | None = None
+    equals: float | None = None
+
+
+@dataclass
+class Recipe:
+    target: Target
+    inputs: list  # Number | Category, in feature order
+    name: str = "data"  # names the workbook, <name>.xlsx
+    title: str = ""
+    id: str | None = None  # names each row in the predictions
+    missing: str = "fill"  # training rows with a missing input: fill them, or drop them
+    missing_values: tuple[str, ...] = MISSING_VALUES
+    ones: bool = True  # the constant feature `Ones` (each unit's bias)
+    show: list = field(default_factory=list)  # more columns on the Data sheet, to read only
+    left_out: dict = field(default_factory=dict)  # column -> why
+    baselines: list = field(default_factory=list)  # Rule
+    submission: str | None = None  # "kaggle": write Kaggle's submission.csv
+    source: str = ""  # where it came from, said in the outputs (not part of the file)
+
+    @property
+    def columns(self) -> list[str]:
+        return [t.column for t in self.inputs]
+
+    @property
+    def workbook_name(self) -> str:
+        return f"{self.name}.xlsx"
+
+
+def titanic() -> Recipe:
+    """The lesson's recipe: Kaggle's Titanic columns, its ten features."""
+    text = resources.files(__package__).joinpath("recipes/titanic.toml").read_text(encoding="utf-8")
+    recipe = loads(text, "titanic.toml (shipped)")
+    recipe.source = "the lesson's recipe (titanic_reg/recipes/titanic.toml)"
+    return recipe
+
+
+def load(path) -> Recipe:
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise RecipeError(path, "recipe file not found") from None
+    except IsADirectoryError:
+        raise RecipeError(path, "is a directory, not a recipe file") from None
+    except UnicodeDecodeError:
+        raise RecipeError(path, "is not a UTF-8 text file (a recipe is TOML)") from None
+    except OSError as exc:
+        raise RecipeError(path, f"cannot read the recipe: {exc.strerror or exc}") from None
+    recipe = loads(text, str(path))
+    recipe.source = str(path)
+    return recipe
+
+
+def loads(text: str, path: str = "recipe") -> Recipe:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(m.group(1)) if m else None
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise RecipeError(path, f"not valid TOML ({problem.lower()})", line=line) from None
+    return _Reader(doc, text, path).recipe()
+
+
+class _Reader:
+    """Builds a Recipe from parsed TOML, checking each key's value; errors point at the line."""
+
+    TOP = ("name", "title", "id", "missing", "missing_values", "ones", "show", "submission",
+           "target", "inputs", "left_out", "baselines")
+
+    def __init__(self, doc: dict, text: str, path: str):
+        self.doc, self.text, self.path = doc, text, path
+
+    def fail(self, keys: tuple, problem: str):
+        raise RecipeError(self.path, problem, line=locate(self.text, keys), key=".".join(_key_part(k) for k in keys))
+
+    def known(self, table: dict, keys: tuple, allowed) -> None:
+        for key in table:
+            if key not in allowed:
+                self.fail((*keys, key), f"unknown key {key!r} (known: {', '.join(allowed)})")
+
+    def get(self, table: dict, keys: tuple, key: str, kind, default=None, choices=None):
+        if key not in table:
+            return default
+        value = table[key]
+        ok = {
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+            "scalar": (isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))),
+            "list": isinstance(value, list),
+            "table": isinstance(value, dict),
+        }[kind]
+        if not ok:
+            self.fail((*keys, key), f"{value!r} is not {_KIND_WORDS[kind]}")
+        if choices is not None and value not in choices:
+            self.fail((*keys, key), f"{value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+
+    def scalars(self, table, keys, key, strings_only=False):
+        values = self.get(table, keys, key, "list")
+        if values is None:
+            return None
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (str, int, float)) or (strings_only and not isinstance(v, str)):
+                self.fail((*keys, key), f"{v!r} is not {'text' if strings_only else 'a number or text'}")
+        if len({type(v) is str for v in values}) > 1:
+            self.fail((*keys, key), "mixes numbers and text; a column holds one or the other")
+        return [float(v) if not isinstance(v, str) else v for v in values]
+
+    def recipe(self) -> Recipe:
+        doc = self.doc
+        self.known(doc, (), self.TOP)
+        if "target" not in doc:
+            self.fail(("target",), "no [target] table: which column is predicted?")
+        target = self.target(self.get(doc, (), "target", "table"))
+        inputs = []
+        for column, spec in self.get(doc, (), "inputs", "table", {}).items():
+            if not isinstance(spec, dict):
+                self.fail(("inputs", column), "is not a table of the column's transform")
+            inputs.append(self.transform(column, spec))
+        left_out = self.get(doc, (), "left_out", "table", {})
+        for column, why in left_out.items():
+            if not isinstance(why, str):
+                self.fail(("left_out", column), "the reason is not text")
+        name = self.get(doc, (), "name", "str", "data")
+        if not _NAME.fullmatch(name):
+            self.fail(("name",), f"{name!r} names the workbook file: use letters, digits, '_', '.' and '-'")
+        recipe = Recipe(
+            target=target,
+            inputs=inputs,
+            name=name,
+            title=self.get(doc, (), "title", "str", ""),
+            id=self.get(doc, (), "id", "str"),
+            missing=self.get(doc, (), "missing", "str", "fill", MISSINGS),
+            missing_values=tuple(self.scalars(doc, (), "missing_values", strings_only=True) or MISSING_VALUES)
+            if "missing_values" in doc else MISSING_VALUES,
+            ones=self.get(doc, (), "ones", "bool", True),
+            show=self.scalars(doc, (), "show", strings_only=True) or [],
+            left_out=dict(left_out),
+            baselines=[self.rule(n, r) for n, r in self.get(doc, (), "baselines", "table", {}).items()],
+            submission=self.get(doc, (), "submission", "str", None, ("kaggle",)),
+        )
+        self.check(recipe)
+        return recipe
+
+    def target(self, spec: dict) -> Target:
+        keys = ("target",)
+        self.known(spec, keys, Target.fields_in_file)
+        column = self.get(spec, keys, "column", "str")
+        if not column:
+            self.fail((*keys, "column"), "the target table needs column = \"...\"")
+        kind = self.get(spec, keys, "kind", "str", "binary" if "positive" in spec else "number", KINDS)
+        positive = self.get(spec, keys, "positive", "scalar")
+        if kind == "binary" and positive is None:
+            self.fail((*keys, "positive"), "a binary target needs positive = the class predicted as 1")
+        if kind == "number" and positive is not None:
+            self.fail((*keys, "positive"), "a number target has no positive class (kind = \"binary\" for one)")
+        positive = float(positive) if isinstance(positive, (int, float)) else positive
+        values = self.scalars(spec, keys, "values")
+        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""))
+
+    def transform(self, column: str, spec: dict):
+        keys = ("inputs", column)
+        kind = spec.get("kind")
+        if kind not in TRANSFORMS:
+            self.fail((*keys, "kind"), f"kind {kind!r} is not a transform: use {' or '.join(TRANSFORMS)}")
+        cls = TRANSFORMS[kind]
+        allowed = ["kind"] + [f.name for f in fields(cls) if f.name != "column"]
+        self.known(spec, keys, allowed)
+        g = lambda key, kind_, default=None, choices=None: self.get(spec, keys, key, kind_, default, choices)  # noqa: E731
+        if cls is Number:
+            out = Number(column, feature=g("feature", "str"), fill=g("fill", "str", "median", FILLS),
+                         indicator=g("indicator", "bool", False), log=g("log", "bool", False),
+                         scale=g("scale", "str", "none", SCALES), min=g("min", "number"), max=g("max", "number"),
+                         whole=g("whole", "bool", False), reason=g("reason", "str", ""))
+            if out.min is not None and out.max is not None and out.min > out.max:
+                self.fail((*keys, "max"), f"max {out.max:g} is below min {out.min:g}")
+            return out
+        out = Category(column, levels=self.scalars(spec, keys, "levels"),
+                       features=self.scalars(spec, keys, "features", strings_only=True),
+                       top=g("top", "int", 10), other=g("other", "bool"), baseline=g("baseline", "bool", True),
+                       fill=g("fill", "str", None, ("mode",)), case=g("case", "str", None, CASES),
+                       values=self.scalars(spec, keys, "values"), known=self.scalars(spec, keys, "known"),
+                       reason=g("reason", "str", ""))
+        if out.top < 1:
+            self.fail((*keys, "top"), f"top {out.top} keeps no level: use 1 or more")
+        if out.features is not None and (out.levels is None or len(out.features) != len(out.levels)):
+            self.fail((*keys, "features"), "features name the fixed levels, one each: give levels of the same length")
+        if out.levels is not None and len(set(out.levels)) < len(out.levels):
+            self.fail((*keys, "levels"), "a level is listed twice")
+        return out
+
+    def rule(self, name: str, spec) -> Rule:
+        keys = ("baselines", name)
+        if not isinstance(spec, dict):
+            self.fail(keys, "is not a table (title, and constant or feature and equals)")
+        self.known(spec, keys, ("title", "constant", "feature", "equals"))
+        constant = self.get(spec, keys, "constant", "scalar")
+        if isinstance(constant, str) and constant not in ("majority", "mean"):
+            self.fail((*keys, "constant"), f"{constant!r} is not a number, \"majority\" or \"mean\"")
+        feature = self.get(spec, keys, "feature", "str")
+        equals = self.get(spec, keys, "equals", "number")
+        if (constant is None) == (feature is None) or (feature is not None and equals is None):
+            self.fail(keys, "a rule baseline has either constant = ..., or feature = ... with equals = ...")
+        return Rule(name, self.get(spec, keys, "title", "str", name), constant, feature, equals)
+
+    def check(self, recipe: Recipe) -> None:
+        seen = {}
+        for where, column in ([(("target", "column"), recipe.target.column)]
+                              + ([(("id",), recipe.id)] if recipe.id else [])
+                              + [(("inputs", c), c) for c in recipe.columns]):
+            if column in seen:
+                self.fail(where, f"column {column} is used twice (also as {'.'.join(seen[column])})")
+            seen[column] = where
+        for column in recipe.left_out:
+            if column in seen:
+                self.fail(("left_out", column), f"column {column} is left out and used (as {'.'.join(seen[column])})")
+
+
+_KIND_WORDS = {"str": "text", "bool": "true or false", "int": "a whole number", "number": "a finite number",
+               "scalar": "a number or text", "list": "a list [...]", "table": "a table"}
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def dumps(recipe: Recipe, header: str = "") -> str:
+    """The recipe as TOML: top-level settings, then [target], one [inputs.<column>] table per
+    input in feature order, [left_out] and [baselines.<name>]; `header` goes first as comments."""
+    out = [f"# {line}".rstrip() for line in header.splitlines()] + ([""] if header else [])
+    top = {"name": recipe.name, "title": recipe.title, "id": recipe.id, "missing": recipe.missing,
+           "ones": recipe.ones, "show": recipe.show or None, "submission": recipe.submission}
+    if tuple(recipe.missing_values) != MISSING_VALUES:
+        top["missing_values"] = list(recipe.missing_values)
+    out += _pairs(top)
+    t = recipe.target
+    out += ["", "[target]"] + _pairs({"column": t.column, "kind": t.kind, "positive": t.positive,
+                                      "values": t.values, "reason": t.reason})
+    for spec in recipe.inputs:
+        values = {"kind": spec.kind}
+        defaults = type(spec)(spec.column)
+        for f in fields(spec):
+            if f.name in ("column", "reason"):
+                continue
+            value = getattr(spec, f.name)
+            if value != getattr(defaults, f.name) or f.name in ("fill", "scale", "top"):
+                values[f.name] = value
+        if isinstance(spec, Category) and spec.fixed:
+            values.pop("top", None)
+        values["reason"] = spec.reason
+        out += ["", f"[inputs.{_key_part(spec.column)}]"] + _pairs(values)
+    if recipe.left_out:
+        out += ["", "[left_out]"] + _pairs(recipe.left_out)
+    for rule in recipe.baselines:
+        out += ["", f"[baselines.{_key_part(rule.name)}]"] + _pairs(
+            {"title": rule.title, "constant": rule.constant, "feature": rule.feature, "equals": rule.equals})
+    return "\n".join(out) + "\n"
+
+
+def _pairs(values: dict) -> list[str]:
+    return [f"{_key_part(k)} = {_value(v)}" for k, v in values.items() if v is not None]
+
+
+def _key_part(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _string(key)
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} in a recipe")
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate cannot be written in UTF-8
+            out.append("\\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+# ----------------------------------------------------------------------------- locating keys
+
+_KEY = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*""")
+
+
+def _parse_key(text: str) -> tuple[tuple, str] | None:
+    """A dotted TOML key at the start of `text`: (its parts, the rest)."""
+    parts = []
+    while True:
+        m = _KEY.match(text)
+        if not m:
+            return None
+        token = m.group(1)
+        if token.startswith('"'):
+            try:
+                token = json.loads(token)
+            except ValueError:
+                token = token[1:-1]
+        elif token.startswith("'"):
+            token = token[1:-1]
+        parts.append(token)
+        text = text[m.end():]
+        if not text.startswith("."):
+            return tuple(parts), text
+        text = text[1:]
+
+
+def locate(text: str, keys: tuple) -> int | None:
+    """The line (from 1) that sets `keys` (a table header or a key = value), or of the nearest
+    enclosing table or key that is in the file."""
+    keys = tuple(keys)
+    best, best_len = None, 0
+    table: tuple = ()
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            parsed = _parse_key(stripped[1:])
+            if parsed and parsed[1].lstrip().startswith("]"):
+                table = parsed[0]
+                path = table
+            else:
+                continue
+        elif stripped and not stripped.startswith("#"):
+            parsed = _parse_key(stripped)
+            if not parsed or not parsed[1].startswith("="):
+                continue
+            path = table + parsed[0]
+        else:
+            continue
+        n = len(path)
+        if n <= len(keys) and keys[:n] == path and n > best_len:
+            best, best_len = number, n
+    return best

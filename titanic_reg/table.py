@@ -1,0 +1,256 @@
+"""Read any CSV into columns of stripped text, with the spreadsheet row of every record.
+
+Nothing here knows what the columns mean: a recipe (recipe.py) says which are numbers,
+categories, the target or an ID, and columns.py parses them accordingly. Reading is
+shared by every dataset:
+
+* UTF-8 (with or without a BOM); when that fails, Windows-1252 and then Latin-1, with a
+  warning. Files containing NUL bytes are refused as binary (a saved workbook by name).
+* ``,`` delimited; a header with ``;`` and no ``,`` is read as ``;``-delimited, and then
+  decimal commas (``22,5``) are accepted in numbers; a header with tabs and neither
+  ``,`` nor ``;`` as tab-delimited.
+* LF, CRLF or CR line ends; blank lines, and records whose fields are all empty, are
+  skipped but still counted for row numbers (the header is row 1); whitespace around
+  values and header names is stripped. An empty header name becomes ``Unnamed: i``
+  (i counts columns from 0), as pandas names it.
+* A record shorter than the header reads as empty trailing fields; a longer one is an
+  error unless its extra fields are empty.
+
+Each column is kept factorised, as codes into its distinct stripped texts: parsing then
+works on the distinct values, which keeps a million rows fast and small.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, warn
+
+_LEADING_BLANK = re.compile(r"\A(?:[ \t\f\v]*(?:\r\n|\n|\r))+")
+# What XML 1.0 (and so an .xlsx file) cannot hold: C0 controls but tab, LF and CR;
+# lone surrogates; U+FFFE and U+FFFF.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: `codes[i]` indexes the stripped text of record i in `texts`."""
+
+    name: str
+    codes: np.ndarray
+    texts: pd.Series  # object dtype, stripped
+
+    def values(self) -> np.ndarray:
+        """Every record's stripped text (object array); slow on big files, for small uses."""
+        return self.texts.to_numpy(dtype=object)[self.codes]
+
+    def take(self, index: np.ndarray) -> "Column":
+        return Column(self.name, self.codes[index], self.texts)
+
+
+@dataclass
+class Table:
+    path: Path
+    header: list[str]  # as written (stripped); empty names as "Unnamed: i"
+    columns: list[Column]  # by position
+    rows: np.ndarray  # spreadsheet row number of each record
+    header_row: int  # spreadsheet row of the header (blank lines before it count)
+    decimal_comma: bool
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def find(self, name: str) -> str | None:
+        """The header name meaning `name`: the same text, else the only one equal to it in any case."""
+        if name in self.header:
+            return name
+        same = [h for h in self.header if h.lower() == name.lower()]
+        return same[0] if len(same) == 1 else None
+
+    def column(self, name: str) -> Column:
+        """The column called `name` (see find); InputError when absent or named twice."""
+        found = self.find(name)
+        if found is None:
+            raise InputError(self.path, f"column {name} is missing; the header has {self.listed()}",
+                             row=self.header_row)
+        places = [i for i, h in enumerate(self.header) if h == found]
+        if len(places) > 1:
+            raise InputError(self.path, f"column {found} appears twice in the header (columns "
+                                        f"{places[0] + 1} and {places[1] + 1})", row=self.header_row, column=found)
+        return self.columns[places[0]]
+
+    def duplicates(self) -> set[str]:
+        seen, twice = set(), set()
+        for h in self.header:
+            (twice if h in seen else seen).add(h)
+        return twice
+
+    def listed(self, limit: int = 30) -> str:
+        names = [h for h in self.header if h] or ["nothing"]
+        more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+        return ", ".join(names[:limit]) + more
+
+    def take(self, index: np.ndarray) -> "Table":
+        return Table(self.path, self.header, [c.take(index) for c in self.columns], self.rows[index],
+                     self.header_row, self.decimal_comma)
+
+
+def read_table(path) -> Table:
+    """Read a CSV file into a Table; InputError (file, row) for anything unreadable."""
+    text = _read_text(path)
+    m = _LEADING_BLANK.match(text)
+    skipped = 0
+    if m:
+        skipped = len(re.findall(r"\r\n|\n|\r", m.group(0)))
+        text = text[m.end():]
+    if not text or text.isspace():
+        raise InputError(path, "the file is empty")
+
+    header_line = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]
+    if "," not in header_line and ";" in header_line:
+        sep = ";"
+    elif "," not in header_line and ";" not in header_line and "\t" in header_line:
+        sep = "\t"
+    else:
+        sep = ","
+    header_row = skipped + 1
+
+    try:
+        raw = _read_frame(text, sep)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "the file is empty") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        # Finds the record that broke the parser and raises; returns the header width when
+        # every over-long record only has empty extras (trailing commas), then dropped.
+        width = _find_parse_error(path, text, sep, skipped, exc)
+        try:
+            raw = _read_frame(text, sep, usecols=range(width))
+        except (pd.errors.ParserError, ValueError) as exc2:
+            message = str(exc2).split("C error: ")[-1].strip()
+            raise InputError(path, f"cannot be read as CSV ({message})") from None
+    del text
+
+    header = [str(h).strip() or f"Unnamed: {i}" for i, h in enumerate(raw.iloc[0])]
+    n = len(raw) - 1
+    rows = np.arange(n, dtype=np.int64) + header_row + 1
+    columns = []
+    blank = np.ones(n, dtype=bool)
+    for i, name in enumerate(header):
+        codes, uniques = pd.factorize(raw.iloc[1:, i], sort=False)
+        texts = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
+        blank &= (texts == "").to_numpy()[codes]
+        columns.append(Column(name, codes, texts))
+    del raw
+    if blank.any():  # blank lines and all-empty records: skipped, their row numbers kept
+        keep = ~blank
+        rows = rows[keep]
+        columns = [Column(c.name, c.codes[keep], c.texts) for c in columns]
+    if len(rows) == 0:
+        raise InputError(path, "no data rows (only a header)")
+    return Table(Path(path), header, columns, rows, header_row, sep == ";")
+
+
+def clean_text(table: Table, column: Column) -> Column:
+    """The column with what a workbook cannot hold removed, and one warning naming the first row."""
+    bad = column.texts.str.contains(XML_ILLEGAL).to_numpy(dtype=bool)
+    if not bad.any():
+        return column
+    bad_rows = bad[column.codes]
+    if bad_rows.any():
+        i = int(np.argmax(bad_rows))
+        count = int(bad_rows.sum())
+        chars = "".join(sorted(set(XML_ILLEGAL.findall("".join(column.texts[bad])))))
+        shown = ", ".join(f"U+{ord(c):04X}" for c in chars)
+        more = f" (and {count - 1} more row{'s' if count > 2 else ''})" if count > 1 else ""
+        warn(f"{table.path}, row {table.rows[i]}, column {column.name}: dropped control characters that a "
+             f"workbook cannot hold ({shown}){more}")
+    return Column(column.name, column.codes, column.texts.map(lambda t: XML_ILLEGAL.sub("", t).strip()))
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _read_text(path) -> str:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not a CSV file") from None
+    except PermissionError:
+        raise InputError(path, "cannot read the file: permission denied") from None
+    except OSError as exc:
+        if p.is_dir():
+            raise InputError(path, "is a directory, not a CSV file") from None
+        raise InputError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    if not data:
+        raise InputError(path, "the file is empty")
+    if b"\x00" in data:
+        if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError(path, "is a spreadsheet workbook, not a CSV file; save it as CSV")
+        raise InputError(path, "is not a text CSV file (it contains binary data)")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = len(re.findall(rb"\r\n|\n|\r", data[:exc.start])) + 1
+    for encoding, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):  # latin-1 decodes any bytes
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        warn(f"{path}: not UTF-8 (line {line} is the first that is not), so read as {label}; "
+             "check the names and codes")
+        return text
+
+
+def _read_frame(text, sep, usecols=None):
+    return pd.read_csv(
+        io.StringIO(text),
+        sep=sep,
+        header=None,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        skipinitialspace=True,
+        usecols=usecols,
+        engine="c",
+    )
+
+
+def _find_parse_error(path, text, sep, skipped, exc):
+    """pandas could not tokenise the file: find the record with the csv module.
+
+    Raises InputError naming the row, or returns the header's field count when the only
+    problem is records with extra, empty fields.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+    width = None
+    n = skipped
+    try:
+        for record in reader:
+            n += 1
+            if width is None:
+                width = len(record)
+            elif len(record) > width and any(f.strip() for f in record[width:]):
+                raise InputError(path, f"has {len(record)} fields but the header has {width}", row=n)
+    except csv.Error as err:
+        raise InputError(path, f"cannot be read as CSV ({err})", row=n + 1) from None
+    message = str(exc).split("C error: ")[-1].strip()
+    if "EOF inside string" in message:
+        m = re.search(r"starting at row (\d+)", message)
+        row = skipped + int(m.group(1)) + 1 if m else None
+        raise InputError(path, "a quoted field is never closed (missing '\"')", row=row) from None
+    if width is None or not message.startswith("Expected"):
+        raise InputError(path, f"cannot be read as CSV ({message})") from None
+    return width

@@ -1,0 +1,101 @@
+"""The column to predict: how it becomes the 0/1 or standardised y the models train on.
+
+Both renderings side by side, as for the features:
+
+* binary: y = 1 where the value is the positive class, else 0 (`IF(EXACT(cell,"yes"),1,0)`;
+  nothing at all when the column already holds 0/1 and 1 is positive, as Survived does).
+  A prediction above 0.5 says "positive"; accuracy is scored.
+* number: y = (value - training mean) / training sd, so that one learning rate suits any
+  scale; a prediction goes back as mean + sd * output. MSE, RMSE and R² are scored in the
+  column's own units.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from .transforms import Name, level_text, literal
+
+KINDS = ("binary", "number")
+
+
+@dataclass
+class Target:
+    column: str
+    kind: str = "binary"
+    positive: object = None  # binary: the class predicted as 1 (a number or a text)
+    values: list | None = None  # the only values allowed, if given
+    reason: str = ""
+    fields_in_file: ClassVar[tuple[str, ...]] = ("column", "kind", "positive", "values", "reason")
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the column is read as numbers."""
+        return self.kind == "number" or not isinstance(self.positive, str)
+
+    def fit(self, y_train: np.ndarray, y_labelled: np.ndarray) -> dict:
+        """Statistics from the training rows (number) or the classes of every labelled row (binary)."""
+        if self.kind == "number":
+            mean = float(np.mean(y_train)) if len(y_train) else math.nan
+            sd = float(np.sqrt(np.mean((y_train - mean) ** 2))) if len(y_train) else math.nan
+            return {"mean": mean, "sd": sd}
+        classes = _distinct(y_labelled)
+        others = [c for c in classes if c != self.positive]
+        return {"classes": classes, "negative": others[0] if len(others) == 1 else None}
+
+    def identity(self, stats: dict) -> bool:
+        """The raw column is y already: numbers 0/1 with 1 positive."""
+        if self.kind != "binary" or not self.numeric or float(self.positive) != 1.0:
+            return False
+        return {float(v) for v in stats["classes"]} <= {0.0, 1.0}
+
+    def encode(self, raw: np.ndarray, stats: dict) -> torch.Tensor:
+        if self.kind == "number":
+            return torch.from_numpy((np.asarray(raw, dtype=np.float64) - stats["mean"]) / stats["sd"])
+        positive = float(self.positive) if self.numeric else self.positive
+        return torch.from_numpy((raw == positive).astype(np.float64))
+
+    def cell(self, ref: str, name: Name, stats: dict) -> str | None:
+        """y by formula from the raw cell, or None when the raw cell is y already."""
+        if self.kind == "number":
+            return f"({ref}-{name('mean')})/{name('sd')}"
+        if self.identity(stats):
+            return None
+        if self.numeric:
+            return f"IF({ref}={literal(float(self.positive))},1,0)"
+        return f"IF(EXACT({ref},{literal(self.positive)}),1,0)"
+
+    def stat_formulas(self, rng: str) -> dict[str, str]:
+        return {"mean": f"AVERAGE({rng})", "sd": f"STDEVP({rng})"} if self.kind == "number" else {}
+
+    def decode(self, out: torch.Tensor, stats: dict) -> torch.Tensor:
+        """A model's output in the column's own units (binary: unchanged)."""
+        return stats["mean"] + stats["sd"] * out if self.kind == "number" else out
+
+    def decode_cell(self, out: str, name: Name) -> str:
+        return f"{name('mean')}+{name('sd')}*{out}"
+
+    def label(self, stats: dict, positive: bool) -> str:
+        """The class a 0/1 decision stands for, as the data writes it ('rest' for one class
+        against several)."""
+        if positive:
+            return level_text(self.positive)
+        return "rest" if stats.get("negative") is None else level_text(stats["negative"])
+
+    def describe(self, stats: dict) -> str:
+        if self.kind == "number":
+            return (f"{self.column}, a number: the models learn it standardised with the training mean "
+                    f"{stats['mean']:.6g} and sd {stats['sd']:.6g}")
+        if self.identity(stats):
+            return f"{self.column}, 1 or 0"
+        return f"{self.column}: {level_text(self.positive)} is 1, {self.label(stats, False)} is 0"
+
+
+def _distinct(values: np.ndarray) -> list:
+    if values.dtype == object:
+        return sorted({v for v in values if v is not None})
+    return sorted({float(v) for v in values if not math.isnan(v)})
