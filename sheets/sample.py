@@ -14,6 +14,15 @@ from titanic_reg.descent import plain_descent
 from titanic_reg.models import MODELS
 
 DEFAULT_MAX_ROWS = 10_000
+# A wide table's rows cost more: every cell is written and recalculated. By default the
+# Data sheet holds at most this many cells (10,000 rows up to 40 columns; Titanic's has 21).
+CELL_BUDGET = 400_000
+
+
+def default_rows(result) -> int:
+    """--sheet-rows when it is not given: 10,000 rows, fewer for wide tables (CELL_BUDGET)."""
+    columns = 3 + len(result.recipe.inputs) + len(result.features) + len(result.recipe.show)
+    return max(1_000, min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns))
 
 
 def sample_rows(n_train: int, n_valid: int, max_rows: int, seed: int) -> np.ndarray:
@@ -26,25 +35,31 @@ def sample_rows(n_train: int, n_valid: int, max_rows: int, seed: int) -> np.ndar
     return np.concatenate([train, valid])
 
 
-def for_sheets(result, max_rows: int = DEFAULT_MAX_ROWS):
-    """`result` itself when it fits; else a copy whose rows (and test rows) are a sample."""
+def for_sheets(result, max_rows: int | None = None):
+    """The rows a workbook holds, with the Descent sheets' runs over them: `result`'s own
+    when they fit in `max_rows` (default_rows when None), else a seeded sample of them (and
+    of the test rows), labelled as one."""
+    max_rows = default_rows(result) if max_rows is None else max_rows
     n, n_train = len(result.data), result.n_train
     too_many_test = result.test is not None and len(result.test) > max_rows
-    if n <= max_rows and not too_many_test:
-        return result
-    changes = {"sample_of": {"rows": n, "test": None if result.test is None else len(result.test)}}
+    changes = {}
+    if n > max_rows or too_many_test:
+        changes["sample_of"] = {"rows": n, "test": None if result.test is None else len(result.test)}
     if n > max_rows:
         idx = sample_rows(n_train, n - n_train, max_rows, result.settings["seed"])
-        X, y = result.X[idx], result.y[idx]
-        k = int((idx < n_train).sum())
-        # The Descent sheets redo their steps over the sampled rows: torch does the same.
-        descent = {name: plain_descent(MODELS[name], X[:k], y[:k], result.models[name].init,
-                                       len(d.losses) - 1, d.lr)
-                   for name, d in result.descent.items()}
-        changes.update(data=result.data.take(idx), n_train=k, X=X, y=y, descent=descent)
+        changes.update(data=result.data.take(idx), n_train=int((idx < n_train).sum()), X=result.X[idx],
+                       y=result.y[idx])
     if too_many_test:
         idx = np.sort(np.random.default_rng(result.settings["seed"]).choice(len(result.test), max_rows,
                                                                            replace=False))
         changes.update(test=result.test.take(idx), X_test=result.X_test[idx],
                        predictions=result.predictions.iloc[idx].reset_index(drop=True))
-    return dataclasses.replace(result, **changes)
+    view = dataclasses.replace(result, **changes) if changes else result
+    steps = result.settings.get("descent", {}).get("steps", 0)
+    if steps and not view.descent:
+        k, X, y = view.n_train, view.X, view.y
+        descent = {name: plain_descent(MODELS[name], X[:k], y[:k], result.models[name].init, steps,
+                                       result.settings["descent"]["lr"])
+                   for name in result.models}
+        view = dataclasses.replace(view, descent=descent)
+    return view

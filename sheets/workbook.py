@@ -20,15 +20,16 @@ from .layout import HEADER_ROW, Writer, new_workbook
 from .model_sheets import write_model_sheet, write_params, write_test_models
 from .names import Names
 from .recipe_sheet import write_recipe_sheet
-from .sample import DEFAULT_MAX_ROWS, for_sheets
+from .sample import for_sheets
 from .style import Styles
 
 SHEETS = ("About", "Data", "Recipe", "Params", "Linear", "TwoReLU", "MatMul", "Compare", "Test",
           "DescentLinear", "DescentTwoReLU", "History", "Charts")
 
 
-def write_workbook(result, path, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
-    """Write the workbook; beyond `max_rows` rows it holds a labelled, seeded sample."""
+def write_workbook(result, path, max_rows: int | None = None) -> Path:
+    """Write the workbook; beyond `max_rows` rows (sample.default_rows when None) it holds a
+    labelled, seeded sample."""
     path = Path(path)
     result = for_sheets(result, max_rows)
     wb = new_workbook(path)

@@ -8,6 +8,7 @@ from python_calamine import CalamineWorkbook
 
 from sheets.descent_sheet import TOP, sheet_name
 from sheets.recalc import recalculated
+from sheets.sample import for_sheets
 from sheets.workbook import write_workbook
 from titanic_reg.descent import plain_descent
 from titanic_reg.models import LINEAR, MODELS, TWO_RELU
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.libreoffice
 
 
 def test_descent_matches_the_lessons_loop(lesson_fit):
-    d = lesson_fit.descent["linear"]
+    d = for_sheets(lesson_fit).descent["linear"]
     assert len(d.losses) == 51 and d.lr == 0.1
     assert d.params[0].tolist() == lesson_fit.models["linear"].init.tolist()
     assert (d.params[1] - (d.params[0] - 0.1 * d.grads[0])).abs().max() == 0
@@ -40,7 +41,7 @@ def _copy_last_row_down(ws, last):
 def test_copying_the_last_row_down_takes_torchs_next_step(lesson_fit, tmp_path, soffice):
     path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)
-    steps = len(lesson_fit.descent["linear"].losses) - 1
+    steps = len(for_sheets(lesson_fit).descent["linear"].losses) - 1
     last = TOP + steps + 1  # 1-based row of the last step
     for model in MODELS.values():  # twice: the second step uses the first copy's gradients
         _copy_last_row_down(wb[sheet_name(model)], last)

@@ -19,8 +19,8 @@ import torch
 
 from . import baselines, leakage
 from .data import Rows, load, target_missing, unseen_levels
-from .descent import DESCENT_LR, plain_descent
-from .errors import InputError, OptionError, warn
+from .descent import DESCENT_LR
+from .errors import InputError, OptionError, TrainingError, warn
 from .features import Fitted, fill_problem, fit_recipe
 from .infer import infer
 from .metrics import split_scores
@@ -29,7 +29,7 @@ from .recipe import Recipe, titanic
 from .recipe import load as load_recipe
 from .table import Table, read_table
 from .train import TrainConfig, Trained, planned_steps, resolve_device, train
-from .transforms import level_text, number_text
+from .transforms import level_text
 
 # Defaults that converge on the lesson's data (README, "Conjugate gradient" and
 # "Initialisation"). optimizer="auto" takes each model's own; lr is for sgd, momentum and
@@ -65,7 +65,7 @@ class FitResult:
     submit_model: str
     predictions: pd.DataFrame | None  # predictions.csv, or Kaggle's submission.csv
     optimum: dict = field(default_factory=dict)  # closed-form least squares on the training rows
-    descent: dict = field(default_factory=dict)  # model name -> Descent, for the Descent sheets
+    descent: dict = field(default_factory=dict)  # model name -> Descent: filled by sheets.sample.for_sheets
     leakage: list = field(default_factory=list)  # inputs that alone predict the target (leakage.py)
     sample_of: dict | None = None  # set on a copy whose rows are a sample (see sheets/sample.py)
 
@@ -253,8 +253,12 @@ def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, opti
 
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
-        submit_model=None, descent_steps=50, progress=None) -> FitResult:
-    """Load, featurise, train both models and the baselines; see the README for every option."""
+        submit_model=None, descent_steps=50, progress=None, worker=None) -> FitResult:
+    """Load, featurise, train both models and the baselines; see the README for every option.
+
+    `worker`: a background.Worker that fits the scikit-learn baselines in another process
+    while torch trains (the command's way); without one they are fitted here, after.
+    """
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
     _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer)
@@ -295,6 +299,11 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         "versions": _versions(),
     }
     decode = fitted.decode
+    job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
+               X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
+               features=fitted.names, decode=decode)
+    if worker is not None:
+        worker.submit(job)
     trained, metrics = {}, {}
     for name, model in MODELS.items():
         cfg = model_config(name, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
@@ -311,8 +320,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
             "n_params": result.params.numel(),
         }
 
-    scores, predictors = baselines.run(X[:n].numpy(), y[:n].numpy(), X[n:].numpy(), y[n:].numpy(), seed,
-                                       kind=kind, rules=recipe.baselines, features=fitted.names, decode=decode)
+    scores, test_predictions = worker.result() if worker is not None else baselines.fitted(**job)
     metrics.update(scores)
     w, *_ = np.linalg.lstsq(X[:n].numpy(), y[:n].numpy(), rcond=None)
     optimum = {"params": w.tolist(), "mse": float(np.mean((X[:n].numpy() @ w - y[:n].numpy()) ** 2))}
@@ -320,16 +328,15 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     chosen = submit_model or best_model(metrics, kind, n < len(data))
     predictions = None
     if test is not None:
-        predictions = prediction_frame(recipe, fitted, test, _predict(chosen, trained, predictors, X_test))
+        predictions = prediction_frame(recipe, fitted, test, _predict(chosen, trained, test_predictions, metrics,
+                                                                      X_test))
     settings["submit_model"] = chosen
-    descent = {}
-    if descent_steps:
-        for name, model in MODELS.items():
-            descent[name] = plain_descent(model, X[:n], y[:n], trained[name].init, descent_steps)
+    # Run by the workbook, over the rows it holds (sheets.sample.for_sheets): at a million
+    # rows a sample, and no run at all without a workbook.
     settings["descent"] = {"steps": descent_steps, "lr": DESCENT_LR,
                            "start": "the kept start's initial parameters, as fit began"}
     return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
-                     X, y, X_test, trained, metrics, chosen, predictions, optimum, descent, suspects)
+                     X, y, X_test, trained, metrics, chosen, predictions, optimum, {}, suspects)
 
 
 def best_model(metrics: dict, kind: str, valid: bool) -> str:
@@ -354,11 +361,13 @@ def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None,
     )
 
 
-def _predict(name, trained, predictors, X) -> torch.Tensor:
-    """The outputs (in y's units) of one of our models or a baseline."""
+def _predict(name, trained, test_predictions, metrics, X) -> torch.Tensor:
+    """The test rows' outputs (in y's units) of one of our models or a baseline."""
     if name in MODELS:
         return MODELS[name].predict(X, trained[name].params[None])[0]
-    return torch.as_tensor(predictors[name](X.numpy()), dtype=torch.float64)
+    if test_predictions[name] is None:
+        raise TrainingError(f"--submit-model {name}: that baseline could not be fitted ({metrics[name]['error']})")
+    return torch.as_tensor(test_predictions[name], dtype=torch.float64)
 
 
 def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tensor) -> pd.DataFrame:
@@ -376,10 +385,8 @@ def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tens
 
 
 def _versions() -> dict:
-    import sklearn
+    from importlib.metadata import version  # not `import sklearn`: a second, for one string
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
+            "pandas": pd.__version__, "scikit-learn": version("scikit-learn")}
 
-
-__all__ = ["fit", "FitResult", "choose_recipe", "labelled_rows", "split_rows", "number_text"]

@@ -18,7 +18,7 @@ OPTIMIZER_TITLES = {"sgd": "plain gradient descent", "momentum": "gradient desce
                     "adam": "Adam", "cg": "conjugate gradient"}
 CG_TOLERANCE = 1e-10  # cg stops once the gradient has shrunk by this much: zero, to rounding
 SCREEN_ROWS = 4096  # with more training rows than this, the random starts are screened on a sample
-SMALL_WORK = 1_000_000  # rows x starts x units below which one CPU thread is faster
+SMALL_WORK = 10_000_000  # rows x starts x units x features below which one CPU thread is faster
 
 
 @dataclass(frozen=True)
@@ -173,9 +173,9 @@ def _screened(model, X, y, cfg, device, progress) -> Trained:
     rows = rows.sort().values.to(device)
     init = initial_params(model, X[rows], cfg)
     start = time.perf_counter()
-    with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
+    with _threads_for(SCREEN_ROWS * cfg.restarts * model.units * X.shape[1], device):
         params, history, update = _descend(model, X[rows], y[rows], init.to(device), cfg, progress)
-    with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
+    with _threads_for(X.shape[0] * cfg.restarts * model.units * X.shape[1], device):
         on_every_row = _losses(model, X, y, params).cpu()
     kept = int(torch.argmin(on_every_row))
     best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1],
@@ -190,6 +190,7 @@ def _losses(model, X, y, params, block: int = 1 << 22) -> torch.Tensor:
     """Every start's MSE on every row, a block of rows at a time: starts x rows at once
     would be gigabytes at a million rows."""
     rows = max(1, block // (params.shape[0] * model.units))
+    X = feature_major(X)
     total = torch.zeros(params.shape[0], dtype=torch.float64, device=X.device)
     for i in range(0, X.shape[0], rows):
         total += squared_error(model.predict(X[i:i + rows], params), y[i:i + rows]).sum(dim=-1)
@@ -203,7 +204,7 @@ def _train(model, X, y, cfg, device, progress, init=None, update=None) -> Traine
     X, y = X.to(device), y.to(device)
     start = time.perf_counter()
     converged = None
-    with _threads_for(X.shape[0] * init.shape[0] * model.units, device):
+    with _threads_for(X.shape[0] * init.shape[0] * model.units * X.shape[1], device):
         if cfg.optimizer == "cg":
             params, history, converged = _conjugate_gradient(model, X, y, init.to(device), cfg, progress)
         else:
@@ -226,9 +227,20 @@ def _train(model, X, y, cfg, device, progress, init=None, update=None) -> Traine
     )
 
 
+def feature_major(X: torch.Tensor) -> torch.Tensor:
+    """X with each feature's column stored contiguously (the same values, rows x features).
+
+    A unit's P[k] @ X.T then multiplies contiguous memory: on 240,000 rows of 44 features
+    a training step took 20 ms instead of 36. Small matrices keep their layout (and so
+    their exact rounding): the copy would gain nothing there.
+    """
+    return X.T.contiguous().T if X.shape[0] > SCREEN_ROWS and X.stride(-1) == 1 else X
+
+
 def _descend(model, X, y, init, cfg, progress, update=None):
     """Gradient descent by sgd, momentum or adam; the gradient is autograd's. `update`
     carries an optimizer's state over from an earlier run of the same starts."""
+    X = feature_major(X)
     params = init.clone().requires_grad_(True)
     update = update or _Step(cfg, params)
     history = torch.empty(cfg.epochs + 1, init.shape[0], dtype=torch.float64, device=X.device)
@@ -267,6 +279,7 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
                             f"{model.title} model's is not: use sgd, momentum or adam")
     starts, shape = init.shape[0], init.shape[1:]
     d = shape.numel()
+    X = feature_major(X)
     J = model.predict(X, torch.eye(d, dtype=X.dtype, device=X.device).reshape(d, *shape))  # (d, rows)
     n = y.shape[-1]
     # Doubled once here, so a step is as few tensor operations as it can be: on a problem
