@@ -98,8 +98,9 @@ def _fraction(ctx, param, value):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="titanic-reg")
 def main():
-    """The fast.ai lesson-3 Titanic models (linear and two ReLUs), fitted by
-    gradient descent in torch and written out as a live Excel workbook."""
+    """The fast.ai lesson-3 models (linear and two ReLUs), fitted by gradient
+    descent in torch and written out as a live Excel workbook: on Kaggle's
+    Titanic data with the lesson's recipe, or on any CSV with --target."""
     import signal
     import threading
 
@@ -183,9 +184,10 @@ def _data_options(f):
                    "sklearn_mlp, ..., the recipe's rules)  [default: ours with the best validation score]")
 @click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
-@click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=10_000, show_default=True,
+@click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=None,
               help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
-                   "(torch and the metrics always use every row).")
+                   "(torch and the metrics always use every row)  [default: 10,000, fewer for a wide "
+                   "table: at most 400,000 cells on the Data sheet]")
 @click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
@@ -201,7 +203,9 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
     problem = out_problem(out, outputs(kaggle, None if no_workbook else workbook_name))  # now, not after training
     if problem:
         raise click.BadParameter(problem, param_hint="--out")
-    with _user_errors(), _warnings_as_lines():
+    from titanic_reg.background import Worker
+
+    with Worker() as worker, _user_errors(), _warnings_as_lines():  # scikit-learn loads on the other core
         workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
         from rich.console import Console
 
@@ -213,7 +217,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
                 valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
                 device=device, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
-                progress=progress,
+                progress=progress, worker=worker,
             )
         _stop_if_interrupted()
         try:
