@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from titanic_reg.metrics import SCORES, accuracy_excel, mse_excel, r2_excel, rmse_excel
 from titanic_reg.models import MODELS, correct, correct_excel, decision, decision_excel, squared_error
@@ -174,7 +175,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
     w.headers(1, 3, ["rows"] + [SUMMARY_TITLES[x] for x in scores])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
     pred_units = result.output(values[model.output]) if number else values[model.output]
-    loss = squared_error(pred_units, torch_like(truth)).numpy()
+    loss = squared_error(pred_units, torch.as_tensor(truth)).numpy()
     right = correct(values[model.output], result.y).numpy() if not number else None
     for k, (split, (a, b)) in enumerate(splits.items()):
         r = 2 + k
@@ -204,12 +205,6 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
             summary.cells[split, score] = ref(c, r, ws.name)
     ws.freeze_panes(FIRST_ROW, 2)
     return summary
-
-
-def torch_like(values):
-    import torch
-
-    return torch.as_tensor(values, dtype=torch.float64)
 
 
 def write_test_models(w: Writer, result, test: Block, first_col: int, names: Names) -> int:
@@ -254,9 +249,7 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
             w.reported(r, c, value, fmt)
             w.reported(r, c + 1, score, "pred")
     w.ws.set_column(first_col, c + len(heads) - 1, 10)
-    from titanic_reg.models import MODELS as _M
-
-    source = (f"from {_M[chosen].title} by formula" if by_formula
+    source = (f"from {MODELS[chosen].title} by formula" if by_formula
               else f"reported by the {chosen} baseline (not a formula)")
     file = "submission.csv" if result.kaggle else "predictions.csv"
     w.ws.write_string(2, 0, f"{', '.join(heads)} ({col(c)}) {'is' if len(heads) == 1 else 'are'} {file}'s, "

@@ -204,7 +204,6 @@ def penguins() -> Callable[[], str]:
 
 
 def _titanic_recipe(old: str = "", new: str = "") -> str:
-    from titanic_reg import recipe
 
     text = (ROOT / "titanic_reg" / "recipes" / "titanic.toml").read_text(encoding="utf-8")
     assert old in text

@@ -86,7 +86,7 @@ def test_missing_numbers_get_the_median_and_one_indicator_per_set_of_rows(tmp_pa
     r = infer(table(tmp_path, csv_of({"a": a, "b": b, "c": c, "y": y})), "y")
     d = decisions(r)
     assert d["a"].fill == "median" and d["a"].indicator and "10 training rows missing" in d["a"].reason
-    assert not d["b"].indicator and "missing in the same training rows as a, whose a_na says so" in d["b"].reason
+    assert not d["b"].indicator and "no b_na of its own: a_na is 1 in the same rows" in d["b"].reason
     assert d["c"].indicator
     assert r.target.kind == "binary" and r.target.positive == 1.0 and "the larger is positive" in r.target.reason
 

@@ -20,7 +20,6 @@ with a count of the others. Text that a workbook cannot hold is dropped with a w
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -251,14 +250,13 @@ class _Reader:
 
 def describe_range(spec: Number, low) -> str:
     what = "a whole number" if spec.whole else "a number"
-    g = lambda v: number_text(v)  # noqa: E731
     if low is not None and spec.max is not None:
-        return f"{what} from {g(low)} to {g(spec.max)}"
+        return f"{what} from {number_text(low)} to {number_text(spec.max)}"
     if low is not None:
         extra = " (log10(x+1) needs it)" if spec.min is None else ""
-        return f"{what} >= {g(low)}{extra}"
+        return f"{what} >= {number_text(low)}{extra}"
     if spec.max is not None:
-        return f"{what} <= {g(spec.max)}"
+        return f"{what} <= {number_text(spec.max)}"
     return what
 
 
@@ -301,6 +299,3 @@ def unseen_levels(rows: Rows, recipe: Recipe, fitted: dict, expected=()) -> None
                      f"missing, where no training row was; filled with the training {spec.fill} "
                      f"{number_text(stats['fill']) if stats['fill'] is not None else '(none)'}")
 
-
-def describe(values) -> str:
-    return ", ".join(number_text(v) if isinstance(v, float) and not math.isnan(v) else str(v) for v in values)

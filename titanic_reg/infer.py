@@ -80,7 +80,6 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
                     title=f"{Path(table.path).name}: {target_spec.column}")
     masks: list[tuple[str, np.ndarray]] = []  # the _na columns so far, by the rows they flag
     dups = table.duplicates()
-    n = len(train)
     for col in table.columns:
         if col.name == name:
             continue
@@ -94,10 +93,15 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
         if isinstance(decision, Number) and decision.indicator:
             flagged = _missing(col.take(train), markers)
             twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)
-            if twin is not None or missing == "drop":
+            said = f", and {col.name}_na is 1 there"
+            if missing == "drop":
                 decision.indicator = False
-                decision.reason += (f"; missing in the same training rows as {twin}, whose {twin}_na says so"
-                                    if twin else "")
+                decision.reason = decision.reason.replace(f": filled with the training median{said}",
+                                                          " (dropped by missing = drop; test rows get the median)")
+            elif twin is not None:
+                decision.indicator = False
+                decision.reason = decision.reason.replace(
+                    said, f"; no {col.name}_na of its own: {twin}_na is 1 in the same rows")
             else:
                 masks.append((col.name, flagged))
         recipe.inputs.append(decision)
@@ -264,7 +268,8 @@ def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: i
     spec = Number(column, fill="median", indicator=n_missing > 0, scale="standard")
     why = [f"numbers ({distinct:,} distinct, {number_text(low)} to {number_text(high)})"]
     if n_missing:
-        why.append(f"{n_missing} training rows missing: filled with the training median, and {column}_na is 1 there")
+        rows = "1 training row" if n_missing == 1 else f"{n_missing} training rows"
+        why.append(f"{rows} missing: filled with the training median, and {column}_na is 1 there")
     skew = _skewness(values)
     if low >= 0 and skew >= SKEWED:
         spec.log = True

@@ -216,7 +216,9 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> l
 def _num(value, kind: str = "binary") -> str:
     if value is None:
         return "–"
-    return f"{value:.4f}" if kind == "binary" else f"{value:.5g}"
+    if kind == "binary" or abs(value) < 1:
+        return f"{value:.4f}" if kind == "binary" else f"{value:.3f}"
+    return f"{value:.4g}"
 
 
 def table(result):
@@ -231,14 +233,16 @@ def table(result):
     # Short names and no inner rules: the table fits the 80 columns of a log file.
     t = Table(title=f"{title}, {result.n_train:,} training rows"
                     + (f", {len(result.data) - result.n_train:,} validation rows" if valid else ""),
-              box=box.SIMPLE_HEAD, caption_justify="left", title_justify="left")
+              box=box.SIMPLE_HEAD, caption_justify="left", title_justify="left", pad_edge=False,
+              collapse_padding=True)
     t.add_column("model", no_wrap=True)
     shown = [f"{split}_{s}" for s in SCORES[result.kind] for split in ("train", "valid")]
     for key in shown:
         split, score = key.split("_", 1)
-        t.add_column(f"{split} {TITLES[score] if score != 'acc' else 'acc'}", justify="right")
+        t.add_column(f"{split} {TITLES[score] if score != 'acc' else 'acc'}", justify="right", min_width=6,
+                     max_width=6 if result.kind == "number" else None)
     for head in ("params", "fit ms"):
-        t.add_column(head, justify="right")
+        t.add_column(head, justify="right", min_width=6)
     ours = [n for n in result.models if n in result.metrics]
     others = [n for n in result.metrics if n not in result.models]
     for name in ours + others:

@@ -20,7 +20,7 @@ Text is compared exactly (EXACT in formulas): "Male" is not "male", as in torch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 import numpy as np
@@ -353,10 +353,6 @@ def _same(a, b) -> bool:
 
 def _equal(v: np.ndarray, level) -> np.ndarray:
     return is_missing(v) if level is None else np.equal(v, level)
-
-
-def transform_fields(cls) -> list[str]:
-    return [f.name for f in fields(cls) if f.name != "column"]
 
 
 TRANSFORMS = {"number": Number, "category": Category}
