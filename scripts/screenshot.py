@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOTS = (
     ("About", "A1:B62"),
     ("Data", "A1:U30"),
+    ("Recipe", "A1:G34"),
     ("TwoReLU", "A1:N30"),
     ("Compare", "A1:I40"),
     ("DescentTwoReLU", "A1:N30"),
