@@ -271,3 +271,33 @@ def test_the_screened_best_goes_on_with_its_optimizers_state(lesson_fit, monkeyp
     # conjugate gradient never screens, however many starts and rows
     cg = train(LINEAR, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=50, lr=None, optimizer="cg", restarts=3))
     assert cg.screen is None and len(cg.restart_losses) == 3
+
+
+def test_the_background_worker_gives_the_in_process_baselines(lesson_fit):
+    """The command fits the scikit-learn baselines in a second process: the same numbers,
+    and the same warnings, as fitting them here; a worker that cannot answer falls back."""
+    import warnings
+
+    from titanic_reg import baselines
+    from titanic_reg.background import Worker
+
+    X, y = lesson_fit.X.numpy(), lesson_fit.y.numpy()
+    job = dict(X_train=X[:600], y_train=np.zeros(600), X_valid=X[600:], y_valid=y[600:], X_test=X[:7], seed=3,
+               rules=lesson_fit.recipe.baselines, features=lesson_fit.features)
+    with warnings.catch_warnings(record=True) as here:
+        warnings.simplefilter("always")
+        expected = baselines.fitted(**job)
+    with Worker() as worker, warnings.catch_warnings(record=True) as there:
+        warnings.simplefilter("always")
+        worker.submit(job)
+        scores, test = worker.result()
+    strip = lambda s: {k: {f: v for f, v in m.items() if f != "fit_seconds"} for k, m in s.items()}  # noqa: E731
+    assert strip(scores) == strip(expected[0])
+    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(test.values(), expected[1].values()))
+    assert [str(w.message) for w in there] == [str(w.message) for w in here]  # one class: no logistic regression
+    assert "sklearn_logistic cannot be fitted" in str(there[0].message) and test["sklearn_logistic"] is None
+
+    broken = Worker()
+    broken.close()  # no process to answer: computed here
+    broken.submit(job)
+    assert strip(broken.result()[0]) == strip(expected[0])

@@ -77,6 +77,13 @@ def test_each_rule_leaves_out_what_it_should_and_says_why(tmp_path):
     assert [spec.column for spec in r.inputs] == ["pclass", "six", "fare", "temp", "colour"]
 
 
+def test_a_name_used_twice_in_the_header_is_left_out(tmp_path):
+    text = "a,b,a,y\n" + "".join(f"{i % 5},{i * 0.5},{i % 3},{i % 2}\n" for i in range(40))
+    r = infer(table(tmp_path, text), "y")
+    assert decisions(r)["a"] == "out: its name appears twice in the header"
+    assert [spec.column for spec in r.inputs] == ["b"]
+
+
 def test_missing_numbers_get_the_median_and_one_indicator_per_set_of_rows(tmp_path):
     n = 100
     a = [("" if i % 10 == 0 else i) for i in range(n)]
@@ -295,6 +302,11 @@ fill = "mode"
 kind = "category"
 levels = ["S", "C"]
 other = true
+
+[inputs."2nd (é) x-y"]
+kind = "number"
+fill = "median"
+scale = "max"
 """
 
 
@@ -314,6 +326,7 @@ def _transform_rows(rnd, n, test=False):
             "sex": "" if gap(0.05) else rnd.choice(["male", "female", "MALE"]),
             "klass": "" if gap(0.05) else rnd.choice(["1", "2", "3"]),
             "port": "" if gap(0.05) else rnd.choice(["S", "C", "Q", "X" if test else "S"]),
+            "2nd (é) x-y": "" if gap(0.1) else f"{rnd.uniform(1, 9):.2f}",
             "y": rnd.choice(["yes", "no"]),
         })
     return rows
@@ -357,6 +370,7 @@ def test_every_transform_formula_equals_its_torch_form_in_libreoffice(tmp_path, 
     assert "Red" in stats["colour name"]["levels"] and "red" in stats["colour name"]["levels"]  # exact text
     assert stats["code"]["levels"].count("1") == 1  # 1 and 1.0 are one level
     assert "Male" in result.features and "klass_1" in result.features and "port_other" in result.features
+    assert "2nd (é) x-y" in result.features  # a name no formula could hold: its statistic is max_2nd____x_y
 
     path = write_workbook(result, tmp_path / "transforms.xlsx")
     report = verify(path)
