@@ -220,8 +220,9 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 progress=progress, worker=worker,
             )
         _stop_if_interrupted()
+        worker.draw(report.loss_plot(result))  # drawn on the other core while the workbook is written
         try:
-            paths = report.write_outputs(result, out, workbook_writer)
+            paths = report.write_outputs(result, out, workbook_writer, loss_png=worker.drawn)
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
             _stop_if_interrupted()
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")

@@ -292,7 +292,7 @@ def test_out_that_is_a_file(tmp_path):
 def test_out_that_cannot_be_written(tmp_path, monkeypatch):
     from titanic_reg import report
 
-    def refuse(result, out, workbook_writer=None):
+    def refuse(result, out, workbook_writer=None, loss_png=None):
         raise PermissionError(13, "Permission denied", str(out))
 
     monkeypatch.setattr(report, "write_outputs", refuse)
@@ -519,15 +519,15 @@ def test_the_console_script_exits_with_the_commands_status(tmp_path):
 def test_an_interrupt_a_library_turns_into_its_own_error_still_stops_as_interrupted(tmp_path, monkeypatch):
     """matplotlib's renderer, interrupted while drawing, raises ValueError('Invalid bounding
     box'): the Ctrl-C must still end the run as one, with nothing half-written."""
-    from titanic_reg import report
+    from titanic_reg.background import Worker
 
-    def drawing(result, path):
+    def drawing(self, path):  # loss.png, as it reaches the command from the background process
         try:
             signal.raise_signal(signal.SIGINT)
         except KeyboardInterrupt:
             raise ValueError("Invalid bounding box") from None
 
-    monkeypatch.setattr(report, "save_loss_plot", drawing)
+    monkeypatch.setattr(Worker, "drawn", drawing)
     result = run("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
     assert result.exit_code == 130, result.output + result.stderr
     assert result.stderr.strip().splitlines()[-1] == "interrupted" and "Traceback" not in result.stderr

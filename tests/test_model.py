@@ -301,3 +301,19 @@ def test_the_background_worker_gives_the_in_process_baselines(lesson_fit):
     broken.close()  # no process to answer: computed here
     broken.submit(job)
     assert strip(broken.result()[0]) == strip(expected[0])
+
+
+def test_the_background_worker_draws_loss_png_as_this_process_would(lesson_fit, tmp_path):
+    from titanic_reg import report
+    from titanic_reg.background import Worker
+
+    X, y = lesson_fit.X.numpy(), lesson_fit.y.numpy()
+    plot = report.loss_plot(lesson_fit)
+    with Worker() as worker:
+        worker.submit(dict(X_train=X, y_train=y, X_valid=X[:0], y_valid=y[:0], X_test=None, seed=1))
+        worker.result()
+        worker.draw(plot)
+        worker.drawn(tmp_path / "there.png")
+    report.draw_loss(plot, tmp_path / "here.png")
+    there = (tmp_path / "there.png").read_bytes()
+    assert there[:8] == b"\x89PNG\r\n\x1a\n" and there == (tmp_path / "here.png").read_bytes()

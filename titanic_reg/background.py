@@ -1,18 +1,22 @@
-"""The scikit-learn baselines in a second process, on the other core while torch trains.
+"""The scikit-learn baselines, and loss.png, in a second process on the other core.
 
 `titanic-reg fit` starts the process first thing, before importing torch, so that
 scikit-learn's import (about a second) overlaps torch's and the data's loading; fit()
-then sends it the training matrix and trains our models meanwhile. On the lesson's data
-this takes about a fifth off the whole command; at 300,000 rows the baselines' eight
-seconds disappear behind the two-ReLU model's training.
+then sends it the training matrix and trains our models meanwhile; last, the process
+draws loss.png (matplotlib's import included) while the command writes the workbook.
+On the lesson's data that takes about a quarter off the whole command; at 300,000 rows
+the baselines' seconds disappear behind the two-ReLU model's training.
 
-The results are the same numbers, in the same order, as baselines.fitted() in-process
-(which the Python API uses, and which takes over should the process fail to start or
-answer). Warnings raised in the process come back and are raised again here.
+The results are the same numbers, in the same order, as baselines.fitted() and
+report.draw_loss() in this process (which the Python API uses, and which take over
+should the process fail to start or to answer). Warnings raised in the process come
+back and are raised again here.
 
     worker = Worker()                  # importing scikit-learn in the background
     worker.submit(job)                 # the arguments of baselines.fitted()
     scores, test_predictions = worker.result()
+    worker.draw(report.loss_plot(result))
+    worker.drawn(path)                 # writes loss.png
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 
 class Worker:
@@ -34,35 +39,58 @@ class Worker:
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         except OSError:
             self.proc = None
-        self.job = None
+        self.job = self.plot = None
 
-    def submit(self, job: dict) -> None:
-        self.job = job
+    def _send(self, message) -> None:
         if self.proc is None:
             return
         try:
-            pickle.dump(job, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.close()
+            body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.write(len(body).to_bytes(8, "little") + body)
+            self.proc.stdin.flush()
         except (OSError, pickle.PicklingError):
             self.close()
 
+    def _answer(self):
+        if self.proc is None:
+            return None
+        try:
+            return pickle.load(self.proc.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            self.close()
+            return None
+
+    def submit(self, job: dict) -> None:
+        self.job = job
+        self._send(("baselines", job))
+
     def result(self) -> tuple[dict, dict]:
         """The baselines' scores and test predictions: the process's, or computed here."""
-        answer = None
-        if self.proc is not None:
-            try:
-                answer = pickle.load(self.proc.stdout)
-            except (OSError, EOFError, pickle.UnpicklingError):
-                answer = None
-            self.close()
+        answer = self._answer()
         if not (isinstance(answer, tuple) and len(answer) == 3):
             from . import baselines
 
+            self.close()
             return baselines.fitted(**self.job)
         scores, test, said = answer
         for category, message in said:
             warnings.warn(category(message), stacklevel=2)
         return scores, test
+
+    def draw(self, plot: dict) -> None:
+        """Start drawing loss.png (report.loss_plot's data); drawn() writes it."""
+        self.plot = plot
+        self._send(("plot", plot))
+
+    def drawn(self, path) -> None:
+        answer = self._answer()
+        self.close()
+        if isinstance(answer, bytes):
+            Path(path).write_bytes(answer)
+        else:
+            from .report import draw_loss
+
+            draw_loss(self.plot, path)
 
     def close(self) -> None:
         if self.proc is not None:
@@ -82,21 +110,47 @@ class Worker:
 
 
 def _serve() -> None:
-    """The process: import scikit-learn, read one job from stdin, answer on stdout."""
+    """The process: import scikit-learn, then answer each message on stdin, in order."""
+    import io
+    import queue
     import signal
+    import threading
 
     # Ctrl-C reaches the whole process group; the command reports it, this process just ends.
     signal.signal(signal.SIGINT, lambda *a: os._exit(130))
+    # Messages (8 bytes of length, then a pickle) are read as they come, while scikit-learn
+    # imports: a job larger than the pipe's buffer would otherwise hold the command up
+    # until the import is done.
+    inbox: queue.Queue = queue.Queue()
+
+    def read():
+        stream = sys.stdin.buffer
+        while len(size := stream.read(8)) == 8:
+            inbox.put(stream.read(int.from_bytes(size, "little")))
+        inbox.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     from . import baselines
 
     baselines.import_sklearn()
-    job = pickle.load(sys.stdin.buffer)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        scores, test = baselines.fitted(**job)
-    said = [(w.category, str(w.message)) for w in caught]
-    pickle.dump((scores, test, said), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    sys.stdout.buffer.flush()
+    out = sys.stdout.buffer
+    while (raw := inbox.get()) is not None:
+        kind, body = pickle.loads(raw)
+        if kind == "baselines":
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                scores, test = baselines.fitted(**body)
+            answer = (scores, test, [(w.category, str(w.message)) for w in caught])
+            pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+            import matplotlib.figure  # noqa: F401  (for the plot that comes next)
+        elif kind == "plot":
+            from .report import draw_loss
+
+            png = io.BytesIO()
+            draw_loss(body, png)
+            pickle.dump(png.getvalue(), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
 
 
 if __name__ == "__main__":

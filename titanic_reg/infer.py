@@ -239,7 +239,7 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
 def _as_id(recipe: Recipe, column: str, why: str) -> str:
     if recipe.id is None:
         recipe.id = column
-        return why + "; it names each row of predictions.csv"
+        return why + "; it is the recipe's id, which names the rows of predictions.csv"
     return why
 
 
@@ -260,7 +260,7 @@ def _baseline(counts: pd.Series, numeric: bool) -> str:
 
 def _missing_level(missing: np.ndarray) -> str:
     k = int(missing.sum())
-    return f"; {k} missing, a level of its own" if k else ""
+    return f"; {k:,} missing, a level of its own" if k else ""
 
 
 def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: int) -> Number:
@@ -268,7 +268,7 @@ def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: i
     spec = Number(column, fill="median", indicator=n_missing > 0, scale="standard")
     why = [f"numbers ({distinct:,} distinct, {number_text(low)} to {number_text(high)})"]
     if n_missing:
-        rows = "1 training row" if n_missing == 1 else f"{n_missing} training rows"
+        rows = "1 training row" if n_missing == 1 else f"{n_missing:,} training rows"
         why.append(f"{rows} missing: filled with the training median, and {column}_na is 1 there")
     skew = _skewness(values)
     if low >= 0 and skew >= SKEWED:

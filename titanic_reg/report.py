@@ -112,8 +112,23 @@ def recipe_text(result) -> str:
     return dumps(result.recipe, header)
 
 
-def save_loss_plot(result, path) -> None:
-    """Both training-loss curves against the closed-form least-squares optimum."""
+def loss_plot(result) -> dict:
+    """What loss.png shows, as plain data: another process can draw it (background.py)."""
+    from .train import OPTIMIZER_TITLES
+
+    title = lambda name: result.metrics.get(name, {}).get("title", name)  # noqa: E731
+    how = "; ".join(f"{title(name)}: {OPTIMIZER_TITLES[cfg['optimizer']]}"
+                    for name, cfg in result.settings.get("models", {}).items())
+    return {
+        "curves": [(f"{title(name)} ({t.train_mse:.4f})", list(t.history)) for name, t in result.models.items()],
+        "optimum": result.optimum.get("mse") if result.optimum else None,
+        "ylabel": "training MSE" + (" (target standardised)" if result.kind == "number" else ""),
+        "title": f"Training loss, full batch on {result.n_train:,} rows\n{how}",
+    }
+
+
+def draw_loss(plot: dict, path) -> None:
+    """Both training-loss curves against the closed-form least-squares optimum, as a PNG."""
     # The figure's own Agg canvas: no pyplot state and no GUI backend, and matplotlib
     # is only imported by runs that draw.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -123,12 +138,11 @@ def save_loss_plot(result, path) -> None:
     fig = Figure(figsize=(7, 4.5), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for name, trained in result.models.items():
-        title = result.metrics.get(name, {}).get("title", name)
-        ax.plot(range(len(trained.history)), trained.history, label=f"{title} ({trained.train_mse:.4f})")
-    if result.optimum:
-        ax.axhline(result.optimum["mse"], color="grey", linestyle="--",
-                   label=f"linear optimum, closed form ({result.optimum['mse']:.4f})")
+    for label, history in plot["curves"]:
+        ax.plot(range(len(history)), history, label=label)
+    if plot["optimum"] is not None:
+        ax.axhline(plot["optimum"], color="grey", linestyle="--",
+                   label=f"linear optimum, closed form ({plot['optimum']:.4f})")
     ax.set_yscale("log")
     # Linear up to 10, logarithmic beyond: conjugate gradient's dozen steps and Adam's
     # thousand both show.
@@ -136,15 +150,15 @@ def save_loss_plot(result, path) -> None:
     ax.set_xlim(left=0)
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("step")
-    ax.set_ylabel("training MSE" + (" (target standardised)" if result.kind == "number" else ""))
-    from .train import OPTIMIZER_TITLES
-
-    how = "; ".join(f"{result.metrics.get(name, {}).get('title', name)}: {OPTIMIZER_TITLES[cfg['optimizer']]}"
-                    for name, cfg in result.settings.get("models", {}).items())
-    ax.set_title(f"Training loss, full batch on {result.n_train:,} rows\n{how}")
+    ax.set_ylabel(plot["ylabel"])
+    ax.set_title(plot["title"])
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.savefig(path, format="png")
+
+
+def save_loss_plot(result, path) -> None:
+    draw_loss(loss_plot(result), path)
 
 
 def outputs(kaggle: bool, workbook: str | None) -> tuple[str, ...]:
@@ -187,10 +201,13 @@ def _cannot_create_in(folder: Path) -> str | None:
     return None
 
 
-def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> list[Path]:
+def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
+                  loss_png: Callable | None = None) -> list[Path]:
     """Write every output into out_dir; all files replace their old versions together or not at all.
 
-    A folder this call creates is removed again if the writing fails (or is interrupted).
+    `loss_png(path)`, if given, writes loss.png (the command's background process draws it
+    while the workbook is written); else it is drawn here. A folder this call creates is
+    removed again if the writing fails (or is interrupted).
     """
     out = Path(out_dir)
     new = [p for p in (out, *out.parents) if not p.exists()]
@@ -201,10 +218,11 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None) -> l
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
             if result.predictions is not None:
                 paths.append(stage.text(out / names[1], predictions_text(result)))
-            paths.append(stage.file(out / "loss.png", lambda tmp: save_loss_plot(result, tmp)))
             paths.append(stage.text(out / "recipe.toml", recipe_text(result)))
             if workbook_writer is not None:
                 paths.append(stage.file(out / names[-1], lambda tmp: workbook_writer(result, tmp)))
+            paths.insert(2 if result.predictions is not None else 1,
+                         stage.file(out / "loss.png", loss_png or (lambda tmp: save_loss_plot(result, tmp))))
     except BaseException:
         for folder in new:  # deepest first; only if still empty
             with contextlib.suppress(OSError):

@@ -18,7 +18,7 @@ OPTIMIZER_TITLES = {"sgd": "plain gradient descent", "momentum": "gradient desce
                     "adam": "Adam", "cg": "conjugate gradient"}
 CG_TOLERANCE = 1e-10  # cg stops once the gradient has shrunk by this much: zero, to rounding
 SCREEN_ROWS = 4096  # with more training rows than this, the random starts are screened on a sample
-SMALL_WORK = 10_000_000  # rows x starts x units x features below which one CPU thread is faster
+SMALL_WORK = 100_000_000  # rows x starts x units x features below which one CPU thread is faster
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,13 @@ class _Step:
 
 @contextlib.contextmanager
 def _threads_for(work: int, device: torch.device):
-    """One CPU thread for small problems, unless OMP_NUM_THREADS says otherwise.
+    """One CPU thread unless the problem is large, or OMP_NUM_THREADS says otherwise.
 
     The lesson's matrices are tiny (712 x 10, 128 starts): extra threads gain nothing,
-    and on a busy machine their spin-waiting made training 20 to 100 times slower.
+    and on a busy machine their spin-waiting made training 20 to 100 times slower. The
+    command's baselines run on the other core meanwhile (background.py): with two torch
+    threads against them, 300,000 rows of 39 features took 135 s instead of 50. Even a
+    two-ReLU step on 240,000 rows of 44 features gained only a tenth from a second thread.
     """
     small = device.type == "cpu" and work < SMALL_WORK and "OMP_NUM_THREADS" not in os.environ
     before = torch.get_num_threads()
