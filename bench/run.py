@@ -382,7 +382,7 @@ def lesson_matrix():
 
 def thread_work(model, X, starts: int) -> int:
     """The size train() decides its CPU threads by (train._threads_for)."""
-    return X.shape[0] * starts * model.units * X.shape[1]
+    return X.shape[0] * starts * model.units
 
 
 def all_histories(model, X, y, cfg):

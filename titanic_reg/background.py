@@ -118,6 +118,9 @@ def _serve() -> None:
 
     # Ctrl-C reaches the whole process group; the command reports it, this process just ends.
     signal.signal(signal.SIGINT, lambda *a: os._exit(130))
+    # Below torch's threads: when training takes both cores (its screened starts), two
+    # OpenMP threads waiting for a core this process holds made steps many times slower.
+    os.nice(10)
     # Messages (8 bytes of length, then a pickle) are read as they come, while scikit-learn
     # imports: a job larger than the pipe's buffer would otherwise hold the command up
     # until the import is done.

@@ -18,7 +18,7 @@ OPTIMIZER_TITLES = {"sgd": "plain gradient descent", "momentum": "gradient desce
                     "adam": "Adam", "cg": "conjugate gradient"}
 CG_TOLERANCE = 1e-10  # cg stops once the gradient has shrunk by this much: zero, to rounding
 SCREEN_ROWS = 4096  # with more training rows than this, the random starts are screened on a sample
-SMALL_WORK = 100_000_000  # rows x starts x units x features below which one CPU thread is faster
+SMALL_WORK = 1_000_000  # rows x starts x units below which one CPU thread is faster
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,12 @@ class _Step:
 
 @contextlib.contextmanager
 def _threads_for(work: int, device: torch.device):
-    """One CPU thread unless the problem is large, or OMP_NUM_THREADS says otherwise.
+    """One CPU thread for small problems, unless OMP_NUM_THREADS says otherwise.
 
     The lesson's matrices are tiny (712 x 10, 128 starts): extra threads gain nothing,
     and on a busy machine their spin-waiting made training 20 to 100 times slower. The
-    command's baselines run on the other core meanwhile (background.py): with two torch
-    threads against them, 300,000 rows of 39 features took 135 s instead of 50. Even a
-    two-ReLU step on 240,000 rows of 44 features gained only a tenth from a second thread.
+    128 starts screened on 4,096 rows train two and a half times faster on two threads
+    (the command's baselines, beside them, run at a low priority: background.py).
     """
     small = device.type == "cpu" and work < SMALL_WORK and "OMP_NUM_THREADS" not in os.environ
     before = torch.get_num_threads()
@@ -176,9 +175,9 @@ def _screened(model, X, y, cfg, device, progress) -> Trained:
     rows = rows.sort().values.to(device)
     init = initial_params(model, X[rows], cfg)
     start = time.perf_counter()
-    with _threads_for(SCREEN_ROWS * cfg.restarts * model.units * X.shape[1], device):
+    with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
         params, history, update = _descend(model, X[rows], y[rows], init.to(device), cfg, progress)
-    with _threads_for(X.shape[0] * cfg.restarts * model.units * X.shape[1], device):
+    with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
         on_every_row = _losses(model, X, y, params).cpu()
     kept = int(torch.argmin(on_every_row))
     best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1],
@@ -207,7 +206,7 @@ def _train(model, X, y, cfg, device, progress, init=None, update=None) -> Traine
     X, y = X.to(device), y.to(device)
     start = time.perf_counter()
     converged = None
-    with _threads_for(X.shape[0] * init.shape[0] * model.units * X.shape[1], device):
+    with _threads_for(X.shape[0] * init.shape[0] * model.units, device):
         if cfg.optimizer == "cg":
             params, history, converged = _conjugate_gradient(model, X, y, init.to(device), cfg, progress)
         else:
