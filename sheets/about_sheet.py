@@ -53,7 +53,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
     w.text(r, 1, f"{recipe.source}; the Recipe sheet has the statistics by formula")
     r += 1
     ws.write_string(r, 0, f"target: {recipe.target.column}", s())
-    w.text(r, 1, f"{recipe.target.describe(result.fitted.target)}. {recipe.target.reason}")
+    w.text(r, 1, f"{recipe.target.describe(result.fitted.target)}: {recipe.target.reason}")
     for spec in recipe.inputs:
         r += 1
         w.text(r, 0, spec.column)

@@ -95,8 +95,10 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
 
     values = X.numpy()
     key = rows.id if recipe.id else rows.row
-    raw = [(cols[s.column], rows.columns[s.column], isinstance(s, Category) and fitted.numeric.get(s.column))
-           for s in recipe.inputs]
+    # How each input is written: a number, text levels, or levels that are numbers.
+    raw = [(cols[s.column], rows.columns[s.column],
+            "text" if isinstance(s, Category) and not fitted.numeric.get(s.column) else
+            "levels" if isinstance(s, Category) else "number") for s in recipe.inputs]
     split = result.split if labelled else None
     y = result.y.numpy() if labelled else None
     if labelled:
@@ -114,17 +116,16 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             w.raw(r, t_col, None if (not t_numeric and tv is None) else tv, None if t_numeric else "text")
             if y_template is not None:
                 w.formula(r, y_col, y_template.replace(ROW, row_text), float(y[i]), "feature")
-        for c, v, numeric in raw:
+        for c, v, how in raw:
             value = v[i]
-            if numeric is False:  # text levels
+            if how == "text":
                 w.raw(r, c, value, "text")
-            elif numeric:
+            elif how == "levels":
                 w.raw(r, c, sheet_value(value, True))
+            elif value != value:  # NaN: missing
+                ws.write_blank(r, c, None, number_fmt)
             else:
-                if value != value:  # NaN: missing
-                    ws.write_blank(r, c, None, number_fmt)
-                else:
-                    ws.write_number(r, c, float(value), number_fmt)
+                ws.write_number(r, c, float(value), number_fmt)
         for j, template in enumerate(templates):
             w.formula(r, first_feature + j, template.replace(ROW, row_text), values[i, j], "feature")
         for j, name in enumerate(shown):

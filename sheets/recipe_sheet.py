@@ -21,7 +21,14 @@ from .names import Names
 SHEET = "Recipe"
 LEVELS_SHOWN = 100
 NAME, KIND, STAT, VALUE, COUNT, RANK, ABOUT = range(7)
-STAT_TITLES = {"fill": "fill", "max": "max", "mean": "mean", "sd": "sd (population)"}
+
+
+def _about(key: str, spec) -> str:
+    """What a statistic is, in words, beside its value."""
+    of = " of log10(x + 1)" if getattr(spec, "log", False) else ""
+    return {"fill": f"the training {getattr(spec, 'fill', None) or 'mode'}: a missing value's stand-in",
+            "max": f"the training maximum{of}: the scale",
+            "mean": f"the training mean{of}", "sd": f"the training standard deviation{of} (population)"}[key]
 
 
 def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
@@ -31,18 +38,22 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
     last = FIRST_ROW + result.n_train - 1
     ws.write_string(0, 0, "Recipe: how each column becomes features, with its statistics by formula over the "
                           "training rows", s.title)
-    ws.write_string(1, 0, f"From {recipe.source}. The reasons are the recipe's; titanic-reg recipe writes it "
-                          "as a file you can edit and fit with (--recipe).", s.note)
+    w.text(1, 0, f"{recipe.source[0].upper() + recipe.source[1:]}. The reasons are the recipe's, as "
+                 "recipe.toml has them: edit that file and fit again with --recipe.", s.note)
     if sampled:
         ws.write_string(2, 0, "These rows are a SAMPLE: the statistics are torch's, over every training row "
                               "(yellow), not formulas over the sample.", s.note)
-    for c, width in zip(range(7), (20, 10, 22, 14, 10, 7, 90)):
+    for c, width in zip(range(7), (20, 14, 26, 14, 10, 7, 90)):
         ws.set_column(c, c, width)
     w.headers(3, 0, ["column", "kind", "statistic", "value", "count", "rank", "about"])
     r = 4
 
-    def stat(row, key, column, formula, value, array=False, number_fmt="param"):
-        name = names(key, column)
+    def stat(row, key, spec, formula, value, array=False, number_fmt="stat"):
+        name = names(key, spec.column)
+        ws.write_string(row, STAT, name, s())
+        w.text(row, ABOUT, _about(key, spec) + ("" if formula and not sampled else " (torch's value: "
+                                                 + ("a tied or single mode, which engines break differently)"
+                                                    if not sampled else "over every training row)")))
         if formula is None or sampled:
             w.reported(row, VALUE, value, number_fmt)
         elif array:
@@ -51,18 +62,18 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
         else:
             w.formula(row, VALUE, formula, value, number_fmt)
         w.wb.define_name(name, f"={SHEET}!${col(VALUE)}${row + 1}")
-        ws.write_string(row, STAT, f"{STAT_TITLES.get(key, key)}  ({name})", s())
 
     # The target.
     t = recipe.target
     ws.write_string(r, NAME, t.column, s(None, None, bold=True))
     ws.write_string(r, KIND, f"target, {t.kind}", s())
-    w.text(r, ABOUT, f"{t.describe(fitted.target)}. {t.reason}")
+    w.text(r, ABOUT, f"{t.describe(fitted.target)}: {t.reason}")
+    r += 1
     if t.kind == "number":
         rng = data.range_of(data.target, FIRST_ROW, last, data.sheet)
         formulas = t.stat_formulas(rng)
         for key in ("mean", "sd"):
-            stat(r, key, t.column, formulas[key], fitted.target[key])
+            stat(r, key, t, formulas[key], fitted.target[key])
             r += 1
     else:
         ws.write_string(r, STAT, "positive class (1)", s())
@@ -78,6 +89,7 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
         ws.write_string(r, KIND, spec.kind, s())
         w.text(r, ABOUT, f"{', '.join(fitted.names[slice(*fitted.span(spec.column))]) or 'no feature'}: "
                          f"{spec.reason}")
+        r += 1
         x_train = result.data.columns[spec.column][:result.n_train]
         if isinstance(spec, Number):
             formulas = spec.stat_formulas(rng, x_train, names.of(spec.column))
@@ -88,8 +100,8 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
             value = stats[key]
             if isinstance(spec, Category):
                 value = sheet_value(value, stats["numeric"])
-            fmt = "text" if isinstance(value, str) else "param"
-            stat(r, key, spec.column, formula, value, array, fmt)
+            fmt = "text" if isinstance(value, str) else "stat"
+            stat(r, key, spec, formula, value, array, fmt)
             r += 1
         if isinstance(spec, Category):
             r = _levels(w, r, spec, stats, rng, names, sampled)
@@ -117,7 +129,7 @@ def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Nam
     ranks_rng = span(RANK, RANK, first, last)
     for i, (level, count) in enumerate(zip(levels, counts)):
         row = first + i
-        ws.write_string(row, STAT, f"level {i + 1}" + (" (missing)" if level is None else ""), s())
+        ws.write_string(row, STAT, "level (missing)" if level is None else "level", s())
         if level is None:  # matches an empty cell: EXACT(blank, "") is TRUE
             w.formula(row, VALUE, '""', "", "text")
         else:
@@ -135,13 +147,14 @@ def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Nam
     for k, level in enumerate(stats["kept"], 1):
         name = names(f"level{k}", spec.column)
         baseline = k == 1 and stats["baseline"] is not None
-        ws.write_string(r, STAT, f"kept {k}" + (" (baseline)" if baseline else "") + f"  ({name})", s())
+        ws.write_string(r, STAT, name, s())
         cached = "" if level is None else sheet_value(level, numeric)
         w.formula(r, VALUE, T.kept_formula(values_rng, ranks_rng, k), cached, "text" if isinstance(cached, str)
-                  else "param")
+                  else "stat")
         w.wb.define_name(name, f"={SHEET}!${col(VALUE)}${r + 1}")
-        about = (f"{level_text(level)}: the most frequent level, the baseline: no column of its own"
-                 if baseline else f"{level_text(level)}: {spec.column}_{level_text(level) if level is not None else 'missing'}")
+        about = (f"the most frequent level, {level_text(level)}: the baseline, no column of its own" if baseline
+                 else f"the level ranked {k}, {level_text(level)}: "
+                      f"{spec.column}_{level_text(level) if level is not None else 'missing'}")
         w.text(r, ABOUT, about)
         r += 1
     if stats["other"]:

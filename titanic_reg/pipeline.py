@@ -139,7 +139,7 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
         labelled = _labelled_count(table, target)
         train_rows = np.flatnonzero(~split(labelled, valid_pct, seed)) if labelled else None
         recipe = infer(table, target, positive=positive, missing=missing or "fill", train_rows=train_rows)
-        recipe.source = f"inferred from {table.path.name} (titanic-reg recipe)"
+        recipe.source = f"the recipe inferred from {table.path.name}"
         positive = None
     elif is_kaggle_titanic(table):
         recipe = titanic()
