@@ -57,7 +57,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
 
     # 2. The linear optimum three ways: torch's fit, scikit-learn, LINEST (in y's units).
     r += 3
-    units = " (the target standardised, as the models learn it)" if result.kind == "number" else ""
+    units = " (the target scaled by its sd, as the models learn it)" if result.kind == "number" else ""
     ws.write_string(r - 1, 0, f"The linear model's optimum, three engines, one answer (training rows){units}",
                     s(None, None, bold=True))
     n_train = result.n_train
@@ -104,7 +104,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     sk_mse = result.metrics["sklearn_linear"]["train_mse"]
     if result.kind == "number" and sk_mse is not None:
         sk_mse /= result.fitted.target["sd"] ** 2
-    ws.write_string(rr, 0, "train MSE" + (" (standardised)" if result.kind == "number" else ""),
+    ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),
                     s(None, None, bold=True))
     gd_mse = summaries[LINEAR.name].values["train", "mse"]
     gd_cell = summaries[LINEAR.name].cells["train", "mse"]

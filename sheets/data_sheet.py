@@ -2,7 +2,7 @@
 
 Columns, left to right: the row's key (the recipe's ID, else the CSV's row number);
 on Data, `Split`, the target as written and `y`, the target as the models learn it
-(0/1 or standardised; left out when the target column is 0/1 already); each input as
+(0/1, or (value - min) / sd; left out when the target column is 0/1 already); each input as
 written; each feature, a formula from its transform (titanic_reg/transforms.py) with
 torch's value cached; then any columns the recipe only shows (Titanic's Name).
 """
@@ -70,7 +70,7 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
         t_col = len(headers) + 1
         y_col = t_col + 1 if y_formula is not None else t_col
         y_head = (f"y ({target.column} = {target.label(fitted.target, True)})" if target.kind == "binary"
-                  else f"y ({target.column}, standardised)")
+                  else f"y ({target.column}, from 0 in sds)")
         headers += ["Split", target.column] + ([y_head] if y_formula is not None else [])
     # Inputs by position: a column may be called anything, "Split" or "row" included.
     cols = {s.column: len(headers) + i for i, s in enumerate(recipe.inputs)}

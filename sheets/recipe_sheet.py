@@ -28,7 +28,8 @@ def _about(key: str, spec) -> str:
     of = " of log10(x + 1)" if getattr(spec, "log", False) else ""
     return {"fill": f"the training {getattr(spec, 'fill', None) or 'mode'}: a missing value's stand-in",
             "max": f"the training maximum{of}: the scale",
-            "mean": f"the training mean{of}", "sd": f"the training standard deviation{of} (population)"}[key]
+            "mean": f"the training mean{of}", "sd": f"the training standard deviation{of} (population)",
+            "min": "the training minimum"}[key]
 
 
 def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
@@ -72,7 +73,7 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
     if t.kind == "number":
         rng = data.range_of(data.target, FIRST_ROW, last, data.sheet)
         formulas = t.stat_formulas(rng)
-        for key in ("mean", "sd"):
+        for key in ("min", "sd"):
             stat(r, key, t, formulas[key], fitted.target[key])
             r += 1
     else:

@@ -5,7 +5,7 @@ By the target's kind:
 * binary: LinearRegression (the closed form of our linear model), LogisticRegression, a
   16-ReLU MLPRegressor and HistGradientBoostingClassifier (its probability);
 * number: LinearRegression, the MLP and HistGradientBoostingRegressor, all on the
-  standardised target the models learn (their predictions scored in its own units).
+  scaled target the models learn (their predictions scored in its own units).
 
 Rules need no fitting: a constant (a number in the target's units, "majority" or "mean"),
 or 1 where one feature has one value (the Titanic recipe's women_survive).
@@ -155,7 +155,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
 
 
 def _rule(rule, y_train, kind, features, decode):
-    """A rule as a function X -> prediction in y's units (0/1, or standardised)."""
+    """A rule as a function X -> prediction in y's units (0/1, or scaled)."""
     if rule.feature is not None:
         if rule.feature not in features:
             raise InputError("recipe", f"baseline {rule.name}: no feature is called {rule.feature!r} "

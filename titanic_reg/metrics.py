@@ -1,7 +1,7 @@
 """The scores of any prediction, by the target's kind; each beside its formula.
 
 binary: MSE (the loss) and accuracy (a prediction above 0.5 says 1).
-number: MSE, RMSE and R² in the target's own units (the models learn it standardised:
+number: MSE, RMSE and R² in the target's own units (the models learn it scaled, from 0:
 predictions are turned back first). R² = 1 - SSE/SST with SST about the split's own
 mean, as scikit-learn's r2_score.
 """
@@ -23,7 +23,7 @@ def keys(kind: str) -> list[str]:
 
 
 def scores(pred, y, kind: str = "binary", decode=None) -> dict:
-    """The scores of one prediction vector (in y's units: 0/1, or standardised); None for no rows."""
+    """The scores of one prediction vector (in y's units: 0/1, or scaled); None for no rows."""
     pred = torch.as_tensor(pred, dtype=torch.float64)
     y = torch.as_tensor(y, dtype=torch.float64)
     if len(y) == 0:

@@ -58,7 +58,7 @@ class FitResult:
     dropped: int  # training rows left out by missing = "drop"
     no_target: int  # rows left out for a missing target
     X: torch.Tensor  # features of `data`, in `features` order
-    y: torch.Tensor  # the target as the models learn it: 0/1, or standardised
+    y: torch.Tensor  # the target as the models learn it: 0/1, or (value - min) / sd
     X_test: torch.Tensor | None
     models: dict[str, Trained]
     metrics: dict[str, dict]  # model or baseline name -> scores

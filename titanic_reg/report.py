@@ -70,7 +70,7 @@ def metrics_json(result) -> dict:
         "target": {"column": target.column, "kind": target.kind,
                    **({"positive": target.label(result.fitted.target, True),
                        "negative": target.label(result.fitted.target, False)} if target.kind == "binary" else
-                      {"mean": result.fitted.target["mean"], "sd": result.fitted.target["sd"]})},
+                      {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"]})},
         "rows": {
             "train": result.n_train,
             "valid": n_valid,
@@ -122,7 +122,7 @@ def loss_plot(result) -> dict:
     return {
         "curves": [(f"{title(name)} ({t.train_mse:.4f})", list(t.history)) for name, t in result.models.items()],
         "optimum": result.optimum.get("mse") if result.optimum else None,
-        "ylabel": "training MSE" + (" (target standardised)" if result.kind == "number" else ""),
+        "ylabel": "training MSE" + (" (target scaled by its sd)" if result.kind == "number" else ""),
         "title": f"Training loss, full batch on {result.n_train:,} rows\n{how}",
     }
 
@@ -236,7 +236,11 @@ def _num(value, kind: str = "binary") -> str:
         return "–"
     if kind == "binary" or abs(value) < 1:
         return f"{value:.4f}" if kind == "binary" else f"{value:.3f}"
-    return f"{value:.4g}"
+    if abs(value) < 1e4:
+        return f"{value:.4g}"
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):  # a target's squared units
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
 
 
 def table(result):
@@ -279,7 +283,7 @@ def table(result):
         from .train import OPTIMIZER_TITLES
 
         how = OPTIMIZER_TITLES[result.settings["models"]["linear"]["optimizer"]]
-        units = " (standardised target)" if result.kind == "number" else ""
+        units = " (target scaled by its sd)" if result.kind == "number" else ""
         caption.append(f"linear, {how} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")
     for name, m in result.metrics.items():

@@ -1,13 +1,15 @@
-"""The column to predict: how it becomes the 0/1 or standardised y the models train on.
+"""The column to predict: how it becomes the 0/1 or scaled y the models train on.
 
 Both renderings side by side, as for the features:
 
 * binary: y = 1 where the value is the positive class, else 0 (`IF(EXACT(cell,"yes"),1,0)`;
   nothing at all when the column already holds 0/1 and 1 is positive, as Survived does).
   A prediction above 0.5 says "positive"; accuracy is scored.
-* number: y = (value - training mean) / training sd, so that one learning rate suits any
-  scale; a prediction goes back as mean + sd * output. MSE, RMSE and R² are scored in the
-  column's own units.
+* number: y = (value - training minimum) / training sd, so that one learning rate suits
+  any scale, and y starts at 0 as the lesson's 0/1 does: two ReLUs add up to a number
+  that is never negative, and a target standardised about its mean (half of it below 0)
+  cost them half of the R² of penguins' body mass. A prediction goes back as
+  minimum + sd * output. MSE, RMSE and R² are scored in the column's own units.
 """
 from __future__ import annotations
 
@@ -40,9 +42,10 @@ class Target:
     def fit(self, y_train: np.ndarray, y_labelled: np.ndarray) -> dict:
         """Statistics from the training rows (number) or the classes of every labelled row (binary)."""
         if self.kind == "number":
+            low = float(np.min(y_train)) if len(y_train) else math.nan
             mean = float(np.mean(y_train)) if len(y_train) else math.nan
             sd = float(np.sqrt(np.mean((y_train - mean) ** 2))) if len(y_train) else math.nan
-            return {"mean": mean, "sd": sd}
+            return {"min": low, "sd": sd}
         classes = _distinct(y_labelled)
         others = [c for c in classes if c != self.positive]
         return {"classes": classes, "negative": others[0] if len(others) == 1 else None}
@@ -55,14 +58,14 @@ class Target:
 
     def encode(self, raw: np.ndarray, stats: dict) -> torch.Tensor:
         if self.kind == "number":
-            return torch.from_numpy((np.asarray(raw, dtype=np.float64) - stats["mean"]) / stats["sd"])
+            return torch.from_numpy((np.asarray(raw, dtype=np.float64) - stats["min"]) / stats["sd"])
         positive = float(self.positive) if self.numeric else self.positive
         return torch.from_numpy((raw == positive).astype(np.float64))
 
     def cell(self, ref: str, name: Name, stats: dict) -> str | None:
         """y by formula from the raw cell, or None when the raw cell is y already."""
         if self.kind == "number":
-            return f"({ref}-{name('mean')})/{name('sd')}"
+            return f"({ref}-{name('min')})/{name('sd')}"
         if self.identity(stats):
             return None
         if self.numeric:
@@ -70,14 +73,14 @@ class Target:
         return f"IF(EXACT({ref},{literal(self.positive)}),1,0)"
 
     def stat_formulas(self, rng: str) -> dict[str, str]:
-        return {"mean": f"AVERAGE({rng})", "sd": f"STDEVP({rng})"} if self.kind == "number" else {}
+        return {"min": f"MIN({rng})", "sd": f"STDEVP({rng})"} if self.kind == "number" else {}
 
     def decode(self, out: torch.Tensor, stats: dict) -> torch.Tensor:
         """A model's output in the column's own units (binary: unchanged)."""
-        return stats["mean"] + stats["sd"] * out if self.kind == "number" else out
+        return stats["min"] + stats["sd"] * out if self.kind == "number" else out
 
     def decode_cell(self, out: str, name: Name) -> str:
-        return f"{name('mean')}+{name('sd')}*{out}"
+        return f"{name('min')}+{name('sd')}*{out}"
 
     def label(self, stats: dict, positive: bool) -> str:
         """The class a 0/1 decision stands for, as the data writes it ('rest' for one class
@@ -88,8 +91,8 @@ class Target:
 
     def describe(self, stats: dict) -> str:
         if self.kind == "number":
-            return (f"{self.column}, a number: the models learn it standardised with the training mean "
-                    f"{stats['mean']:.6g} and sd {stats['sd']:.6g}")
+            return (f"{self.column}, a number: the models learn (value - {stats['min']:.6g}) / {stats['sd']:.6g}, "
+                    "the training minimum and sd")
         if self.identity(stats):
             return f"{self.column}, 1 or 0"
         return f"{self.column}: {level_text(self.positive)} is 1, {self.label(stats, False)} is 0"
