@@ -240,8 +240,9 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
 def _outputs_of(train, recipe_path, target) -> tuple[bool, str]:
     """(Kaggle's submission.csv?, the workbook's name), known before anything heavy is loaded:
     the recipe file's own name, the data's stem for an inferred recipe, the lesson's otherwise."""
-    import re
     import tomllib
+
+    from titanic_reg.report import data_name  # light: no torch, no pandas
 
     if recipe_path:
         try:
@@ -251,8 +252,7 @@ def _outputs_of(train, recipe_path, target) -> tuple[bool, str]:
         name = doc.get("name") if isinstance(doc.get("name"), str) else "data"
         return doc.get("submission") == "kaggle", f"{name}.xlsx"
     if target:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(train).stem).strip("._-") or "data"
-        return False, f"{stem}.xlsx"
+        return False, f"{data_name(train)}.xlsx"
     return True, "titanic.xlsx"
 
 

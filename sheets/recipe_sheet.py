@@ -123,7 +123,8 @@ def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Nam
         w.text(r + 1, ABOUT, "fixed by the recipe; any other value has no column of its own"
                              + (f" but {spec.column}_other" if stats["other"] else ""))
         return r + 2
-    levels, counts = stats["levels"][:LEVELS_SHOWN], stats["counts"][:LEVELS_SHOWN]
+    shown = max(LEVELS_SHOWN, len(stats["kept"]))  # every kept level is looked up among those listed
+    levels, counts = stats["levels"][:shown], stats["counts"][:shown]
     first, last = r, r + len(levels) - 1
     counts_rng = span(COUNT, COUNT, first, last)
     values_rng = span(VALUE, VALUE, first, last)
@@ -142,8 +143,8 @@ def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Nam
                                    s("formula", "int"), count)
         w.formula(row, RANK, T.rank_formula(counts_rng, f"${col(COUNT)}${first + 1}", ref(COUNT, row)), i + 1, "int")
     r = last + 1
-    if len(stats["levels"]) > LEVELS_SHOWN:
-        ws.write_string(r, STAT, f"... and {len(stats['levels']) - LEVELS_SHOWN:,} rarer levels, not listed", s.note)
+    if len(stats["levels"]) > shown:
+        ws.write_string(r, STAT, f"... and {len(stats['levels']) - shown:,} rarer levels, not listed", s.note)
         r += 1
     for k, level in enumerate(stats["kept"], 1):
         name = names(f"level{k}", spec.column)

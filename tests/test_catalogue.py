@@ -572,6 +572,12 @@ CATALOGUE: list[Case] = [
          setup=_recipe_file(_titanic_recipe("[left_out]", '[inputs.Lifeboat]\nkind = "category"\n\n[left_out]')),
          expect=refuse(1, "{train}, row 1: the recipe ({tmp}/recipe.toml) names column Lifeboat, which the file "
                           "lacks; the header has PassengerId")),
+    Case("positive-other-than-the-recipe", "`--positive 0` with the lesson's recipe (which predicts Survived = 1)",
+         None, ("--positive", "0"),
+         expect=refuse(2, "Invalid value for --positive: '0', but the recipe predicts Survived = 1"),
+         note="its rules and Kaggle's Survived column mean survival: change the recipe, or infer one with --target"),
+    Case("target-with-spaces", "`--target \" sex \"`", penguins(), ("--target", " sex "),
+         expect=warn("{train}, column sex: 11 rows without a target")),
     Case("recipe-not-found", "`--recipe` naming no file", None, ("--recipe", "{tmp}/nope.toml"),
          expect=refuse(1, "{tmp}/nope.toml: recipe file not found")),
     Case("recipe-and-other-target", "`--recipe` (predicting Survived) with `--target Sex`", None,

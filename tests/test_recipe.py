@@ -77,6 +77,53 @@ def test_each_rule_leaves_out_what_it_should_and_says_why(tmp_path):
     assert [spec.column for spec in r.inputs] == ["pclass", "six", "fare", "temp", "colour"]
 
 
+def test_an_inferred_recipe_with_an_id_fits_again(tmp_path):
+    """The ID is left out of the features and names the rows: the written recipe reads back."""
+    import titanic_reg
+
+    r = infer(read_table("data/train.csv"), "Survived")
+    assert r.id == "PassengerId" and "PassengerId" in r.left_out
+    path = tmp_path / "recipe.toml"
+    path.write_text(R.dumps(r), encoding="utf-8")
+    again = R.load(path)
+    assert again.id == r.id and again.inputs == r.inputs and again.left_out == r.left_out
+    fitted = titanic_reg.fit("data/train.csv", recipe=path, epochs=5, restarts=2, descent_steps=0)
+    assert fitted.predictions.columns.tolist() == ["PassengerId", "prediction", "score"]
+
+
+def test_an_id_must_be_unique_in_the_whole_file(tmp_path):
+    """Distinct on the training rows is not enough: a repeat among the validation rows makes
+    it no ID (and so no refusal of the whole fit over a column inference chose itself)."""
+    ids = [f"k{i}" for i in range(60)]
+    ids[59] = "k3"
+    train = np.array([i for i in range(60) if i not in (3, 59)] + [3])
+    r = infer(table(tmp_path, csv_of({"id": ids, "x": [i * 0.5 for i in range(60)], "y": [i % 2 for i in range(60)]})),
+              "y", train_rows=np.sort(train))
+    assert r.id is None and not decisions(r)["id"].startswith("out: an ID")
+
+
+def test_one_number_and_missing_cells_is_a_category(tmp_path):
+    r = infer(table(tmp_path, csv_of({"a": ["2.5", ""] * 30, "b": [i * 0.5 for i in range(60)],
+                                      "y": [i % 3 == 0 for i in range(60)]})), "y")
+    spec = decisions(r)["a"]
+    assert spec.kind == "category" and "one number (2.5) and missing cells" in spec.reason
+
+
+def test_a_number_target_with_a_stray_text_names_the_row(tmp_path):
+    y = [f"{i * 1.5:.1f}" for i in range(60)]
+    y[17] = "oops"
+    with pytest.raises(InputError) as info:
+        infer(table(tmp_path, csv_of({"x": [i % 7 for i in range(60)], "y": y})), "y")
+    assert (info.value.row, info.value.column) == (19, "y") and "'oops' is not a number" in str(info.value)
+
+
+def test_numbers_as_the_engines_write_them():
+    from titanic_reg.transforms import number_text
+
+    assert [number_text(v) for v in (1.0, -3.0, 0.5, 1e-05, 1e20, 2.5e16)] == ["1", "-3", "0.5", "1E-05", "1E+20",
+                                                                               "2.5E+16"]
+
+
 def test_a_name_used_twice_in_the_header_is_left_out(tmp_path):
     text = "a,b,a,y\n" + "".join(f"{i % 5},{i * 0.5},{i % 3},{i % 2}\n" for i in range(40))
     r = infer(table(tmp_path, text), "y")
@@ -222,6 +269,14 @@ def test_any_column_name_round_trips(tmp_path):
      "line 4, key inputs.y", "column y is used twice"),
     ('[target]\ncolumn = "y"\nkind = "number"\n[baselines.r]\nconstant = "median"\n',
      "line 5, key baselines.r.constant", "is not a number, \"majority\" or \"mean\""),
+    ('[target]\ncolumn = "y"\nkind = "number"\n[baselines.r]\nconstant = "majority"\n',
+     "line 5, key baselines.r.constant", "\"majority\" needs a binary target"),
+    ('[target]\ncolumn = "y"\nkind = "number"\n[inputs.a]\nkind = "category"\nlevels = []\n',
+     "line 6, key inputs.a.levels", "is an empty list"),
+    ('[target]\ncolumn = "y"\nkind = "number"\n[inputs.a]\nkind = "category"\nvalues = []\n',
+     "line 6, key inputs.a.values", "is an empty list"),
+    ('[target]\ncolumn = "y"\nkind = "number"\n[inputs.a]\nkind = "category"\nlevels = [1]\nfeatures = [" "]\n',
+     "line 7, key inputs.a.features", "a feature needs a name"),
 ])
 def test_a_bad_recipe_names_the_file_the_line_and_the_key(tmp_path, text, where, words):
     path = tmp_path / "r.toml"
@@ -231,6 +286,23 @@ def test_a_bad_recipe_names_the_file_the_line_and_the_key(tmp_path, text, where,
     message = str(info.value)
     assert message.startswith(f"{path}, {where}: "), message
     assert words in message and "\n" not in message
+
+
+def test_missing_values_may_be_none_but_the_empty_field(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('missing_values = []\n[target]\ncolumn = "y"\nkind = "number"\n', encoding="utf-8")
+    assert R.load(path).missing_values == ("",)
+
+
+def test_a_rule_on_a_feature_no_input_makes_points_at_its_line(tmp_path):
+    import titanic_reg
+
+    path = tmp_path / "r.toml"
+    path.write_text(R.dumps(R.titanic()).replace('feature = "Male"', 'feature = "Female"'), encoding="utf-8")
+    with pytest.raises(RecipeError) as info:
+        titanic_reg.fit("data/train.csv", recipe=path, epochs=2, restarts=1)
+    assert str(info.value).startswith(f"{path}, line ") and "key baselines.women_survive.feature" in str(info.value)
+    assert "no feature is called 'Female'" in str(info.value)
 
 
 def test_a_recipe_file_that_is_not_text(tmp_path):
@@ -405,3 +477,24 @@ def test_a_number_target_learns_from_0_in_sds_and_scores_in_its_units(tmp_path):
     assert 20 < m["train_rmse"] < 60  # the noise is 40 units
     assert y == pytest.approx(r.data.target, abs=1e-9)  # mean + sd * y gives the column back
     assert r.metrics["mean"]["train_r2"] == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.libreoffice
+def test_more_kept_levels_than_the_sheet_lists_by_default_still_verify(tmp_path, soffice):
+    """The Recipe sheet lists 100 levels, or as many as the recipe keeps: each kept level is
+    looked up by rank among those listed."""
+    import titanic_reg
+    from sheets.verify import verify
+    from sheets.workbook import write_workbook
+
+    rnd = random.Random(5)
+    rows = ["c,x,y"] + [f"L{rnd.randint(0, 149):03d},{rnd.random():.3f},{rnd.randint(0, 1)}" for _ in range(900)]
+    (tmp_path / "many.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "r.toml").write_text('[target]\ncolumn = "y"\nkind = "binary"\npositive = 1\n'
+                                     '[inputs.c]\nkind = "category"\ntop = 120\n[inputs.x]\nkind = "number"\n',
+                                     encoding="utf-8")
+    result = titanic_reg.fit(tmp_path / "many.csv", recipe=tmp_path / "r.toml", epochs=5, restarts=2,
+                             descent_steps=0)
+    assert len(result.fitted.stats["c"]["kept"]) == 120
+    report = verify(write_workbook(result, tmp_path / "many.xlsx"))
+    assert report.ok and not report.errors, report.summary()

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .errors import InputError, warn
 from .recipe import Recipe
-from .table import Column, Table, clean_text
+from .table import Column, Table, clean_text, numbers
 from .transforms import Category, Number, number_text
 
 _NONFINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
@@ -128,11 +128,7 @@ class _Reader:
 
     def parse(self, col: Column) -> tuple[np.ndarray, np.ndarray]:
         """(numbers of the distinct texts, which texts are missing); NaN where not a number."""
-        texts = col.texts
-        parse = texts.str.replace(",", ".", regex=False) if self.table.decimal_comma else texts
-        parse = parse.where(~parse.str.contains("_", regex=False), "x")  # float('1_0') is legal, a CSV value is not
-        nums = pd.to_numeric(parse, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        return nums, self._missing(texts)
+        return numbers(col.texts, self.table.decimal_comma), self._missing(col.texts)
 
     def numbers(self, col: Column, spec: Number) -> np.ndarray:
         nums, empty = self.parse(col)

@@ -17,7 +17,7 @@ import torch
 
 from .data import Rows
 from .errors import InputError
-from .recipe import Recipe
+from .recipe import Recipe, problem
 from .transforms import DTYPE, Category, Number, number_text
 
 ONES = "Ones"
@@ -100,6 +100,11 @@ def fit_recipe(recipe: Recipe, train: Rows) -> Fitted:
     if recipe.ones:
         features.append(Feature(ONES, None, "the constant 1: each unit's bias"))
     _unique_names(features)
+    names = [f.name for f in features]
+    for rule in recipe.baselines:
+        if rule.feature is not None and rule.feature not in names:
+            raise problem(recipe, ("baselines", rule.name, "feature"),
+                          f"no feature is called {rule.feature!r} (the features: {', '.join(names)})")
     y = train.target
     t = recipe.target.fit(y, y)
     if recipe.target.kind == "number" and not (t["sd"] > 0):

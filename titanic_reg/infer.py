@@ -1,7 +1,8 @@
 """Infer a recipe from a CSV and the name of its target column, each decision with its reason.
 
 Only the training rows decide (the same seeded split as `fit`, over the rows that have a
-target), so that nothing about the validation rows leaks into the features:
+target; with missing = "drop", fit then drops the incomplete rows and splits again), so
+that nothing about the validation rows leaks into the features:
 
 * left out: the target; a column whose name appears twice; columns missing in 99% or
   more of the rows; constant columns; IDs (a name like `id`, `index`, `Unnamed: 0`,
@@ -33,7 +34,8 @@ import pandas as pd
 
 from .errors import InputError
 from .recipe import MISSING_VALUES, Recipe, Rule
-from .table import Column, Table
+from .report import data_name
+from .table import Column, Table, numbers
 from .target import Target
 from .transforms import Category, Number, number_text
 
@@ -76,7 +78,7 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
     train = index if train_rows is None else index[np.asarray(train_rows)]
     target_spec = _target(table, tcol, labelled, train, positive, markers)
 
-    recipe = Recipe(target=target_spec, inputs=[], name=_file_name(table.path), missing=missing,
+    recipe = Recipe(target=target_spec, inputs=[], name=data_name(table.path), missing=missing,
                     title=f"{Path(table.path).name}: {target_spec.column}")
     masks: list[tuple[str, np.ndarray]] = []  # the _na columns so far, by the rows they flag
     dups = table.duplicates()
@@ -86,10 +88,14 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
         if col.name in dups:
             recipe.left_out.setdefault(col.name, "its name appears twice in the header")
             continue
-        decision = _column(table, col.take(train), table.rows[train], markers, top, recipe)
+        unique = len(np.unique(col.codes)) == len(col.codes)  # an ID names every row of the file
+        decision = _column(table, col.take(train), table.rows[train], markers, top, recipe, unique)
         if isinstance(decision, str):
             recipe.left_out[col.name] = decision
             continue
+        if isinstance(decision, Category) and missing == "drop":
+            decision.reason = re.sub(r"; ([\d,]+) missing, a level of its own",
+                                     r"; \1 missing (dropped by missing = drop)", decision.reason)
         if isinstance(decision, Number) and decision.indicator:
             flagged = _missing(col.take(train), markers)
             twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)
@@ -115,19 +121,12 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
     return recipe
 
 
-def _file_name(path) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem).strip("._-")
-    return stem or "data"
-
-
 def _missing(col: Column, markers) -> np.ndarray:
     return col.texts.isin(markers).to_numpy()[col.codes]
 
 
 def _numbers(col: Column, table: Table) -> np.ndarray:
-    texts = col.texts.str.replace(",", ".", regex=False) if table.decimal_comma else col.texts
-    texts = texts.where(~texts.str.contains("_", regex=False), "x")
-    return pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return numbers(col.texts, table.decimal_comma)
 
 
 def _target(table: Table, col: Column, labelled, train, positive, markers) -> Target:
@@ -135,6 +134,12 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
     used = np.unique(col.codes[labelled])
     used = used[~col.texts.isin(markers).to_numpy()[used]]
     numeric = bool(np.isfinite(nums[used]).all())
+    is_number = np.isfinite(nums)[col.codes[labelled]]
+    if not numeric and is_number.mean() >= 0.95:  # numbers, but for a stray text or two
+        i = int(np.flatnonzero(labelled)[np.argmax(~is_number)])
+        raise InputError(table.path, f"{col.texts.iloc[col.codes[i]]!r} is not a number, though "
+                                     f"{100 * is_number.mean():.0f}% of the target's values are (leave the cell "
+                                     "empty for a missing target)", row=int(table.rows[i]), column=col.name)
     if numeric:
         classes = sorted({float(v) for v in nums[used]})
         shown = [number_text(v) for v in classes]
@@ -190,7 +195,7 @@ def _match(wanted, classes, numeric):
     return wanted if wanted in classes else None
 
 
-def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe):
+def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe, unique: bool = True):
     """A transform for one column (its training rows, at spreadsheet `rows`), or the reason
     it is left out (str)."""
     n = len(rows)
@@ -210,13 +215,17 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
         shown = number_text(values[0]) if numeric else values[0]
         return f"constant: every training row holds {shown!r}"
     whole = numeric and bool(np.all(np.floor(values) == values))
-    every_row = distinct == n and not missing.any()
+    every_row = distinct == n and not missing.any() and unique
     if every_row and (_ID_NAME.search(col.name) or _CAMEL_ID.search(col.name)):
         return _as_id(recipe, col.name, "an ID: its name says so, and every row has its own value")
     if every_row and whole and len(np.unique(values - rows)) == 1:
         return _as_id(recipe, col.name, "an ID: a whole number that counts the rows")
     counts = pd.Series(np.where(missing, None, (nums if numeric else col.texts.to_numpy(dtype=object))[col.codes]),
                        dtype=object).value_counts(dropna=False)
+    if numeric and distinct == 1:  # one value, and missing cells: all it says is which rows are missing
+        return Category(col.name, top=top, reason=f"one number ({number_text(values[0])}) and missing cells: a "
+                                                  f"category, present or missing{_baseline(counts, True)}"
+                                                  f"{_missing_level(missing)}")
     if numeric and whole and distinct <= MAX_CATEGORY_NUMBERS:
         return Category(col.name, top=top, reason=f"whole numbers with {distinct} distinct values "
                                                   f"({_levels(counts, True)}): a category{_baseline(counts, True)}"

@@ -136,6 +136,7 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
             raise OptionError("--target", f"{target!r}, but the recipe predicts {recipe.target.column!r}: "
                                           "give one or the other")
     elif target is not None:
+        target = target.strip()
         labelled = _labelled_count(table, target)
         train_rows = np.flatnonzero(~split(labelled, valid_pct, seed)) if labelled else None
         recipe = infer(table, target, positive=positive, missing=missing or "fill", train_rows=train_rows)
@@ -150,8 +151,13 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
                                      f"{', '.join(c for c in KAGGLE_COLUMNS if table.find(c) is None)}.)",
                          row=table.header_row)
     if positive is not None:
-        recipe.target.kind = "binary"
-        recipe.target.positive = _positive_value(positive, recipe.target)
+        t, value = recipe.target, _positive_value(positive, recipe.target)
+        if t.kind == "binary" and value != t.positive:
+            # Its rules (everyone_dies, say) and its outputs (Kaggle's Survived) mean its own class.
+            raise OptionError("--positive", f"{positive!r}, but the recipe predicts {t.column} = "
+                                            f"{level_text(t.positive)}: change [target] positive (and any rule) in a "
+                                            "copy of it, or infer one with --target")
+        t.kind, t.positive = "binary", value
     if missing is not None:
         recipe.missing = missing
     return recipe

@@ -54,6 +54,7 @@ class Recipe:
     baselines: list = field(default_factory=list)  # Rule
     submission: str | None = None  # "kaggle": write Kaggle's submission.csv
     source: str = ""  # where it came from, said in the outputs (not part of the file)
+    path: str | None = None  # the file it was read from, for errors found later (not part of the file)
 
     @property
     def columns(self) -> list[str]:
@@ -85,8 +86,20 @@ def load(path) -> Recipe:
     except OSError as exc:
         raise RecipeError(path, f"cannot read the recipe: {exc.strerror or exc}") from None
     recipe = loads(text, str(path))
-    recipe.source = str(path)
+    recipe.source = recipe.path = str(path)
     return recipe
+
+
+def problem(recipe: Recipe, keys: tuple, message: str) -> RecipeError:
+    """An error found after reading (by fit): the recipe file's line and key when there is one."""
+    key = ".".join(_key_part(k) for k in keys)
+    if recipe.path is None:
+        return RecipeError(recipe.source or "recipe", message, key=key)
+    try:
+        line = locate(Path(recipe.path).read_text(encoding="utf-8"), keys)
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return RecipeError(recipe.path, message, line=line, key=key)
 
 
 def loads(text: str, path: str = "recipe") -> Recipe:
@@ -136,10 +149,14 @@ class _Reader:
             self.fail((*keys, key), f"{value!r} is not one of {', '.join(map(str, choices))}")
         return value
 
-    def scalars(self, table, keys, key, strings_only=False):
+    def scalars(self, table, keys, key, strings_only=False, may_be_empty=False):
         values = self.get(table, keys, key, "list")
         if values is None:
             return None
+        if not values and not may_be_empty:
+            self.fail((*keys, key), "is an empty list")
+        if strings_only and key == "features" and any(not isinstance(v, str) or not v.strip() for v in values):
+            self.fail((*keys, key), "a feature needs a name: one is empty")
         for v in values:
             if isinstance(v, bool) or not isinstance(v, (str, int, float)) or (strings_only and not isinstance(v, str)):
                 self.fail((*keys, key), f"{v!r} is not {'text' if strings_only else 'a number or text'}")
@@ -172,7 +189,8 @@ class _Reader:
             title=self.get(doc, (), "title", "str", ""),
             id=self.get(doc, (), "id", "str"),
             missing=self.get(doc, (), "missing", "str", "fill", MISSINGS),
-            missing_values=tuple(self.scalars(doc, (), "missing_values", strings_only=True) or MISSING_VALUES)
+            missing_values=tuple(dict.fromkeys(["", *self.scalars(doc, (), "missing_values", strings_only=True,
+                                                                  may_be_empty=True)]))
             if "missing_values" in doc else MISSING_VALUES,
             ones=self.get(doc, (), "ones", "bool", True),
             show=self.scalars(doc, (), "show", strings_only=True) or [],
@@ -253,8 +271,15 @@ class _Reader:
                 self.fail(where, f"column {column} is used twice (also as {'.'.join(seen[column])})")
             seen[column] = where
         for column in recipe.left_out:
-            if column in seen:
+            if column in seen and column != recipe.id:  # the ID is no feature: left out, and used to name rows
                 self.fail(("left_out", column), f"column {column} is left out and used (as {'.'.join(seen[column])})")
+        for rule in recipe.baselines:  # a rule's feature is checked once the features are known (fit_recipe)
+            keys = ("baselines", rule.name)
+            if rule.constant == "majority" and recipe.target.kind != "binary":
+                self.fail((*keys, "constant"), "\"majority\" needs a binary target; a number target's is \"mean\"")
+            if rule.constant == "mean" and recipe.target.kind == "binary":
+                self.fail((*keys, "constant"), "\"mean\" is for a number target; a binary one's is \"majority\"")
+
 
 
 _KIND_WORDS = {"str": "text", "bool": "true or false", "int": "a whole number", "number": "a finite number",

@@ -161,6 +161,14 @@ def save_loss_plot(result, path) -> None:
     draw_loss(loss_plot(result), path)
 
 
+def data_name(path) -> str:
+    """An inferred recipe's name, and so its workbook's: the data file's stem in letters,
+    digits, '_', '.' and '-' (penguins.csv -> penguins.xlsx)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem).strip("._-") or "data"
+
+
 def outputs(kaggle: bool, workbook: str | None) -> tuple[str, ...]:
     """The names of a run's outputs: Kaggle's submission.csv or predictions.csv, the workbook."""
     return ("metrics.json", "submission.csv" if kaggle else "predictions.csv", "loss.png", "recipe.toml",

@@ -157,6 +157,14 @@ def read_table(path) -> Table:
     return Table(Path(path), header, columns, rows, header_row, sep == ";")
 
 
+def numbers(texts: pd.Series, decimal_comma: bool) -> np.ndarray:
+    """Each distinct text as a float64, NaN where it is no number: decimal commas for a
+    `;` file, and no `1_000` (Python reads it, a CSV does not mean it)."""
+    parse = texts.str.replace(",", ".", regex=False) if decimal_comma else texts
+    parse = parse.where(~parse.str.contains("_", regex=False), "x")
+    return pd.to_numeric(parse, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def clean_text(table: Table, column: Column) -> Column:
     """The column with what a workbook cannot hold removed, and one warning naming the first row."""
     bad = column.texts.str.contains(XML_ILLEGAL).to_numpy(dtype=bool)

@@ -40,7 +40,7 @@ def number_text(value: float) -> str:
     value = float(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.15g}"
+    return f"{value:.15g}".replace("e", "E")  # as the engines write 1E-05
 
 
 def literal(value) -> str:
