@@ -991,6 +991,14 @@ def part4(res: Results, reps: int, keep: dict) -> None:
 
 # --------------------------------------------------------------------------- part 5
 
+def _cached(path: Path, meta: Path, key: dict) -> bool:
+    """Whether a generated CSV is there already, made with these settings (meta holds them)."""
+    try:
+        return path.exists() and json.loads(meta.read_text()) == key
+    except (OSError, ValueError):
+        return False
+
+
 def synthetic_csv(n: int, seed: int = 0) -> Path:
     """n Titanic rows resampled from data/train.csv: jittered Age and Fare, unique ids."""
     import numpy as np
@@ -1001,12 +1009,8 @@ def synthetic_csv(n: int, seed: int = 0) -> Path:
     meta = WORK / f"train_{n}.json"
     key = {"n": n, "seed": seed, "version": SCALE_GEN_VERSION,
            "source_sha256": hashlib.sha256(TRAIN_CSV.read_bytes()).hexdigest()}
-    if path.exists() and meta.exists():
-        try:
-            if json.loads(meta.read_text()) == key:
-                return path
-        except ValueError:
-            pass
+    if _cached(path, meta, key):
+        return path
     src = pd.read_csv(TRAIN_CSV, dtype=str, keep_default_na=False)
     rng = np.random.default_rng(seed + n)
     df = src.iloc[rng.integers(0, len(src), n)].reset_index(drop=True)
@@ -1247,12 +1251,8 @@ def mixed_csv(n: int = MIXED_ROWS, seed: int = MIXED_SEED) -> Path:
     path = WORK / f"mixed_{n}.csv"
     meta = WORK / f"mixed_{n}.json"
     key = {"n": n, "seed": seed, "version": MIXED_GEN_VERSION}
-    if path.exists() and meta.exists():
-        try:
-            if json.loads(meta.read_text()) == key:
-                return path
-        except ValueError:
-            pass
+    if _cached(path, meta, key):
+        return path
     rng = np.random.default_rng(seed)
 
     def pick(levels, p):

@@ -57,14 +57,6 @@ class Rows:
                     None if self.target is None else self.target[index],
                     {c: v[index] for c, v in self.show.items()})
 
-    def concat(self, other: "Rows") -> "Rows":
-        cat = np.concatenate
-        return Rows(self.path, cat([self.row, other.row]),
-                    {c: cat([v, other.columns[c]]) for c, v in self.columns.items()}, dict(self.numeric),
-                    None if self.id is None else cat([self.id, other.id]),
-                    None if self.target is None else cat([self.target, other.target]),
-                    {c: cat([v, other.show[c]]) for c, v in self.show.items()})
-
     def missing(self, column: str) -> np.ndarray:
         v = self.columns[column]
         return np.equal(v, None) if v.dtype == object else np.isnan(v)

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import platform
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from .features import Fitted, fill_problem, fit_recipe
 from .infer import infer
 from .metrics import split_scores
 from .models import MODELS, decision
-from .recipe import Recipe, titanic
+from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
 from .table import Table, read_table
 from .train import TrainConfig, Trained, planned_steps, resolve_device, train
@@ -130,8 +131,8 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
                   valid_pct=0.2, seed=42) -> Recipe:
     """The given recipe (a path or a Recipe), else the one inferred for `target`, else the
     lesson's when the file has Kaggle Titanic's columns; `positive` and `missing` override."""
-    if recipe is not None:
-        recipe = load_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
+    if recipe is not None:  # a caller's Recipe is copied: the overrides below change it
+        recipe = load_recipe(recipe) if not isinstance(recipe, Recipe) else copy.deepcopy(recipe)
         if target is not None and target != recipe.target.column:
             raise OptionError("--target", f"{target!r}, but the recipe predicts {recipe.target.column!r}: "
                                           "give one or the other")
@@ -164,8 +165,6 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
 
 
 def _labelled_count(table: Table, target: str) -> int:
-    from .recipe import MISSING_VALUES
-
     name = table.find(target)
     if name is None:
         return 0
