@@ -103,7 +103,8 @@ def write_about(w: Writer, result, sheets: list) -> None:
         rows.append((f"{name}", f"{how}; {starts}"))
     if result.descent:
         d = st["descent"]
-        rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {d['lr']}, "
+        rates = ", ".join(f"{name} {lr:g}" for name, lr in d["lr"].items())
+        rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {rates}, "
                                        f"{d['steps']} steps, from the kept start's initial parameters"))
     if result.sample_of:
         rows.append(("SAMPLE", f"the sheets hold a seeded sample of {len(result.data):,} of "

@@ -59,7 +59,7 @@ def for_sheets(result, max_rows: int | None = None):
     if steps and not view.descent:
         k, X, y = view.n_train, view.X, view.y
         descent = {name: plain_descent(MODELS[name], X[:k], y[:k], result.models[name].init, steps,
-                                       result.settings["descent"]["lr"])
+                                       result.settings["descent"]["lr"][name])
                    for name in result.models}
         view = dataclasses.replace(view, descent=descent)
     return view

@@ -4,7 +4,9 @@ command (inferred recipe, fit, predictions, workbook, LibreOffice's verify).
 * penguins.csv (palmerpenguins, CC0; shipped in data/): sex, a binary target with missing
   values, from categories (species, island, year) and numbers;
 * scikit-learn's diabetes table: disease progression, a number;
-* scikit-learn's wine table: three cultivars, one against the rest with --positive.
+* scikit-learn's wine table: three cultivars, one against the rest with --positive;
+* scikit-learn's breast-cancer table: 30 correlated measurements, where the lesson's
+  learning rate would make the Descent sheets diverge.
 """
 from __future__ import annotations
 
@@ -105,3 +107,23 @@ def test_wine_one_cultivar_against_the_rest(tmp_path, soffice):
     assert metrics["target"] == {"column": "target", "kind": "binary", "positive": "class_0", "negative": "rest"}
     assert metrics["models"]["linear"]["valid_acc"] > 0.9
     assert not (tmp_path / "no").exists()
+
+
+def test_breast_cancer_descends_where_the_lessons_step_would_diverge(tmp_path, soffice):
+    """30 correlated measurements: plain gradient descent at the lesson's 0.1 blew the loss
+    up to 1e15 in 50 steps (and the workbook failed verify on the blown-up rows). The
+    Descent sheets step at half the stable limit instead, and their loss falls."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = sklearn_csv(tmp_path, load_breast_cancer, "cancer.csv", load_breast_cancer().target_names)
+    out = tmp_path / "out"
+    fit(data, "--target", "target", "--out", out, "--verify", *QUICK)
+    metrics = json.loads((out / "metrics.json").read_text())
+    rates = metrics["settings"]["descent"]["lr"]
+    assert 0 < rates["two_relu"] < rates["linear"] < 0.1
+    assert metrics["models"]["linear"]["valid_acc"] > 0.9
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out / "cancer.xlsx", data_only=True)["DescentLinear"]
+    losses = [sheet.cell(6 + i, 2).value for i in range(6)]
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses

@@ -14,6 +14,19 @@ from .models import Model, mse
 DESCENT_LR = 0.1  # the lesson's learning rate
 
 
+def stable_lr(model: Model, X: torch.Tensor) -> float:
+    """The lesson's 0.1, unless plain gradient descent would diverge with it on these rows.
+
+    The linear model's MSE has curvature at most lam, the largest eigenvalue of 2 X'X / n,
+    and a fixed step converges only below 2 / lam; a sum of k units can curve up to k times
+    as much. Past that limit (breast-cancer data's 30 correlated features: lam = 27.5, so
+    0.1 blew the loss up to 1e15 in 50 steps) the step is half the limit, to 2 figures.
+    """
+    lam = float(torch.linalg.eigvalsh(2 * X.T @ X / max(len(X), 1)).max()) if len(X) else 0.0
+    limit = 2 / (model.units * lam) if lam > 0 else float("inf")
+    return DESCENT_LR if DESCENT_LR < limit else float(f"{limit / 2:.2g}")
+
+
 @dataclass
 class Descent:
     lr: float

@@ -20,7 +20,7 @@ import torch
 
 from . import baselines, leakage
 from .data import Rows, load, target_missing, unseen_levels
-from .descent import DESCENT_LR
+from .descent import stable_lr
 from .errors import InputError, OptionError, TrainingError, warn
 from .features import Fitted, fill_problem, fit_recipe
 from .infer import infer
@@ -338,7 +338,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     settings["submit_model"] = chosen
     # Run by the workbook, over the rows it holds (sheets.sample.for_sheets): at a million
     # rows a sample, and no run at all without a workbook.
-    settings["descent"] = {"steps": descent_steps, "lr": DESCENT_LR,
+    settings["descent"] = {"steps": descent_steps,
+                           "lr": {name: stable_lr(model, X[:n]) for name, model in MODELS.items()},
                            "start": "the kept start's initial parameters, as fit began"}
     return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
                      X, y, X_test, trained, metrics, chosen, predictions, optimum, {}, suspects)
