@@ -498,3 +498,34 @@ def test_more_kept_levels_than_the_sheet_lists_by_default_still_verify(tmp_path,
     assert len(result.fitted.stats["c"]["kept"]) == 120
     report = verify(write_workbook(result, tmp_path / "many.xlsx"))
     assert report.ok and not report.errors, report.summary()
+
+
+@pytest.mark.libreoffice
+def test_features_that_are_a_mix_of_others_get_the_smallest_weights_and_a_warning(tmp_path, soffice):
+    """Two columns that are one column twice: least squares has no single answer. The linear
+    model ends at scikit-learn's (the smallest weights), so their validation scores agree
+    too; a warning names the features; the workbook leaves LINEST out and verifies."""
+    import warnings
+
+    import titanic_reg
+    from sheets.verify import verify
+    from sheets.workbook import write_workbook
+
+    rnd = random.Random(2)
+    rows = ["a,b,c,y"]
+    for _ in range(300):
+        a, c = rnd.gauss(0, 1), rnd.gauss(0, 1)
+        rows.append(f"{a:.4f},{a:.4f},{c:.4f},{int(a + 0.5 * c + rnd.gauss(0, 0.5) > 0)}")
+    (tmp_path / "twice.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = titanic_reg.fit(tmp_path / "twice.csv", target="y", epochs=20, restarts=2, descent_steps=3)
+    said = [str(w.message) for w in caught if "a mix of others" in str(w.message)]
+    assert len(said) == 1 and "(a, b)" in said[0] and r.settings["collinear"] == ["a", "b"]
+    ours, theirs = r.models["linear"].params.numpy()[0], np.array(r.metrics["sklearn_linear"]["params"])
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    assert ours[0] == pytest.approx(ours[1], abs=1e-9)  # the weight split evenly, as the smallest norm does
+    assert r.metrics["linear"]["valid_mse"] == pytest.approx(r.metrics["sklearn_linear"]["valid_mse"], abs=1e-12)
+    path = write_workbook(r, tmp_path / "twice.xlsx")
+    report = verify(path)
+    assert report.ok and not report.errors, report.summary()

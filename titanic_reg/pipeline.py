@@ -29,7 +29,7 @@ from .models import MODELS, decision
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
 from .table import Table, read_table
-from .train import TrainConfig, Trained, planned_steps, resolve_device, train
+from .train import TrainConfig, Trained, null_space, planned_steps, resolve_device, train
 from .transforms import level_text
 
 # Defaults that converge on the lesson's data (README, "Conjugate gradient" and
@@ -293,6 +293,12 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     suspects = leakage.suspects(data.take(np.arange(n)), y[:n].numpy(), recipe.columns, kind)
     for found in suspects:
         warn(leakage.message(train_path, found))
+    collinear = dependent_features(X[:n], fitted.names)
+    if collinear:
+        shown = ", ".join(collinear[:8]) + (f" and {len(collinear) - 8} more" if len(collinear) > 8 else "")
+        warn(f"{train_path}: on the training rows some features are a mix of others ({shown}): least squares "
+             "has no single answer, so the linear model takes the one with the smallest weights (as "
+             "scikit-learn's), and the workbook leaves LINEST out")
 
     settings = {
         "train": str(train_path), "test": str(test_path) if test_path else None,
@@ -341,8 +347,19 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     settings["descent"] = {"steps": descent_steps,
                            "lr": {name: stable_lr(model, X[:n]) for name, model in MODELS.items()},
                            "start": "the kept start's initial parameters, as fit began"}
+    settings["collinear"] = collinear
     return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
                      X, y, X_test, trained, metrics, chosen, predictions, optimum, {}, suspects)
+
+
+def dependent_features(X: torch.Tensor, names) -> list[str]:
+    """The features that take part in a linear dependence among the columns of X (none when
+    X has full column rank): those with weight in a direction X maps to 0."""
+    null = null_space(X.T @ X, X.shape[0])
+    if not null.shape[1]:
+        return []
+    involved = (null.abs() > 1e-8).any(dim=1)
+    return [name for name, yes in zip(names, involved.tolist()) if yes]
 
 
 def best_model(metrics: dict, kind: str, valid: bool) -> str:

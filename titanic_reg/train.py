@@ -314,7 +314,23 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
         w.addcmul_(length, direction)
         last_gg = gg
         progress(1)
+    null = null_space(G2, X.shape[0])
+    if null.shape[1]:
+        # Features that are a mix of others (on these rows) leave a direction the loss cannot
+        # see: the start's random part along it would stay, and the validation and test
+        # predictions with it. Without it, this is the least-squares answer with the smallest
+        # weights, scikit-learn's and numpy's (same training loss, to rounding).
+        w -= (w @ null) @ null.T
     return w.reshape(starts, *shape), torch.stack(losses), converged
+
+
+def null_space(gram: torch.Tensor, rows: int) -> torch.Tensor:
+    """An orthonormal basis (columns) of the directions a Gram matrix (X'X, scaled) maps to 0,
+    to rounding: eigenvalues below the largest times machine epsilon x max(rows, size), the
+    error X'X's eigenvalues carry (two identical columns leave one of about 1e-16)."""
+    values, vectors = torch.linalg.eigh(gram)
+    limit = values.max().clamp(min=0) * torch.finfo(gram.dtype).eps * max(rows, gram.shape[0])
+    return vectors[:, values <= limit]
 
 
 def _check_finite(losses: torch.Tensor, step: int, model, cfg) -> None:
