@@ -296,9 +296,10 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     collinear = dependent_features(X[:n], fitted.names)
     if collinear:
         shown = ", ".join(collinear[:8]) + (f" and {len(collinear) - 8} more" if len(collinear) > 8 else "")
-        warn(f"{train_path}: on the training rows some features are a mix of others ({shown}): least squares "
-             "has no single answer, so the linear model takes the one with the smallest weights (as "
-             "scikit-learn's), and the workbook leaves LINEST out")
+        why = (f"{n} training row{'s' if n > 1 else ''} for {X.shape[1]} features" if n < X.shape[1] else
+               f"on the training rows some features are a mix of others ({shown})")
+        warn(f"{train_path}: {why}: least squares has no single answer, so the linear model takes the one with "
+             "the smallest weights (as scikit-learn's), and the workbook leaves LINEST out")
 
     settings = {
         "train": str(train_path), "test": str(test_path) if test_path else None,
