@@ -113,12 +113,15 @@ def _predicted_against_actual(w: Writer, result, summaries: dict) -> None:
     chart = wb.add_chart({"type": "scatter"})
     truth = result.output(result.y[:n]).numpy()
     lo, hi = float(truth.min()), float(truth.max())
-    for model in MODELS.values():
+    colours = ("#4472C4", "#C0504D", "#9BBB59")  # one per model: LibreOffice draws every scatter alike
+    for k, model in enumerate(MODELS.values()):
         summary = summaries[model.name]
+        colour = colours[k % len(colours)]
         chart.add_series({"name": model.title,
                           "categories": [summary.sheet, first, summary.y_col, last, summary.y_col],
                           "values": [summary.sheet, first, summary.output_col, last, summary.output_col],
-                          "marker": {"type": "circle", "size": 3}})
+                          "marker": {"type": "circle", "size": 3, "fill": {"color": colour},
+                                     "border": {"color": colour}}})
     w.headers(top + 1, 0, ["actual", "exact"], [12, 12])
     for i, v in enumerate((lo, hi)):
         w.param(top + 2 + i, 0, v, "pred")
