@@ -17,6 +17,10 @@ from titanic_reg import __version__
 
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024  # pipeline's
+from titanic_reg.models import DEFAULT_MODELS  # noqa: E402  (the registry: no torch)
+from titanic_reg.models import choices as _model_choices  # noqa: E402
+
+MODEL_HELP = _model_choices()
 EXIT_ERROR, EXIT_NO_LIBREOFFICE, EXIT_INTERRUPTED = 1, 3, 130
 
 
@@ -167,20 +171,23 @@ def _data_options(f):
                    "(Kaggle's test.csv beside train.csv), if there is one.")
 @click.option("--out", "out", default="out", show_default=True, metavar="DIR",
               help="Folder for metrics.json, the predictions, loss.png, recipe.toml and the workbook.")
+@click.option("--models", "models", default=",".join(DEFAULT_MODELS), show_default=True, metavar="LIST",
+              help=f"Models to fit, comma-separated: {MODEL_HELP}.")
 @click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
-              help="Gradient-descent steps for both models  [default: linear 500, two_relu 1000; "
-                   "conjugate gradient stops sooner, once converged]")
+              help="Gradient-descent steps for every model  [default: each model's own (linear 500, "
+                   "two_relu 1000); conjugate gradient stops sooner, once converged]")
 @click.option("--lr", type=float, default=None, callback=_positive_finite,
-              help="Learning rate for both models  [default: linear 0.1, two_relu 0.03; "
+              help="Learning rate for every model  [default: each model's own (two_relu 0.03); "
                    "conjugate gradient finds its own]")
 @click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="auto", show_default=True,
-              help="auto: conjugate gradient for the linear model, adam for the two-ReLU model; "
-                   "otherwise the same for both (sgd is the lesson's plain step).")
+              help="auto: conjugate gradient for the linear model, adam for the others; "
+                   "otherwise the same for all (sgd is the lesson's plain step).")
 @click.option("--restarts", type=click.IntRange(1, MAX_RESTARTS), default=None,
-              help="Random starts of the two-ReLU model; the best one is kept  [default: 128]")
+              help="Random starts of each model trained by descent; the best one is kept  "
+                   "[default: each model's own (two_relu 128)]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--submit-model", metavar="NAME", default=None,
-              help="Model behind the predictions: linear, two_relu or a baseline (sklearn_linear, "
+              help="Model behind the predictions: one of --models or a baseline (sklearn_linear, "
                    "sklearn_mlp, ..., the recipe's rules)  [default: ours with the best validation score]")
 @click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
@@ -191,10 +198,10 @@ def _data_options(f):
 @click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
-def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, epochs, lr, optimizer,
+def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, epochs, lr, optimizer,
         restarts, device, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
-    """Fit the linear and two-ReLU models and the baselines on DATA (Kaggle's train.csv, or any CSV
-    with --target or --recipe) and write the outputs."""
+    """Fit the models (the lesson's linear and two-ReLU ones by default) and the baselines on DATA
+    (Kaggle's train.csv, or any CSV with --target or --recipe) and write the outputs."""
     if verify_after and no_workbook:
         raise click.UsageError("--verify checks the workbook, which --no-workbook skips")
     from titanic_reg.report import out_problem, outputs  # light: no torch, no pandas
@@ -217,7 +224,8 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
                 valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
                 device=device, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
-                progress=progress, worker=worker,
+                progress=progress, worker=worker, models=models,
+                check_models=None if no_workbook else _sheet_limits,
             )
         _stop_if_interrupted()
         worker.draw(report.loss_plot(result))  # drawn on the other core while the workbook is written
@@ -288,6 +296,12 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
         except OSError as exc:
             _fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
         click.echo(f"wrote {output}: {len(recipe.inputs)} input columns, {len(recipe.left_out)} left out", err=True)
+
+
+def _sheet_limits(model, n_features):
+    from sheets.workbook import too_wide
+
+    return too_wide(model, n_features)
 
 
 def _workbook_writer(max_rows):

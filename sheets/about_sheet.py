@@ -41,12 +41,28 @@ def write_about(w: Writer, result, sheets: list) -> None:
         ws.write_string(r, 1, meaning, s())
     r += 2
     ws.write_string(r, 0, "Sheets", s(None, None, bold=True))
+    what = dict(WHAT)
+    for model in result.model_list:
+        if model.sheet not in what:
+            what[model.sheet] = (f"{model.about}: layer by layer, one MMULT array formula per layer over every "
+                                 "row, then its activation; the scores per split")
+        if f"Descent{model.sheet}" not in what:
+            what[f"Descent{model.sheet}"] = (f"the same for the {model.title} model: every tensor's gradient by "
+                                             "backpropagation written out")
     for name in sheets:
         if name == "About":
             continue
         r += 1
         ws.write_url(r, 0, f"internal:'{name}'!A1", string=name)
-        ws.write_string(r, 1, WHAT.get(name, ""), s())
+        ws.write_string(r, 1, what.get(name, ""), s())
+    from .workbook import model_note
+
+    for model in result.model_list:
+        why = model_note(result, model) if result.descent else None
+        if why:
+            r += 1
+            w.text(r, 0, f"Descent{model.sheet} (left out)")
+            w.text(r, 1, f"the {model.title} model has no Descent sheet: {why}")
     r += 2
     recipe = result.recipe
     ws.write_string(r, 0, "Recipe", s(None, None, bold=True))

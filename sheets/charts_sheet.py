@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from titanic_reg.models import MODELS
-
 from .layout import FIRST_ROW, Writer, ref, span
 
 EDGES = [-100.0] + [round(0.1 * k, 1) for k in range(1, 10)] + [100.0]
@@ -14,12 +12,12 @@ def write_history(w: Writer, result) -> dict:
     """The loss after each step, as torch recorded it (reported values, not formulas)."""
     ws, s = w.ws, w.s
     ws.write_string(0, 0, "History: training loss after each step, as torch recorded it", s.title)
-    w.headers(2, 0, ["step", *[m.title for m in MODELS.values()]], [8, 14])
-    longest = max(len(result.models[m].history) for m in MODELS)
+    w.headers(2, 0, ["step", *[m.title for m in result.model_list]], [8, 14])
+    longest = max(len(result.models[m].history) for m in result.models)
     for i in range(longest):
         ws.write_number(3 + i, 0, i, s())
     where = {}
-    for k, model in enumerate(MODELS.values()):
+    for k, model in enumerate(result.model_list):
         history = result.models[model.name].history
         for i, loss in enumerate(history):
             w.reported(3 + i, 1 + k, loss, "loss")
@@ -32,7 +30,7 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
     ws, s, wb = w.ws, w.s, w.wb
     ws.write_string(0, 0, "Charts", s.title)
     loss = wb.add_chart({"type": "scatter", "subtype": "straight"})
-    for model in MODELS.values():
+    for model in result.model_list:
         c, r0, r1 = history[model.name]
         loss.add_series({
             "name": model.title,
@@ -40,9 +38,9 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
             "values": ["History", r0, c, r1, c],
         })
     loss.set_title({"name": "Training loss by step (torch's record)"})
-    longest = max(len(result.models[m].history) for m in MODELS) - 1
+    longest = max(len(result.models[m].history) for m in result.models) - 1
     loss.set_x_axis({"name": "step", "min": 0, "max": longest})
-    losses = [v for m in MODELS for v in result.models[m].history if v > 0]
+    losses = [v for m in result.models for v in result.models[m].history if v > 0]
     low, high = 10 ** np.floor(np.log10(min(losses))), 10 ** np.ceil(np.log10(max(losses)))
     loss.set_y_axis({"name": "training MSE", "log_base": 10, "min": float(low), "max": float(high)})
     loss.set_size({"width": 640, "height": 360})
@@ -61,7 +59,7 @@ def _calibration(w: Writer, result, summaries: dict) -> None:
     ws.write_string(top, 0, "Predictions against the truth (training rows): the share that is 1 among rows "
                             "whose prediction falls in each bin", s(None, None, bold=True))
     headers = ["from", "below", "centre"]
-    for model in MODELS.values():
+    for model in result.model_list:
         headers += [f"{model.title}: rows", f"{model.title}: share of 1"]
     w.headers(top + 1, 0, headers, [8, 8, 8, 12])
     n = result.n_train
@@ -73,7 +71,7 @@ def _calibration(w: Writer, result, summaries: dict) -> None:
         w.param(r, 0, lo, "feature")
         w.param(r, 1, hi, "feature")
         w.formula(r, 2, f"MAX(0,MIN(1,(A{r + 1}+B{r + 1})/2))", max(0, min(1, (lo + hi) / 2)), "feature")
-        for k, model in enumerate(MODELS.values()):
+        for k, model in enumerate(result.model_list):
             summary = summaries[model.name]
             preds = span(summary.pred_col, summary.pred_col, *rows, summary.sheet)
             y_range = span(summary.y_col, summary.y_col, *rows, summary.sheet)
@@ -88,7 +86,7 @@ def _calibration(w: Writer, result, summaries: dict) -> None:
                       float(y[inside].sum()) / max(1, count), "acc")
     last = top + 2 + len(EDGES) - 2
     cal = wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
-    for k, model in enumerate(MODELS.values()):
+    for k, model in enumerate(result.model_list):
         c = 4 + 2 * k
         cal.add_series({"name": model.title, "categories": ["Charts", top + 2, 2, last, 2],
                         "values": ["Charts", top + 2, c, last, c]})
@@ -114,7 +112,7 @@ def _predicted_against_actual(w: Writer, result, summaries: dict) -> None:
     truth = result.output(result.y[:n]).numpy()
     lo, hi = float(truth.min()), float(truth.max())
     colours = ("#4472C4", "#C0504D", "#9BBB59")  # one per model: LibreOffice draws every scatter alike
-    for k, model in enumerate(MODELS.values()):
+    for k, model in enumerate(result.model_list):
         summary = summaries[model.name]
         colour = colours[k % len(colours)]
         chart.add_series({"name": model.title,

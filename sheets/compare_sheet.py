@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from titanic_reg.metrics import SCORES
-from titanic_reg.models import LINEAR, MODELS
 from titanic_reg.train import OPTIMIZER_TITLES
 
 from .layout import Writer, ref
@@ -35,7 +34,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "difference",
                      "torch valid MSE", "workbook valid MSE", "difference"]
               + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")])
-    for model in MODELS.values():
+    for model in result.model_list:
         r += 1
         m, summary = result.metrics[model.name], summaries[model.name]
         ws.write_string(r, 0, model.title, s(None, None, bold=True))
@@ -83,17 +82,19 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                                        f"down {p} coefficients (some features are a mix of others, so least "
                                        "squares has no single answer)", s.note)
 
-    fitted_by = OPTIMIZER_TITLES[result.settings["models"][LINEAR.name]["optimizer"]]
+    lin = "linear" if "linear" in result.models else None  # torch's column needs the linear model
+    fitted_by = OPTIMIZER_TITLES[result.settings["models"][lin]["optimizer"]] if lin else "linear not fitted"
     w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"])
     sk = result.metrics["sklearn_linear"]["params"]
-    gd = result.models[LINEAR.name].params.numpy()[0]
+    gd = result.models[lin].params.numpy() if lin else None
     for j, name in enumerate(features):
         rr = r + 1 + j
         w.text(rr, 0, name)
-        w.formula(rr, 1, f"INDEX({LINEAR.weights[0]},1,{j + 1})", gd[j], "param")
+        if lin:
+            w.formula(rr, 1, f"INDEX(lin_w,1,{j + 1})", gd[j], "param")
         w.reported(rr, 2, sk[j], "param")
-        if sk[j] is not None:
+        if sk[j] is not None and lin:
             w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd[j] - sk[j], "diff")
         if linest_ok:
             w.formula(rr, 3, ref(p - j, linest_row), coef[j], "param")
@@ -106,14 +107,15 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
         sk_mse /= result.fitted.target["sd"] ** 2
     ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),
                     s(None, None, bold=True))
-    gd_mse = summaries[LINEAR.name].values["train", "mse"]
-    gd_cell = summaries[LINEAR.name].cells["train", "mse"]
-    if result.kind == "number":
-        sd = result.fitted.target["sd"]
-        gd_mse, gd_cell = gd_mse / sd ** 2, f"{gd_cell}/{names('sd', result.recipe.target.column)}^2"
-    w.formula(rr, 1, gd_cell, gd_mse, "mse")
+    if lin:
+        gd_mse = summaries[lin].values["train", "mse"]
+        gd_cell = summaries[lin].cells["train", "mse"]
+        if result.kind == "number":
+            sd = result.fitted.target["sd"]
+            gd_mse, gd_cell = gd_mse / sd ** 2, f"{gd_cell}/{names('sd', result.recipe.target.column)}^2"
+        w.formula(rr, 1, gd_cell, gd_mse, "mse")
     w.reported(rr, 2, sk_mse, "mse")
-    if sk_mse is not None:
+    if sk_mse is not None and lin:
         w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd_mse - sk_mse, "diff")
     if linest_ok:
         w.formula(rr, 3, "INDEX(LINEST(train_y,train_X,FALSE,TRUE),5,2)/ROWS(train_y)", linest_mse, "mse")

@@ -7,10 +7,10 @@ import numpy as np
 import torch
 
 from titanic_reg.metrics import SCORES, accuracy_excel, mse_excel, r2_excel, rmse_excel
-from titanic_reg.models import MODELS, correct, correct_excel, decision, decision_excel, squared_error
+from titanic_reg.models import Dense, ReLU, Sum, correct, correct_excel, decision, decision_excel, squared_error
 
 from .data_sheet import Block
-from .layout import FIRST_ROW, HEADER_ROW, Writer, col, ref, span
+from .layout import FIRST_ROW, HEADER_ROW, Writer, col, ref, row_span, span
 from .names import Names
 
 PARAMS = "Params"
@@ -19,33 +19,40 @@ SUMMARY_TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²"}
 SUMMARY_FORMAT = {"mse": "mse", "acc": "acc", "rmse": "mse", "r2": "mse"}
 
 
-def block_name(model) -> str:
-    """The defined name of all a model's parameter rows together (for MMULT)."""
-    return model.weights[0].rsplit("_", 1)[0] + "_W"
-
-
 def write_params(w: Writer, result) -> None:
+    """Each model's tensors, a block of rows each: one row per unit, one column per input."""
     ws, s = w.ws, w.s
     features = list(result.features)
     ws.write_string(0, 0, "Params: the parameters torch fitted", s.title)
-    ws.write_string(1, 0, "One row per linear unit, one column per feature. Each row has a defined "
-                          "name, so model formulas read SUMPRODUCT(features, lin_w).", s.note)
+    ws.write_string(1, 0, "One block per parameter tensor: a row per unit, a column per input it reads. Each "
+                          "block has a defined name, and so has each row a sheet reads alone: model formulas "
+                          "read SUMPRODUCT(features, lin_w) or MMULT(features, TRANSPOSE(relu_W)).", s.note)
     w.headers(3, 0, ["name", "model", *features], [12, 12, 11])
     r = 4
-    for model in MODELS.values():
-        params = result.models[model.name].params.numpy()
-        first = r
-        for k, name in enumerate(model.weights):
-            ws.write_string(r, 0, name, s(None, None, bold=True))
-            ws.write_string(r, 1, model.title, s())
-            for j, value in enumerate(params[k]):
-                w.param(r, 2 + j, value)
-            w.wb.define_name(name, f"={PARAMS}!{span(2, 1 + len(features), r, r)}")
-            r += 1
-        if model.units > 1:  # names are case-blind: lin_W would clash with lin_w
-            w.wb.define_name(block_name(model), f"={PARAMS}!{span(2, 1 + len(features), first, r - 1)}")
-    ws.write_string(r + 1, 0, "Orange cells came from torch's gradient descent; change one and every "
-                              "sheet recalculates with it.", s.note)
+    for model in result.model_list:
+        P = result.models[model.name].params
+        values = {k: v.numpy() for k, v in model.unpack(P, len(features)).items()}
+        inputs = model.inputs(features)
+        for t in model.tensors(len(features)):
+            if inputs[t.name] != features:  # a later layer reads the units before it
+                ws.write_string(r, 0, f"{t.name} reads:", s.note)
+                for j, head in enumerate(inputs[t.name]):
+                    ws.write_string(r, 2 + j, head, s(None, None, bold=True))
+                r += 1
+            first = r
+            for k in range(t.rows):
+                label = t.row_names[k] if t.row_names else (t.name if t.rows == 1 else f"{t.name} {k + 1}")
+                ws.write_string(r, 0, label, s(None, None, bold=True))
+                ws.write_string(r, 1, model.title, s())
+                for j in range(t.cols):
+                    w.param(r, 2 + j, float(values[t.name][k, j]))
+                if t.row_names:
+                    w.wb.define_name(t.row_names[k], f"={PARAMS}!{span(2, 1 + t.cols, r, r)}")
+                r += 1
+            w.wb.define_name(t.name, f"={PARAMS}!{span(2, 1 + t.cols, first, r - 1)}")
+        r += 1
+    ws.write_string(r, 0, "Orange cells came from torch's gradient descent; change one and every "
+                          "sheet recalculates with it.", s.note)
     ws.freeze_panes(4, 2)
 
 
@@ -62,36 +69,70 @@ class ModelColumns:
     output: int | None = None  # a number target: the prediction in its own units
 
 
+def layer_values(model, X, params) -> list:
+    """Each layer's outputs for one start's parameters, as (rows, width) arrays."""
+    return [v[0].T.numpy() for v in model.forward(X, params[None])]
+
+
 def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
                 feature_sheet: str | None, mmult: bool = False) -> ModelColumns:
-    """Each step of the model as a column of formulas, torch's numbers cached.
+    """Each layer of the model as columns of formulas over the rows, torch's numbers cached.
 
-    With `mmult`, the linear units become one MMULT array formula over every row,
-    as in the lesson's mmult sheet.
+    The lesson's models (model.lesson) are written as the lesson's sheets are: each unit a
+    SUMPRODUCT per row, ReLU = IF(x<0,0,x) per cell. Every other model, and any model with
+    `mmult`, layer by layer: one MMULT array formula per layer over every row, then the
+    activation over the same block, as the lesson's mmult sheet.
     """
-    names = [step.name for step in model.steps]
-    where = {name: first_col + i for i, name in enumerate(names)}
+    p = data.n_features
+    per_row = model.lesson and not mmult
+    heads = model.columns(p)
+    names = [h for layer in heads for h in layer]
     w.headers(HEADER_ROW, first_col, names)
-    done = 0
-    if mmult:
-        last = FIRST_ROW + n - 1
-        features = span(data.first_feature, data.last_feature, FIRST_ROW, last, feature_sheet)
-        text = f"{{=MMULT({features},TRANSPOSE({block_name(model)}))}}"
-        cached = [values[name] for name in names[:model.units]]
-        w.ws.write_array_formula(FIRST_ROW, first_col, last, first_col + model.units - 1, text,
-                                 w.s("formula", "pred"), float(cached[0][0]))
-        for k in range(model.units):
+    last = FIRST_ROW + n - 1
+    c = first_col
+    source = span(data.first_feature, data.last_feature, FIRST_ROW, last, feature_sheet)
+    source_cols = None  # the previous layer's columns on this sheet
+    style = w.s("formula", "pred")
+    for layer, own, cols, v in zip(model.layers, model.layer_tensors(p), heads, values):
+        width = len(cols)
+        block = span(c, c + width - 1, FIRST_ROW, last)
+        if n == 0:
+            pass
+        elif per_row:
             for i in range(n):
-                if k or i:  # XlsxWriter caches only the top-left value of an array
-                    w.ws.write_number(FIRST_ROW + i, first_col + k, float(cached[k][i]), w.s("formula", "pred"))
-        done = model.units
-    for i in range(n):
-        r = FIRST_ROW + i
-        refs = {"features": data.features(r, feature_sheet), "w": model.weights}
-        refs.update({name: ref(where[name], r) for name in names})
-        for step in model.steps[done:]:
-            w.formula(r, where[step.name], step.excel(refs), values[step.name][i], "pred")
-    return ModelColumns(first_col, names, where[model.output])
+                r = FIRST_ROW + i
+                for k in range(width):
+                    w.formula(r, c + k, _per_row(layer, own, k, r, data, feature_sheet, source_cols), v[i, k], "pred")
+        elif isinstance(layer, Sum):
+            for i in range(n):
+                r = FIRST_ROW + i
+                w.formula(r, c, f"SUM({row_span(source_cols[0], source_cols[1], r)})", v[i, 0], "pred")
+        else:
+            refs = {t.name: t.name for t in own}
+            text = layer.excel(source, {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)),
+                                        "_width": None, "_shapes": {t.name: t for t in own}})
+            w.ws.write_array_formula(FIRST_ROW, c, last, c + width - 1, "{=" + text + "}", style, float(v[0, 0]))
+            for i in range(n):
+                for k in range(width):
+                    if k or i:  # XlsxWriter caches only the top-left value of an array
+                        w.ws.write_number(FIRST_ROW + i, c + k, float(v[i, k]), style)
+        source, source_cols = block, (c, c + width - 1)
+        c += width
+    return ModelColumns(first_col, names, c - 1)
+
+
+def _per_row(layer, own, k, r, data, feature_sheet, source_cols) -> str:
+    """One cell of a lesson model's layer, in the lesson's own formulas."""
+    if isinstance(layer, Dense):
+        t = own[0]
+        row = t.row_names[k] if t.row_names else t.name
+        return f"SUMPRODUCT({data.features(r, feature_sheet)},{row})"
+    if isinstance(layer, ReLU):
+        x = ref(source_cols[0] + k, r)
+        return f"IF({x}<0,0,{x})"
+    if isinstance(layer, Sum):
+        return "+".join(ref(c, r) for c in range(source_cols[0], source_cols[1] + 1))
+    raise ValueError(f"no per-row form for {type(layer).__name__}")
 
 
 def decision_header(result) -> str:
@@ -149,8 +190,8 @@ class Summary:
 def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult: bool = False) -> Summary:
     ws, s = w.ws, w.s
     n, n_train = len(result.data), result.n_train
-    params = result.models[model.name].params[None]
-    values = {k: v[0] for k, v in model.forward(result.X, params).items()}
+    values = layer_values(model, result.X, result.models[model.name].params)
+    pred = torch.as_tensor(values[-1][:, 0])
     title = f"{'MatMul' if mmult else model.sheet}: {model.title}"
     ws.write_string(0, 0, title + (" with both linear layers as one MMULT array formula" if mmult else ""), s.title)
     number = result.kind == "number"
@@ -166,7 +207,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
                   "text" if isinstance(k, str) else "int")
         w.formula(r, 1, ref(y_src, r, data.sheet), float(truth[i]), "pred" if number else "int")
     cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult)
-    write_scoring(w, result, cols, values[model.output], 1, n, names)
+    write_scoring(w, result, cols, pred, 1, n, names)
     last_col = cols.loss if number else cols.correct
     ws.set_column(2, last_col, 10)
     ws.set_column(4, 6, 13)  # the split summary's scores sit above columns E:G
@@ -174,9 +215,9 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
     scores = SCORES[result.kind]
     w.headers(1, 3, ["rows"] + [SUMMARY_TITLES[x] for x in scores])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
-    pred_units = result.output(values[model.output]) if number else values[model.output]
+    pred_units = result.output(pred) if number else pred
     loss = squared_error(pred_units, torch.as_tensor(truth)).numpy()
-    right = correct(values[model.output], result.y).numpy() if not number else None
+    right = correct(pred, result.y).numpy() if not number else None
     for k, (split, (a, b)) in enumerate(splits.items()):
         r = 2 + k
         ws.write_string(r, 2, split, s(None, None, bold=True))
@@ -212,10 +253,10 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
     n = len(result.test)
     c = first_col
     preds = {}
-    for model in MODELS.values():
-        values = {k: v[0] for k, v in model.forward(result.X_test, result.models[model.name].params[None]).items()}
+    for model in result.model_list:
+        values = layer_values(model, result.X_test, result.models[model.name].params)
         cols = write_steps(w, model, values, test, c, n, None)
-        preds[model.name] = (cols.pred, values[model.output])
+        preds[model.name] = (cols.pred, values[-1][:, 0])
         c += len(cols.names)
     chosen = result.submit_model
     frame = result.predictions
@@ -249,7 +290,7 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
             w.reported(r, c, value, fmt)
             w.reported(r, c + 1, score, "pred")
     w.ws.set_column(first_col, c + len(heads) - 1, 10)
-    source = (f"from {MODELS[chosen].title} by formula" if by_formula
+    source = (f"from {result.model_list[list(result.models).index(chosen)].title} by formula" if by_formula
               else f"reported by the {chosen} baseline (not a formula)")
     file = "submission.csv" if result.kaggle else "predictions.csv"
     w.ws.write_string(2, 0, f"{', '.join(heads)} ({col(c)}) {'is' if len(heads) == 1 else 'are'} {file}'s, "

@@ -17,6 +17,11 @@ class Names:
         self.taken = set(RESERVED)
         self.by_key: dict[tuple[str, str], str] = {}
 
+    def reserve(self, names) -> None:
+        """Names the workbook defines elsewhere (the models' tensors)."""
+        self.taken |= {n.lower() for n in names}
+        self.taken |= {f"{n.lower()}_{x}" for n in names for x in ("r", "c")}
+
     def __call__(self, stat: str, column: str) -> str:
         """The name of statistic `stat` of `column`, the same every time it is asked for."""
         key = (stat, column)

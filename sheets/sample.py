@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from titanic_reg.descent import plain_descent
-from titanic_reg.models import MODELS
+from titanic_reg import models as registry
 
 DEFAULT_MAX_ROWS = 10_000
 # A wide table's rows cost more: every cell is written and recalculated. By default the
@@ -58,8 +58,8 @@ def for_sheets(result, max_rows: int | None = None):
     steps = result.settings.get("descent", {}).get("steps", 0)
     if steps and not view.descent:
         k, X, y = view.n_train, view.X, view.y
-        descent = {name: plain_descent(MODELS[name], X[:k], y[:k], result.models[name].init, steps,
+        descent = {name: plain_descent(registry.get(name), X[:k], y[:k], result.models[name].init, steps,
                                        result.settings["descent"]["lr"][name])
-                   for name in result.models}
+                   for name in result.models if name in result.settings["descent"]["lr"]}
         view = dataclasses.replace(view, descent=descent)
     return view

@@ -1,9 +1,7 @@
 """The Descent sheets: gradient descent by formula, step for step with torch."""
 import openpyxl
 import pytest
-from openpyxl.formula.translate import Translator
-from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.worksheet.formula import ArrayFormula
+from helpers import copy_last_row_down
 from python_calamine import CalamineWorkbook
 
 from sheets.descent_sheet import TOP, sheet_name
@@ -24,28 +22,14 @@ def test_descent_matches_the_lessons_loop(lesson_fit):
     assert d.losses[-1] < d.losses[0]
 
 
-def _copy_last_row_down(ws, last):
-    """What a user does in Excel: copy the last step row, paste it into the next one.
-    An array formula (a gradient row) is pasted whole, one row down."""
-    for cell in ws[last]:
-        value, dest = cell.value, f"{cell.column_letter}{last + 1}"
-        if isinstance(value, ArrayFormula):
-            text = Translator(value.text, origin=cell.coordinate).translate_formula(dest)
-            first_col, first_row, last_col, last_row = range_boundaries(value.ref)
-            ref = f"{get_column_letter(first_col)}{first_row + 1}:{get_column_letter(last_col)}{last_row + 1}"
-            ws[dest] = ArrayFormula(ref=ref, text=text)
-        elif isinstance(value, str) and value.startswith("="):
-            ws[dest] = Translator(value, origin=cell.coordinate).translate_formula(dest)
-
-
 def test_copying_the_last_row_down_takes_torchs_next_step(lesson_fit, tmp_path, soffice):
     path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)
     steps = len(for_sheets(lesson_fit).descent["linear"].losses) - 1
     last = TOP + steps + 1  # 1-based row of the last step
     for model in MODELS.values():  # twice: the second step uses the first copy's gradients
-        _copy_last_row_down(wb[sheet_name(model)], last)
-        _copy_last_row_down(wb[sheet_name(model)], last + 1)
+        copy_last_row_down(wb[sheet_name(model)], last)
+        copy_last_row_down(wb[sheet_name(model)], last + 1)
     copied = tmp_path / "copied.xlsx"
     wb.save(copied)
     with recalculated(copied) as out:

@@ -37,7 +37,7 @@ def test_linear_reaches_the_closed_form_optimum(lesson_fit):
     assert abs(m["train_mse"] - LESSON_OPTIMUM) < 1e-6
     assert lesson_fit.optimum["mse"] == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
     w_closed = np.array(lesson_fit.optimum["params"])
-    assert lesson_fit.models["linear"].params.numpy()[0] == pytest.approx(w_closed, abs=1e-4)
+    assert lesson_fit.models["linear"].params.numpy() == pytest.approx(w_closed, abs=1e-4)
 
 
 def test_two_relu_beats_the_lessons_solver(lesson_fit):
@@ -167,9 +167,9 @@ def test_conjugate_gradient_reaches_least_squares_in_about_one_step_per_paramete
     assert out.train_mse == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
     assert all(loss == pytest.approx(LESSON_OPTIMUM, abs=1e-12) for loss in out.restart_losses)
     assert all(a >= b - 1e-15 for a, b in zip(out.history, out.history[1:]))  # never uphill
-    assert out.params.numpy()[0] == pytest.approx(np.array(lesson_fit.optimum["params"]), abs=1e-8)
+    assert out.params.numpy() == pytest.approx(np.array(lesson_fit.optimum["params"]), abs=1e-8)
     # Its losses come from the quadratic's form (w.Gw - 2 b.w + c): the same as the rows' own MSE.
-    direct = ((X @ out.params[0] - y) ** 2).mean().item()
+    direct = ((X @ out.params - y) ** 2).mean().item()
     assert out.train_mse == pytest.approx(direct, abs=1e-15)
     capped = train(LINEAR, X, y, TrainConfig(epochs=4, lr=None, optimizer="cg", seed=5))
     assert len(capped.history) == 5 and capped.train_mse > LESSON_OPTIMUM + 1e-4

@@ -522,7 +522,7 @@ def test_features_that_are_a_mix_of_others_get_the_smallest_weights_and_a_warnin
         r = titanic_reg.fit(tmp_path / "twice.csv", target="y", epochs=20, restarts=2, descent_steps=3)
     said = [str(w.message) for w in caught if "a mix of others" in str(w.message)]
     assert len(said) == 1 and "(a, b)" in said[0] and r.settings["collinear"] == ["a", "b"]
-    ours, theirs = r.models["linear"].params.numpy()[0], np.array(r.metrics["sklearn_linear"]["params"])
+    ours, theirs = r.models["linear"].params.numpy(), np.array(r.metrics["sklearn_linear"]["params"])
     assert ours == pytest.approx(theirs, abs=1e-9)
     assert ours[0] == pytest.approx(ours[1], abs=1e-9)  # the weight split evenly, as the smallest norm does
     assert r.metrics["linear"]["valid_mse"] == pytest.approx(r.metrics["sklearn_linear"]["valid_mse"], abs=1e-12)

@@ -40,10 +40,10 @@ def _logistic_regression(seed):
     return LogisticRegression(fit_intercept=False, max_iter=5000), "proba"
 
 
-def _mlp(seed):
+def _mlp(seed, sizes=(16,)):
     from sklearn.neural_network import MLPRegressor
 
-    return MLPRegressor(hidden_layer_sizes=(16,), max_iter=3000, random_state=seed), "predict"
+    return MLPRegressor(hidden_layer_sizes=tuple(sizes), max_iter=3000, random_state=seed), "predict"
 
 
 def _boosting(seed, kind):
@@ -92,8 +92,20 @@ def names(kind: str, rules) -> list[str]:
     return [n for n, spec in SKLEARN.items() if kind in spec[3]] + [r.name for r in rules]
 
 
+def sized_mlps(sizes) -> dict:
+    """SKLEARN-style entries for MLPRegressors of the hidden layer sizes of our MLPs
+    (sklearn_mlp:8 beside mlp:8), for the comparison of like with like."""
+    found = {}
+    for hidden in sizes:
+        key = "-".join(map(str, hidden))
+        found[f"sklearn_mlp:{key}"] = (f"MLPRegressor, {' x '.join(map(str, hidden))} hidden ReLUs",
+                                       lambda s, k, hidden=hidden: _mlp(s, hidden), MLP_MAX_ROWS,
+                                       ("binary", "number"))
+    return found
+
+
 def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
-        decode=None) -> tuple[dict, dict]:
+        decode=None, mlp_sizes=()) -> tuple[dict, dict]:
     """Scores of every baseline, and for each a function X -> prediction (in y's units).
 
     A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
@@ -103,7 +115,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     """
     out, predictors = {}, {}
     empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
-    for name, (title, make, max_rows, kinds) in SKLEARN.items():
+    for name, (title, make, max_rows, kinds) in {**SKLEARN, **sized_mlps(mlp_sizes)}.items():
         if kind not in kinds:
             continue
         est, how = make(seed, kind)

@@ -27,10 +27,29 @@ def stable_lr(model: Model, X: torch.Tensor) -> float:
     return DESCENT_LR if DESCENT_LR < limit else float(f"{limit / 2:.2g}")
 
 
+CHECK_ROWS = 4096  # rows the check below runs on
+
+
+def descent_lr(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor, steps: int) -> float:
+    """stable_lr, and for a model of more than one layer of weights (whose curvature no
+    eigenvalue of X bounds) halved until `steps` plain steps from `init` end finite and
+    below where they began, on the first CHECK_ROWS rows."""
+    lr = stable_lr(model, X)
+    if model.linear_in_params or sum(t.bias is False for t in model.tensors(X.shape[1])) < 2:
+        return lr
+    X, y = X[:CHECK_ROWS], y[:CHECK_ROWS]
+    for _ in range(30):
+        losses = plain_descent(model, X, y, init, steps, lr).losses
+        if bool(torch.isfinite(losses).all()) and losses[-1] < losses[0]:
+            break
+        lr = float(f"{lr / 2:.2g}")
+    return lr
+
+
 @dataclass
 class Descent:
     lr: float
-    params: torch.Tensor  # (steps + 1, units, features): before each step
+    params: torch.Tensor  # (steps + 1, d): before each step, flat as Model.unpack reads them
     grads: torch.Tensor  # the gradient at those parameters
     losses: torch.Tensor  # (steps + 1,)
 

@@ -1,103 +1,291 @@
-"""The lesson's models and loss: each step's torch form beside its Excel formula.
+"""The models: layers that carry their torch form, their formula and their derivative's formula.
 
-A model is a list of named steps. Each step's `torch` computes a (restarts x rows)
-tensor from the feature matrix, the parameters and the steps before it; its `excel`
-twin writes the same step as a formula from the cell references of the same inputs.
-Training, the metrics and the workbook all run these same steps.
+A model is a stack of layers over the feature matrix X (rows x features, the constant Ones
+among them). Each layer declares its parameter tensors (named, with shapes) and three
+renderings of one computation, side by side as micrograd's ops carry their backward:
 
-Parameters have shape (restarts, units, features): `units` linear layers side by side,
-each one row of parameters on the Params sheet (the lesson's `SUMPRODUCT(features, w)`).
+    torch(a, tensors)                   the layer over every row and every start at once
+    excel(a, refs)                      the same over every row, as one array formula
+    backward(delta, a, refs, ones)      d loss / d input and / d each tensor, as formulas
+
+Training, the metrics, the CLI's choices and every sheet read the registry at the bottom
+(FAMILIES): adding a model is one entry there.
+
+Parameters travel as one flat tensor per start, (starts, d), each tensor's values in row
+order: one optimizer step and one backward pass serve every tensor of every start.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
-import torch
+if TYPE_CHECKING:  # torch's own methods below: the CLI reads the registry for its help without torch
+    import torch
 
 
 @dataclass(frozen=True)
-class Step:
+class Tensor:
+    """One parameter tensor: `rows` units, each reading `cols` inputs; `name` is its
+    defined name in the workbook (and its key in metrics.json)."""
+
     name: str
-    torch: Callable[[torch.Tensor, torch.Tensor, dict], torch.Tensor]  # (X, P, done) -> (R, n)
-    excel: Callable[[dict], str]  # refs: "features", "w1".., earlier step names -> formula
-    doc: str = ""
+    rows: int
+    cols: int
+    offset: int = 0  # where its values start in the flat parameter vector
+    row_names: tuple[str, ...] = ()  # defined names of its rows, where a sheet reads them one by one
+    bias: bool = False  # a row of biases, one per unit of its layer
+
+    @property
+    def size(self) -> int:
+        return self.rows * self.cols
 
 
-def _linear_unit(k: int, name: str):
-    return Step(
-        name,
-        lambda X, P, done: P[:, k, :] @ X.T,
-        lambda ref: f"SUMPRODUCT({ref['features']},{ref['w'][k]})",
-        f"features . w{k + 1}",
-    )
+def _ones_col(k: int) -> str:
+    """A k x 1 column of ones, in any engine (ROW() of a range is at least 1, so ^0 is 1)."""
+    return f"ROW($A$1:$A${k})^0"
 
 
-def _relu(source: str, name: str):
-    return Step(
-        name,
-        lambda X, P, done: torch.relu(done[source]),
-        lambda ref: f"IF({ref[source]}<0,0,{ref[source]})",
-        f"max({source}, 0)",
-    )
+class Layer:
+    label = ""  # its sheet columns are label1, label2, ...
+
+    def tensors(self, prefix: str, n_in: int) -> list[Tensor]:
+        return []
+
+    def width(self, n_in: int) -> int:
+        return n_in
+
+    def torch(self, a: torch.Tensor, t: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def excel(self, a: str, refs: dict) -> str:
+        raise NotImplementedError
+
+    def backward(self, delta: str, a: str, refs: dict, ones: str) -> tuple[str, dict]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Dense(Layer):
+    """z = a W' (+ b): `out` units, each a SUMPRODUCT of the inputs with its row of W. The
+    first layer's bias is the Ones feature's weight; a later layer has a bias row of its own."""
+
+    weight: str  # tensor name suffix
+    out: int
+    bias: str | None = None
+    label: str = "Lin"
+    row_names: tuple[str, ...] = ()
+
+    def tensors(self, prefix, n_in):
+        found = [Tensor(prefix + self.weight, self.out, n_in, row_names=self.row_names)]
+        if self.bias:
+            found.append(Tensor(prefix + self.bias, 1, self.out, bias=True))
+        return found
+
+    def width(self, n_in):
+        return self.out
+
+    def _names(self, t):
+        keys = list(t)
+        return keys[0], (keys[1] if self.bias else None)
+
+    def torch(self, a, t):
+        w, b = self._names(t)
+        W = t[w]  # (starts, out, in)
+        if a.dim() == 2:  # the features (rows x in), shared by every start: one product for all
+            z = (W.reshape(-1, W.shape[-1]) @ a.T).reshape(*W.shape[:2], a.shape[0])
+        else:
+            z = W @ a
+        return z + t[b].mT if b else z
+
+    def excel(self, a, refs):
+        w, b = refs["_tensors"]
+        z = f"MMULT({a},TRANSPOSE({refs[w]}))"
+        return f"{z}+{refs[b]}" if b else z
+
+    def backward(self, delta, a, refs, ones):
+        w, b = refs["_tensors"]
+        t = refs["_shapes"][w]
+        if t.rows == 1:  # its gradient is one row already
+            grads = {w: f"MMULT(TRANSPOSE({delta}),{a})"}
+        else:  # every unit's row side by side, in the flat order (Descent sheets: one row per step)
+            grads = {w: f"MMULT(TRANSPOSE({ones}),MMULT({delta},{w}_r)*MMULT({a},TRANSPOSE({w}_c)))"}
+        if b:
+            grads[b] = f"MMULT(TRANSPOSE({ones}),{delta})"
+        return f"MMULT({delta},{refs[w]})", grads
+
+
+@dataclass(frozen=True)
+class ReLU(Layer):
+    label: str = "ReLU"
+
+    def torch(self, a, t):
+        return a.relu()
+
+    def excel(self, a, refs):
+        return f"IF({a}<0,0,{a})"  # the lesson's ReLU
+
+    def backward(self, delta, a, refs, ones):
+        return f"({delta})*({a}>0)", {}
+
+
+@dataclass(frozen=True)
+class Sum(Layer):
+    """The units added up: the lesson's Preds = ReLU1 + ReLU2."""
+
+    label: str = "Preds"
+
+    def width(self, n_in):
+        return 1
+
+    def torch(self, a, t):
+        return a.sum(dim=-2, keepdim=True)
+
+    def excel(self, a, refs):
+        return f"MMULT({a},{_ones_col(refs['_width'])})"
+
+    def backward(self, delta, a, refs, ones):
+        return f"MMULT({delta},TRANSPOSE({_ones_col(refs['_width'])}))", {}
+
+
+@dataclass(frozen=True)
+class Sigmoid(Layer):
+    """1 / (1 + e^-z): an output between 0 and 1, for a binary target."""
+
+    label: str = "Sigmoid"
+
+    def torch(self, a, t):
+        return a.sigmoid()
+
+    def excel(self, a, refs):
+        return f"1/(1+EXP(-({a})))"
+
+    def backward(self, delta, a, refs, ones):
+        s = self.excel(a, refs)
+        return f"({delta})*({s})*(1-{s})", {}
 
 
 @dataclass(frozen=True)
 class Model:
-    name: str
+    name: str  # as --models takes it
     title: str
-    sheet: str  # its sheet in the workbook
-    weights: tuple[str, ...]  # the defined name of each unit's parameter row
-    steps: tuple[Step, ...]  # the last one is the prediction
-    # The same model over every row at once, for the Descent sheets: each unit's
-    # contribution given the cell range of its parameter row (a 1 x features row).
-    unit_excel: Callable[[str, str], str] = None  # (X range, w row) -> column of values
-    active_excel: Callable[[str, str], str | None] = None  # where d(pred)/d(w) is x, else 0
-    linear_in_params: bool = False  # then the MSE is a quadratic: conjugate gradient applies
+    sheet: str  # its sheet in the workbook (Descent<sheet> for its Descent sheet)
+    prefix: str  # of its tensors' defined names
+    layers: tuple[Layer, ...]
+    about: str  # one line for the About sheet, the CLI's help and the README
+    defaults: dict = field(default_factory=dict)  # optimizer, epochs, lr, restarts
+    lesson: bool = False  # its sheet writes each unit per row with SUMPRODUCT, as the lesson's sheets
+    sklearn: str | None = None  # the scikit-learn model of the same shape, for the comparison
+
+    @property
+    def linear_in_params(self) -> bool:
+        """A prediction linear in the parameters has a quadratic MSE: conjugate gradient applies."""
+        return all(isinstance(layer, Dense) for layer in self.layers) and len(self.layers) == 1
 
     @property
     def units(self) -> int:
-        return len(self.weights)
+        """Units of the first layer (the ones reading the features)."""
+        return self.layers[0].width(0)
 
-    def forward(self, X: torch.Tensor, P: torch.Tensor) -> dict[str, torch.Tensor]:
-        done: dict[str, torch.Tensor] = {}
-        for step in self.steps:
-            done[step.name] = step.torch(X, P, done)
-        return done
+    def tensors(self, n_features: int) -> list[Tensor]:
+        found, offset, n_in = [], 0, n_features
+        for layer in self.layers:
+            for t in layer.tensors(self.prefix, n_in):
+                found.append(Tensor(t.name, t.rows, t.cols, offset, t.row_names, t.bias))
+                offset += t.size
+            n_in = layer.width(n_in)
+        return found
+
+    def size(self, n_features: int) -> int:
+        return sum(t.size for t in self.tensors(n_features))
+
+    def widths(self, n_features: int) -> list[int]:
+        found, n_in = [], n_features
+        for layer in self.layers:
+            n_in = layer.width(n_in)
+            found.append(n_in)
+        return found
+
+    def unpack(self, P: torch.Tensor, n_features: int) -> dict[str, torch.Tensor]:
+        """The named tensors of flat parameters (starts, d): each (starts, rows, cols), a view."""
+        return {t.name: P[..., t.offset:t.offset + t.size].unflatten(-1, (t.rows, t.cols))
+                for t in self.tensors(n_features)}
+
+    def layer_tensors(self, n_features: int) -> list[list[Tensor]]:
+        found, n_in = [], n_features
+        for layer in self.layers:
+            found.append(layer.tensors(self.prefix, n_in))
+            n_in = layer.width(n_in)
+        return found
+
+    def forward(self, X: torch.Tensor, P: torch.Tensor) -> list[torch.Tensor]:
+        """Each layer's output, (starts, width, rows), for P of shape (starts, d): a unit's values
+        over the rows lie together, as the first layer's one product leaves them."""
+        t = self.unpack(P, X.shape[-1])
+        a, found = X, []
+        for layer, own in zip(self.layers, self.layer_tensors(X.shape[-1])):
+            a = layer.torch(a, {k.name: t[k.name] for k in own})
+            found.append(a)
+        return found
 
     def predict(self, X: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-        return self.forward(X, P)[self.steps[-1].name]
+        """(starts, rows)."""
+        return self.forward(X, P)[-1][:, 0]
 
-    @property
-    def output(self) -> str:
-        return self.steps[-1].name
+    def columns(self, n_features: int) -> list[list[str]]:
+        """Each layer's column headers on the sheets."""
+        found = []
+        widths = self.widths(n_features)
+        deep = sum(isinstance(layer, Dense) for layer in self.layers) > 1
+        depth = 0
+        for layer, width in zip(self.layers, widths):
+            if isinstance(layer, Dense):
+                depth += 1
+            if width == 1 and layer is self.layers[-1]:
+                found.append([layer.label if not isinstance(layer, Dense) or not deep else "Preds"])
+                continue
+            stem = f"{layer.label}{depth}." if deep else layer.label
+            found.append([f"{stem}{k + 1}" for k in range(width)])
+        return found
 
+    def inputs(self, features) -> list[list[str]]:
+        """The names of each tensor's columns (what its units read)."""
+        heads, found = [list(features)], {}
+        for layer, cols in zip(self.layers, self.columns(len(features))):
+            for t in layer.tensors(self.prefix, len(heads[-1])):
+                found[t.name] = heads[-1] if t.cols == len(heads[-1]) else [f"{c}" for c in cols]
+            heads.append(cols)
+        return found
 
-def _mmult(X: str, w: str) -> str:
-    return f"MMULT({X},TRANSPOSE({w}))"
+    def excel_forward(self, X: str, refs: dict, n_features: int) -> list[str]:
+        """Each layer's output over every row, as array formula text; refs: tensor -> matrix text."""
+        a, found, n_in = X, [], n_features
+        for layer, own in zip(self.layers, self.layer_tensors(n_features)):
+            r = {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)), "_width": n_in,
+                 "_shapes": {t.name: t for t in own}}
+            a = layer.excel(a, r)
+            found.append(a)
+            n_in = layer.width(n_in)
+        return found
 
+    def excel_gradients(self, X: str, y: str, refs: dict, n_features: int) -> dict[str, str]:
+        """d MSE / d each tensor over the rows X, y: backpropagation written out as formulas.
 
-LINEAR = Model("linear", "Linear", "Linear", ("lin_w",), (_linear_unit(0, "Linear"),),
-               unit_excel=_mmult, active_excel=lambda X, w: None, linear_in_params=True)
-
-TWO_RELU = Model(
-    "two_relu",
-    "Two ReLUs",
-    "TwoReLU",
-    ("relu_w1", "relu_w2"),
-    (
-        _linear_unit(0, "Lin1"),
-        _linear_unit(1, "Lin2"),
-        _relu("Lin1", "ReLU1"),
-        _relu("Lin2", "ReLU2"),
-        Step("Preds", lambda X, P, done: done["ReLU1"] + done["ReLU2"],
-             lambda ref: f"{ref['ReLU1']}+{ref['ReLU2']}", "ReLU1 + ReLU2"),
-    ),
-    unit_excel=lambda X, w: f"IF({_mmult(X, w)}>0,{_mmult(X, w)},0)",
-    active_excel=lambda X, w: f"({_mmult(X, w)}>0)",
-)
-
-MODELS = {m.name: m for m in (LINEAR, TWO_RELU)}
+        The output's error 2/n (pred - y), multiplied back through each layer: a Dense layer
+        turns the error reaching it into its tensors' gradients (error' x its input) and
+        passes error x W back; a ReLU passes the error where its input was positive."""
+        outs = self.excel_forward(X, refs, n_features)
+        ins = [X] + outs[:-1]
+        ones = f"ROW({y})^0"
+        delta = f"2/ROWS({y})*({outs[-1]}-{y})"
+        grads, widths = {}, [n_features] + self.widths(n_features)
+        for i in range(len(self.layers) - 1, -1, -1):
+            own = self.layer_tensors(n_features)[i]
+            r = {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)), "_width": widths[i],
+                 "_shapes": {t.name: t for t in own}}
+            delta, found = self.layers[i].backward(delta, ins[i], r, ones)
+            grads.update(found)
+        return grads
 
 
 # The loss and the decision rule, in the same two renderings.
@@ -114,26 +302,9 @@ def mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return squared_error(pred, y).mean(dim=-1)
 
 
-def batch_pred_excel(model: Model, X: str, w_rows: list[str]) -> str:
-    return "+".join(model.unit_excel(X, w) for w in w_rows)
-
-
-def batch_mse_excel(model: Model, X: str, y: str, w_rows: list[str]) -> str:
+def mse_excel(pred: str, y: str) -> str:
     """The mean squared error over every row in one (array) formula."""
-    return f"SUMPRODUCT(({batch_pred_excel(model, X, w_rows)}-{y})^2)/ROWS({y})"
-
-
-def batch_grad_excel(model: Model, X: str, y: str, w_rows: list[str], k: int) -> str:
-    """d MSE / d w[k], every feature at once: a (1 x features) array formula.
-
-    2/n * (active_k * (pred - y))' X, torch's autograd by hand: the residuals are formed
-    once and multiplied into every feature column by one MMULT (a formula per feature
-    would recompute the whole model over every row for each of them).
-    """
-    active = model.active_excel(X, w_rows[k])
-    residual = f"{batch_pred_excel(model, X, w_rows)}-{y}"
-    signal = residual if active is None else f"{active}*({residual})"
-    return f"2/ROWS({y})*MMULT(TRANSPOSE({signal}),{X})"
+    return f"SUMPRODUCT(({pred}-{y})^2)/ROWS({y})"
 
 
 THRESHOLD = 0.5  # a binary target: a prediction above it says 1
@@ -153,3 +324,101 @@ def correct(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def correct_excel(decision_ref: str, y: str) -> str:
     return f"IF({decision_ref}={y},1,0)"
+
+
+# ---------------------------------------------------------------------------------------
+# The registry. A family maps the text after its name (`relus:4` -> "4") to a Model.
+@dataclass(frozen=True)
+class Family:
+    pattern: str  # what --models takes, for the help
+    example: str
+    build: Callable[[re.Match], Model]
+    regex: str  # the whole name
+
+
+MAX_UNITS = 4096  # per layer: far past what a spreadsheet can show, well short of a memory error
+
+
+def _units(text: str) -> int:
+    k = int(text)
+    if not 1 <= k <= MAX_UNITS:
+        raise ValueError(f"a layer has 1 to {MAX_UNITS:,} units, not {k}")
+    return k
+
+
+def _linear(m):
+    return Model("linear", "Linear", "Linear", "lin_", (Dense("w", 1, label="Linear"),),
+                 "the lesson's linear model: SUMPRODUCT(features, lin_w)",
+                 {"optimizer": "cg", "epochs": 500, "lr": 0.1, "restarts": 1}, lesson=True, sklearn="sklearn_linear")
+
+
+def _two_relu(m):
+    return Model("two_relu", "Two ReLUs", "TwoReLU", "relu_",
+                 (Dense("W", 2, row_names=("relu_w1", "relu_w2")), ReLU(), Sum()),
+                 "the lesson's two ReLUs added: relu(X w1) + relu(X w2)",
+                 {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128}, lesson=True)
+
+
+def _relus(m):
+    n = _units(m[1])
+    return Model(f"relus:{n}", f"{n} ReLUs", f"ReLUs{n}", f"relus{n}_", (Dense("W", n), ReLU(), Sum()),
+                 f"the sum of {n} ReLUs (relus:2 is two_relu)",
+                 # The output adds n units: the lesson's 0.03 for two, scaled down as n grows.
+                 {"optimizer": "adam", "epochs": max(1000, 250 * n), "lr": float(f"{0.06 / n:.2g}"),
+                  "restarts": max(8, 256 // n)})
+
+
+def _mlp(m):
+    hidden = [_units(k) for k in m[1].split("-")]
+    if len(hidden) > 3:
+        raise ValueError("at most 3 hidden layers")
+    sigmoid = bool(m[2])
+    key = "-".join(map(str, hidden))
+    tag = "_".join(map(str, hidden))
+    layers: list[Layer] = []
+    for i, h in enumerate(hidden):
+        layers += [Dense(f"W{i + 1}", h, None if i == 0 else f"b{i + 1}", label="Lin"), ReLU()]
+    out = len(hidden) + 1
+    layers.append(Dense(f"w{out}", 1, f"b{out}", label="Preds"))
+    if sigmoid:
+        layers.append(Sigmoid())
+    shape = " x ".join(map(str, hidden))
+    return Model(f"mlp:{key}" + (":sigmoid" if sigmoid else ""),
+                 f"MLP {shape}" + (" sigmoid" if sigmoid else ""), f"MLP{tag}" + ("s" if sigmoid else ""),
+                 f"mlp{tag}{'s' if sigmoid else ''}_", tuple(layers),
+                 f"{len(hidden)} hidden layer{'s' if len(hidden) > 1 else ''} of ReLUs ({shape}), output weights "
+                 "and a bias" + (", then a sigmoid" if sigmoid else ""),
+                 {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 16},
+                 sklearn=f"sklearn_mlp:{key}" if not sigmoid else None)
+
+
+FAMILIES = (
+    Family("linear", "linear", _linear, r"linear"),
+    Family("two_relu", "two_relu", _two_relu, r"two_relu"),
+    Family("relus:N", "relus:8", _relus, r"relus:(\d+)"),
+    Family("mlp:H[-H2[-H3]][:sigmoid]", "mlp:8-4", _mlp, r"mlp:(\d+(?:-\d+)*)(:sigmoid)?"),
+)
+DEFAULT_MODELS = ("linear", "two_relu")
+
+
+def get(name: str) -> Model:
+    """The model `name` (e.g. linear, relus:4, mlp:8-4); ValueError naming the choices."""
+    for family in FAMILIES:
+        m = re.fullmatch(family.regex, name.strip())
+        if m:
+            return family.build(m)
+    raise ValueError(f"unknown model {name!r}: choose from {choices()}")
+
+
+def hidden_sizes(model: Model) -> tuple[int, ...]:
+    """The widths of a model's hidden layers (scikit-learn's hidden_layer_sizes)."""
+    return tuple(layer.out for layer in model.layers[:-1] if isinstance(layer, Dense))
+
+
+def choices() -> str:
+    return ", ".join(f.pattern for f in FAMILIES)
+
+
+LINEAR = get("linear")
+TWO_RELU = get("two_relu")
+MODELS = {m.name: m for m in (LINEAR, TWO_RELU)}  # the lesson's two, fit's default

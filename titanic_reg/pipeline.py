@@ -20,25 +20,19 @@ import torch
 
 from . import baselines, leakage
 from .data import Rows, load, target_missing, unseen_levels
-from .descent import stable_lr
+from .descent import descent_lr
 from .errors import InputError, OptionError, TrainingError, warn
 from .features import Fitted, fill_problem, fit_recipe
 from .infer import infer
 from .metrics import split_scores
-from .models import MODELS, decision
+from . import models as registry
+from .models import Model, decision
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
 from .table import Table, read_table
 from .train import TrainConfig, Trained, null_space, planned_steps, resolve_device, train
 from .transforms import level_text
 
-# Defaults that converge on the lesson's data (README, "Conjugate gradient" and
-# "Initialisation"). optimizer="auto" takes each model's own; lr is for sgd, momentum and
-# adam (cg finds its own step length), and cg stops before `epochs` once converged.
-DEFAULTS = {
-    "linear": {"optimizer": "cg", "epochs": 500, "lr": 0.1, "restarts": 1},
-    "two_relu": {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128},
-}
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
 KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
@@ -61,7 +55,7 @@ class FitResult:
     X: torch.Tensor  # features of `data`, in `features` order
     y: torch.Tensor  # the target as the models learn it: 0/1, or (value - min) / sd
     X_test: torch.Tensor | None
-    models: dict[str, Trained]
+    models: dict[str, Trained]  # by model name, in the order asked for
     metrics: dict[str, dict]  # model or baseline name -> scores
     submit_model: str
     predictions: pd.DataFrame | None  # predictions.csv, or Kaggle's submission.csv
@@ -73,6 +67,11 @@ class FitResult:
     @property
     def kind(self) -> str:
         return self.recipe.target.kind
+
+    @property
+    def model_list(self) -> list[Model]:
+        """The models fitted, as registry entries, in the order asked for."""
+        return [registry.get(name) for name in self.models]
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -237,6 +236,24 @@ def split_rows(data: Rows, valid_pct: float, seed: int) -> tuple[Rows, int]:
     return data.take(order), int((~is_valid).sum())
 
 
+def choose_models(names) -> list[Model]:
+    """The registry's entries for --models (a comma-separated text or a list of names)."""
+    if isinstance(names, str):
+        names = [k for k in names.split(",")]
+    chosen = []
+    for name in names:
+        try:
+            model = registry.get(str(name))
+        except ValueError as exc:
+            raise OptionError("--models", str(exc)) from None
+        if model.name in [m.name for m in chosen]:
+            raise OptionError("--models", f"{model.name} is named twice")
+        chosen.append(model)
+    if not chosen:
+        raise OptionError("--models", f"name at least one model: {registry.choices()}")
+    return chosen
+
+
 def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer):
     if missing not in (None, "drop", "fill"):
         raise OptionError("--missing", f"must be 'drop' or 'fill', not {missing!r}")
@@ -258,7 +275,8 @@ def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, opti
 
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
-        submit_model=None, descent_steps=50, progress=None, worker=None) -> FitResult:
+        submit_model=None, descent_steps=50, progress=None, worker=None,
+        models=registry.DEFAULT_MODELS, check_models=None) -> FitResult:
     """Load, featurise, train both models and the baselines; see the README for every option.
 
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
@@ -267,6 +285,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
     _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer)
+    chosen_models = choose_models(models)
     dev = resolve_device(device)
 
     table = read_table(train_path)
@@ -283,10 +302,16 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         unseen_levels(test, recipe, fitted.stats, expected=lacking)
     kind = recipe.target.kind
     names = baselines.names(kind, recipe.baselines)
-    if submit_model is not None and submit_model not in (*MODELS, *names):
+    ours = [m.name for m in chosen_models]
+    names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
+    if submit_model is not None and submit_model not in (*ours, *names):
         raise OptionError("--submit-model", f"{submit_model!r} is no model of this run: choose from "
-                                            f"{', '.join((*MODELS, *names))}")
+                                            f"{', '.join((*ours, *names))}")
 
+    for model in chosen_models:  # a model the workbook cannot hold is refused before any training
+        problem = check_models and check_models(model, len(fitted.names))
+        if problem:
+            raise OptionError("--models", problem)
     X = fitted.matrix(data)
     y = fitted.y(data)
     X_test = fitted.matrix(test) if test is not None else None
@@ -313,12 +338,14 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     decode = fitted.decode
     job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
-               features=fitted.names, decode=decode)
+               features=fitted.names, decode=decode,
+               mlp_sizes=[registry.hidden_sizes(m) for m in chosen_models if m.sklearn and m.sklearn.startswith("sklearn_mlp:")])
     if worker is not None:
         worker.submit(job)
-    trained, metrics = {}, {}
-    for name, model in MODELS.items():
-        cfg = model_config(name, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
+    trained, metrics, descent_rates = {}, {}, {}
+    for model in chosen_models:
+        name = model.name
+        cfg = model_config(model, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
                            bias=recipe.ones)
         settings["models"][name] = {"optimizer": cfg.optimizer, "epochs": cfg.epochs, "lr": cfg.lr,
                                     "restarts": cfg.restarts}
@@ -331,13 +358,15 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
             "fit_seconds": result.fit_seconds,
             "n_params": result.params.numel(),
         }
+        if descent_steps:
+            descent_rates[name] = descent_lr(model, X[:n], y[:n], result.init, descent_steps)
 
     scores, test_predictions = worker.result() if worker is not None else baselines.fitted(**job)
     metrics.update(scores)
     w, *_ = np.linalg.lstsq(X[:n].numpy(), y[:n].numpy(), rcond=None)
     optimum = {"params": w.tolist(), "mse": float(np.mean((X[:n].numpy() @ w - y[:n].numpy()) ** 2))}
 
-    chosen = submit_model or best_model(metrics, kind, n < len(data))
+    chosen = submit_model or best_model(metrics, ours, kind, n < len(data))
     predictions = None
     if test is not None:
         predictions = prediction_frame(recipe, fitted, test, _predict(chosen, trained, test_predictions, metrics,
@@ -346,7 +375,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     # Run by the workbook, over the rows it holds (sheets.sample.for_sheets): at a million
     # rows a sample, and no run at all without a workbook.
     settings["descent"] = {"steps": descent_steps,
-                           "lr": {name: stable_lr(model, X[:n]) for name, model in MODELS.items()},
+                           "lr": descent_rates,
                            "start": "the kept start's initial parameters, as fit began"}
     settings["collinear"] = collinear
     return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
@@ -363,23 +392,26 @@ def dependent_features(X: torch.Tensor, names) -> list[str]:
     return [name for name, yes in zip(names, involved.tolist()) if yes]
 
 
-def best_model(metrics: dict, kind: str, valid: bool) -> str:
-    """Ours with the better validation (or, without validation rows, training) score."""
+def best_model(metrics: dict, ours: list, kind: str, valid: bool) -> str:
+    """Ours with the best validation (or, without validation rows, training) score; the
+    first asked for among equals."""
     split_ = "valid" if valid else "train"
     if kind == "binary":
-        return max(MODELS, key=lambda m: metrics[m][f"{split_}_acc"])
-    return min(MODELS, key=lambda m: metrics[m][f"{split_}_mse"])
+        return max(ours, key=lambda m: metrics[m][f"{split_}_acc"])
+    return min(ours, key=lambda m: metrics[m][f"{split_}_mse"])
 
 
-def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True) -> TrainConfig:
-    """How fit() trains the model `name`: DEFAULTS, overridden by whatever is given."""
-    d = DEFAULTS[name]
+def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True) -> TrainConfig:
+    """How fit() trains `model` (an entry or its name): its defaults, overridden by whatever is given.
+    A model fitted by conjugate gradient keeps its one start: CG ends at the same optimum from any."""
+    model = registry.get(model) if isinstance(model, str) else model
+    d = model.defaults
     opt = d["optimizer"] if optimizer == "auto" else optimizer
     return TrainConfig(
         epochs=d["epochs"] if epochs is None else epochs,
         lr=None if opt == "cg" else (d["lr"] if lr is None else lr),
         optimizer=opt,
-        restarts=d["restarts"] if restarts is None or name == "linear" else restarts,
+        restarts=d["restarts"] if restarts is None or d["optimizer"] == "cg" else restarts,
         seed=seed,
         bias=bias,
     )
@@ -387,8 +419,8 @@ def model_config(name, *, epochs=None, lr=None, optimizer="auto", restarts=None,
 
 def _predict(name, trained, test_predictions, metrics, X) -> torch.Tensor:
     """The test rows' outputs (in y's units) of one of our models or a baseline."""
-    if name in MODELS:
-        return MODELS[name].predict(X, trained[name].params[None])[0]
+    if name in trained:
+        return registry.get(name).predict(X, trained[name].params[None])[0]
     if test_predictions[name] is None:
         raise TrainingError(f"--submit-model {name}: that baseline could not be fitted ({metrics[name]['error']})")
     return torch.as_tensor(test_predictions[name], dtype=torch.float64)

@@ -50,8 +50,8 @@ def metrics_json(result) -> dict:
             "steps": len(trained.history) - 1,  # fewer than epochs where cg converged sooner
             "restarts": len(trained.restart_losses) or 1,
             "kept_restart": trained.kept,
-            "params": trained.params.tolist(),
-            "init": trained.init.tolist(),
+            "params": _named(name, trained.params, len(result.features)),
+            "init": _named(name, trained.init, len(result.features)),
             "history": list(trained.history),
             "restart_losses": list(trained.restart_losses),
             "screen": trained.screen,
@@ -308,3 +308,10 @@ def table(result):
                        f"({len(result.predictions):,} test rows)")
     t.caption = "\n".join(caption) or None
     return t
+
+
+def _named(model: str, flat, n_features: int) -> dict:
+    """A start's flat parameters as {tensor name: rows of values} (Model.unpack)."""
+    from .models import get
+
+    return {k: v[0].tolist() for k, v in get(model).unpack(flat[None], n_features).items()}

@@ -36,7 +36,7 @@ class TrainConfig:
 @dataclass
 class Trained:
     model: str
-    params: torch.Tensor  # (units, features) of the kept start, on the CPU
+    params: torch.Tensor  # (d,) of the kept start, on the CPU: Model.unpack names its tensors
     init: torch.Tensor  # the same start's initial parameters
     history: list[float]  # training loss after 0, 1, ..., epochs steps
     train_mse: float
@@ -60,27 +60,41 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def initial_params(model: Model, X: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    """A seeded start, drawn on the CPU so that every device starts alike.
+def initial_params(model: Model, X: torch.Tensor, cfg: TrainConfig, y: torch.Tensor | None = None) -> torch.Tensor:
+    """A seeded start, (restarts, d), drawn on the CPU so that every device starts alike.
 
-    Weights are normal with sd `init_scale / sd(feature)`, as if the features were
-    standardised: Age_N varies ten times less than SibSp, and a plain normal start
-    leaves it almost unused, which traps the two-ReLU model in poor minima (0.1315)
-    far more often. The last feature (Ones) is the bias: it puts each unit's hinge
-    through the mean passenger, shifted by `init_bias` so that every unit starts alive.
+    The first layer's weights are normal with sd `init_scale / sd(feature)`, as if the
+    features were standardised: Age_N varies ten times less than SibSp, and a plain normal
+    start leaves it almost unused, which traps the two-ReLU model in poor minima (0.1315)
+    far more often. The last feature (Ones) is the bias: it puts each unit's hinge through
+    the mean passenger, shifted by `init_bias` so that every unit starts alive.
+
+    A later layer's weights are normal with sd 1 / sqrt(its inputs), so that its units
+    start at the scale of their inputs; its bias starts at `init_bias` (alive) and the
+    output's at the mean target, where the loss is lowest for a constant.
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     X = X.detach().cpu()
     inputs = X[:, :-1] if cfg.bias else X
     sd = inputs.std(dim=0, correction=1 if len(X) > 1 else 0)
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
-    shape = (cfg.restarts, model.units, inputs.shape[1])
+    tensors = model.tensors(X.shape[1])
+    first = tensors[0]
+    shape = (cfg.restarts, first.rows, inputs.shape[1])
     w = torch.randn(shape, generator=gen, dtype=torch.float64) * cfg.init_scale / sd
-    if not cfg.bias:  # no constant to place the hinge with
-        return w
-    noise = torch.randn(shape[:2], generator=gen, dtype=torch.float64) * cfg.init_scale
-    bias = -(w * inputs.mean(dim=0)).sum(dim=-1) + cfg.init_bias + noise
-    return torch.cat([w, bias[..., None]], dim=-1)
+    if cfg.bias:  # else no constant to place the hinge with
+        noise = torch.randn(shape[:2], generator=gen, dtype=torch.float64) * cfg.init_scale
+        bias = -(w * inputs.mean(dim=0)).sum(dim=-1) + cfg.init_bias + noise
+        w = torch.cat([w, bias[..., None]], dim=-1)
+    parts = [w.flatten(1)]
+    for k, t in enumerate(tensors[1:], 1):
+        if t.bias:
+            last = k == len(tensors) - 1
+            value = (float(y.mean()) if y is not None and len(y) else 0.0) if last else cfg.init_bias
+            parts.append(torch.full((cfg.restarts, t.size), value, dtype=torch.float64))
+        else:
+            parts.append(torch.randn(cfg.restarts, t.size, generator=gen, dtype=torch.float64) / math.sqrt(t.cols))
+    return torch.cat(parts, dim=1)
 
 
 class _Step:
@@ -173,7 +187,7 @@ def _screened(model, X, y, cfg, device, progress) -> Trained:
     X, y = X.to(device), y.to(device)
     rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(cfg.seed))[:SCREEN_ROWS]
     rows = rows.sort().values.to(device)
-    init = initial_params(model, X[rows], cfg)
+    init = initial_params(model, X[rows], cfg, y[rows].cpu())
     start = time.perf_counter()
     with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
         params, history, update = _descend(model, X[rows], y[rows], init.to(device), cfg, progress)
@@ -202,7 +216,7 @@ def _losses(model, X, y, params, block: int = 1 << 22) -> torch.Tensor:
 def _train(model, X, y, cfg, device, progress, init=None, update=None) -> Trained:
     if cfg.optimizer not in OPTIMIZERS:
         raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
-    init = initial_params(model, X, cfg) if init is None else init
+    init = initial_params(model, X, cfg, y.cpu()) if init is None else init
     X, y = X.to(device), y.to(device)
     start = time.perf_counter()
     converged = None
@@ -279,15 +293,14 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
     if not model.linear_in_params:
         raise TrainingError(f"cg (conjugate gradient) needs a loss quadratic in the parameters; the "
                             f"{model.title} model's is not: use sgd, momentum or adam")
-    starts, shape = init.shape[0], init.shape[1:]
-    d = shape.numel()
+    starts, d = init.shape
     X = feature_major(X)
-    J = model.predict(X, torch.eye(d, dtype=X.dtype, device=X.device).reshape(d, *shape))  # (d, rows)
+    J = model.predict(X, torch.eye(d, dtype=X.dtype, device=X.device))  # (d, rows)
     n = y.shape[-1]
     # Doubled once here, so a step is as few tensor operations as it can be: on a problem
     # this small each costs more than its arithmetic.
     G2, b2, c = 2 * (J @ J.T) / n, 2 * (J @ y) / n, y @ y / n
-    w = init.reshape(starts, d).clone()
+    w = init.clone()
     losses, stop, direction, last_gg, converged = [], None, None, None, False
     for step in range(cfg.epochs + 1):
         grad = torch.addmm(-b2, w, G2)  # 2 (Gw - b)
@@ -321,7 +334,7 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
         # predictions with it. Without it, this is the least-squares answer with the smallest
         # weights, scikit-learn's and numpy's (same training loss, to rounding).
         w -= (w @ null) @ null.T
-    return w.reshape(starts, *shape), torch.stack(losses), converged
+    return w, torch.stack(losses), converged
 
 
 def null_space(gram: torch.Tensor, rows: int) -> torch.Tensor:
