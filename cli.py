@@ -17,8 +17,8 @@ from titanic_reg import __version__
 
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024  # pipeline's
-from titanic_reg.models import DEFAULT_MODELS  # noqa: E402  (the registry: no torch)
-from titanic_reg.models import choices as _model_choices  # noqa: E402
+from titanic_reg.models import DEFAULT_MODELS  # the registry, which needs no torch
+from titanic_reg.models import choices as _model_choices
 
 MODEL_HELP = _model_choices()
 EXIT_ERROR, EXIT_NO_LIBREOFFICE, EXIT_INTERRUPTED = 1, 3, 130
@@ -319,7 +319,13 @@ def _workbook_writer(max_rows):
 def _progress(console):
     """A `progress(name, total) -> advance(steps, total=None)` factory for pipeline.fit, drawn
     on stderr; `total` changes when conjugate gradient stops early."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     # Off when stderr is a file or a pipe: logs want the table, not redraws.
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),

@@ -16,6 +16,8 @@ Parts (see bench/README.md for what each measures and why):
   5  scale: synthetic 10k / 100k / 1M-row CSVs, fit time and peak memory
   6  any CSV: a generated 300,000-row, 20-column table of mixed kinds, the whole
      `titanic-reg fit --target` command (recipe inferred, workbook included)
+  7  the models (--models): each one's time to its final loss and to scikit-learn's MLP's
+     loss, and LibreOffice's recalculation of its workbook against the lesson's
 
 Not part of the test suite. Touches nothing outside bench/ (scratch files go to
 bench/work/, which git ignores, and to temporary directories).
@@ -989,6 +991,114 @@ def part4(res: Results, reps: int, keep: dict) -> None:
         res.add(4, "LibreOffice failures", "; ".join(f"{k}: {v[:120]}" for k, v in failures.items()))
 
 
+# --------------------------------------------------------------------------- part 7
+
+PART7_MODELS = ("linear", "two_relu", "relus:4", "relus:8", "mlp:8", "mlp:8-4")
+
+
+def part7(res: Results, reps: int) -> None:
+    """Each model on the lesson's 712 rows (--valid-pct 0), with its defaults: time to its
+    final loss, time to scikit-learn's MLP's loss against scikit-learn's fit time, and the
+    LibreOffice recalculation of a workbook holding that model alone, against the lesson's."""
+    import warnings
+
+    import numpy as np
+    from sklearn.neural_network import MLPRegressor
+
+    from titanic_reg.models import get
+    from titanic_reg.pipeline import model_config
+    from titanic_reg.train import train
+
+    log("part 7: the models: " + ", ".join(PART7_MODELS))
+    X, y = lesson_matrix()
+    Xn, yn = X.numpy(), y.numpy()
+    sk = {}
+    for seed in range(5):  # scikit-learn's MLP of 8 hidden ReLUs, as the issue measured it
+        est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3000, random_state=seed)
+        t = now()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(Xn, yn)
+        sk[seed] = (float(np.mean((est.predict(Xn) - yn) ** 2)), now() - t)
+    best = min(v[0] for v in sk.values())
+    sk_time = median([v[1] for v in sk.values()])
+    info = {"sklearn_mlp8": {"mse_by_seed": {k: v[0] for k, v in sk.items()}, "fit_s": sk_time}, "models": {}}
+    res.add(7, "scikit-learn MLPRegressor(8): best train MSE of 5 seeds; median fit time",
+            f"{best:.4f}; {fmt_s(sk_time)}", value=best)
+    for name in PART7_MODELS:
+        model = get(name)
+        cfg = model_config(model)
+        times, out = [], None
+        for _ in range(reps):
+            t = now()
+            out = train(model, X, y, cfg)
+            times.append(now() - t)
+        seconds = median(times)
+        hist = out.history
+        reach = next((i for i, v in enumerate(hist) if v <= best), None)
+        to_sk = None if reach is None else seconds * reach / max(1, len(hist) - 1)
+        info["models"][name] = {"train_mse": out.train_mse, "times": times, "steps": len(hist) - 1,
+                                "reach_sklearn_step": reach, "reach_sklearn_s": to_sk}
+        target = {"mlp:8": ("≤ 0.1150 in ≤ 5 s", out.train_mse <= 0.1150 and seconds <= 5)}.get(name, ("", None))
+        res.add(7, f"{name}: train MSE; time to it", f"{out.train_mse:.4f}; {fmt_s(seconds)}", target[0],
+                verdict(target[1]), value=seconds, unit="s")
+        res.add(7, f"{name}: time to scikit-learn's {best:.4f} / scikit-learn's fit time",
+                "never reached" if to_sk is None else f"{fmt_s(to_sk)} / {fmt_s(sk_time)} = {fmt_x(to_sk / sk_time)}",
+                value=to_sk)
+    losses = [info["models"][f"relus:{n}"]["train_mse"] for n in (4, 8)]
+    two = info["models"]["two_relu"]["train_mse"]
+    res.add(7, "relus:N train MSE, N = 2, 4, 8", ", ".join(f"{v:.4f}" for v in [two, *losses]),
+            "falls or stays", verdict(two >= losses[0] >= losses[1]))
+    _part7_recalc(res, info, reps)
+    res.parts["7"] = info
+
+
+def _part7_recalc(res: Results, info: dict, reps: int) -> None:
+    import xlsxwriter
+
+    from sheets.recalc import find_soffice, recalculate
+
+    if not find_soffice() or not REFERENCE_XLSX.exists():
+        res.add(7, "LibreOffice recalculation per model", "skipped: no LibreOffice or no lesson's workbook")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="titanic-bench-models-"))
+    try:
+        exe = entry_point()
+        books = {}
+        for name in PART7_MODELS:
+            out = tmp / name.replace(":", "_")
+            measure([exe, "fit", str(TRAIN_CSV), "--models", name, "--missing", "drop", "--valid-pct", "0",
+                     "--test", "", "--out", str(out)], timeout=300)
+            books[name] = out / "titanic.xlsx"
+        empty = tmp / "empty.xlsx"
+        wb = xlsxwriter.Workbook(str(empty))
+        wb.add_worksheet("Sheet1")
+        wb.close()
+        books["empty"] = empty
+        books["lesson's"] = tmp / "lesson.xlsx"
+        strip_cached_values(REFERENCE_XLSX, books["lesson's"])
+
+        def runner(path):
+            def go():
+                out = recalculate(path, timeout=600)
+                shutil.rmtree(out.parent, ignore_errors=True)
+            return go
+
+        runner(empty)()  # warm-up
+        times = interleaved({k: runner(p) for k, p in books.items()}, rounds=reps, warmup=0)
+        base = median(times["empty"])
+        net = {k: median(v) - base for k, v in times.items()}
+        info["recalc"] = {"times": {k: summary(v) for k, v in times.items()}, "net_s": net,
+                          "formula_cells": {k: count_formulas(p) for k, p in books.items()}}
+        for name in PART7_MODELS:
+            ratio = net[name] / net["lesson's"] if net["lesson's"] > 0 else float("nan")
+            res.add(7, f"LibreOffice: {name} alone (712 rows, Descent sheet) / lesson's, net of start-up",
+                    f"{fmt_s(net[name])} / {fmt_s(net['lesson' + chr(39) + 's'])} = {fmt_x(ratio)}, "
+                    f"{info['recalc']['formula_cells'][name]:,} formula cells", value=ratio)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- part 5
 
 def _cached(path: Path, meta: Path, key: dict) -> bool:
@@ -1485,7 +1595,7 @@ def update_readme(md: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6", help="comma-separated parts to run (default: all)")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7", help="comma-separated parts to run (default: all)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats and no 1M rows (noisier; a smoke run)")
     ap.add_argument("--reps", type=int, default=None, help="repeats of each fast timing (default 5; 3 with --quick)")
     ap.add_argument("--out", default=str(BENCH / "results.json"), help="where to write the results JSON")
@@ -1518,6 +1628,8 @@ def main(argv=None) -> int:
             part5(res, args.quick, keep)
         if "6" in parts:
             part6(res)
+        if "7" in parts:
+            part7(res, 3 if not args.quick else 1)
     finally:
         for k in ("cli_tmp", "lo_tmp"):
             if keep.get(k):

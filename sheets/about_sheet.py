@@ -9,7 +9,7 @@ from .style import LEGEND
 WHAT = {
     "Data": "the rows used (training rows first, then validation), raw, and the features by formula",
     "Recipe": "how each column becomes features, with the statistics by formula over the training rows",
-    "Params": "the parameters torch fitted, one named row per linear unit",
+    "Params": "the parameters torch fitted, one named block per parameter tensor (a row per unit)",
     "Linear": "the linear model: SUMPRODUCT(features, lin_w), squared error, the scores per split",
     "TwoReLU": "Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, the scores per split",
     "MatMul": "the two-ReLU model again, both linear layers as one MMULT array formula",

@@ -7,7 +7,16 @@ import numpy as np
 import torch
 
 from titanic_reg.metrics import SCORES, accuracy_excel, mse_excel, r2_excel, rmse_excel
-from titanic_reg.models import Dense, ReLU, Sum, correct, correct_excel, decision, decision_excel, squared_error
+from titanic_reg.models import (
+    Dense,
+    ReLU,
+    Sum,
+    correct,
+    correct_excel,
+    decision,
+    decision_excel,
+    squared_error,
+)
 
 from .data_sheet import Block
 from .layout import FIRST_ROW, HEADER_ROW, Writer, col, ref, row_span, span

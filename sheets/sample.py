@@ -20,8 +20,11 @@ CELL_BUDGET = 400_000
 
 
 def default_rows(result) -> int:
-    """--sheet-rows when it is not given: 10,000 rows, fewer for wide tables (CELL_BUDGET)."""
+    """--sheet-rows when it is not given: 10,000 rows, fewer for wide tables or wide models
+    (CELL_BUDGET on the widest of the Data sheet and the models' sheets)."""
     columns = 3 + len(result.recipe.inputs) + len(result.features) + len(result.recipe.show)
+    p = len(result.features)
+    columns = max([columns] + [5 + sum(m.widths(p)) for m in result.model_list])
     return max(1_000, min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns))
 
 

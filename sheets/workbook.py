@@ -10,7 +10,6 @@ import datetime as dt
 import gc
 from pathlib import Path
 
-
 from titanic_reg import models as registry
 
 from .about_sheet import write_about

@@ -121,14 +121,15 @@ def test_fit_writes_metrics_submission_and_plot(quick_run):
     assert rows["valid"] == round(712 * 0.2)
     assert metrics["features"] == ["SibSp", "Parch", "Age_N", "log_Fare", "Pclass_1", "Pclass_2",
                                    "Embark_S", "Embark_C", "Male", "Ones"]
-    for name, units in (("linear", 1), ("two_relu", 2)):
+    for name, units, tensor in (("linear", 1, "lin_w"), ("two_relu", 2, "relu_W")):
         m = metrics["models"][name]
         for key in ("train_mse", "valid_mse", "train_acc", "valid_acc", "fit_seconds", "n_params",
                     "params", "init", "history", "restarts", "restart_losses"):
             assert key in m, (name, key)
         assert m["n_params"] == units * 10
-        assert len(m["params"]) == units and all(len(w) == 10 for w in m["params"])
-        assert len(m["init"]) == units
+        assert list(m["params"]) == [tensor] and list(m["init"]) == [tensor]
+        assert len(m["params"][tensor]) == units and all(len(w) == 10 for w in m["params"][tensor])
+        assert len(m["init"][tensor]) == units
         # Conjugate gradient (the linear model's default) stops once converged, within 50 steps here.
         steps = m["steps"] if name == "linear" else 50
         assert m["optimizer"] == {"linear": "cg", "two_relu": "adam"}[name] and m["epochs"] == 50

@@ -99,7 +99,7 @@ def test_plain_gradient_descent_is_the_lessons_step(lesson_fit):
     out = train(LINEAR, X, y, cfg)
     w = out.init.clone().requires_grad_()
     for _ in range(3):
-        loss = ((X @ w[0] - y) ** 2).mean()
+        loss = ((X @ w - y) ** 2).mean()
         loss.backward()
         with torch.no_grad():
             w -= 0.1 * w.grad
@@ -122,10 +122,15 @@ def test_cuda_is_never_a_silent_fallback():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cpu_and_gpu_agree(lesson_fit):
-    cfg = TrainConfig(epochs=200, lr=0.03, restarts=8)
-    a = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg, torch.device("cpu"))
-    b = train(TWO_RELU, lesson_fit.X, lesson_fit.y, cfg, torch.device("cuda"))
+@pytest.mark.parametrize("name", ["linear", "two_relu", "relus:4", "mlp:8", "mlp:8-4", "mlp:4:sigmoid"])
+def test_cpu_and_gpu_agree(lesson_fit, name):
+    from titanic_reg.models import get
+    from titanic_reg.pipeline import model_config
+
+    model = get(name)
+    cfg = model_config(model, epochs=200, restarts=8)
+    a = train(model, lesson_fit.X, lesson_fit.y, cfg, torch.device("cpu"))
+    b = train(model, lesson_fit.X, lesson_fit.y, cfg, torch.device("cuda"))
     assert a.params.numpy() == pytest.approx(b.params.numpy(), abs=1e-9)
     assert a.train_mse == pytest.approx(b.train_mse, abs=1e-9)
 
@@ -232,7 +237,7 @@ def test_conjugate_gradient_stops_at_once_from_the_minimum_and_says_when_capped(
 
     X, y = lesson_fit.X, lesson_fit.y
     nothing = lambda *a, **k: None  # noqa: E731
-    at_min = torch.tensor(lesson_fit.optimum["params"], dtype=torch.float64).reshape(1, 1, 10)
+    at_min = torch.tensor(lesson_fit.optimum["params"], dtype=torch.float64).reshape(1, 10)
     _, history, converged = _conjugate_gradient(LINEAR, X, y, at_min, TrainConfig(epochs=500, lr=None), nothing)
     assert converged and len(history) <= 3  # its first gradient is rounding already
     capped = train(LINEAR, X, y, TrainConfig(epochs=4, lr=None, optimizer="cg"))

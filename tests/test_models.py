@@ -17,7 +17,6 @@ from titanic_reg.models import mse
 from titanic_reg.pipeline import model_config
 from titanic_reg.train import train
 
-
 MANY = "linear,two_relu,relus:3,mlp:4,mlp:3-2,mlp:3:sigmoid"
 
 
@@ -133,3 +132,25 @@ def test_a_descent_sheet_past_the_limits_is_left_out_with_its_reason():
     from sheets.workbook import too_wide
     assert too_wide(registry.get("mlp:4096-4096-4096"), 10).startswith("model mlp:4096-4096-4096: its sheet needs")
     assert too_wide(registry.get("mlp:64"), 10) is None
+
+
+def test_the_readmes_table_of_models_is_the_registrys():
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    start = text.index("<!-- models table: titanic_reg.models.table_markdown() -->\n") + len(
+        "<!-- models table: titanic_reg.models.table_markdown() -->\n")
+    assert text[start:text.index("<!-- end of models table -->")] == registry.table_markdown()
+
+
+def test_cli_refuses_a_model_it_cannot_name_or_write(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    bad = CliRunner().invoke(main, ["fit", "data/train.csv", "--models", "linear,cnn:3", "--out", str(tmp_path / "a")])
+    assert bad.exit_code == 2 and "unknown model 'cnn:3'" in bad.output and "Traceback" not in bad.output
+    wide = CliRunner().invoke(main, ["fit", "data/train.csv", "--models", "mlp:4096-4096-4096",
+                                     "--out", str(tmp_path / "b")])
+    assert wide.exit_code == 2, wide.output
+    assert "columns" in wide.output and not (tmp_path / "b").exists()

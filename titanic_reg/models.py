@@ -17,8 +17,9 @@ order: one optimizer step and one backward pass serve every tensor of every star
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch's own methods below: the CLI reads the registry for its help without torch
     import torch
@@ -417,6 +418,19 @@ def hidden_sizes(model: Model) -> tuple[int, ...]:
 
 def choices() -> str:
     return ", ".join(f.pattern for f in FAMILIES)
+
+
+def table_markdown(n_features: int = 10) -> str:
+    """The README's table of models, from the registry (a test keeps the README in step)."""
+    lines = ["| `--models` | example | parameters on the lesson's 10 features | default training | what it is |",
+             "|---|---|---|---|---|"]
+    for family in FAMILIES:
+        m = get(family.example)
+        d = m.defaults
+        how = ("conjugate gradient, at most {epochs} steps" if d["optimizer"] == "cg"
+               else "{optimizer}, {epochs} steps, lr {lr}, {restarts} starts").format(**d)
+        lines.append(f"| `{family.pattern}` | `{family.example}` | {m.size(n_features)} | {how} | {m.about} |")
+    return "\n".join(lines) + "\n"
 
 
 LINEAR = get("linear")

@@ -19,18 +19,25 @@ import pandas as pd
 import torch
 
 from . import baselines, leakage
+from . import models as registry
 from .data import Rows, load, target_missing, unseen_levels
 from .descent import descent_lr
 from .errors import InputError, OptionError, TrainingError, warn
 from .features import Fitted, fill_problem, fit_recipe
 from .infer import infer
 from .metrics import split_scores
-from . import models as registry
 from .models import Model, decision
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
 from .table import Table, read_table
-from .train import TrainConfig, Trained, null_space, planned_steps, resolve_device, train
+from .train import (
+    TrainConfig,
+    Trained,
+    null_space,
+    planned_steps,
+    resolve_device,
+    train,
+)
 from .transforms import level_text
 
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
@@ -441,7 +448,9 @@ def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tens
 
 
 def _versions() -> dict:
-    from importlib.metadata import version  # not `import sklearn`: a second, for one string
+    from importlib.metadata import (
+        version,  # not `import sklearn`: a second, for one string
+    )
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
             "pandas": pd.__version__, "scikit-learn": version("scikit-learn")}

@@ -293,7 +293,7 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
     if not model.linear_in_params:
         raise TrainingError(f"cg (conjugate gradient) needs a loss quadratic in the parameters; the "
                             f"{model.title} model's is not: use sgd, momentum or adam")
-    starts, d = init.shape
+    _, d = init.shape
     X = feature_major(X)
     J = model.predict(X, torch.eye(d, dtype=X.dtype, device=X.device))  # (d, rows)
     n = y.shape[-1]
