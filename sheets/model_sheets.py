@@ -102,7 +102,7 @@ def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
     source = span(data.first_feature, data.last_feature, FIRST_ROW, last, feature_sheet)
     source_cols = None  # the previous layer's columns on this sheet
     style = w.s("formula", "pred")
-    for layer, own, cols, v in zip(model.layers, model.layer_tensors(p), heads, values):
+    for i_layer, (layer, own, cols, v) in enumerate(zip(model.layers, model.layer_tensors(p), heads, values)):
         width = len(cols)
         block = span(c, c + width - 1, FIRST_ROW, last)
         if n == 0:
@@ -117,9 +117,7 @@ def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
                 r = FIRST_ROW + i
                 w.formula(r, c, f"SUM({row_span(source_cols[0], source_cols[1], r)})", v[i, 0], "pred")
         else:
-            refs = {t.name: t.name for t in own}
-            text = layer.excel(source, {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)),
-                                        "_width": None, "_shapes": {t.name: t for t in own}})
+            text = model.excel_layer(i_layer, source, {t.name: t.name for t in own}, p)
             w.ws.write_array_formula(FIRST_ROW, c, last, c + width - 1, "{=" + text + "}", style, float(v[0, 0]))
             for i in range(n):
                 for k in range(width):

@@ -154,3 +154,14 @@ def test_cli_refuses_a_model_it_cannot_name_or_write(tmp_path):
                                      "--out", str(tmp_path / "b")])
     assert wide.exit_code == 2, wide.output
     assert "columns" in wide.output and not (tmp_path / "b").exists()
+
+
+def test_starts_are_screened_on_a_sample_for_every_model(lesson_xy):
+    """Past 4,096 rows the starts train on a sample, then the best on every row."""
+    X, y = lesson_xy
+    big_X, big_y = X.repeat(7, 1), y.repeat(7)  # 4,984 rows
+    for name in ("relus:3", "mlp:3-2", "mlp:2:sigmoid"):
+        model = registry.get(name)
+        out = train(model, big_X, big_y, model_config(model, epochs=20, restarts=4))
+        assert out.screen is not None and out.screen["rows"] == 4096 and len(out.restart_losses) == 4
+        assert out.train_mse == pytest.approx(float(mse(model.predict(big_X, out.params[None]), big_y)), abs=1e-12)

@@ -109,8 +109,10 @@ class Dense(Layer):
         t = refs["_shapes"][w]
         if t.rows == 1:  # its gradient is one row already
             grads = {w: f"MMULT(TRANSPOSE({delta}),{a})"}
-        else:  # every unit's row side by side, in the flat order (Descent sheets: one row per step)
-            grads = {w: f"MMULT(TRANSPOSE({ones}),MMULT({delta},{w}_r)*MMULT({a},TRANSPOSE({w}_c)))"}
+        else:  # the rows x cols gradient, laid flat in a row (a Descent sheet's): entry [k, j] of
+            # MMULT(G, TRANSPOSE(w_c)) * w_r sits in column k*cols+j of row k, and the column sums gather them
+            G = f"MMULT(TRANSPOSE({delta}),{a})"
+            grads = {w: f"MMULT(TRANSPOSE({_ones_col(t.rows)}),{w}_r*MMULT({G},TRANSPOSE({w}_c)))"}
         if b:
             grads[b] = f"MMULT(TRANSPOSE({ones}),{delta})"
         return f"MMULT({delta},{refs[w]})", grads
@@ -234,39 +236,47 @@ class Model:
         return self.forward(X, P)[-1][:, 0]
 
     def columns(self, n_features: int) -> list[list[str]]:
-        """Each layer's column headers on the sheets."""
-        found = []
-        widths = self.widths(n_features)
+        """Each layer's column headers on the sheets: Lin1, ReLU1, ... (Lin1.1, ReLU2.3, ... with
+        several layers of weights), and Preds for the output (the linear model's own: Linear)."""
+        found, depth = [], 0
         deep = sum(isinstance(layer, Dense) for layer in self.layers) > 1
-        depth = 0
-        for layer, width in zip(self.layers, widths):
-            if isinstance(layer, Dense):
-                depth += 1
-            if width == 1 and layer is self.layers[-1]:
-                found.append([layer.label if not isinstance(layer, Dense) or not deep else "Preds"])
-                continue
-            stem = f"{layer.label}{depth}." if deep else layer.label
-            found.append([f"{stem}{k + 1}" for k in range(width)])
+        last = len(self.layers) - 1
+        for i, (layer, width) in enumerate(zip(self.layers, self.widths(n_features))):
+            depth += isinstance(layer, Dense)
+            if i == last:
+                found.append([layer.label if last == 0 else "Preds"])
+            elif width == 1 and i == last - 1 and isinstance(self.layers[last], Sigmoid):
+                found.append(["Logit"])
+            else:
+                stem = f"{layer.label}{depth}." if deep else layer.label
+                found.append([f"{stem}{k + 1}" for k in range(width)])
         return found
 
-    def inputs(self, features) -> list[list[str]]:
-        """The names of each tensor's columns (what its units read)."""
-        heads, found = [list(features)], {}
+    def inputs(self, features) -> dict[str, list[str]]:
+        """The names of each tensor's columns: the inputs its units read (a bias row: its units)."""
+        heads, found = list(features), {}
         for layer, cols in zip(self.layers, self.columns(len(features))):
-            for t in layer.tensors(self.prefix, len(heads[-1])):
-                found[t.name] = heads[-1] if t.cols == len(heads[-1]) else [f"{c}" for c in cols]
-            heads.append(cols)
+            for t in layer.tensors(self.prefix, len(heads)):
+                found[t.name] = cols if t.bias else heads
+            heads = cols
         return found
+
+    def excel_layer(self, i: int, a: str, refs: dict, n_features: int) -> str:
+        """Layer i over every row as array formula text, given its input `a` and, in refs, each
+        tensor's matrix (a defined name, or a Descent row rebuilt as a matrix)."""
+        return self.layers[i].excel(a, self._context(i, refs, n_features))
+
+    def _context(self, i: int, refs: dict, n_features: int) -> dict:
+        own = self.layer_tensors(n_features)[i]
+        return {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)),
+                "_width": ([n_features] + self.widths(n_features))[i], "_shapes": {t.name: t for t in own}}
 
     def excel_forward(self, X: str, refs: dict, n_features: int) -> list[str]:
         """Each layer's output over every row, as array formula text; refs: tensor -> matrix text."""
-        a, found, n_in = X, [], n_features
-        for layer, own in zip(self.layers, self.layer_tensors(n_features)):
-            r = {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)), "_width": n_in,
-                 "_shapes": {t.name: t for t in own}}
-            a = layer.excel(a, r)
+        a, found = X, []
+        for i in range(len(self.layers)):
+            a = self.excel_layer(i, a, refs, n_features)
             found.append(a)
-            n_in = layer.width(n_in)
         return found
 
     def excel_gradients(self, X: str, y: str, refs: dict, n_features: int) -> dict[str, str]:
@@ -279,12 +289,9 @@ class Model:
         ins = [X] + outs[:-1]
         ones = f"ROW({y})^0"
         delta = f"2/ROWS({y})*({outs[-1]}-{y})"
-        grads, widths = {}, [n_features] + self.widths(n_features)
+        grads = {}
         for i in range(len(self.layers) - 1, -1, -1):
-            own = self.layer_tensors(n_features)[i]
-            r = {**refs, "_tensors": [t.name for t in own] + [None] * (2 - len(own)), "_width": widths[i],
-                 "_shapes": {t.name: t for t in own}}
-            delta, found = self.layers[i].backward(delta, ins[i], r, ones)
+            delta, found = self.layers[i].backward(delta, ins[i], self._context(i, refs, n_features), ones)
             grads.update(found)
         return grads
 
