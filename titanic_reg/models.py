@@ -367,6 +367,13 @@ def _two_relu(m):
                  {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128}, lesson=True)
 
 
+def _logistic(m):
+    return Model("logistic", "Logistic", "Logistic", "logit_", (Dense("w", 1, label="Logit"), Sigmoid()),
+                 "the linear model through a sigmoid: 1 / (1 + EXP(-SUMPRODUCT(features, logit_w))), "
+                 "an output between 0 and 1, trained on the MSE",
+                 {"optimizer": "adam", "epochs": 1000, "lr": 0.1, "restarts": 4})
+
+
 def _relus(m):
     n = _units(m[1])
     return Model(f"relus:{n}", f"{n} ReLUs", f"ReLUs{n}", f"relus{n}_", (Dense("W", n), ReLU(), Sum()),
@@ -403,6 +410,7 @@ def _mlp(m):
 FAMILIES = (
     Family("linear", "linear", _linear, r"linear"),
     Family("two_relu", "two_relu", _two_relu, r"two_relu"),
+    Family("logistic", "logistic", _logistic, r"logistic"),
     Family("relus:N", "relus:8", _relus, r"relus:(\d+)"),
     Family("mlp:H[-H2[-H3]][:sigmoid]", "mlp:8-4", _mlp, r"mlp:(\d+(?:-\d+)*)(:sigmoid)?"),
 )
