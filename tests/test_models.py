@@ -17,7 +17,7 @@ from titanic_reg.models import mse
 from titanic_reg.pipeline import model_config
 from titanic_reg.train import train
 
-MANY = "linear,two_relu,relus:3,mlp:4,mlp:3-2,mlp:3:sigmoid"
+MANY = "linear,two_relu,logistic,relus:3,mlp:4,mlp:3-2,mlp:3:sigmoid"
 
 
 @pytest.fixture(scope="module")
