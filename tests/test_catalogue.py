@@ -616,6 +616,20 @@ CATALOGUE: list[Case] = [
     Case("model-unknown", "`--submit-model forest`", None, ("--submit-model", "forest"),
          refuse(2, "Invalid value for --submit-model: 'forest' is no model of this run: choose from linear, "
                    "two_relu, sklearn_linear")),
+    Case("models-unknown", "`--models linear,forest`", None, ("--models", "linear,forest"),
+         refuse(2, "Invalid value for --models: unknown model 'forest': choose from linear, two_relu, logistic, "
+                   "relus:N, mlp:H[-H2[-H3]][:sigmoid]")),
+    Case("models-twice", "`--models linear,relus:2,linear`", None, ("--models", "linear,relus:2,linear"),
+         refuse(2, "Invalid value for --models: linear is named twice")),
+    Case("models-empty", "`--models ''`", None, ("--models", ""),
+         refuse(2, "Invalid value for --models: unknown model ''")),
+    Case("models-zero-units", "`--models relus:0`", None, ("--models", "relus:0"),
+         refuse(2, "Invalid value for --models: relus:0: a layer has 1 to 4,096 units, not 0")),
+    Case("models-too-wide", "`--models mlp:4096-4096-4096` (its sheet would pass 16,384 columns)", None,
+         ("--models", "mlp:4096-4096-4096"),
+         refuse(2, "Invalid value for --models: model mlp:4096-4096-4096: its sheet needs 24,581 columns, past a "
+                   "sheet's 16,384; choose fewer units, or leave the workbook out"),
+         note="found before any training"),
     Case("optimizer-unknown", "`--optimizer lbfgs`", None, ("--optimizer", "lbfgs"), refuse(2, "Invalid value for '--optimizer': 'lbfgs' is not one of 'auto', 'sgd', 'momentum', 'adam'")),
     Case("seed-negative", "`--seed -1`", None, ("--seed", "-1"), refuse(2, "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295")),
     # -- outputs

@@ -422,7 +422,10 @@ def get(name: str) -> Model:
     for family in FAMILIES:
         m = re.fullmatch(family.regex, name.strip())
         if m:
-            return family.build(m)
+            try:
+                return family.build(m)
+            except ValueError as exc:
+                raise ValueError(f"{name.strip()}: {exc}") from None
     raise ValueError(f"unknown model {name!r}: choose from {choices()}")
 
 
