@@ -332,6 +332,9 @@ def main(argv=None) -> int:
     ap.add_argument("workbook", nargs="?", type=Path,
                     help="an .xlsx written by titanic-reg (default: fit data/train.csv and write one)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs", help="where the PNGs go (default: docs/)")
+    ap.add_argument("--sheet", action="append", metavar="NAME=AREA", default=None,
+                    help="picture this sheet's area instead of the default set (repeatable), "
+                         "e.g. --sheet MLP8=A1:V30")
     ap.add_argument("--timeout", type=float, default=SOFFICE_TIMEOUT, help="seconds LibreOffice may take")
     args = ap.parse_args(argv)
     started = time.monotonic()
@@ -351,7 +354,8 @@ def main(argv=None) -> int:
                     raise ShotError(f"{src}: no such file")
             staged = work / "shots.xlsx"
             try:
-                pages = stage(src, staged, SHOTS)
+                shots = tuple(tuple(x.split("=", 1)) for x in args.sheet) if args.sheet else SHOTS
+                pages = stage(src, staged, shots)
             except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
                 raise ShotError(f"{src}: not an .xlsx workbook ({exc})") from None
             print("rendering with LibreOffice ...", file=sys.stderr)

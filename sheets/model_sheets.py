@@ -200,7 +200,9 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
     values = layer_values(model, result.X, result.models[model.name].params)
     pred = torch.as_tensor(values[-1][:, 0])
     title = f"{'MatMul' if mmult else model.sheet}: {model.title}"
-    ws.write_string(0, 0, title + (" with both linear layers as one MMULT array formula" if mmult else ""), s.title)
+    what = (" with both linear layers as one MMULT array formula" if mmult
+            else "" if model.lesson else f": {model.about}")
+    ws.write_string(0, 0, title + what, s.title)
     number = result.kind == "number"
     y_head = result.recipe.target.column if (number or data.y == data.target) else "y"
     w.headers(HEADER_ROW, 0, [data.key_name, y_head], [11, 9])

@@ -115,7 +115,13 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     """
     out, predictors = {}, {}
     empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
-    for name, (title, make, max_rows, kinds) in {**SKLEARN, **sized_mlps(mlp_sizes)}.items():
+    sized = sized_mlps(mlp_sizes)
+    ordered = {}  # the MLPs of our models' sizes right after scikit-learn's default one
+    for name, spec in SKLEARN.items():
+        ordered[name] = spec
+        if name == "sklearn_mlp":
+            ordered.update(sized)
+    for name, (title, make, max_rows, kinds) in ordered.items():
         if kind not in kinds:
             continue
         est, how = make(seed, kind)
