@@ -625,10 +625,15 @@ CATALOGUE: list[Case] = [
          refuse(2, "Invalid value for --models: unknown model ''")),
     Case("models-zero-units", "`--models relus:0`", None, ("--models", "relus:0"),
          refuse(2, "Invalid value for --models: relus:0: a layer has 1 to 4,096 units, not 0")),
-    Case("models-too-wide", "`--models mlp:4096-4096-4096` (its sheet would pass 16,384 columns)", None,
-         ("--models", "mlp:4096-4096-4096"),
-         refuse(2, "Invalid value for --models: model mlp:4096-4096-4096: its sheet needs 24,581 columns, past a "
+    Case("models-too-wide", "`--models mlp:4096-4096-4096` with the workbook (its sheet would pass 16,384 "
+         "columns)", None, ("--models", "mlp:4096-4096-4096"),
+         refuse(2, "Invalid value for --models: model mlp:4096-4096-4096: its sheet needs 24,582 columns, past a "
                    "sheet's 16,384; choose fewer units, or leave the workbook out"),
+         workbook=True, note="found before any training"),
+    Case("models-too-big", "`--models mlp:4096-4096-4096 --no-workbook` (33.6 million parameters)", None,
+         ("--models", "mlp:4096-4096-4096"),
+         refuse(2, "Invalid value for --models: model mlp:4096-4096-4096: 33,607,681 parameters x 2 starts is past "
+                   "the 20,000,000 numbers a fit may train at once"),
          note="found before any training"),
     Case("optimizer-unknown", "`--optimizer lbfgs`", None, ("--optimizer", "lbfgs"), refuse(2, "Invalid value for '--optimizer': 'lbfgs' is not one of 'auto', 'sgd', 'momentum', 'adam'")),
     Case("seed-negative", "`--seed -1`", None, ("--seed", "-1"), refuse(2, "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295")),

@@ -42,6 +42,7 @@ from .transforms import level_text
 
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
+MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB with gradients and Adam's
 KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
 
 
@@ -315,10 +316,17 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         raise OptionError("--submit-model", f"{submit_model!r} is no model of this run: choose from "
                                             f"{', '.join((*ours, *names))}")
 
-    for model in chosen_models:  # a model the workbook cannot hold is refused before any training
+    for model in chosen_models:  # a model the workbook or memory cannot hold is refused before any training
         problem = check_models and check_models(model, len(fitted.names))
         if problem:
             raise OptionError("--models", problem)
+        starts = model_config(model, epochs=epochs, restarts=restarts).restarts
+        numbers = model.size(len(fitted.names)) * starts
+        if numbers > MAX_PARAM_NUMBERS:
+            raise OptionError("--models", f"model {model.name}: {model.size(len(fitted.names)):,} parameters x "
+                                          f"{starts:,} starts is past the {MAX_PARAM_NUMBERS:,} numbers a fit may "
+                                          "train at once (each held five times over, with Adam's state): choose "
+                                          "fewer units, or fewer --restarts")
     X = fitted.matrix(data)
     y = fitted.y(data)
     X_test = fitted.matrix(test) if test is not None else None
