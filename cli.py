@@ -117,11 +117,28 @@ def main():
 _INTERRUPTS = []  # every Ctrl-C of this command, however the code it landed in treated it
 
 
+_DEFERRED = []  # non-empty while a Ctrl-C is only to be noted (see _deferred_interrupts)
+
+
 def _remember_interrupt(signum, frame):
     """Ctrl-C, noted before it is raised: a library may swallow the KeyboardInterrupt, or
     turn it into an error of its own, and the run must stop as interrupted all the same."""
     _INTERRUPTS.append(signum)
-    raise KeyboardInterrupt
+    if not _DEFERRED:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """Ctrl-C noted, not raised, until the block ends: while torch and pandas import, a
+    KeyboardInterrupt raised inside a callback of their C++ (pybind11) ends the process with
+    abort() and no clean-up (seen once in a hundred interrupted runs)."""
+    _DEFERRED.append(True)
+    try:
+        yield
+    finally:
+        _DEFERRED.pop()
+    _stop_if_interrupted()
 
 
 def _interrupt_is_never_lost(unraisable):
@@ -213,10 +230,11 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
     from titanic_reg.background import Worker
 
     with Worker() as worker, _user_errors(), _warnings_as_lines():  # scikit-learn loads on the other core
-        workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
-        from rich.console import Console
+        with _deferred_interrupts():
+            workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
+            from rich.console import Console
 
-        from titanic_reg import pipeline, report
+            from titanic_reg import pipeline, report
 
         err, console = Console(stderr=True), Console()
         with _progress(err) as progress:

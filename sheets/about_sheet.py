@@ -18,7 +18,7 @@ WHAT = {
     "Test": "the test rows with the same formulas, and the predictions' columns",
     "DescentLinear": "plain gradient descent on the linear model, one row per step, all by formula",
     "DescentTwoReLU": "the same for the two-ReLU model, with each ReLU's mask in the gradient",
-    "History": "the training loss after every step, as torch recorded it",
+    "Losses": "the training loss after every step, as torch recorded it",
     "Charts": "the loss curves, and predictions against the truth",
 }
 

@@ -11,7 +11,7 @@ EDGES = [-100.0] + [round(0.1 * k, 1) for k in range(1, 10)] + [100.0]
 def write_history(w: Writer, result) -> dict:
     """The loss after each step, as torch recorded it (reported values, not formulas)."""
     ws, s = w.ws, w.s
-    ws.write_string(0, 0, "History: training loss after each step, as torch recorded it", s.title)
+    ws.write_string(0, 0, "Losses: training loss after each step, as torch recorded it", s.title)
     w.headers(2, 0, ["step", *[m.title for m in result.model_list]], [8, 14])
     longest = max(len(result.models[m].history) for m in result.models)
     for i in range(longest):
@@ -34,8 +34,8 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
         c, r0, r1 = history[model.name]
         loss.add_series({
             "name": model.title,
-            "categories": ["History", r0, 0, r1, 0],
-            "values": ["History", r0, c, r1, c],
+            "categories": ["Losses", r0, 0, r1, 0],
+            "values": ["Losses", r0, c, r1, c],
         })
     loss.set_title({"name": "Training loss by step (torch's record)"})
     longest = max(len(result.models[m].history) for m in result.models) - 1

@@ -8,6 +8,8 @@ MMULT(relu_W_r * row, relu_W_c) puts the row's k-th block of `cols` values in ro
 """
 from __future__ import annotations
 
+from xlsxwriter.utility import quote_sheetname
+
 from titanic_reg.models import mse_excel
 
 from .layout import Writer, col, ref, row_span
@@ -52,7 +54,7 @@ def left_out(model, p: int, steps: int) -> str | None:
 
 
 def _define_selectors(w: Writer, model, p: int) -> None:
-    name = sheet_name(model)
+    name = quote_sheetname(sheet_name(model))  # 'DescentMLP8' needs none, but a name like a cell would
     for t in model.tensors(p):
         if t.rows == 1:
             continue

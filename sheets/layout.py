@@ -5,7 +5,7 @@ import math
 import warnings
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from titanic_reg.errors import InputWarning
@@ -26,19 +26,19 @@ def col(c: int) -> str:
 def ref(c: int, row: int, sheet: str | None = None, fix_col: bool = True) -> str:
     """A cell reference to 0-based (row, c); the column fixed so formulas copy down."""
     text = f"{'$' if fix_col else ''}{col(c)}{row + 1}"
-    return f"{sheet}!{text}" if sheet else text
+    return f"{quote_sheetname(sheet)}!{text}" if sheet else text
 
 
 def span(c0: int, c1: int, r0: int, r1: int, sheet: str | None = None) -> str:
     """An absolute range over 0-based rows r0..r1 inclusive and columns c0..c1."""
     text = f"${col(c0)}${r0 + 1}:${col(c1)}${r1 + 1}"
-    return f"{sheet}!{text}" if sheet else text
+    return f"{quote_sheetname(sheet)}!{text}" if sheet else text
 
 
 def row_span(c0: int, c1: int, row: int, sheet: str | None = None) -> str:
     """The same row across columns c0..c1, columns fixed, row relative."""
     text = f"${col(c0)}{row + 1}:${col(c1)}{row + 1}"
-    return f"{sheet}!{text}" if sheet else text
+    return f"{quote_sheetname(sheet)}!{text}" if sheet else text
 
 
 def number(value) -> float | None:

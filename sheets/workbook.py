@@ -33,7 +33,7 @@ def sheet_names(result) -> list[str]:
     mmult = ["MatMul"] if "two_relu" in result.models else []
     descent = [sheet_name(m) for m in models if result.descent and model_note(result, m) is None]
     return (["About", "Data", "Recipe", "Params", *[m.sheet for m in models], *mmult, "Compare"]
-            + (["Test"] if result.test is not None else []) + descent + ["History", "Charts"])
+            + (["Test"] if result.test is not None else []) + descent + ["Losses", "Charts"])
 
 
 def model_note(result, model) -> str | None:
@@ -113,7 +113,7 @@ def _write(result, path, max_rows) -> Path:
     for model in result.model_list:
         if sheet_name(model) in writers:
             write_descent(writers[sheet_name(model)], result, model)
-    history = write_history(writers["History"], result)
+    history = write_history(writers["Losses"], result)
     write_charts(writers["Charts"], result, history, summaries)
     write_about(writers["About"], result, list(sheets))
     sheets["About"].activate()

@@ -165,3 +165,40 @@ def test_starts_are_screened_on_a_sample_for_every_model(lesson_xy):
         out = train(model, big_X, big_y, model_config(model, epochs=20, restarts=4))
         assert out.screen is not None and out.screen["rows"] == 4096 and len(out.restart_losses) == 4
         assert out.train_mse == pytest.approx(float(mse(model.predict(big_X, out.params[None]), big_y)), abs=1e-12)
+
+
+def _looks_like_a_cell(text: str) -> bool:
+    """A1 (columns to XFD, rows to 1,048,576) or R1C1 style, as Excel reads a bare word."""
+    import re
+
+    from openpyxl.utils import column_index_from_string
+
+    m = re.fullmatch(r"([A-Za-z]{1,3})(\d+)", text)
+    if m and column_index_from_string(m[1].upper()) <= 16384 and 1 <= int(m[2]) <= 1048576:
+        return True
+    return bool(re.fullmatch(r"[Rr]\d*[Cc]\d*|[RrCc]", text))
+
+
+def test_sheet_and_defined_names_follow_excels_rules(many_fit, tmp_path):
+    """Excel refuses a sheet named History, names that read as cell references, and a
+    formula's bare reference to a sheet named like a cell (MLP8!A1 must be 'MLP8'!A1)."""
+    import re
+
+    from sheets.verify import read_formula_cells
+
+    path = write_workbook(many_fit, tmp_path / "many.xlsx")
+    wb = openpyxl.load_workbook(path)
+    for name in wb.sheetnames:
+        assert 1 <= len(name) <= 31 and not re.search(r"[\[\]:*?/\\]", name), name
+        assert name.lower() != "history" and not name.startswith("'") and not name.endswith("'"), name
+    names = list(wb.defined_names)
+    assert len({n.lower() for n in names}) == len(names)
+    for name in names:
+        assert re.fullmatch(r"[A-Za-z_\\][A-Za-z0-9_.]{0,254}", name), name
+        assert not _looks_like_a_cell(name), name
+    cell_like = [n for n in wb.sheetnames if _looks_like_a_cell(n)]
+    assert cell_like, "the test wants a sheet named like a cell (MLP4)"
+    for sheet, cells in read_formula_cells(path).items():
+        for formula, _ in cells.values():
+            for bare in re.findall(r"(?<![\w'])([A-Za-z_][\w.]*)!", formula):
+                assert bare not in cell_like, (sheet, formula[:80])
