@@ -428,7 +428,7 @@ def part1(res: Results, reps: int) -> None:
     goal = opt + LINEAR_GAP
     cfg = pipeline.model_config("linear")  # what fit() runs
     info = {"rows": X.shape[0], "features": X.shape[1], "optimum_mse": opt, "goal": goal,
-            "defaults": dict(pipeline.DEFAULTS["linear"]), "optimizer": cfg.optimizer}
+            "defaults": dict(pipeline.registry.get("linear").defaults), "optimizer": cfg.optimizer}
 
     def first_within(config):
         hist = np.array(train(LINEAR, X, y, config).history)
@@ -466,7 +466,7 @@ def part1(res: Results, reps: int) -> None:
     # (c) the lesson's naive loop: autograd, w -= lr * w.grad, lr 0.1, a Python loop.
     import torch
 
-    init_ours = initial_params(LINEAR, X, TrainConfig(epochs=1, lr=0.1))[0, 0]
+    init_ours = initial_params(LINEAR, X, TrainConfig(epochs=1, lr=0.1))[0]
     gen = torch.Generator().manual_seed(442)  # the lesson's start: torch.rand(n_coeff) - 0.5
     init_lesson = (torch.rand(X.shape[1], generator=gen) - 0.5).to(torch.float64)
     naive = {}
@@ -618,7 +618,7 @@ def part2(res: Results, reps: int) -> None:
     log("part 2: two-ReLU model to 0.1300; batched vs looped starts")
     X, y = lesson_matrix()
     cfg = pipeline.model_config("two_relu")
-    info = {"defaults": dict(pipeline.DEFAULTS["two_relu"])}
+    info = {"defaults": dict(pipeline.registry.get("two_relu").defaults)}
 
     # Every start's history (train() returns only the kept one's), by train()'s own loop.
     final, hist = all_histories(TWO_RELU, X, y, cfg)
