@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import numbers
+import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,19 +264,40 @@ def choose_models(names) -> list[Model]:
     return chosen
 
 
+MAX_DESCENT_STEPS, MAX_SEED = 1000, 2**32 - 1  # the CLI's limits
+
+
+def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct) -> None:
+    """What the CLI's option types guarantee, checked for a Python caller, in Python's words:
+    a bool is no number here, 2.5 steps are none, and a DataFrame is no path. (epochs is
+    bounded so that every start's loss history, kept until the best start is known, fits in
+    memory: at most 100,001 x 1,024 float64s, 0.8 GB.)"""
+    def whole(name, value, low, high):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise OptionError(name, f"must be a whole number, not {value!r}")
+        if not low <= value <= high:
+            raise OptionError(name, f"must be {low:,} to {high:,}, not {value:,}")
+
+    for name, value in (("train_path", train_path), ("test_path", test_path)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            also = ' (or None, or "auto")' if name == "test_path" else ""
+            raise OptionError(name, f"must be the path of a CSV file{also}, not a {type(value).__name__}")
+    if epochs is not None:
+        whole("epochs", epochs, 1, MAX_EPOCHS)
+    if restarts is not None:
+        whole("restarts", restarts, 1, MAX_RESTARTS)
+    whole("seed", seed, 0, MAX_SEED)
+    whole("descent_steps", descent_steps, 0, MAX_DESCENT_STEPS)
+    for name, value in (("lr", lr), ("valid_pct", valid_pct)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise OptionError(name, f"must be a number, not {value!r}")
+
+
 def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer):
     if missing not in (None, "drop", "fill"):
         raise OptionError("--missing", f"must be 'drop' or 'fill', not {missing!r}")
-    # Bounded so that every start's loss history (kept until the best start is known) fits
-    # in memory: at most 100,001 x 1,024 float64s, 0.8 GB.
-    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
-        raise OptionError("--epochs", f"must be 1 to {MAX_EPOCHS:,}, not {epochs}")
     if lr is not None and not (lr > 0 and np.isfinite(lr)):
         raise OptionError("--lr", f"the learning rate must be a positive number, not {lr}")
-    if restarts is not None and not 1 <= restarts <= MAX_RESTARTS:
-        raise OptionError("--restarts", f"must be 1 to {MAX_RESTARTS:,}, not {restarts}")
-    if descent_steps < 0:
-        raise OptionError("--descent-steps", f"must be 0 or more, not {descent_steps}")
     if not 0 <= valid_pct < 1:
         raise OptionError("--valid-pct", f"must be at least 0 and below 1, not {valid_pct}")
     if optimizer not in OPTIMIZER_CHOICES:
@@ -290,6 +313,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
     while torch trains (the command's way); without one they are fitted here, after.
     """
+    _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
     _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer)
