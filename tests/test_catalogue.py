@@ -502,6 +502,11 @@ CATALOGUE: list[Case] = [
          expect=warn("{train}, row 6, column Name: dropped control characters that a workbook cannot hold "
                      "(U+0007, U+001B)"),
          note="the workbook gets `Bell Escape`"),
+    Case("text-over-a-cells-limit", "a Name of 40,000 characters (a cell holds 32,767)",
+         cells((6, "Name", "x" * 40_000)), workbook=True, check=_names_are({5: "x" * 32_767}),
+         expect=warn("{train}, row 6, column Name: text of 40,000 characters cut to 32,767, a cell's limit in "
+                     "Excel and LibreOffice"),
+         note="the workbook and torch get the first 32,767"),
     # -- any CSV: --target, --positive, --recipe
     Case("other-data-no-target", "a table that is not Titanic (penguins.csv), no --target", penguins(),
          expect=refuse(1, "{train}, row 1: which column is to be predicted? Name it with --target COLUMN",

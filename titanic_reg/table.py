@@ -165,8 +165,12 @@ def numbers(texts: pd.Series, decimal_comma: bool) -> np.ndarray:
     return pd.to_numeric(parse, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+CELL_TEXT_LIMIT = 32_767  # characters in a cell, in Excel and LibreOffice
+
+
 def clean_text(table: Table, column: Column) -> Column:
     """The column with what a workbook cannot hold removed, and one warning naming the first row."""
+    column = _cut_long_texts(table, column)
     bad = column.texts.str.contains(XML_ILLEGAL).to_numpy(dtype=bool)
     if not bad.any():
         return column
@@ -180,6 +184,23 @@ def clean_text(table: Table, column: Column) -> Column:
         warn(f"{table.path}, row {table.rows[i]}, column {column.name}: dropped control characters that a "
              f"workbook cannot hold ({shown}){more}")
     return Column(column.name, column.codes, column.texts.map(lambda t: XML_ILLEGAL.sub("", t).strip()))
+
+
+def _cut_long_texts(table: Table, column: Column) -> Column:
+    """Texts past a cell's limit cut to it (a workbook would cut them silently; torch reads the
+    same cut text, so the two agree), with one warning naming the first row."""
+    long = (column.texts.str.len() > CELL_TEXT_LIMIT).to_numpy(dtype=bool)
+    if not long.any():
+        return column
+    rows = long[column.codes]
+    if rows.any():
+        i = int(np.argmax(rows))
+        count = int(rows.sum())
+        size = len(column.texts.iat[column.codes[i]])
+        more = f" (and {count - 1} more row{'s' if count > 2 else ''})" if count > 1 else ""
+        warn(f"{table.path}, row {table.rows[i]}, column {column.name}: text of {size:,} characters cut to "
+             f"{CELL_TEXT_LIMIT:,}, a cell's limit in Excel and LibreOffice{more}")
+    return Column(column.name, column.codes, column.texts.map(lambda t: t[:CELL_TEXT_LIMIT]))
 
 
 # -- helpers ---------------------------------------------------------------
