@@ -370,7 +370,7 @@ def _verify(console, path, tol=1e-9, timeout=120.0):
 
 
 @main.command()
-@click.argument("workbook", type=click.Path(dir_okay=False))
+@click.argument("workbook", type=click.Path())
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
               help="Largest relative difference accepted between a cached and a recalculated value.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
@@ -380,6 +380,8 @@ def verify(workbook, tol, timeout):
 
     Exit status: 0 all match, 1 a mismatch or an unreadable file, 3 no LibreOffice.
     """
+    if Path(workbook).is_dir():  # an unreadable workbook, as the exit status above says: 1, not a usage error
+        _fail(f"{workbook}: is a folder, not a workbook")
     with _user_errors():
         from rich.console import Console
 

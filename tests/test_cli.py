@@ -447,6 +447,15 @@ def test_verify_refuses_a_file_that_is_not_a_workbook(tmp_path):
     assert "not a zip archive" in one_line_error(result)
 
 
+def test_verify_of_a_folder_or_a_missing_file_is_an_unreadable_workbook(tmp_path):
+    """Exit 1 with one error line, as the README says of a workbook that cannot be read
+    (a folder was a usage error, exit 2)."""
+    folder = run("verify", tmp_path)
+    assert folder.exit_code == 1 and one_line_error(folder) == f"error: {tmp_path}: is a folder, not a workbook"
+    missing = run("verify", tmp_path / "nope.xlsx")
+    assert missing.exit_code == 1 and "cannot read" in one_line_error(missing)
+
+
 needs_soffice = pytest.mark.skipif(
     __import__("sheets.recalc").recalc.find_soffice() is None, reason="LibreOffice not installed")
 
