@@ -40,6 +40,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -196,6 +197,9 @@ def check_archive(path: str | os.PathLike) -> None:
     for info in infos:
         if info.flag_bits & 0x1:
             raise VerifyError(f"{p}: refused, zip member {info.filename} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise VerifyError(f"{p}: not an .xlsx workbook (zip member {info.filename} uses compression method "
+                              f"{info.compress_type}; an .xlsx stores or deflates)")
         total += info.file_size
         if info.file_size and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             ratio = info.file_size / max(info.compress_size, 1)
@@ -482,7 +486,9 @@ def read_formula_cells(xlsx_path: str | os.PathLike) -> dict[str, dict[tuple[int
         except VerifyError as exc:
             raise VerifyError(f"{path}: {exc}") from None
         except (ParseError, DefusedXmlException, KeyError, ValueError,
-                zipfile.BadZipFile, EOFError) as exc:
+                zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+            # zlib.error: a damaged deflate stream; NotImplementedError: a compression method
+            # zipfile cannot read (check_archive refuses any an .xlsx does not use first)
             raise VerifyError(f"{path}: not a readable .xlsx workbook ({exc})") from None
 
 

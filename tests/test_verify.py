@@ -110,6 +110,39 @@ def good_xlsx(tmp_path):
 # --------------------------------------------------------------------------- no LibreOffice needed
 
 
+def _rezip(src, dst, method_of):
+    """src's members written again, each with the compression method method_of(name) picks."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename), compress_type=method_of(info.filename))
+    return dst
+
+
+def test_a_member_compressed_as_no_xlsx_is_refused_in_one_line(good_xlsx, tmp_path):
+    """zipfile cannot read bzip2 or lzma in every build, and an .xlsx never uses them: a
+    NotImplementedError traceback before."""
+    bz = _rezip(good_xlsx, tmp_path / "bz.xlsx",
+                lambda name: zipfile.ZIP_BZIP2 if name.endswith("sheet1.xml") else zipfile.ZIP_DEFLATED)
+    with pytest.raises(VerifyError, match=r"bz\.xlsx: not an \.xlsx workbook \(zip member xl/worksheets/sheet1\.xml "
+                                          r"uses compression method 12; an \.xlsx stores or deflates\)$"):
+        verify(bz)
+
+
+def test_a_damaged_deflate_stream_is_refused_in_one_line(good_xlsx, tmp_path):
+    """Bytes flipped inside a sheet's compressed data: a zlib.error traceback before."""
+    src = _rezip(good_xlsx, tmp_path / "deflated.xlsx", lambda name: zipfile.ZIP_DEFLATED)
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 20
+    for i in range(start, min(start + 40, start + info.compress_size - 30)):
+        data[i] ^= 0x5A
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(VerifyError, match=r"damaged\.xlsx: not a readable \.xlsx workbook \("):
+        verify(damaged)
+
+
 def test_read_formula_cells_finds_every_formula_cell(good_xlsx):
     cells = read_formula_cells(good_xlsx)
     assert list(cells) == ["Data", "Second sheet"]
