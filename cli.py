@@ -271,6 +271,8 @@ def _outputs_of(train, recipe_path, target) -> tuple[bool, str]:
     from titanic_reg.report import data_name  # light: no torch, no pandas
 
     if recipe_path:
+        if not Path(recipe_path).is_file():  # a pipe would block here; its own error comes later
+            return False, "data.xlsx"
         try:
             doc = tomllib.loads(Path(recipe_path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

@@ -149,6 +149,12 @@ class Case:
     workbook: bool = False  # write titanic.xlsx too (the other cases run with --no-workbook)
 
 
+def _fifo(tmp: Path) -> dict:
+    """A named pipe with no writer: opening it to read would block for ever."""
+    os.mkfifo(tmp / "rows.csv")
+    return {"fifo": str(tmp / "rows.csv")}
+
+
 def _unseen_test(tmp: Path) -> dict:
     return {"test": str(TEST)}
 
@@ -361,6 +367,16 @@ CATALOGUE: list[Case] = [
          expect=refuse(1, "{tmp}/nope.csv: file not found")),
     Case("directory", "a folder instead of a file", train="{tmp}",
          expect=refuse(1, "{tmp}: is a directory, not a CSV file")),
+    Case("device", "a device that never ends (`fit /dev/zero`)", train="/dev/zero",
+         expect=refuse(1, "/dev/zero: is a device, not a CSV file: save the rows to a file and give its path"),
+         note="refused before reading: it would fill the memory"),
+    Case("pipe", "a named pipe that nothing writes to", train="{fifo}", setup=_fifo,
+         expect=refuse(1, "{fifo}: is a pipe, not a CSV file: save the rows to a file and give its path"),
+         note="refused before opening: it would wait for ever"),
+    Case("test-device", "`--test /dev/zero`", None, ("--test", "/dev/zero"),
+         expect=refuse(1, "/dev/zero: is a device, not a CSV file")),
+    Case("recipe-pipe", "`--recipe` a named pipe that nothing writes to", None, ("--recipe", "{fifo}"), setup=_fifo,
+         expect=refuse(1, "{fifo}: is a pipe, not a recipe file")),
     Case("empty", "an empty file (0 bytes)", literal(b""), expect=refuse(1, "{train}: the file is empty")),
     Case("blank", "only blank lines", literal("\n \r\n\n"), expect=refuse(1, "{train}: the file is empty")),
     Case("header-only", "the header and no records", literal(_kaggle_text().splitlines()[0] + "\n"),

@@ -74,8 +74,13 @@ def titanic() -> Recipe:
 
 
 def load(path) -> Recipe:
+    from .table import special_file
+
     path = Path(path)
     try:
+        kind = special_file(path.stat())
+        if kind:
+            raise RecipeError(path, f"is {kind}, not a recipe file")
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise RecipeError(path, "recipe file not found") from None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,8 +207,36 @@ def _cut_long_texts(table: Table, column: Column) -> Column:
 # -- helpers ---------------------------------------------------------------
 
 
+MAX_CSV_BYTES = 4 * 1024**3  # 4 GiB: far past what a run can hold in memory as features
+
+
+def special_file(st) -> str | None:
+    """What a path is when it is neither a regular file nor a folder (from its stat): reading a
+    device never ends, and opening a pipe with no writer blocks for ever."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+
+
 def _read_text(path) -> str:
     p = Path(path)
+    try:
+        st = p.stat()  # not open(): a pipe with no writer would block on open for ever
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    kind = special_file(st)
+    if kind:
+        raise InputError(path, f"is {kind}, not a CSV file: save the rows to a file and give its path")
+    if st.st_size > MAX_CSV_BYTES:
+        raise InputError(path, f"is {st.st_size / 1024**3:.1f} GiB, past the {MAX_CSV_BYTES // 1024**3} GiB a "
+                               "CSV may be here; take a sample of its rows")
     try:
         data = p.read_bytes()
     except FileNotFoundError:
