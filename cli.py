@@ -6,6 +6,7 @@ imported inside the commands so that `titanic-reg --help` answers at once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import math
 import sys
@@ -493,6 +494,12 @@ def run():
     import atexit
     import os
 
+    if sys.stdout is None:  # fd 1 closed: the first file opened would take it, and a child's output with it
+        fd = os.open(os.devnull, os.O_WRONLY)
+        if fd != 1:
+            os.dup2(fd, 1)
+            os.close(fd)
+    sys.stdout = out = _GuardedStdout(sys.stdout)
     try:
         main()
         code = 0
@@ -506,10 +513,58 @@ def run():
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe: nothing more can reach it
             pass
+    failed = out.failed
+    if failed is not None and failed.errno != errno.EPIPE and code == 0:
+        print(f"error: cannot write to standard output ({failed.strerror or failed}); the outputs were written",
+              file=sys.stderr, flush=True)
+        code = EXIT_ERROR
     os._exit(code)
+
+
+class _GuardedStdout:
+    """Standard output that never raises: the outputs are written before anything is printed,
+    so a summary that cannot be shown does not undo them. What went wrong is kept for run():
+
+    * closed (`1>&-`): the summary is dropped, exit 0: no output was asked for;
+    * a reader that stopped reading (`| head -1`, a broken pipe): exit 0, as it chose to;
+    * anything else (`> /dev/full`): one error line, exit 1: a log that was asked for is lost.
+    """
+
+    def __init__(self, stream):
+        self._stream, self.failed = stream, None
+
+    def write(self, text):
+        if self._stream is not None and self.failed is None:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self.failed = exc
+        return len(text)
+
+    def flush(self):
+        if self._stream is not None and self.failed is None:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self.failed = exc
+
+    def isatty(self):
+        return self._stream is not None and self._stream.isatty()
+
+    def fileno(self):
+        if self._stream is None:
+            raise OSError(errno.EBADF, "standard output is closed")
+        return self._stream.fileno()
+
+    def __getattr__(self, name):  # encoding, errors, buffer, ...: the stream's own
+        if self._stream is None:
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
 
 
 if __name__ == "__main__":

@@ -303,3 +303,35 @@ def test_verify_stops_a_workbook_that_takes_too_long(tmp_path, soffice):
     line = one_line_error(result)
     assert "did not finish recalculating slow.xlsx within 0.05 s (killed)" in line
     assert "larger timeout" in line
+
+
+def _console_script():
+    return str(Path(sys.executable).with_name("titanic-reg"))
+
+
+@pytest.mark.parametrize("stdout", ["closed", "full", "pipe closed early"])
+def test_a_summary_that_cannot_be_shown_leaves_the_outputs_and_says_so(tmp_path, stdout):
+    """The outputs are written before the summary is printed. Closed stdout: exit 0 (no output
+    was asked for); a reader that stops (`| head -1`): exit 0; a full one: one error line,
+    exit 1. Never a traceback (before: AttributeError, OSError from rich, exit 1 from click)."""
+    out = tmp_path / "out"
+    cmd = [_console_script(), "fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", str(out)]
+    if stdout == "closed":
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              pass_fds=(), preexec_fn=lambda: os.close(1))
+    elif stdout == "full":
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(cmd, cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True)
+    else:
+        reader, writer = os.pipe()
+        os.close(reader)  # the reader is gone before anything is printed: every write breaks the pipe
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=writer, stderr=subprocess.PIPE, text=True)
+        os.close(writer)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("warning: ")]
+    if stdout == "full":
+        assert proc.returncode == 1
+        assert errors == ["error: cannot write to standard output (No space left on device); the outputs were written"]
+    else:
+        assert proc.returncode == 0 and errors == [], proc.stderr
