@@ -335,3 +335,22 @@ def test_a_summary_that_cannot_be_shown_leaves_the_outputs_and_says_so(tmp_path,
         assert errors == ["error: cannot write to standard output (No space left on device); the outputs were written"]
     else:
         assert proc.returncode == 0 and errors == [], proc.stderr
+
+
+@pytest.mark.parametrize("command", [["fit", TRAIN, "--epochs", "5", "--restarts", "2", "--descent-steps", "2"],
+                                     ["lesson", "quad"]])
+def test_a_home_matplotlib_cannot_write_to_prints_nothing_of_its_own(tmp_path, command):
+    """HOME a file: matplotlib printed "mkdir -p failed ..." and a paragraph on stderr. Only
+    `warning:` and `error:` lines may reach it, and no temporary folder may stay behind."""
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch)}
+    env.pop("MPLCONFIGDIR", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    proc = subprocess.run([_console_script(), *map(str, command), "--out", str(tmp_path / "out")], cwd=ROOT,
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert all(line.startswith(("warning: ", "error: ")) for line in proc.stderr.splitlines()), proc.stderr
+    assert not [p.name for p in scratch.iterdir() if "matplotlib" in p.name]

@@ -28,11 +28,14 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import mplconfig
+
 
 class Worker:
     def __init__(self):
         # One thread: the other core is torch's. Two OpenMP pools spin-waiting against each
         # other on two cores made the lesson's whole command three times slower.
+        mplconfig.ensure()  # here, so that this process removes matplotlib's folder (the worker ends by _exit)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "titanic_reg.background"], stdin=subprocess.PIPE,
@@ -146,6 +149,7 @@ def _serve() -> None:
             answer = (scores, test, [(w.category, str(w.message)) for w in caught])
             pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
+            mplconfig.ensure()
             import matplotlib.figure  # noqa: F401  (for the plot that comes next)
         elif kind == "plot":
             from .report import draw_loss

@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import mplconfig
 from .errors import TrainingError
 
 DTYPE = torch.float64
@@ -366,6 +367,7 @@ def fit_relus(k: int = 6, steps: int = 1000, lr: float = 0.05, seed: int = 0, x=
 def plot_function(f, title=None, min=-2.1, max=2.1, color="r", ylim=None, ax=None, **kwargs):
     """The lesson's plot_function; draws on `ax` if given, else on pyplot's current axes."""
     if ax is None:
+        mplconfig.ensure()
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
@@ -380,6 +382,7 @@ def plot_function(f, title=None, min=-2.1, max=2.1, color="r", ylim=None, ax=Non
 
 def _figure(width=7, height=4.5):
     # The figure's own Agg canvas, as report.save_loss_plot: no pyplot state, no GUI backend.
+    mplconfig.ensure()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -472,6 +475,7 @@ def _interact():
 def interact_quad(a=1.1, b=1.1, c=1.1):
     """Sliders for a, b, c over the noisy points, the MAE in the title (as in the lesson)."""
     interact = _interact()
+    mplconfig.ensure()
     import matplotlib.pyplot as plt
 
     def plot_quad(a, b, c):

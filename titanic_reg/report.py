@@ -131,6 +131,9 @@ def draw_loss(plot: dict, path) -> None:
     """Both training-loss curves against the closed-form least-squares optimum, as a PNG."""
     # The figure's own Agg canvas: no pyplot state and no GUI backend, and matplotlib
     # is only imported by runs that draw.
+    from . import mplconfig
+
+    mplconfig.ensure()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import ScalarFormatter
