@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -354,3 +355,27 @@ def test_a_home_matplotlib_cannot_write_to_prints_nothing_of_its_own(tmp_path, c
     assert proc.returncode == 0, proc.stderr
     assert all(line.startswith(("warning: ", "error: ")) for line in proc.stderr.splitlines()), proc.stderr
     assert not [p.name for p in scratch.iterdir() if "matplotlib" in p.name]
+
+
+def test_outputs_get_ordinary_permissions_whatever_was_there(tmp_path):
+    """A symbolic link in --out to a setuid, setgid file passed that mode on to the new output;
+    an existing output with those bits kept them. Outputs are data: rw-r--r-- under umask 022."""
+    out = tmp_path / "out"
+    out.mkdir()
+    target = tmp_path / "elsewhere.json"
+    target.write_text("{}")
+    os.chmod(target, 0o6755)
+    (out / "metrics.json").symlink_to(target)
+    (out / "submission.csv").write_text("x")
+    os.chmod(out / "submission.csv", 0o4750)
+    old = os.umask(0o022)
+    try:
+        proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, err
+    metrics = (out / "metrics.json").lstat()
+    assert stat.S_ISREG(metrics.st_mode) and stat.S_IMODE(metrics.st_mode) == 0o644
+    assert stat.S_IMODE((out / "submission.csv").stat().st_mode) == 0o750  # its own rwx kept, setuid not
+    assert target.read_text() == "{}" and stat.S_IMODE(target.stat().st_mode) == 0o6755  # the target untouched

@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 import signal
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -26,16 +27,21 @@ from typing import Callable, Iterator
 
 
 def _mode_for(path: Path) -> int:
-    """Keep an existing file's permissions; a new one gets the usual umask defaults.
+    """Keep an existing file's read, write and execute permissions; a new one, or one that
+    replaces a symbolic link, gets the usual umask defaults. Never setuid, setgid or sticky:
+    an output is data (a link's target's mode, those bits included, was passed on before).
 
     mkstemp creates files 0600, which would make every output private to its owner.
     """
     try:
-        return path.stat().st_mode & 0o7777
+        st = path.lstat()  # the link itself: the rename replaces it, not its target
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        return st.st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_dir(folder: Path) -> None:
