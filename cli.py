@@ -22,7 +22,7 @@ from titanic_reg.models import DEFAULT_MODELS  # the registry, which needs no to
 from titanic_reg.models import choices as _model_choices
 
 MODEL_HELP = _model_choices()
-EXIT_ERROR, EXIT_NO_LIBREOFFICE, EXIT_INTERRUPTED = 1, 3, 130
+EXIT_ERROR, EXIT_NO_LIBREOFFICE = 1, 3  # and 128 + the signal that stopped a run: _stopped()
 
 
 def _fail(message, code=EXIT_ERROR):
@@ -49,15 +49,24 @@ def _user_errors():
         _fail(exc)
     except KeyboardInterrupt:
         # Before click turns it into "Aborted!" with exit 1.
-        click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _stopped()
     except Exception:
         if not _INTERRUPTS:
             raise
         # A library caught the KeyboardInterrupt and raised an error of its own
         # (matplotlib's renderer raises "Invalid bounding box"): it is still a Ctrl-C.
-        click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _stopped()
+
+
+def _stopped():
+    """The run ended by a signal: one line, and 128 + its number, as a shell reports it
+    (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+    import signal
+
+    first = next((s for s in _INTERRUPTS if isinstance(s, int)), signal.SIGINT)
+    words = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
+    click.echo(words.get(first, "interrupted"), err=True)
+    sys.exit(128 + int(first))
 
 
 @contextlib.contextmanager
@@ -112,7 +121,10 @@ def main():
     _INTERRUPTS.clear()
     sys.unraisablehook = _interrupt_is_never_lost
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _remember_interrupt)
+        # SIGTERM (kill, a service stopping) and SIGHUP (a closed terminal) end a run as
+        # Ctrl-C does: temporary files removed, LibreOffice stopped, the old outputs left.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _remember_interrupt)
 
 
 _INTERRUPTS = []  # every Ctrl-C of this command, however the code it landed in treated it

@@ -379,3 +379,43 @@ def test_outputs_get_ordinary_permissions_whatever_was_there(tmp_path):
     assert stat.S_ISREG(metrics.st_mode) and stat.S_IMODE(metrics.st_mode) == 0o644
     assert stat.S_IMODE((out / "submission.csv").stat().st_mode) == 0o750  # its own rwx kept, setuid not
     assert target.read_text() == "{}" and stat.S_IMODE(target.stat().st_mode) == 0o6755  # the target untouched
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                      (signal.SIGHUP, 129, "hung up (SIGHUP)")])
+def test_sigterm_and_sighup_while_writing_leave_the_old_outputs_and_no_temporary_files(runs, tmp_path, signum, code,
+                                                                                        said):
+    """Sent once the workbook is being written under its temporary name (a point the run
+    shows, not a time): the temporary files went nowhere before, as no handler was installed."""
+    out = tmp_path / "out"
+    shutil.copytree(runs["old"], out)
+    old = snapshot(runs["old"])
+    proc = cli_process("fit", TRAIN, "--seed", 2, *RUN, "--out", out)
+    assert _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc), \
+        "the run ended before the workbook was written"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    if proc.returncode == code:
+        assert err.strip().splitlines()[-1] == said, err
+        assert snapshot(out) == old
+    else:  # the signal came after the last rename, as Python shut down: the new outputs, whole
+        assert proc.returncode == -signum, (proc.returncode, err)
+    assert sorted(os.listdir(out)) == OUTPUTS
+
+
+def test_a_killed_runs_temporary_files_are_removed_by_the_next_and_a_live_ones_kept(tmp_path):
+    """SIGKILL leaves temporary files nothing can remove then; the next run into the folder
+    removes those whose writer is gone (the process id in their name) and no other."""
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that was ours and is gone
+    stale = [out / f".metrics.{dead.pid}.k1ll3d.tmp.json", out / f".submission.{dead.pid}.x.tmp.csv"]
+    live = out / f".metrics.{os.getpid()}.w0rk1n.tmp.json"  # this test is alive: another run's, say
+    for path in (*stale, live):
+        path.write_text("partial")
+    proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert not any(p.exists() for p in stale) and live.read_text() == "partial"

@@ -4,7 +4,7 @@ A reader (or a crash, or Ctrl-C) never sees a half-written file: until the final
 `os.replace` the old file is untouched, and on any failure the temporary file is
 removed. `Staged` does the same for a set of files, so that a run which fails
 while writing its third output leaves the first two as they were too. Ctrl-C
-(SIGINT, and SIGTERM) is held back for the moments that must not be cut short:
+(SIGINT, and SIGTERM and SIGHUP, which the CLI handles alike) is held back for the moments that must not be cut short:
 between creating a temporary file and recording it for cleanup, and while a
 set of finished files is renamed into place; it arrives right after.
 
@@ -56,15 +56,43 @@ def _fsync_dir(folder: Path) -> None:
 
 def _temp_beside(path: Path) -> Path:
     # Same folder, so os.replace is a rename on one file system; the real suffix
-    # last, because matplotlib and others pick the format from it.
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    # last, because matplotlib and others pick the format from it. The process id in
+    # the name tells a later run whether the file's writer is still alive.
+    _remove_stale(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}.", suffix=f".tmp{path.suffix}")
     os.close(fd)
     return Path(name)
 
 
+def _remove_stale(path: Path) -> None:
+    """Temporary copies of `path` left by a run that was killed outright (SIGKILL, a power
+    cut: nothing could clean up), known by their writer's process id being gone. A live
+    writer's (another run into the same folder) are left alone."""
+    for leftover in path.parent.glob(f".{glob_escape(path.stem)}.*.tmp{glob_escape(path.suffix)}"):
+        parts = leftover.name[len(path.stem) + 2:].split(".")
+        if not parts[0].isdigit() or _alive(int(parts[0])):
+            continue
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the block (a few renames), then deliver them.
+    """Hold SIGINT, SIGTERM and SIGHUP back for the block (a few renames), then deliver them.
 
     Ctrl-C in the middle of a commit would leave some outputs new and some old;
     deferred, it arrives (as KeyboardInterrupt) once every file is in place.
@@ -73,7 +101,7 @@ def _signals_deferred() -> Iterator[None]:
     if not can:  # pragma: no cover - Windows, or a worker thread
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
