@@ -10,9 +10,13 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import xlsxwriter
@@ -367,4 +371,75 @@ def test_libreoffice_leaves_nothing_in_the_temp_folder(tmp_path, good_xlsx, monk
     with pytest.raises(RecalcError, match="within"):
         recalculate(good_xlsx, timeout=0.3)  # killed part-way
     shutil.rmtree(recalculate(good_xlsx).parent)
+    assert list(scratch.iterdir()) == []
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except OSError:  # it has ended meanwhile
+            continue
+        for task in tasks:
+            try:
+                kids = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for k in map(int, kids):
+                if k not in found:
+                    found.add(k)
+                    todo.append(k)
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # it has ended meanwhile
+        return ""
+
+
+def _running(pids: set[int]) -> set[int]:
+    """The ones still running (a zombie waiting to be reaped is not)."""
+    alive = set()
+    for p in pids:
+        try:
+            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            alive.add(p)
+    return alive
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_or_sighup_during_verify_stops_libreoffice_and_leaves_no_copy(good_xlsx, tmp_path, signum, code):
+    """Sent once LibreOffice runs (a point the process tree shows, not a time): LibreOffice
+    ran on as an orphan and the temporary folder with the workbook's copy stayed, before."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-c", "import cli; cli.run()", "verify", str(good_xlsx)],
+                            cwd=Path(__file__).resolve().parents[1], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started, office = time.monotonic(), set()
+    while not office and proc.poll() is None and time.monotonic() - started < 60:
+        office = {p for p in _descendants(proc.pid) if "soffice" in _cmdline(p)}
+        time.sleep(0.01)
+    if not office:
+        pytest.skip("verify ended before LibreOffice could be seen")
+    tree = _descendants(proc.pid)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("LibreOffice finished before the signal arrived")
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _running(tree) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(tree), "LibreOffice kept running"
     assert list(scratch.iterdir()) == []
