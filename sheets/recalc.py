@@ -120,8 +120,9 @@ def _write_profile(profile_dir: Path) -> None:
     (user / "registrymodifications.xcu").write_text(_PROFILE_XCU, encoding="utf-8")
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill the process group led by proc (our own session), then reap proc."""
+def _kill_group(proc: subprocess.Popen, pipes_before: set[str] = frozenset()) -> None:
+    """Kill the process group led by proc (our own session), reap proc, and remove the IPC
+    socket a killed LibreOffice leaves in /tmp (OSL_PIPE_*: it ignores TMPDIR for it)."""
     if os.name == "posix":
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -130,6 +131,24 @@ def _kill_group(proc: subprocess.Popen) -> None:
             proc.kill()
     with contextlib.suppress(Exception):
         proc.communicate(timeout=10)
+    for path in _osl_pipes() - set(pipes_before):
+        _remove_if_dead(path)
+
+
+def _osl_pipes() -> set[str]:
+    return set(glob.glob(f"/tmp/OSL_PIPE_{os.getuid()}_*")) if hasattr(os, "getuid") else set()
+
+
+def _remove_if_dead(path: str) -> None:
+    """A socket no process listens on any more (connecting is refused); a live LibreOffice's,
+    someone else's run, is left alone."""
+    import socket
+
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)
 
 
 def _tail(data: bytes | None, limit: int = 600) -> str:
@@ -191,9 +210,10 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
             str(inp),
         ]
         try:
-            # Its scratch files and IPC pipe too go into `work`, which is removed even
-            # when LibreOffice is killed and cannot clean up after itself.
+            # Its scratch files go into `work`, which is removed even when LibreOffice is
+            # killed and cannot clean up after itself; its IPC socket, in /tmp, _kill_group removes.
             (work / "tmp").mkdir()
+            pipes_before = _osl_pipes()
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=work, start_new_session=(os.name == "posix"),
@@ -204,13 +224,13 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            _kill_group(proc, pipes_before)
             raise RecalcError(
                 f"LibreOffice did not finish recalculating {src.name} within {timeout:g} s "
                 "(killed); pass a larger timeout for big workbooks"
             ) from None
         except BaseException:  # KeyboardInterrupt and friends: leave nothing behind
-            _kill_group(proc)
+            _kill_group(proc, pipes_before)
             raise
         if proc.returncode != 0:
             raise RecalcError(

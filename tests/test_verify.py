@@ -443,3 +443,26 @@ def test_sigterm_or_sighup_during_verify_stops_libreoffice_and_leaves_no_copy(go
         time.sleep(0.05)
     assert not _running(tree), "LibreOffice kept running"
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_killed_by_the_timeout_leaves_no_socket_in_tmp(good_xlsx, monkeypatch):
+    """Its IPC socket (/tmp/OSL_PIPE_*) stayed behind when it was killed. The timeout is made
+    to fire once the socket exists (a point, not a time), so the test cannot lose a race."""
+    before = recalc_mod._osl_pipes()
+    real = subprocess.Popen.communicate
+
+    def communicate(self, input=None, timeout=None):
+        if timeout is None or timeout < 1000:  # the reaping after the kill
+            return real(self, input, timeout)
+        deadline = time.monotonic() + 60
+        while not recalc_mod._osl_pipes() - before and self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not recalc_mod._osl_pipes() - before:
+            pytest.skip("LibreOffice made no socket in /tmp here")
+        raise subprocess.TimeoutExpired(self.args, timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", communicate)
+    with pytest.raises(RecalcError, match="did not finish"):
+        recalculate(good_xlsx, timeout=5000)
+    assert recalc_mod._osl_pipes() - before == set()
