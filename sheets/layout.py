@@ -99,7 +99,10 @@ def _only_allowed(formula: str) -> bool:
 
 def new_workbook(path) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook as ours are written: text never turned into a formula or a number."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    # in_memory: XlsxWriter otherwise writes each sheet to a temporary file of its own in
+    # TMPDIR (rows of the user's data) and leaves them there when the disk fills up.
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                         "in_memory": True})
     wb.worksheet_class = _Worksheet
     return wb
 

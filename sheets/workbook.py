@@ -10,6 +10,8 @@ import datetime as dt
 import gc
 from pathlib import Path
 
+from xlsxwriter.exceptions import FileCreateError
+
 from titanic_reg import models as registry
 
 from .about_sheet import write_about
@@ -117,7 +119,11 @@ def _write(result, path, max_rows) -> Path:
     write_charts(writers["Charts"], result, history, summaries)
     write_about(writers["About"], result, list(sheets))
     sheets["About"].activate()
-    wb.close()
+    try:
+        wb.close()
+    except FileCreateError as exc:  # XlsxWriter's wrapper of the OSError (a full disk, say): the OSError
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc))
+        raise cause from None
     return path
 
 

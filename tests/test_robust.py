@@ -419,3 +419,31 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_and_a_live_ones_k
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert not any(p.exists() for p in stale) and live.read_text() == "partial"
+
+
+def _file_size_limit(limit):
+    def apply():
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it then fails with EFBIG, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_is_one_error_line_and_leaves_nothing_behind(runs, tmp_path):
+    """Files may not grow past 200 kB (the workbook is larger): as a disk that fills up while
+    the workbook is written. Before: XlsxWriter's FileCreateError traceback, and its
+    temporary files, holding passenger rows, left in TMPDIR."""
+    out = tmp_path / "out"
+    shutil.copytree(runs["old"], out)
+    old = snapshot(runs["old"])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run([_console_script(), "fit", TRAIN, "--seed", "2", *RUN, "--out", str(out)], cwd=ROOT,
+                          env={**os.environ, "TMPDIR": str(scratch)}, preexec_fn=_file_size_limit(200_000),
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("warning: ")]
+    assert errors == [f"error: cannot write to {out}: File too large"], proc.stderr
+    assert snapshot(out) == old and sorted(os.listdir(out)) == OUTPUTS
+    assert list(scratch.iterdir()) == []
