@@ -447,3 +447,26 @@ def test_a_full_disk_is_one_error_line_and_leaves_nothing_behind(runs, tmp_path)
     assert errors == [f"error: cannot write to {out}: File too large"], proc.stderr
     assert snapshot(out) == old and sorted(os.listdir(out)) == OUTPUTS
     assert list(scratch.iterdir()) == []
+
+
+def test_runs_into_one_folder_at_once_leave_one_runs_whole_set(tmp_path):
+    """Four runs with different seeds, at once, into one --out: whatever order they end in,
+    the folder holds one run's outputs, all of them (before: loss.png of one run beside the
+    other files of another, once in three trials). Each run's own set, written alone, is
+    the reference."""
+    seeds = [11, 12, 13, 14]
+    args = ["--epochs", "30", "--restarts", "4", "--descent-steps", "2", "--sheet-rows", "200"]
+    alone = {}
+    for seed in seeds:
+        proc = cli_process("fit", TRAIN, "--seed", seed, *args, "--out", tmp_path / f"alone{seed}")
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        alone[seed] = snapshot(tmp_path / f"alone{seed}")
+    shared = tmp_path / "shared"
+    procs = [cli_process("fit", TRAIN, "--seed", seed, *args, "--out", shared) for seed in seeds]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    together = snapshot(shared)
+    assert sorted(os.listdir(shared)) == OUTPUTS
+    assert any(together == ref for ref in alone.values()), "the folder mixes the outputs of several runs"

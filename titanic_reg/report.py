@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -212,6 +213,27 @@ def _cannot_create_in(folder: Path) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """The outputs of a run are a set: runs writing into one folder at once take turns, each
+    writing and renaming all its files while it holds an exclusive lock on the folder itself
+    (no lock file to leave behind). Where folders cannot be locked, runs go on unlocked."""
+    try:
+        import fcntl
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):  # pragma: no cover - no flock here
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # pragma: no cover - a file system without locks
+            pass
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
                   loss_png: Callable | None = None) -> list[Path]:
     """Write every output into out_dir; all files replace their old versions together or not at all.
@@ -225,7 +247,7 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     try:
         out.mkdir(parents=True, exist_ok=True)
         names = outputs(result.kaggle, result.recipe.workbook_name)
-        with staged() as stage:
+        with _folder_lock(out), staged() as stage:
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
             if result.predictions is not None:
                 paths.append(stage.text(out / names[1], predictions_text(result)))
