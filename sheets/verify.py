@@ -39,6 +39,7 @@ import posixpath
 import re
 import shutil
 import stat
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -171,6 +172,35 @@ def _size(n: int) -> str:
             value = n / scale
             return f"{value:,.0f} {unit}" if value == int(value) or value >= 100 else f"{value:,.1f} {unit}"
     return f"{n:,} bytes"
+
+
+def _private_copy(path: Path) -> Path:
+    """A folder of our own holding one copy of `path`, read once through one open file: a
+    file swapped for another after it was checked never reaches LibreOffice. Refused
+    (VerifyError) unless it is a regular file within MAX_FILE_BYTES."""
+    try:  # non-blocking: opening a pipe with no writer would wait for ever
+        src = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    except OSError as exc:
+        if Path(path).is_dir():
+            raise VerifyError(f"{path}: is a folder, not a workbook") from None
+        raise VerifyError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    folder = Path(tempfile.mkdtemp(prefix="titanic-reg-verify-"))
+    try:
+        with src:
+            st = os.fstat(src.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise VerifyError(f"{path}: not a regular file")
+            with open(folder / Path(path).name, "wb") as dst:
+                copied = 0
+                while chunk := src.read(1 << 20):
+                    copied += len(chunk)
+                    if copied > MAX_FILE_BYTES:
+                        raise VerifyError(f"{path}: refused, larger than the {_size(MAX_FILE_BYTES)} limit")
+                    dst.write(chunk)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
 
 
 def check_archive(path: str | os.PathLike) -> None:
@@ -567,12 +597,20 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     before LibreOffice starts), sheets.recalc.NoLibreOffice when soffice is
     missing and sheets.recalc.RecalcError when LibreOffice fails.
     """
-    path = Path(xlsx_path)
-    original = read_formula_cells(path)  # runs check_archive first
-    notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; LibreOffice ran with macro "
-             "execution disabled, so none ran" for parts in [_macro_parts(path)] if parts]
-    wanted = {name: set(cells) for name, cells in original.items() if cells}
-    recalced = recalculate(path, timeout=timeout, soffice=soffice)
+    given = Path(xlsx_path)
+    private = _private_copy(given)
+    try:
+        path = private / given.name  # checked, parsed and converted: the one copy, whoever changes `given`
+        try:
+            original = read_formula_cells(path)  # runs check_archive first
+        except VerifyError as exc:
+            raise VerifyError(str(exc).replace(str(path), str(given))) from None
+        notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; LibreOffice ran with macro "
+                 "execution disabled, so none ran" for parts in [_macro_parts(path)] if parts]
+        wanted = {name: set(cells) for name, cells in original.items() if cells}
+        recalced = recalculate(path, timeout=timeout, soffice=soffice)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     try:
         values, engine = _read_values(recalced, wanted)
     finally:

@@ -466,3 +466,20 @@ def test_libreoffice_killed_by_the_timeout_leaves_no_socket_in_tmp(good_xlsx, mo
     with pytest.raises(RecalcError, match="did not finish"):
         recalculate(good_xlsx, timeout=5000)
     assert recalc_mod._osl_pipes() - before == set()
+
+
+@pytest.mark.libreoffice
+def test_a_file_swapped_after_it_was_checked_never_reaches_libreoffice(good_xlsx, monkeypatch):
+    """The checks, the parse and LibreOffice all read one private copy, made by reading the
+    path once: here the path is replaced by junk right after the checks (each step reopened
+    the path before, so the junk reached LibreOffice)."""
+    real = verify_mod.read_formula_cells
+
+    def read_then_swap(path):
+        found = real(path)
+        good_xlsx.write_bytes(b"PK\x03\x04" + b"junk" * 1000)  # the attacker's move
+        return found
+
+    monkeypatch.setattr(verify_mod, "read_formula_cells", read_then_swap)
+    report = verify(good_xlsx)
+    assert report.ok and report.cells_checked == N_GOOD, report.summary()
