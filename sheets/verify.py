@@ -190,12 +190,16 @@ def _private_copy(path: Path) -> Path:
             st = os.fstat(src.fileno())
             if not stat.S_ISREG(st.st_mode):
                 raise VerifyError(f"{path}: not a regular file")
+            if st.st_size > MAX_FILE_BYTES:
+                raise VerifyError(f"{path}: refused, {_size(st.st_size)} is larger than the "
+                                  f"{_size(MAX_FILE_BYTES)} limit")
             with open(folder / Path(path).name, "wb") as dst:
                 copied = 0
                 while chunk := src.read(1 << 20):
                     copied += len(chunk)
                     if copied > MAX_FILE_BYTES:
-                        raise VerifyError(f"{path}: refused, larger than the {_size(MAX_FILE_BYTES)} limit")
+                        raise VerifyError(f"{path}: refused, it grew larger than the {_size(MAX_FILE_BYTES)} "
+                                          "limit while read")
                     dst.write(chunk)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
