@@ -170,38 +170,34 @@ CELL_TEXT_LIMIT = 32_767  # characters in a cell, in Excel and LibreOffice
 
 
 def clean_text(table: Table, column: Column) -> Column:
-    """The column with what a workbook cannot hold removed, and one warning naming the first row."""
-    column = _cut_long_texts(table, column)
+    """The column with what a workbook cannot hold removed: texts past a cell's limit cut to
+    it (a workbook would cut them silently; torch reads the same cut text, so the two agree),
+    control characters dropped; one warning for each, naming the first row."""
+    long = (column.texts.str.len() > CELL_TEXT_LIMIT).to_numpy(dtype=bool)
+    if long.any():
+        _warn_first(table, column, long, lambda text: f"text of {len(text):,} characters cut to "
+                    f"{CELL_TEXT_LIMIT:,}, a cell's limit in Excel and LibreOffice")
+        column = Column(column.name, column.codes, column.texts.map(lambda t: t[:CELL_TEXT_LIMIT]))
     bad = column.texts.str.contains(XML_ILLEGAL).to_numpy(dtype=bool)
     if not bad.any():
         return column
-    bad_rows = bad[column.codes]
-    if bad_rows.any():
-        i = int(np.argmax(bad_rows))
-        count = int(bad_rows.sum())
-        chars = "".join(sorted(set(XML_ILLEGAL.findall("".join(column.texts[bad])))))
-        shown = ", ".join(f"U+{ord(c):04X}" for c in chars)
-        more = f" (and {count - 1} more row{'s' if count > 2 else ''})" if count > 1 else ""
-        warn(f"{table.path}, row {table.rows[i]}, column {column.name}: dropped control characters that a "
-             f"workbook cannot hold ({shown}){more}")
+    chars = "".join(sorted(set(XML_ILLEGAL.findall("".join(column.texts[bad])))))
+    shown = ", ".join(f"U+{ord(c):04X}" for c in chars)
+    _warn_first(table, column, bad, lambda text: f"dropped control characters that a workbook cannot hold ({shown})")
     return Column(column.name, column.codes, column.texts.map(lambda t: XML_ILLEGAL.sub("", t).strip()))
 
 
-def _cut_long_texts(table: Table, column: Column) -> Column:
-    """Texts past a cell's limit cut to it (a workbook would cut them silently; torch reads the
-    same cut text, so the two agree), with one warning naming the first row."""
-    long = (column.texts.str.len() > CELL_TEXT_LIMIT).to_numpy(dtype=bool)
-    if not long.any():
-        return column
-    rows = long[column.codes]
-    if rows.any():
-        i = int(np.argmax(rows))
-        count = int(rows.sum())
-        size = len(column.texts.iat[column.codes[i]])
-        more = f" (and {count - 1} more row{'s' if count > 2 else ''})" if count > 1 else ""
-        warn(f"{table.path}, row {table.rows[i]}, column {column.name}: text of {size:,} characters cut to "
-             f"{CELL_TEXT_LIMIT:,}, a cell's limit in Excel and LibreOffice{more}")
-    return Column(column.name, column.codes, column.texts.map(lambda t: t[:CELL_TEXT_LIMIT]))
+def _warn_first(table: Table, column: Column, flagged: np.ndarray, problem) -> None:
+    """One warning for the rows whose text (by code) is flagged: the first row, `problem(its
+    text)`, and how many more."""
+    rows = flagged[column.codes]
+    if not rows.any():
+        return
+    i = int(np.argmax(rows))
+    count = int(rows.sum())
+    more = f" (and {count - 1} more row{'s' if count > 2 else ''})" if count > 1 else ""
+    warn(f"{table.path}, row {table.rows[i]}, column {column.name}: "
+         f"{problem(column.texts.iat[column.codes[i]])}{more}", stacklevel=3)
 
 
 # -- helpers ---------------------------------------------------------------
