@@ -36,10 +36,11 @@ def _user_errors():
     """Turn the errors a user can fix into one line and an exit code; bugs keep their traceback."""
     from sheets.recalc import NoLibreOffice, RecalcError
     from sheets.verify import VerifyError
-    from titanic_reg.errors import InputError, OptionError, TrainingError
+    from titanic_reg.errors import InputError, OptionError, TrainingError, speaking_cli
 
     try:
-        yield
+        with speaking_cli():
+            yield
     except OptionError as exc:  # an option this data or recipe cannot take: a usage error
         _stop_if_interrupted()
         raise click.BadParameter(exc.problem, param_hint=exc.option) from None

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from titanic_reg.errors import InputWarning
+from titanic_reg.errors import warn
 from titanic_reg.table import XML_ILLEGAL
 
 from .functions import ALLOWED, functions_used
@@ -59,9 +58,8 @@ def xml_safe(text: str, where: str = "") -> str:
     found = sorted(set(XML_ILLEGAL.findall(text)))
     shown = ", ".join(f"U+{ord(ch):04X}" for ch in found)
     clean = XML_ILLEGAL.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text)
-    warnings.warn(InputWarning(f"{where + ': ' if where else ''}text {clean[:40]!r} had characters a workbook "
-                               f"cannot hold ({shown}): control characters dropped, lone surrogates "
-                               "replaced by U+FFFD"), stacklevel=3)
+    warn(f"{where + ': ' if where else ''}text {clean[:40]!r} had characters a workbook "
+         f"cannot hold ({shown}): control characters dropped, lone surrogates replaced by U+FFFD")
     return clean
 
 

@@ -34,3 +34,65 @@ def test_a_bad_argument_is_refused_at_once_by_its_name(kwargs, message):
 def test_a_dataframe_is_no_training_path():
     with pytest.raises(OptionError, match="^train_path: must be the path of a CSV file, not a DataFrame$"):
         titanic_reg.fit(pd.read_csv("data/train.csv"))
+
+
+# --------------------------------------------------------------------------- Python's words, the caller's line
+PENGUINS = "data/penguins.csv"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"lr": -1.0}, "lr: the learning rate must be a positive number, not -1.0"),
+    ({"valid_pct": 1.5}, "valid_pct: must be at least 0 and below 1, not 1.5"),
+    ({"models": "linear,nope"}, "models: "),
+    ({"submit_model": "nope", "epochs": 5, "restarts": 2}, "submit_model: 'nope' is no model of this run"),
+])
+def test_errors_name_pythons_arguments_not_the_commands_options(kwargs, message):
+    with pytest.raises(OptionError) as caught:
+        titanic_reg.fit("data/train.csv", **kwargs)
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert "--" not in str(caught.value)
+
+
+def test_a_problem_with_the_data_suggests_a_python_argument():
+    from titanic_reg.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        titanic_reg.fit(PENGUINS, target="species")
+    assert "choose one against the rest with positive=..., e.g. positive='Adelie'" in str(caught.value)
+    with pytest.raises(InputError, match=r"which column is to be predicted\? Name it with target=\.\.\. \(or give "
+                                         r"a recipe\)"):
+        titanic_reg.fit(PENGUINS)
+
+
+def test_the_same_problem_on_the_command_line_names_the_option():
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.main, ["fit", PENGUINS, "--target", "species", "--no-workbook"])
+    assert result.exit_code == 1
+    assert "choose one against the rest with --positive CLASS, e.g. --positive Adelie" in result.stderr
+
+
+def test_asking_for_a_missing_gpu_names_the_argument():
+    import torch
+
+    from titanic_reg.errors import TrainingError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(TrainingError, match=r"^device='cuda' was asked for, but torch .* sees no CUDA GPU; use "
+                                            r"device='cpu' \(or 'auto'\)$"):
+        titanic_reg.fit("data/train.csv", device="cuda")
+
+
+def test_a_warning_points_at_the_callers_line():
+    import warnings
+
+    from titanic_reg.errors import InputWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        titanic_reg.fit("data/train.csv", epochs=5, restarts=2, descent_steps=0)  # test.csv lacks a Fare
+    ours = [w for w in caught if issubclass(w.category, InputWarning)]
+    assert ours and all(w.filename == __file__ for w in ours), [(w.filename, w.lineno) for w in ours]

@@ -547,7 +547,7 @@ CATALOGUE: list[Case] = [
          note="Gentoo (1) against the other two (0); predictions say Gentoo or rest", check=_gentoo),
     Case("positive-unknown", "`--target species --positive Emperor`", penguins(),
          ("--target", "species", "--positive", "Emperor"),
-         expect=refuse(1, "{train}, column species: --positive 'Emperor' is not a value of the target; its "
+         expect=refuse(1, "{train}, column species: --positive Emperor is not a value of the target; its "
                           "values: Adelie, Chinstrap, Gentoo")),
     Case("target-one-value", "a target with one value in every row", literal("x,y\n1,a\n2,a\n3,a\n4,a\n"),
          ("--target", "y"),

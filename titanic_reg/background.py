@@ -29,6 +29,7 @@ import warnings
 from pathlib import Path
 
 from . import mplconfig
+from .errors import warn
 
 
 class Worker:
@@ -77,7 +78,7 @@ class Worker:
             return baselines.fitted(**self.job)
         scores, test, said = answer
         for category, message in said:
-            warnings.warn(category(message), stacklevel=2)
+            warn(message, category)
         return scores, test
 
     def draw(self, plot: dict) -> None:

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from .errors import InputWarning, TrainingError
+from .errors import TrainingError, option, warn
 from .metrics import SCORES, split_scores
 
 # MLPRegressor trains by mini-batches of 200 rows, a Python step each: 20 s at 640,000
@@ -134,8 +134,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         except ValueError as exc:  # scikit-learn's word for "not with these rows"
             seconds = time.perf_counter() - start
             reason = _why_not(exc, y_train, kind)
-            warnings.warn(InputWarning(f"baseline {name} cannot be fitted ({reason}); its scores are null"),
-                          stacklevel=2)
+            warn(f"baseline {name} cannot be fitted ({reason}); its scores are null")
             out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None, "fit_rows": len(fit_X),
                          "error": reason}
             if name == "sklearn_linear":
@@ -208,7 +207,7 @@ def _why_not(exc: Exception, y_train, kind) -> str:
 
 def _unfitted(name: str, reason: str):
     def predict(X):
-        raise TrainingError(f"--submit-model {name}: that baseline could not be fitted ({reason})")
+        raise TrainingError(f"{option('submit_model', name)}: that baseline could not be fitted ({reason})")
 
     return predict
 

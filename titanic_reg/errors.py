@@ -1,7 +1,47 @@
-"""Errors and warnings the user can act on: the CLI prints each as one line."""
+"""Errors and warnings the user can act on: the CLI prints each as one line.
+
+A message that names an option speaks its caller's language: `--valid-pct 0.5` on the
+command line, `valid_pct=0.5` in Python. The CLI says which (`speaking_cli`); messages
+are built with `option(name, value)`, from the Python name.
+"""
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import sys
 import warnings
+from pathlib import Path
+
+_CLI = contextvars.ContextVar("titanic_reg_cli", default=False)
+# Python names whose command-line option is not the name with - for _.
+_FLAGS = {"train_path": "DATA", "test_path": "--test", "recipe": "--recipe", "max_steps": "--max-steps"}
+
+
+@contextlib.contextmanager
+def speaking_cli():
+    """Messages built in the block name command-line options (`--lr 0.1`), not arguments."""
+    token = _CLI.set(True)
+    try:
+        yield
+    finally:
+        _CLI.reset(token)
+
+
+def flag(name: str) -> str:
+    """The command-line option of the Python argument `name`: lr -> --lr, valid_pct -> --valid-pct."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def option(name: str, value=None, metavar: str | None = None) -> str:
+    """An option as the caller wrote it, with a value if given: `--lr 0.01` or `lr=0.01`;
+    a metavar stands for any value: `--target COLUMN` or `target=...`."""
+    if metavar is not None:
+        return f"{flag(name)} {metavar}" if _CLI.get() else f"{name}=..."
+    if hasattr(value, "item"):  # a numpy scalar, shown as the plain value it holds
+        value = value.item()
+    if _CLI.get():
+        return flag(name) if value is None else f"{flag(name)} {value}"
+    return name if value is None else f"{name}={value!r}"
 
 
 class InputError(Exception):
@@ -36,11 +76,15 @@ class RecipeError(InputError):
 
 
 class OptionError(ValueError):
-    """An option that cannot be used with this data or recipe; the CLI reports it as a usage error."""
+    """An option that cannot be used with this data or recipe; the CLI reports it as a usage error.
 
-    def __init__(self, option: str, problem: str):
-        self.option, self.problem = option, problem
-        super().__init__(f"{option}: {problem}")
+    `name` is the Python argument; `option` what the caller wrote (`--valid-pct` or `valid_pct`).
+    """
+
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        self.option = option(name)
+        super().__init__(f"{self.option}: {problem}")
 
 
 class TrainingError(Exception):
@@ -51,5 +95,13 @@ class InputWarning(UserWarning):
     """The input was used after a change the user should know about; one line, says what was done."""
 
 
-def warn(message: str, stacklevel: int = 2) -> None:
-    warnings.warn(InputWarning(message), stacklevel=stacklevel + 1)
+_OURS = tuple(str(Path(__file__).resolve().parent.parent / name) for name in ("titanic_reg", "sheets"))
+
+
+def warn(message: str, category: type[Warning] = InputWarning) -> None:
+    """Warn, pointing at the first line outside this package: the caller's, in a notebook,
+    not the library's own (as Python 3.12's skip_file_prefixes does)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_OURS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(category(message), stacklevel=level if frame is not None else 2)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, option
 from .recipe import MISSING_VALUES, Recipe, Rule
 from .report import data_name
 from .table import Column, Table, numbers
@@ -154,7 +154,7 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
     if positive is not None:
         chosen = _match(positive, classes, numeric)
         if chosen is None:
-            raise InputError(table.path, f"--positive {positive!r} is not a value of the target; its values: "
+            raise InputError(table.path, f"{option('positive', positive)} is not a value of the target; its values: "
                                          f"{listed}", column=col.name)
         others = len(classes) - 1
         return Target(col.name, "binary", chosen,
@@ -166,8 +166,8 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
     if len(classes) > 2:
         counts = pd.Series(train_values).value_counts()
         raise InputError(table.path, f"the target has {len(classes)} classes ({listed}); titanic-reg predicts "
-                                     f"two: choose one against the rest with --positive CLASS, e.g. --positive "
-                                     f"{counts.index[0]}", column=col.name)
+                                     f"two: choose one against the rest with {option('positive', metavar='CLASS')}, e.g. "
+                                     f"{option('positive', counts.index[0])}", column=col.name)
     words = {str(c).lower(): c for c in classes}
     if numeric:
         chosen = classes[-1]

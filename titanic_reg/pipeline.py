@@ -24,7 +24,7 @@ from . import baselines, leakage
 from . import models as registry
 from .data import Rows, load, target_missing, unseen_levels
 from .descent import descent_lr
-from .errors import InputError, OptionError, TrainingError, warn
+from .errors import InputError, OptionError, TrainingError, option, warn
 from .features import Fitted, fill_problem, fit_recipe
 from .infer import infer
 from .metrics import split_scores
@@ -143,8 +143,8 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
     if recipe is not None:  # a caller's Recipe is copied: the overrides below change it
         recipe = load_recipe(recipe) if not isinstance(recipe, Recipe) else copy.deepcopy(recipe)
         if target is not None and target != recipe.target.column:
-            raise OptionError("--target", f"{target!r}, but the recipe predicts {recipe.target.column!r}: "
-                                          "give one or the other")
+            raise OptionError("target", f"{target!r}, but the recipe predicts {recipe.target.column!r}: "
+                                         f"give {option('target')} or {option('recipe')}, not both")
     elif target is not None:
         target = target.strip()
         labelled = _labelled_count(table, target)
@@ -155,8 +155,8 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
     elif is_kaggle_titanic(table):
         recipe = titanic()
     else:
-        raise InputError(table.path, "which column is to be predicted? Name it with --target COLUMN (or give "
-                                     f"a --recipe); the header has {table.listed()}. (Without either, the file "
+        raise InputError(table.path, f"which column is to be predicted? Name it with {option('target', metavar='COLUMN')} (or give "
+                                     f"a {option('recipe')}); the header has {table.listed()}. (Without either, the file "
                                      "needs Kaggle Titanic's columns for the lesson's recipe; it lacks "
                                      f"{', '.join(c for c in KAGGLE_COLUMNS if table.find(c) is None)}.)",
                          row=table.header_row)
@@ -164,9 +164,9 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
         t, value = recipe.target, _positive_value(positive, recipe.target)
         if t.kind == "binary" and value != t.positive:
             # Its rules (everyone_dies, say) and its outputs (Kaggle's Survived) mean its own class.
-            raise OptionError("--positive", f"{positive!r}, but the recipe predicts {t.column} = "
+            raise OptionError("positive", f"{positive!r}, but the recipe predicts {t.column} = "
                                             f"{level_text(t.positive)}: change [target] positive (and any rule) in a "
-                                            "copy of it, or infer one with --target")
+                                            f"copy of it, or infer one with {option('target')}")
         t.kind, t.positive = "binary", value
     if missing is not None:
         recipe.missing = missing
@@ -188,7 +188,7 @@ def _positive_value(positive, target):
             return float(positive.strip())
         except ValueError:
             if target.kind == "number":
-                raise OptionError("--positive", f"{positive!r} is not a number, and the target "
+                raise OptionError("positive", f"{positive!r} is not a number, and the target "
                                                 f"{target.column} holds numbers") from None
             return positive.strip()
     return positive
@@ -218,7 +218,7 @@ def labelled_rows(table: Table, recipe: Recipe) -> tuple[Rows, int, int, set]:
             complete &= ~gap
         dropped = int((~complete).sum())
         if not complete.any():
-            raise InputError(table.path, f"no row is complete ({', '.join(recipe.columns)}); try --missing fill")
+            raise InputError(table.path, f"no row is complete ({', '.join(recipe.columns)}); try {option('missing', 'fill')}")
         data = data.take(np.flatnonzero(complete))
     if recipe.target.kind == "binary":
         _check_classes(data, recipe)
@@ -255,12 +255,12 @@ def choose_models(names) -> list[Model]:
         try:
             model = registry.get(str(name))
         except ValueError as exc:
-            raise OptionError("--models", str(exc)) from None
+            raise OptionError("models", str(exc)) from None
         if model.name in [m.name for m in chosen]:
-            raise OptionError("--models", f"{model.name} is named twice")
+            raise OptionError("models", f"{model.name} is named twice")
         chosen.append(model)
     if not chosen:
-        raise OptionError("--models", f"name at least one model: {registry.choices()}")
+        raise OptionError("models", f"name at least one model: {registry.choices()}")
     return chosen
 
 
@@ -295,13 +295,13 @@ def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_step
 
 def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer):
     if missing not in (None, "drop", "fill"):
-        raise OptionError("--missing", f"must be 'drop' or 'fill', not {missing!r}")
+        raise OptionError("missing", f"must be 'drop' or 'fill', not {missing!r}")
     if lr is not None and not (lr > 0 and np.isfinite(lr)):
-        raise OptionError("--lr", f"the learning rate must be a positive number, not {lr}")
+        raise OptionError("lr", f"the learning rate must be a positive number, not {lr}")
     if not 0 <= valid_pct < 1:
-        raise OptionError("--valid-pct", f"must be at least 0 and below 1, not {valid_pct}")
+        raise OptionError("valid_pct", f"must be at least 0 and below 1, not {valid_pct}")
     if optimizer not in OPTIMIZER_CHOICES:
-        raise OptionError("--optimizer", f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZER_CHOICES)}")
+        raise OptionError("optimizer", f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZER_CHOICES)}")
 
 
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
@@ -337,20 +337,20 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     ours = [m.name for m in chosen_models]
     names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
     if submit_model is not None and submit_model not in (*ours, *names):
-        raise OptionError("--submit-model", f"{submit_model!r} is no model of this run: choose from "
+        raise OptionError("submit_model", f"{submit_model!r} is no model of this run: choose from "
                                             f"{', '.join((*ours, *names))}")
 
     for model in chosen_models:  # a model the workbook or memory cannot hold is refused before any training
         problem = check_models and check_models(model, len(fitted.names))
         if problem:
-            raise OptionError("--models", problem)
+            raise OptionError("models", problem)
         starts = model_config(model, epochs=epochs, restarts=restarts).restarts
         numbers = model.size(len(fitted.names)) * starts
         if numbers > MAX_PARAM_NUMBERS:
-            raise OptionError("--models", f"model {model.name}: {model.size(len(fitted.names)):,} parameters x "
+            raise OptionError("models", f"model {model.name}: {model.size(len(fitted.names)):,} parameters x "
                                           f"{starts:,} starts is past the {MAX_PARAM_NUMBERS:,} numbers a fit may "
                                           "train at once (each held five times over, with Adam's state): choose "
-                                          "fewer units, or fewer --restarts")
+                                          f"fewer units, or fewer {option('restarts')}")
     X = fitted.matrix(data)
     y = fitted.y(data)
     X_test = fitted.matrix(test) if test is not None else None
@@ -461,7 +461,7 @@ def _predict(name, trained, test_predictions, metrics, X) -> torch.Tensor:
     if name in trained:
         return registry.get(name).predict(X, trained[name].params[None])[0]
     if test_predictions[name] is None:
-        raise TrainingError(f"--submit-model {name}: that baseline could not be fitted ({metrics[name]['error']})")
+        raise TrainingError(f"{option('submit_model', name)}: that baseline could not be fitted ({metrics[name]['error']})")
     return torch.as_tensor(test_predictions[name], dtype=torch.float64)
 
 

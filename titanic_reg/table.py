@@ -197,7 +197,7 @@ def _warn_first(table: Table, column: Column, flagged: np.ndarray, problem) -> N
     count = int(rows.sum())
     more = f" (and {count - 1} more row{'s' if count > 2 else ''})" if count > 1 else ""
     warn(f"{table.path}, row {table.rows[i]}, column {column.name}: "
-         f"{problem(column.texts.iat[column.codes[i]])}{more}", stacklevel=3)
+         f"{problem(column.texts.iat[column.codes[i]])}{more}")
 
 
 # -- helpers ---------------------------------------------------------------

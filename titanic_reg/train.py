@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .errors import TrainingError
+from .errors import TrainingError, option
 from .models import Model, mse, squared_error
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "cg")
@@ -52,8 +52,8 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise TrainingError(
-            f"--device cuda was asked for, but torch {torch.__version__} sees no CUDA GPU; "
-            "use --device cpu (or auto)"
+            f"{option('device', 'cuda')} was asked for, but torch {torch.__version__} sees no CUDA GPU; "
+            f"use {option('device', 'cpu')} (or 'auto')"
         )
     if name not in ("cpu", "cuda"):
         raise TrainingError(f"unknown device {name!r}: use auto, cpu or cuda")
@@ -350,7 +350,7 @@ def _check_finite(losses: torch.Tensor, step: int, model, cfg) -> None:
     if bool(torch.isfinite(losses).all()):
         return
     bad = losses[~torch.isfinite(losses)][0].item()
-    hint = (f"try a smaller learning rate, e.g. --lr {cfg.lr / 10:g}" if cfg.lr
+    hint = (f"try a smaller learning rate, e.g. {option('lr', float(f'{cfg.lr / 10:g}'))}" if cfg.lr
             else "the inputs may hold values too large to square")
     raise TrainingError(
         f"{model.name}: the loss became {bad} at step {step} "
