@@ -405,9 +405,13 @@ def verify(workbook, tol, timeout):
 
 
 # --------------------------------------------------------------------------- the lesson notebook
-# Mirrors titanic_reg.lesson.LR and MAX_STEPS (tests/test_lesson.py keeps them equal);
-# importing those here would load torch for --help.
-LESSON_LR, LESSON_MAX_STEPS, LESSON_OUT = 0.1, 300, "out/lesson"
+# LESSON_LR and LESSON_MAX_STEPS mirror titanic_reg.lesson.LR and MAX_STEPS (tests/test_lesson.py
+# keeps them equal); importing those here would load torch for --help. --max-steps takes up to
+# LESSON_STEPS_LIMIT, one Descent row each: --lr from 0.003 (9,007 steps) to 0.22 converges within
+# it, the lesson's 0.01 in 2,695, within the default; above LESSON_LR_LIMIT (0.2215 on the lesson's
+# points) the descent diverges. tests/test_lesson.py checks these numbers too.
+LESSON_LR, LESSON_MAX_STEPS, LESSON_STEPS_LIMIT, LESSON_LR_LIMIT = 0.1, 3000, 10_000, 0.22
+LESSON_OUT = "out/lesson"
 
 
 def _lesson_out(out):
@@ -428,6 +432,25 @@ def _write_lesson_files(out, files):
         _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
 
 
+def _lesson_not_converged(lesson_mod, result) -> str:
+    """fit_quad's ConvergenceWarning, said with the command's options."""
+    lr = result.lr
+    text = f"not converged after {result.steps:,} steps (largest |gradient| {result.max_grad:.2g})"
+    need = lesson_mod.steps_to_converge(lr, result.tol)
+    if not result.zero_grad:
+        if need <= LESSON_STEPS_LIMIT:
+            return text + (f": the gradients were never zeroed (--no-zero-grad); zeroed, --lr {lr:g} "
+                           f"converges in {need:,} steps")
+        return text + ": the gradients were never zeroed (--no-zero-grad)"
+    if need == float("inf"):
+        return text + f": --lr {lr:g} is too large, this descent diverges above {LESSON_LR_LIMIT}"
+    if need > LESSON_STEPS_LIMIT:
+        return text + (f": --lr {lr:g} needs {need:,} steps, more than --max-steps takes "
+                       f"({LESSON_STEPS_LIMIT:,}); raise --lr to 0.003 or more (below {LESSON_LR_LIMIT})")
+    suggest = min(-(-need // 100) * 100, LESSON_STEPS_LIMIT)  # rounded up to a hundred
+    return text + f": --lr {lr:g} needs {need:,} steps; raise --max-steps to {suggest} (at most {LESSON_STEPS_LIMIT:,})"
+
+
 @main.group()
 def lesson():
     """The lesson notebook "How does a neural net really work?": a quadratic fitted
@@ -438,34 +461,57 @@ def lesson():
 @click.option("--out", "out", default=LESSON_OUT, show_default=True, metavar="DIR",
               help="Folder for quad.png and quad.xlsx.")
 @click.option("--lr", type=float, default=LESSON_LR, show_default=True, callback=_positive_finite,
-              help="Learning rate (the lesson's 0.01 needs about 2,600 steps to converge).")
-@click.option("--max-steps", type=click.IntRange(1, 1000), default=LESSON_MAX_STEPS, show_default=True,
-              help="Stop here if not converged yet; one Descent row per step.")
+              help=f"Learning rate: 0.1 converges in 261 steps, the lesson's 0.01 in 2,695; "
+                   f"above {LESSON_LR_LIMIT} the descent diverges.")
+@click.option("--max-steps", type=click.IntRange(1, LESSON_STEPS_LIMIT), default=LESSON_MAX_STEPS,
+              show_default=True,
+              help=f"Stop here if not converged yet, at most {LESSON_STEPS_LIMIT:,} (--lr 0.003 to "
+                   f"{LESSON_LR_LIMIT} converges within it); one Descent row per step.")
+@click.option("--no-zero-grad", "no_zero_grad", is_flag=True,
+              help="Run the lesson's loop as written, without abc.grad.zero_(): backward() adds each "
+                   "gradient to the sum of the earlier ones, every step uses that sum, and the loss "
+                   "rises again after a few steps.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate quad.xlsx in LibreOffice afterwards and compare every formula.")
-def lesson_quad(out, lr, max_steps, verify_after):
+def lesson_quad(out, lr, max_steps, no_zero_grad, verify_after):
     """Fit a*x^2 + b*x + c to the lesson's noisy points by gradient descent, from 1.5, 1.5, 1.5,
-    until every |gradient| < 1e-9; write quad.png and quad.xlsx (every step by formula)."""
+    until every |gradient| < 1e-9; write quad.png and quad.xlsx (every step by formula).
+
+    The gradients are zeroed after each step, which the lesson's loop does not do:
+    --no-zero-grad shows what that does."""
     out = _lesson_out(out)
     with _user_errors():
+        import warnings
+
         from sheets.lesson_sheets import write_quad_workbook
         from titanic_reg import lesson as lesson_mod
 
-        result = lesson_mod.fit_quad(lr=lr, max_steps=max_steps)
+        try:
+            with warnings.catch_warnings():
+                # Its ConvergenceWarning speaks Python (max_steps=...): said below with the options.
+                warnings.simplefilter("ignore", lesson_mod.ConvergenceWarning)
+                result = lesson_mod.fit_quad(lr=lr, max_steps=max_steps, zero_grad=not no_zero_grad)
+        except lesson_mod.DivergedError as exc:
+            _fail(f"--lr {lr:g} is too large: the loss became {exc.loss} at step {exc.step} "
+                  f"(this descent diverges above --lr {exc.lr_limit:.3g})")
         for line in result.shown_lines():
             click.echo(line)
         paths = _write_lesson_files(out, [
-            ("quad.png", lambda tmp: lesson_mod.plot_quad(result, tmp)),
+            ("quad.png", lambda tmp: lesson_mod.save_quad_plot(result, tmp)),
             ("quad.xlsx", lambda tmp: write_quad_workbook(result, tmp)),
         ])
         cf = result.closed_form.tolist()
         click.echo(f"a={result.a:.6f} b={result.b:.6f} c={result.c:.6f} (true 3, 2, 1); MSE {result.loss:.9f}")
         click.echo(f"least squares: a={cf[0]:.6f} b={cf[1]:.6f} c={cf[2]:.6f}; MSE {result.closed_form_loss:.9f}")
+        rose = result.rose_at
+        if not result.zero_grad and rose is not None:
+            before, after = result.losses[rose - 1].item(), result.losses[rose].item()
+            click.echo(f"the loss rose again at step {rose} ({before:.2f} to {after:.2f}): without "
+                       "abc.grad.zero_(), each step used the sum of every gradient so far")
         if result.converged:
             click.echo(f"converged after {result.steps} steps (lr {lr:g}): every |gradient| < {result.tol:g}")
         else:
-            click.echo(f"warning: not converged after {result.steps} steps (largest |gradient| "
-                       f"{result.max_grad:.2g}); raise --lr (below 0.22) or --max-steps", err=True)
+            click.echo(f"warning: {_lesson_not_converged(lesson_mod, result)}", err=True)
         for path in paths:
             click.echo(f"wrote {path}")
         if verify_after:
@@ -486,8 +532,8 @@ def lesson_relu(out):
 
         fit = lesson_mod.fit_relus()
         paths = _write_lesson_files(out, [
-            ("relu.png", lesson_mod.plot_relu),
-            ("relu_fit.png", lambda tmp: lesson_mod.plot_relu_fit(tmp, fit)),
+            ("relu.png", lesson_mod.save_relu_plot),
+            ("relu_fit.png", lambda tmp: lesson_mod.save_relu_fit_plot(tmp, fit)),
         ])
         click.echo(f"sum of {fit.k} ReLUs: MSE {fit.loss:.4f}; best straight line: MSE {fit.line_loss:.4f}")
         for path in paths:

@@ -31,8 +31,8 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # 1. Each model's loss: torch's figure, the workbook's formula, the difference.
     r = 2
     others = [x for x in scores if x != "mse"]
-    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "difference",
-                     "torch valid MSE", "workbook valid MSE", "difference"]
+    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference",
+                     "torch valid MSE", "workbook valid MSE", "valid difference"]
               + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")])
     for model in result.model_list:
         r += 1

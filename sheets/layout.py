@@ -114,6 +114,7 @@ class Writer:
 
     def __init__(self, wb, ws, styles):
         self.wb, self.ws, self.s = wb, ws, styles
+        self._headers: dict[int, set] = {}  # row -> the header names written on it
 
     def _string(self, r, c, value, fmt):
         where = f"{self.ws.get_name()}!{col(c)}{r + 1}"
@@ -153,9 +154,17 @@ class Writer:
             self.ws.write_number(r, c, float(value), fmt)
 
     def headers(self, row, first_col, names, widths=None):
+        """Headers along `row`; a name already on that row becomes "name (2)", "name (3)": a
+        table read back by pandas keeps the names as written (see sheets/read.py)."""
         self.ws.set_row(row, 30)  # room for a header that wraps onto two lines
+        seen = self._headers.setdefault(row, set())
         for i, name in enumerate(names):
-            self._string(row, first_col + i, name, self.s.header)
+            unique, k = name, 1
+            while unique in seen:
+                k += 1
+                unique = f"{name} ({k})"
+            seen.add(unique)
+            self._string(row, first_col + i, unique, self.s.header)
             if widths is not None:
                 self.ws.set_column(first_col + i, first_col + i, widths[i] if i < len(widths) else widths[-1])
 

@@ -8,6 +8,9 @@ Two sheets:
 * Descent: one row per gradient-descent step. Row 0 holds the start (1.5, 1.5, 1.5);
   every later row is `previous - lr * gradient of the previous row`, the loss and the
   three derivatives are formulas over all points, beside torch's loss at that step.
+  For a run that never zeroed the gradients (fit_quad(zero_grad=False), the lesson's
+  loop as written), three more columns hold abc.grad as it was used: the sum of the
+  gradients so far, `above + this row's gradient`; each update subtracts lr times it.
 
 Every formula comes from the `..._excel` twins in titanic_reg.lesson and carries its
 cached value from the same torch run, so `titanic-reg verify` checks each step.
@@ -29,7 +32,7 @@ TOP = 5  # 0-based row of the first point / of step 0
 X_COL, X2_COL, Y_COL, PRED_COL, SQ_COL = range(5)
 CMP_COL = 6  # the a, b, c comparison block on the Points sheet starts in column G
 # Descent columns
-STEP, A, B, C, LOSS, TORCH, DIFF, GA, GB, GC = range(10)
+STEP, A, B, C, LOSS, TORCH, DIFF, GA, GB, GC, SA, SB, SC = range(13)  # SA..SC: zero_grad=False only
 LR_CELL = "$B$4"
 
 
@@ -121,7 +124,8 @@ def _write_points(w: Writer, result) -> None:
     how = (f"converged after {result.steps} steps: every |gradient| < {result.tol:g}" if result.converged
            else f"NOT converged: stopped at the limit of {result.steps} steps "
                 f"(largest |gradient| {result.max_grad:.2g}, above {result.tol:g})")
-    ws.write_string(r, c0, f"Gradient descent from a = b = c = 1.5, lr {result.lr:g}, {how}; "
+    grads = "" if result.zero_grad else " with the gradients never zeroed (the lesson's loop as written)"
+    ws.write_string(r, c0, f"Gradient descent from a = b = c = 1.5, lr {result.lr:g}{grads}, {how}; "
                            f"every step is on the {DESCENT} sheet.", s.note)
     ws.write_string(r + 1, c0, "The noise allows no better: least squares is the smallest MSE any a, b, c "
                                "reach on these 20 points; the true f's MSE is larger.", s.note)
@@ -149,14 +153,23 @@ def _write_descent(w: Writer, result) -> None:
     ws, s = w.ws, w.s
     params = result.params.tolist()
     grads = result.grads.tolist()
+    applied = result.applied.tolist()
     losses = result.losses.tolist()
     rows = len(losses)
     grad_fmt = s("formula", None, num_format="0.000000E+00")
     ws.write_string(0, 0, "Descent: the lesson's gradient descent on a, b, c, one row per step, by formula",
                     s.title)
-    ws.write_string(1, 0, "Step 0 starts at a = b = c = 1.5; each later a is the a above − lr × (d loss/d a "
-                          "above), b and c alike. The loss and its derivatives are formulas over all points "
-                          "(pts_x, pts_y on Points); torch's loss is autograd's at the same step.", s.note)
+    summed = not result.zero_grad
+    if summed:
+        ws.write_string(1, 0, "The lesson's loop as written: abc.grad is never zeroed, so backward() adds each "
+                              "step's gradient to it. Step 0 starts at a = b = c = 1.5; each later a is the a "
+                              "above − lr × (abc.grad for a above: the sum of d loss/d a over every step so far), "
+                              "b and c alike. The loss and its derivatives are formulas over all points "
+                              "(pts_x, pts_y on Points); torch's loss is autograd's at the same step.", s.note)
+    else:
+        ws.write_string(1, 0, "Step 0 starts at a = b = c = 1.5; each later a is the a above − lr × (d loss/d a "
+                              "above), b and c alike. The loss and its derivatives are formulas over all points "
+                              "(pts_x, pts_y on Points); torch's loss is autograd's at the same step.", s.note)
     stop = (f"converged after {result.steps} steps" if result.converged
             else f"not converged within the {result.steps}-step limit")
     ws.write_string(2, 0, f"Stopping rule: stop once |d loss/d a|, |d loss/d b| and |d loss/d c| are all below "
@@ -164,8 +177,12 @@ def _write_descent(w: Writer, result) -> None:
                           f"squares), or after {result.max_steps} steps. This run: {stop}.", s.note)
     ws.write_string(3, 0, "lr", s(None, None, bold=True))
     w.reported(3, 1, result.lr)
-    w.headers(HEADER, 0, ["step", "a", "b", "c", "loss (workbook)", "loss (torch)", "difference",
-                          "d loss / d a", "d loss / d b", "d loss / d c"], [6, 11, 11, 11, 13, 13, 10, 14])
+    names = ["step", "a", "b", "c", "loss (workbook)", "loss (torch)", "difference",
+             "d loss / d a", "d loss / d b", "d loss / d c"]
+    if summed:
+        names += [f"abc.grad for {name}: the sum so far" for name in L.PARAMS]
+    w.headers(HEADER, 0, names, [6, 11, 11, 11, 13, 13, 10, 14])
+    used = SA if summed else GA  # the gradient each update subtracts
     for i in range(rows):
         r = TOP + i
         abc = [ref(A, r), ref(B, r), ref(C, r)]
@@ -176,7 +193,7 @@ def _write_descent(w: Writer, result) -> None:
         else:
             w.formula(r, STEP, f"{ref(STEP, r - 1)}+1", i, "int")
             for k in range(3):
-                w.formula(r, A + k, L.descent_step_excel(ref(A + k, r - 1), ref(GA + k, r - 1), LR_CELL),
+                w.formula(r, A + k, L.descent_step_excel(ref(A + k, r - 1), ref(used + k, r - 1), LR_CELL),
                           params[i][k], "param")
         w.formula(r, LOSS, L.quad_mse_excel(*abc, "pts_x", "pts_y"), losses[i], "mse")
         w.reported(r, TORCH, losses[i], "mse")
@@ -185,6 +202,9 @@ def _write_descent(w: Writer, result) -> None:
             # Scientific: the gradients shrink to 1e-9, which fixed decimals show as 0.
             ws.write_formula(r, GA + k, "=" + L.quad_grad_excel(name, *abc, "pts_x", "pts_y"), grad_fmt,
                              grads[i][k])
+            if summed:
+                total = ref(GA + k, r) if i == 0 else L.grad_sum_excel(ref(SA + k, r - 1), ref(GA + k, r))
+                ws.write_formula(r, SA + k, "=" + total, grad_fmt, applied[i][k])
     ws.freeze_panes(TOP, 1)
 
     last = TOP + rows - 1
@@ -197,4 +217,4 @@ def _write_descent(w: Writer, result) -> None:
     chart.set_x_axis({"name": "step", "min": 0, "max": max(rows - 1, 1)})
     chart.set_y_axis({"name": "MSE"})
     chart.set_size({"width": 560, "height": 320})
-    ws.insert_chart(HEADER, GC + 2, chart)
+    ws.insert_chart(HEADER, (SC if summed else GC) + 2, chart)

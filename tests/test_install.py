@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,8 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of what git has (tracked, or new and not ignored): setuptools' build/ folder in the clone could hold
+    # files of an older tree, and a wheel must not depend on what is lying around.
+    source = base / "source"
+    for name in subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, check=True, capture_output=True,
+                               text=True).stdout.split("\0"):
+        if name and (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                    "-w", str(base / "dist"), str(ROOT)], check=True, cwd=base)
+                    "-w", str(base / "dist"), str(source)], check=True, cwd=base)
     wheel, = (base / "dist").glob("titanic_reg-*.whl")
     env_dir = base / "env"
     venv.EnvBuilder(with_pip=False).create(env_dir)

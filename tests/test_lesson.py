@@ -1,10 +1,13 @@
 """The lesson notebook's first half: titanic_reg/lesson.py, sheets/lesson_sheets.py, `titanic-reg lesson`."""
 from __future__ import annotations
 
+import inspect
+import os
 import re
 import subprocess
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +105,7 @@ def test_converged_descent_is_the_closed_form_least_squares(quad):
 
 def test_every_step_is_the_lessons_update_with_autograds_gradient(quad):
     assert quad.params[0].tolist() == list(L.START)
+    assert quad.zero_grad and torch.equal(quad.applied, quad.grads)  # zeroed: each update uses its own gradient
     for i in range(quad.steps):
         expected = L.descent_step(quad.params[i], quad.grads[i], quad.lr)
         assert torch.equal(quad.params[i + 1], expected)
@@ -112,14 +116,137 @@ def test_every_step_is_the_lessons_update_with_autograds_gradient(quad):
 
 
 def test_the_lessons_ten_steps_at_lr_0_01():
-    short = L.fit_quad(lr=0.01, max_steps=10)
+    with pytest.warns(L.ConvergenceWarning, match=r"max_steps=2695 or more"):
+        short = L.fit_quad(lr=0.01, max_steps=10)
     assert not short.converged and short.steps == 10 and len(short.lines()) == 11
     assert (short.losses[1:] < short.losses[:-1]).all()
+    assert short.rose_at is None
 
 
 def test_a_diverging_lr_names_the_step():
-    with pytest.raises(L.TrainingError, match=r"at step \d+: lr 1 is too large"):
+    with pytest.raises(L.DivergedError, match=r"^fit_quad\(lr=1\): the loss became inf at step \d+: "
+                                              r"lr=1 is too large \(this descent diverges above lr=0\.222\)$") as info:
         L.fit_quad(lr=1.0)
+    assert isinstance(info.value, L.TrainingError)  # what the CLI and older callers catch
+    assert info.value.lr == 1.0 and info.value.loss == float("inf")
+    assert info.value.lr_limit == pytest.approx(0.2215286, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- zeroing the gradients
+
+# The lesson's loop, gradients never zeroed, on our float64 points: down for 5 steps, then up again.
+ACCUMULATING_LOSSES = [5.4892, 4.9645, 4.0943, 3.1742, 2.5126, 2.3230, 2.6496, 3.3536, 4.1631, 4.7701, 4.9408]
+
+
+def _the_lessons_loop(lr, n):
+    """The notebook's cell, as written (abc.grad never zeroed), on this module's points."""
+    abc = torch.tensor([1.5, 1.5, 1.5], dtype=torch.float64)
+    abc.requires_grad_()
+    losses = []
+    for _ in range(n):
+        loss = L.quad_mse(abc)
+        loss.backward()
+        with torch.no_grad():
+            abc -= abc.grad * lr
+        losses.append(loss.item())
+    return losses
+
+
+def test_without_zeroing_the_loss_rises_again_after_a_few_steps():
+    with pytest.warns(L.ConvergenceWarning, match=r"zero_grad=False.*rose again at step 6 \(2\.32 to 2\.65\)"):
+        fit = L.fit_quad(lr=0.01, max_steps=10, zero_grad=False)
+    assert not fit.zero_grad and not fit.converged and fit.steps == 10
+    assert fit.losses.tolist() == _the_lessons_loop(0.01, 11)  # the lesson's loop exactly, bit for bit
+    assert fit.losses.tolist() == pytest.approx(ACCUMULATING_LOSSES, abs=5e-5)
+    assert fit.rose_at == 6 and fit.lines()[5:7] == ["step=5; loss=2.32", "step=6; loss=2.65"]
+    assert fit.losses[10] > 2 * fit.losses[5]  # 4.94 at step 10: worse than after the first update
+    for i in range(fit.steps):
+        # Each update used abc.grad as it was: the sum of every gradient so far, not this step's own.
+        torch.testing.assert_close(fit.applied[i], fit.grads[: i + 1].sum(dim=0), rtol=0, atol=1e-12)
+        assert torch.equal(fit.params[i + 1], L.descent_step(fit.params[i], fit.applied[i], fit.lr))
+    for p, g in zip(fit.params, fit.grads):  # grads: autograd's gradient at each step's a, b, c
+        torch.testing.assert_close(L.quad_grad(p), g, rtol=0, atol=1e-12)
+
+
+def test_zeroing_the_gradients_the_loss_falls_at_every_step():
+    with pytest.warns(L.ConvergenceWarning):
+        fit = L.fit_quad(lr=0.01, max_steps=10)  # zero_grad=True, the default
+    assert fit.zero_grad and fit.rose_at is None
+    assert fit.losses.tolist() == pytest.approx(
+        [5.4892, 4.9645, 4.5273, 4.1627, 3.8583, 3.6037, 3.3905, 3.2115, 3.0610, 2.9342, 2.8270], abs=5e-5)
+    assert (fit.losses[1:] < fit.losses[:-1]).all()
+    full = L.fit_quad(lr=0.01)  # and so on, down at every one of its 2,695 steps
+    assert full.converged and full.steps == 2695 and full.rose_at is None
+    assert (full.losses[1:] <= full.losses[:-1] + 1e-15).all()
+
+
+def test_without_zeroing_a_long_run_goes_on_and_never_settles():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = L.fit_quad(lr=0.1, max_steps=2000, zero_grad=False)  # no error, though the loss keeps rising
+    assert [type(w.message) for w in caught] == [L.ConvergenceWarning]
+    assert fit.steps == 2000 and not fit.converged
+    ups = (fit.losses[1:] > fit.losses[:-1]).sum().item()
+    assert ups > 500  # it swings: up again hundreds of times
+    assert fit.losses[-500:].min() < 1.8 and fit.losses[-500:].max() > 5  # and is no closer at the end
+
+
+def test_without_zeroing_the_descent_diverges_above_twice_the_limit():
+    with pytest.raises(L.DivergedError, match=r"fit_quad\(lr=0\.5, zero_grad=False\): .* above lr=0\.443"):
+        L.fit_quad(lr=0.5, zero_grad=False)
+    with pytest.warns(L.ConvergenceWarning):
+        L.fit_quad(lr=0.4, max_steps=1000, zero_grad=False)  # bounded below 4 / the largest curvature
+
+
+# --------------------------------------------------------------------------- steps, limits, messages
+
+
+@pytest.mark.parametrize("lr", [0.2, 0.1, 0.05, 0.01, 0.003, 0.22])
+def test_steps_to_converge_is_fit_quads_count(lr):
+    need = L.steps_to_converge(lr)
+    fit = L.fit_quad(lr=lr, max_steps=need)
+    assert fit.converged and fit.steps == need
+
+
+def test_the_lessons_lr_converges_within_the_defaults_and_the_cli_limit():
+    assert L.steps_to_converge(0.01) == 2695 <= L.MAX_STEPS == cli.LESSON_MAX_STEPS < cli.LESSON_STEPS_LIMIT
+    assert L.steps_to_converge(0.1) == 261
+    # --help says: --lr 0.003 to 0.22 converges within --max-steps' limit; above about 0.22 it diverges.
+    for lr in np.geomspace(0.003, 0.22, 40):
+        assert L.steps_to_converge(lr) <= cli.LESSON_STEPS_LIMIT, lr
+    assert L.steps_to_converge(0.002) > cli.LESSON_STEPS_LIMIT
+    assert cli.LESSON_LR_LIMIT <= L._lr_limit(L.x) < cli.LESSON_LR_LIMIT + 0.005
+    assert L.steps_to_converge(0.23) == float("inf")
+
+
+def test_errors_and_warnings_speak_python_and_point_at_the_caller():
+    for call, kind, pattern in [
+        (lambda: L.fit_quad(lr=0), ValueError, r"^fit_quad\(lr=0\): lr must be a finite number above 0$"),
+        (lambda: L.fit_quad(lr=float("nan")), ValueError, r"^fit_quad\(lr=nan\): lr must be"),
+        (lambda: L.fit_quad(max_steps=-1), ValueError, r"^fit_quad\(max_steps=-1\): max_steps must be 0 or more$"),
+        (lambda: L.fit_quad(max_steps=2.5), TypeError, r"^fit_quad\(max_steps=2\.5\): max_steps must be a whole"),
+        (lambda: L.fit_quad(tol=-1), ValueError, r"^fit_quad\(tol=-1\): tol must be a finite number 0 or more$"),
+        (lambda: L.fit_relus(k=0), ValueError, r"^fit_relus\(k=0\): k must be 1 or more$"),
+        (lambda: L.fit_relus(steps=-1), ValueError, r"^fit_relus\(steps=-1\): steps must be 0 or more$"),
+        (lambda: L.fit_relus(lr=0), ValueError, r"^fit_relus\(lr=0\): lr must be"),
+    ]:
+        with pytest.raises(kind, match=pattern) as info:
+            call()
+        assert "--" not in str(info.value)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        L.fit_quad(lr=0.01, max_steps=10)
+        L.fit_quad(lr=0.01, max_steps=10, zero_grad=False)
+    assert [(w.category, w.filename, w.lineno) for w in caught] == [
+        (L.ConvergenceWarning, __file__, line), (L.ConvergenceWarning, __file__, line + 1)]
+    first, second = (str(w.message) for w in caught)
+    assert first == ("fit_quad(lr=0.01, max_steps=10): not converged, the largest |gradient| is 3 (tol=1e-09); "
+                     "lr=0.01 needs 2,695 steps: max_steps=2695 or more")
+    assert second.startswith("fit_quad(lr=0.01, max_steps=10, zero_grad=False): not converged")
+    assert "--" not in first + second
+    with pytest.warns(L.ConvergenceWarning, match=r"at lr=0\.2216 it never converges: this descent needs lr below 0\.222$"):
+        L.fit_quad(lr=0.2216, max_steps=100)
 
 
 def test_printed_lines_have_the_lessons_form(quad, capsys):
@@ -161,6 +288,19 @@ def test_workbook_formulas_are_portable_and_use_the_twins(quad, quad_xlsx):
     assert descent[(r, 7)][0] == L.quad_grad_excel("a", *abc, "pts_x", "pts_y")
     assert descent[(r, 1)][0] == f"$B{r}-$H{r}*$B$4"
     assert cells[POINTS][(TOP, 3)][0] == "fit_a*$A6^2+fit_b*$A6+fit_c"
+
+
+def test_workbook_of_a_run_without_zeroing_sums_the_gradients(tmp_path):
+    with pytest.warns(L.ConvergenceWarning):
+        fit = L.fit_quad(lr=0.01, max_steps=10, zero_grad=False)
+    descent = read_formula_cells(write_quad_workbook(fit, tmp_path / "q.xlsx"))[DESCENT]
+    r = TOP + 3  # 0-based: the 4th step's row is r + 1 in A1 terms
+    assert descent[(r + 1, 1)][0] == f"$B{r + 1}-$K{r + 1}*$B$4"  # a: minus lr times the summed gradient
+    assert descent[(r, 10)][0] == f"$K{r}+$H{r + 1}"  # abc.grad for a: the sum above plus this row's
+    assert descent[(TOP, 10)][0] == f"$H{TOP + 1}"
+    for i in range(fit.steps + 1):
+        for k in range(3):
+            assert descent[(TOP + i, 10 + k)][1] == pytest.approx(fit.applied[i, k].item(), abs=1e-12)
 
 
 @pytest.mark.libreoffice
@@ -224,11 +364,123 @@ def test_interact_draws_with_the_lessons_sliders(name, sliders, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "ipywidgets", types.SimpleNamespace(interact=interact))
     try:
-        getattr(L, name)()
+        assert getattr(L, name)() is None  # a notebook shows the sliders and no function repr under them
         assert calls == [sliders]
         assert plt.gca().lines  # something was drawn
     finally:
         plt.close("all")
+
+
+def test_the_lessons_functions_have_the_lessons_signatures():
+    def sig(fn):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    empty = inspect.Parameter.empty
+    assert sig(L.plot_function) == [("f", empty), ("title", None), ("min", -2.1), ("max", 2.1), ("color", "r"),
+                                    ("ylim", None)]
+    assert sig(L.plot_quad) == [("a", empty), ("b", empty), ("c", empty)]
+    assert sig(L.plot_relu) == [("m", empty), ("b", empty)]
+    assert sig(L.plot_double_relu) == [("m1", empty), ("b1", empty), ("m2", empty), ("b2", empty)]
+    assert sig(L.interact_quad) == [("a", 1.1), ("b", 1.1), ("c", 1.1)]
+    assert sig(L.interact_relu) == [("m", 1.5), ("b", 1.5)]
+    assert sig(L.interact_double_relu) == [("m1", -1.5), ("b1", -1.5), ("m2", 1.5), ("b2", 1.5)]
+    assert sig(L.save_quad_plot) == [("result", empty), ("path", empty)]
+    assert sig(L.save_relu_plot) == [("path", empty)]
+    assert sig(L.save_relu_fit_plot) == [("path", empty), ("result", None)]
+    assert sig(L.fit_quad)[-1] == ("zero_grad", True)
+    x = torch.linspace(-2, 2, 9, dtype=torch.float64)[:, None]
+    assert torch.equal(L.rectified_linear2(1.5, -0.5, x), L.rectified_linear(1.5, -0.5, x))
+    assert L.quad_mae([3, 2, 1]).item() == pytest.approx(L.mae(L.f(L.x), L.y).item())
+
+
+def _python(code, **env):
+    proc = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "MPLBACKEND": "Agg", **env})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_import_star_gives_what_the_lesson_takes_from_fastai():
+    out = _python("""
+import functools, sys
+assert 'matplotlib' not in sys.modules
+from titanic_reg.lesson import *
+import matplotlib.pyplot, numpy, torch as torch_module, titanic_reg.lesson as L
+assert plt is matplotlib.pyplot and np is numpy and torch is torch_module and tensor is torch_module.tensor
+assert partial is functools.partial and F is torch_module.nn.functional
+assert x is L.x and y is L.y and plot_quad is L.plot_quad
+for name in ('f', 'quad', 'mk_quad', 'noise', 'add_noise', 'plot_function', 'mae', 'mse', 'quad_mae', 'quad_mse',
+             'rectified_linear', 'rectified_linear2', 'double_relu', 'plot_relu', 'plot_double_relu',
+             'interact_quad', 'interact_relu', 'interact_double_relu', 'fit_quad', 'fit_relus',
+             'save_quad_plot', 'save_relu_plot', 'save_relu_fit_plot'):
+    assert callable(globals()[name]), name
+for name in ('dataclass', 'field', 'Callable', 'annotations', 'math', 'operator', 'warnings', 'mplconfig',
+             'TrainingError', 'DTYPE', 'quad_excel', '_points'):
+    assert name not in globals(), name
+print(sorted(set(L.__all__) - set(globals())))
+""")
+    assert out.strip() == "[]"
+    assert set(L.__all__) <= set(dir(L))
+
+
+def test_the_plotting_functions_draw_and_a_notebook_prints_nothing_under_them():
+    # 'single' mode compiles a line as a notebook cell's last line runs: its value is printed unless None.
+    out = _python("""
+import matplotlib.pyplot as plt
+from titanic_reg.lesson import *
+for cell, ylim, lines, points in [("plot_function(f, '$3x^2 + 2x + 1$')", None, 1, 0),
+                                   ("plot_quad(1.1, 1.1, 1.1)", (-3, 13), 1, 20),
+                                   ("plot_relu(1.5, 1.5)", (-1, 4), 1, 0),
+                                   ("plot_double_relu(-1.5, -1.5, 1.5, 1.5)", (-1, 6), 1, 0)]:
+    plt.figure()
+    exec(compile(cell, "<cell>", "single"))
+    ax = plt.gca()
+    assert len(ax.lines) == lines and sum(len(c.get_offsets()) for c in ax.collections) == points, cell
+    assert ylim is None or tuple(ax.get_ylim()) == ylim, cell
+    plt.close("all")
+print(repr(plot_function(f)), plt.gca().get_title() == '')
+plot_quad(3, 2, 1)
+print(plt.gca().get_title())
+""")
+    assert "<Axes" not in out and "<matplotlib" not in out
+    assert out.splitlines() == ["None True", f"MAE: {L.mae(L.f(L.x), L.y).item():.2f}"]  # f's own MAE: 1.48
+
+
+def _figures(monkeypatch):
+    figures = []
+    make = L._figure
+
+    def keep(*args, **kwargs):
+        figures.append(make(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(L, "_figure", keep)
+    return figures
+
+
+def test_every_picture_has_its_axes_labelled(monkeypatch, tmp_path, quad):
+    figures = _figures(monkeypatch)
+    L.save_quad_plot(quad, tmp_path / "quad.png")
+    L.save_relu_plot(tmp_path / "relu.png")
+    L.save_relu_fit_plot(tmp_path / "relu_fit.png")
+    labels = [[(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes] for fig in figures]
+    assert labels == [[("x", "y"), ("step (0 to 10, then a log scale)", "MSE")],
+                      [("x", "max(0, m·x + b)"), ("x", "max(0, m1·x + b1) + max(0, m2·x + b2)")],
+                      [("x", "y")]]
+    for name in ("quad.png", "relu.png", "relu_fit.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG
+
+
+def test_the_quad_picture_marks_the_rise_without_zeroing(monkeypatch, tmp_path):
+    figures = _figures(monkeypatch)
+    with pytest.warns(L.ConvergenceWarning):
+        fit = L.fit_quad(lr=0.01, max_steps=10, zero_grad=False)
+    L.save_quad_plot(fit, tmp_path / "quad.png")
+    fig = figures[0]
+    assert "gradients never zeroed" in fig.get_suptitle()
+    loss_ax = fig.axes[1]
+    assert loss_ax.get_xlabel() == "step"  # a short run: steps as they are
+    assert "step 6: the loss rises again" in [t.get_text() for t in loss_ax.get_legend().get_texts()]
 
 
 def test_nothing_else_imports_ipywidgets_or_loads_torch_for_help():
@@ -243,6 +495,8 @@ def test_nothing_else_imports_ipywidgets_or_loads_torch_for_help():
 
 def test_cli_defaults_mirror_the_module():
     assert (cli.LESSON_LR, cli.LESSON_MAX_STEPS) == (L.LR, L.MAX_STEPS)
+    max_steps = next(p for p in cli.lesson_quad.params if p.name == "max_steps")
+    assert (max_steps.type.min, max_steps.type.max) == (1, cli.LESSON_STEPS_LIMIT)
 
 
 def test_lesson_quad_writes_the_picture_and_the_workbook(quad, tmp_path):
@@ -263,8 +517,46 @@ def test_lesson_quad_writes_the_picture_and_the_workbook(quad, tmp_path):
 def test_lesson_quad_warns_when_not_converged(tmp_path):
     result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.01", "--max-steps", "10")
     assert result.exit_code == 0
-    assert "warning: not converged after 10 steps" in result.stderr
-    assert result.stdout.splitlines()[:11] == [line for line in L.fit_quad(0.01, 10).lines()]
+    assert result.stderr == ("warning: not converged after 10 steps (largest |gradient| 3): --lr 0.01 needs "
+                             "2,695 steps; raise --max-steps to 2700 (at most 10,000)\n")  # no Python warning
+    with pytest.warns(L.ConvergenceWarning):
+        assert result.stdout.splitlines()[:11] == [line for line in L.fit_quad(0.01, 10).lines()]
+    result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.01", "--max-steps", "2700")  # as suggested
+    assert result.exit_code == 0 and not result.stderr
+    assert "converged after 2695 steps (lr 0.01)" in result.stdout
+
+
+def test_lesson_quad_at_the_lessons_lr_converges_with_the_defaults(tmp_path):
+    result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.01")
+    assert result.exit_code == 0 and not result.stderr, result.output
+    assert "converged after 2695 steps (lr 0.01)" in result.stdout
+    help_text = " ".join(run("lesson", "quad", "--help").stdout.split())
+    assert "0.1 converges in 261 steps, the lesson's 0.01 in 2,695" in help_text
+    assert "at most 10,000 (--lr 0.003 to 0.22 converges within it)" in help_text
+
+
+def test_lesson_quad_max_steps_limit(tmp_path):
+    for steps in ("3000", "10000"):
+        assert run("lesson", "quad", "--out", tmp_path, "--max-steps", steps).exit_code == 0
+    result = run("lesson", "quad", "--out", tmp_path, "--max-steps", "10001")
+    assert result.exit_code == 2 and "10001 is not in the range 1<=x<=10000" in result.stderr
+    result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.001")
+    assert result.exit_code == 0
+    assert result.stderr == ("warning: not converged after 3,000 steps (largest |gradient| 0.095): --lr 0.001 needs "
+                             "27,042 steps, more than --max-steps takes (10,000); raise --lr to 0.003 or more "
+                             "(below 0.22)\n")
+
+
+def test_lesson_quad_without_zeroing_reports_the_rise(tmp_path):
+    result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.01", "--max-steps", "10", "--no-zero-grad")
+    assert result.exit_code == 0, result.output
+    steps = [line for line in result.stdout.splitlines() if line.startswith("step=")]
+    assert [float(line.split("loss=")[1]) for line in steps] == [round(v, 2) for v in ACCUMULATING_LOSSES]
+    assert ("the loss rose again at step 6 (2.32 to 2.65): without abc.grad.zero_(), each step used the sum of "
+            "every gradient so far") in result.stdout
+    assert result.stderr == ("warning: not converged after 10 steps (largest |gradient| 6.5): the gradients were "
+                             "never zeroed (--no-zero-grad); zeroed, --lr 0.01 converges in 2,695 steps\n")
+    assert "--no-zero-grad" in run("lesson", "quad", "--help").stdout
 
 
 @pytest.mark.libreoffice
@@ -274,10 +566,23 @@ def test_lesson_quad_verify(tmp_path, soffice):
     assert "OK: every cached value matches the recalculation" in result.stdout
 
 
+@pytest.mark.libreoffice
+def test_a_3000_step_run_without_zeroing_writes_and_verifies(tmp_path, soffice):
+    # The default --max-steps, every one a Descent row, with the summed gradients' columns too.
+    result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.01", "--no-zero-grad", "--verify")
+    assert result.exit_code == 0, result.output
+    assert "not converged after 3,000 steps" in result.stderr
+    assert "OK: every cached value matches the recalculation" in result.stdout
+    rows = {r for r, _c in read_formula_cells(tmp_path / "quad.xlsx")[DESCENT]}
+    assert max(rows) == TOP + 3000
+
+
 def test_lesson_quad_errors_are_one_line(tmp_path):
     result = run("lesson", "quad", "--out", tmp_path, "--lr", "1")
     assert result.exit_code == 1
-    assert "is too large" in one_line_error(result)
+    assert re.fullmatch(r"error: --lr 1 is too large: the loss became inf at step \d+ "
+                        r"\(this descent diverges above --lr 0\.222\)", one_line_error(result))
+    assert "fit_quad" not in result.stderr
     assert not list(tmp_path.iterdir())
     (tmp_path / "file").write_text("x")
     result = run("lesson", "quad", "--out", tmp_path / "file")

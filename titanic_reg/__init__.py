@@ -3,12 +3,20 @@
 `titanic_reg.fit(...)` is imported lazily so that `titanic-reg --help` stays quick.
 """
 __version__ = "0.1.0"
-__all__ = ["fit", "FitResult"]
+__all__ = ["FitResult", "datasets", "fit", "read_sheet"]
 
 
 def __getattr__(name):
-    if name in __all__:
+    if name in ("fit", "FitResult"):
         from . import pipeline
 
         return getattr(pipeline, name)
-    raise AttributeError(name)
+    if name == "read_sheet":
+        from sheets.read import read_sheet
+
+        return read_sheet
+    if name == "datasets":  # a submodule: `titanic_reg.datasets` works without importing it first
+        import importlib
+
+        return importlib.import_module(f"{__name__}.datasets")
+    raise AttributeError(f"module 'titanic_reg' has no attribute {name!r}")

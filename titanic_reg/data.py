@@ -27,6 +27,7 @@ import pandas as pd
 
 from .errors import InputError, warn
 from .recipe import Recipe
+from .summary import short
 from .table import Column, Table, clean_text, numbers
 from .transforms import Category, Number, number_text
 
@@ -35,7 +36,7 @@ _NONFINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infini
 _MISSING_WORDS = {"na", "n/a", "nan", "null", "none", "nil", "-", "?", "#n/a", "n.a."}
 
 
-@dataclass
+@dataclass(repr=False)
 class Rows:
     """The typed columns of one file, in file order."""
 
@@ -49,6 +50,10 @@ class Rows:
 
     def __len__(self) -> int:
         return len(self.row)
+
+    def __repr__(self) -> str:
+        return (f"Rows({str(self.path)!r}, {len(self):,} rows, columns={short(list(self.columns))}"
+                f"{', with target' if self.target is not None else ''})")
 
     def take(self, index) -> "Rows":
         index = np.asarray(index)

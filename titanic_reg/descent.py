@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .models import Model, mse
+from .summary import short
 
 DESCENT_LR = 0.1  # the lesson's learning rate
 
@@ -46,12 +47,16 @@ def descent_lr(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tenso
     return lr
 
 
-@dataclass
+@dataclass(repr=False)
 class Descent:
     lr: float
     params: torch.Tensor  # (steps + 1, d): before each step, flat as Model.unpack reads them
     grads: torch.Tensor  # the gradient at those parameters
     losses: torch.Tensor  # (steps + 1,)
+
+    def __repr__(self) -> str:
+        return (f"Descent(lr={self.lr:g}, {len(self.losses) - 1} steps, loss {float(self.losses[0]):.6g} -> "
+                f"{float(self.losses[-1]):.6g}, params={short(self.params)})")
 
 
 def plain_descent(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor,

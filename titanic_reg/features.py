@@ -18,6 +18,7 @@ import torch
 from .data import Rows
 from .errors import InputError
 from .recipe import Recipe, problem
+from .summary import short
 from .transforms import DTYPE, Category, Number, number_text
 
 ONES = "Ones"
@@ -30,7 +31,7 @@ class Feature:
     doc: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Fitted:
     recipe: Recipe
     stats: dict  # input column -> its transform's statistics
@@ -41,6 +42,10 @@ class Fitted:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
+
+    def __repr__(self) -> str:
+        return (f"Fitted(recipe={self.recipe.name!r}, {len(self.features)} features: "
+                f"{short(list(self.names))}, statistics of {short(list(self.stats))})")
 
     def span(self, column: str) -> tuple[int, int]:
         """[first, last + 1) of the features that `column` makes."""

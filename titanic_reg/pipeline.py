@@ -13,7 +13,6 @@ import hashlib
 import numbers
 import os
 import platform
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +24,16 @@ from . import models as registry
 from .data import Rows, load, target_missing, unseen_levels
 from .descent import descent_lr
 from .errors import InputError, OptionError, TrainingError, option, warn
-from .features import Fitted, fill_problem, fit_recipe
+from .features import fill_problem, fit_recipe
 from .infer import infer
 from .metrics import split_scores
-from .models import Model, decision
+from .models import Model
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
+from .result import FitResult, prediction_frame
 from .table import Table, read_table
 from .train import (
     TrainConfig,
-    Trained,
     null_space,
     planned_steps,
     resolve_device,
@@ -46,66 +45,6 @@ OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
 MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB with gradients and Adam's
 KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-
-
-@dataclass
-class FitResult:
-    """Everything `fit` computed; the reports and the workbook are written from it."""
-
-    settings: dict
-    train_path: Path
-    test_path: Path | None
-    recipe: Recipe
-    fitted: Fitted  # the recipe's statistics, from the training rows
-    data: Rows  # rows used: training split first, then validation
-    n_train: int
-    test: Rows | None
-    dropped: int  # training rows left out by missing = "drop"
-    no_target: int  # rows left out for a missing target
-    X: torch.Tensor  # features of `data`, in `features` order
-    y: torch.Tensor  # the target as the models learn it: 0/1, or (value - min) / sd
-    X_test: torch.Tensor | None
-    models: dict[str, Trained]  # by model name, in the order asked for
-    metrics: dict[str, dict]  # model or baseline name -> scores
-    submit_model: str
-    predictions: pd.DataFrame | None  # predictions.csv, or Kaggle's submission.csv
-    optimum: dict = field(default_factory=dict)  # closed-form least squares on the training rows
-    descent: dict = field(default_factory=dict)  # model name -> Descent: filled by sheets.sample.for_sheets
-    leakage: list = field(default_factory=list)  # inputs that alone predict the target (leakage.py)
-    sample_of: dict | None = None  # set on a copy whose rows are a sample (see sheets/sample.py)
-
-    @property
-    def kind(self) -> str:
-        return self.recipe.target.kind
-
-    @property
-    def model_list(self) -> list[Model]:
-        """The models fitted, as registry entries, in the order asked for."""
-        return [registry.get(name) for name in self.models]
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        return self.fitted.names
-
-    @property
-    def split(self) -> np.ndarray:
-        return np.where(np.arange(len(self.data)) < self.n_train, "train", "valid")
-
-    def rows(self, split: str) -> slice:
-        n = self.n_train
-        return slice(0, n) if split == "train" else slice(n, len(self.data))
-
-    @property
-    def kaggle(self) -> bool:
-        return self.recipe.submission == "kaggle"
-
-    @property
-    def submission(self) -> pd.DataFrame | None:
-        return self.predictions
-
-    def output(self, out: torch.Tensor) -> torch.Tensor:
-        """A model's outputs in the target's own units."""
-        return self.fitted.decode(out)
 
 
 def sha256(path: Path) -> str:
@@ -418,7 +357,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                            "start": "the kept start's initial parameters, as fit began"}
     settings["collinear"] = collinear
     return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
-                     X, y, X_test, trained, metrics, chosen, predictions, optimum, {}, suspects)
+                     X, y, X_test, trained, metrics, chosen, predictions, optimum, {}, suspects,
+                     lacking=tuple(sorted(lacking)))
 
 
 def dependent_features(X: torch.Tensor, names) -> list[str]:
@@ -463,20 +403,6 @@ def _predict(name, trained, test_predictions, metrics, X) -> torch.Tensor:
     if test_predictions[name] is None:
         raise TrainingError(f"{option('submit_model', name)}: that baseline could not be fitted ({metrics[name]['error']})")
     return torch.as_tensor(test_predictions[name], dtype=torch.float64)
-
-
-def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tensor) -> pd.DataFrame:
-    """predictions.csv: the ID (or the file's `row`), the prediction, the model's raw score;
-    for the Kaggle recipe, submission.csv's two columns."""
-    target = recipe.target
-    if recipe.submission == "kaggle":
-        return pd.DataFrame({recipe.id: rows.id, target.column: decision(out).numpy().astype(np.int64)})
-    key = {recipe.id: rows.id} if recipe.id else {"row": rows.row}
-    if target.kind == "number":
-        return pd.DataFrame({**key, "prediction": fitted.decode(out).numpy(), "score": out.numpy()})
-    said = decision(out).numpy() > 0
-    yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
-    return pd.DataFrame({**key, "prediction": np.where(said, yes, no), "score": out.numpy()})
 
 
 def _versions() -> dict:

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import RecipeError
+from .summary import short
 from .target import KINDS, Target
 from .transforms import CASES, FILLS, SCALES, TRANSFORMS, Category, Number
 
@@ -39,7 +40,7 @@ class Rule:
     equals: float | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Recipe:
     target: Target
     inputs: list  # Number | Category, in feature order
@@ -63,6 +64,10 @@ class Recipe:
     @property
     def workbook_name(self) -> str:
         return f"{self.name}.xlsx"
+
+    def __repr__(self) -> str:
+        return (f"Recipe({self.name!r}, target={self.target.column!r} ({self.target.kind}), "
+                f"inputs={short(self.columns)}, missing={self.missing!r})")
 
 
 def titanic() -> Recipe:

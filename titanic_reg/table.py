@@ -219,6 +219,32 @@ def special_file(st) -> str | None:
     return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
 
 
+def frame_table(frame: pd.DataFrame, name: str = "DataFrame") -> Table:
+    """A DataFrame as the Table its CSV would be read into: each value as its text (a missing
+    one empty), rows numbered as in that file (header on row 1), so that a frame is checked
+    and typed exactly as a file is."""
+    if frame.columns.duplicated().any():
+        twice = frame.columns[frame.columns.duplicated()][0]
+        raise InputError(name, f"column {twice} appears twice", row=1, column=str(twice))
+    if len(frame) == 0:
+        raise InputError(name, "no rows")
+    header = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
+    columns = []
+    for i, column in enumerate(header):
+        texts = [_cell_text(v) for v in frame.iloc[:, i].tolist()]
+        codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
+        columns.append(Column(column, codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()))
+    return Table(Path(name), header, columns, np.arange(len(frame), dtype=np.int64) + 2, 1, False)
+
+
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 3.0 as a CSV writes 3: a category of numbers reads it alike
+    return str(value)
+
+
 def _read_text(path) -> str:
     p = Path(path)
     try:

@@ -12,6 +12,7 @@ import torch
 
 from .errors import TrainingError, option
 from .models import Model, mse, squared_error
+from .summary import short
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "cg")
 OPTIMIZER_TITLES = {"sgd": "plain gradient descent", "momentum": "gradient descent with momentum",
@@ -33,7 +34,7 @@ class TrainConfig:
     bias: bool = True  # the last feature is the constant Ones
 
 
-@dataclass
+@dataclass(repr=False)
 class Trained:
     model: str
     params: torch.Tensor  # (d,) of the kept start, on the CPU: Model.unpack names its tensors
@@ -45,6 +46,11 @@ class Trained:
     kept: int = 0
     screen: dict | None = None  # {"rows", "steps", "sample_mse"} when the starts were screened on a sample
     converged: bool | None = None  # cg: stopped by its own test, not by the step limit
+
+    def __repr__(self) -> str:
+        starts = f", best of {len(self.restart_losses)} starts" if len(self.restart_losses) > 1 else ""
+        return (f"Trained({self.model!r}, train_mse={self.train_mse:.6g}, {len(self.history) - 1} steps{starts}, "
+                f"{self.fit_seconds:.2f} s, params={short(self.params)})")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,0 +1,51 @@
+"""Short reprs: a result object shows what it holds in a line or two, in a notebook or a
+debugger, and never dumps its arrays (a FitResult once printed 55,000 characters)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+MAX_ITEMS = 6  # a list, dict or array this long or shorter is shown whole
+MAX_TEXT = 60
+
+
+def short(value) -> str:
+    """`value` in a few dozen characters: arrays and frames by shape, long lists by length."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtype"):  # a torch tensor or a numpy array
+        kind = "tensor" if type(value).__module__.startswith("torch") else "array"
+        size = int(getattr(value, "numel", lambda: getattr(value, "size", 0))())
+        dtype = str(value.dtype).removeprefix("torch.")
+        if size and size <= MAX_ITEMS and len(shape) <= 1:
+            return f"{kind}([{', '.join(_number(v) for v in value.tolist())}], {dtype})"
+        return f"{kind}({'x'.join(map(str, shape)) or 'scalar'}, {dtype})"
+    if shape is not None and hasattr(value, "columns"):  # a DataFrame
+        return f"DataFrame({shape[0]:,} rows x {shape[1]:,} columns)"
+    if isinstance(value, (list, tuple)):
+        if len(value) <= MAX_ITEMS:
+            inner = ", ".join(short(v) for v in value)
+            return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        return f"[{short(value[0])}, ... {len(value):,} items]"
+    if isinstance(value, dict):
+        keys = list(value)
+        if len(keys) <= MAX_ITEMS and all(isinstance(k, str) for k in keys):
+            return "{" + ", ".join(f"{k!r}: {short(value[k])}" for k in keys) + "}"
+        return f"{{{', '.join(map(repr, keys[:3]))}, ... {len(keys):,} keys}}"
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, Path):
+        return repr(str(value))
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return repr(value[:MAX_TEXT - 3] + "...")
+    text = repr(value)
+    return text if len(text) <= 2 * MAX_TEXT else f"<{type(value).__name__}>"
+
+
+def _number(v) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+
+
+def dataclass_repr(obj, fields=None) -> str:
+    """`Name(field=short value, ...)` for a dataclass, over `fields` (default: all with repr=True)."""
+    names = fields or [f.name for f in dataclasses.fields(obj) if f.repr]
+    return f"{type(obj).__name__}({', '.join(f'{n}={short(getattr(obj, n))}' for n in names)})"
