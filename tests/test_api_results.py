@@ -142,3 +142,13 @@ def test_every_table_sheet_reads_back_with_its_own_header(titanic, tmp_path):
     assert {"SibSp", "SibSp (feature)", "Parch", "Parch (feature)"} <= set(data.columns)
     assert not [c for c in data.columns if re.search(r"\.\d+$", str(c))]
     assert (data["Survived"].to_numpy() == titanic.data.target.astype(float)).all()
+
+
+def test_the_lesson_results_show_their_numbers_not_their_tensors():
+    from titanic_reg import lesson
+
+    quad, relus = lesson.fit_quad(), lesson.fit_relus(steps=50)
+    assert repr(quad).startswith(f"QuadFit(a={quad.a:.6g}, b={quad.b:.6g}, c={quad.c:.6g}, loss=")
+    assert "261 steps at lr=0.1, converged" in repr(quad)
+    assert repr(relus).startswith("ReluFit(6 ReLUs, loss=") and "after 50 steps" in repr(relus)
+    assert len(repr(quad)) < 300 and len(repr(relus)) < 400

@@ -69,6 +69,7 @@ import torch.nn.functional as F
 
 from . import mplconfig
 from .errors import TrainingError
+from .summary import short
 
 # What `import *` gives: the names the lesson takes from `from fastai.basics import *` (np, torch,
 # tensor, F, partial, plt), the lesson's own, and this package's (fit_quad, the sliders, the writers).
@@ -275,7 +276,7 @@ def step_line(i: int, loss) -> str:
 _RISE = 1e-12
 
 
-@dataclass
+@dataclass(repr=False)
 class QuadFit:
     """Gradient descent on a, b, c: every step recorded, row i before the i-th update."""
 
@@ -298,6 +299,13 @@ class QuadFit:
 
     def __post_init__(self):
         self.a, self.b, self.c = (float(v) for v in self.params[-1])
+
+    def __repr__(self) -> str:
+        how = "converged" if self.converged else "stopped at max_steps"
+        rose = f", the loss rose at step {self.rose_at}" if self.rose_at is not None else ""
+        return (f"QuadFit(a={self.a:.6g}, b={self.b:.6g}, c={self.c:.6g}, loss={self.loss:.6g}, "
+                f"{self.steps} steps at lr={self.lr:g}, {how}{rose}; closed form "
+                f"{', '.join(f'{v:.6g}' for v in self.closed_form.tolist())})")
 
     @property
     def abc(self) -> tuple[float, float, float]:
@@ -517,7 +525,7 @@ def sum_relus(m, b, x):
     return rectified_linear(m, b, x).sum(dim=-1, keepdim=True)
 
 
-@dataclass
+@dataclass(repr=False)
 class ReluFit:
     x: torch.Tensor
     y: torch.Tensor
@@ -527,6 +535,10 @@ class ReluFit:
     loss: float
     line: tuple[float, float]  # the best straight line's slope and intercept
     line_loss: float
+
+    def __repr__(self) -> str:
+        return (f"ReluFit({self.k} ReLUs, loss={self.loss:.6g} after {len(self.history) - 1} steps, against "
+                f"{self.line_loss:.6g} for the best straight line; m={short(self.m)}, b={short(self.b)})")
 
     @property
     def k(self) -> int:
