@@ -90,23 +90,38 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
+HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT, SIGTERM and SIGHUP back for the block (a few renames), then deliver them.
 
     Ctrl-C in the middle of a commit would leave some outputs new and some old;
     deferred, it arrives (as KeyboardInterrupt) once every file is in place.
+
+    The handlers are swapped for ones that only take note, rather than the signals
+    blocked: a thread mask covers only this thread, and the kernel hands a process's
+    signal to any thread that does not block it (torch's, rich's), whose note makes
+    Python run the handler here all the same, between any two lines of the block.
     """
-    can = (hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread())
-    if not can:  # pragma: no cover - Windows, or a worker thread
+    if threading.current_thread() is not threading.main_thread():  # pragma: no cover - handlers are main's
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    noted = []
+    before = {}
+    for signum in HELD:
+        before[signum] = signal.getsignal(signum)
+        signal.signal(signum, lambda s, frame: noted.append(s))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for signum, handler in before.items():
+            # None: a handler not set from Python, which cannot be put back; the default is
+            # what such a process had.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if noted:
+            signal.raise_signal(noted[0])  # the handler it would have met, now that it may
 
 
 def _prepare(path: Path, writer: Callable[[Path], object],
