@@ -110,7 +110,7 @@ class FitResult:
 
         from .report import table
 
-        console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=False)
+        console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=False, force_jupyter=False)
         console.print(table(self))
         return console.file.getvalue().rstrip() + "\n" + self._hint()
 
