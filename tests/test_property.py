@@ -81,7 +81,7 @@ def test_workbook_features_equal_torch_features(rows, tmp_path_factory, soffice)
 
     header = [c.value for c in openpyxl.load_workbook(path, read_only=True)["Data"][HEADER_ROW + 1]]
     k = len(FEATURE_NAMES)  # SibSp and Parch are raw columns and features: find the block of ten
-    first = next(c for c in range(len(header)) if tuple(header[c:c + k]) == FEATURE_NAMES)  # K on Data
+    first = next(c for c in range(len(header)) if tuple(str(h).removesuffix(" (feature)") for h in header[c:c + k]) == FEATURE_NAMES)  # K on Data
     columns = {name: first + j for j, name in enumerate(FEATURE_NAMES)}
     report = verify(path)
     data = report.recalculated["Data"]

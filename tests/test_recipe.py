@@ -201,7 +201,7 @@ def test_the_positive_class(tmp_path, values, positive, expected):
 
 @pytest.mark.parametrize("y,words", [
     (["a", "b", "c"] * 20, "the target has 3 classes (a, b, c); titanic-reg predicts two: choose one against "
-                           "the rest with --positive CLASS, e.g. --positive"),
+                           "the rest with positive=..., e.g. positive="),
     (["a"] * 60, "the target has one value ('a') in every row that has one"),
     ([""] * 60, "the target is missing in every row"),
 ])
@@ -449,7 +449,7 @@ def test_every_transform_formula_equals_its_torch_form_in_libreoffice(tmp_path, 
     assert report.ok and not report.errors, report.summary()
     for sheet, X, n in (("Data", result.X, len(result.data)), ("Test", result.X_test, len(result.test))):
         header, k = report_header(path, sheet), len(result.features)
-        first = next(c for c in range(len(header)) if tuple(header[c:c + k]) == result.features)
+        first = next(c for c in range(len(header)) if tuple(str(h).removesuffix(" (feature)") for h in header[c:c + k]) == result.features)
         for i in range(n):
             for j, name in enumerate(result.features):
                 got = report.recalculated[sheet][(FIRST_ROW + i, first + j)]

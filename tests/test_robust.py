@@ -149,29 +149,51 @@ def solo_seconds(tmp_path_factory):
     return time.monotonic() - t0
 
 
-@pytest.mark.parametrize("moment", [0.1, 0.3, 0.5, 0.7, "workbook", "renamed"])
-def test_interrupted_run_leaves_old_or_new_files_and_no_temporary_ones(runs, solo_seconds, tmp_path, moment):
-    """Ctrl-C in the imports, the training, the writing, and just after the renames."""
-    out = tmp_path / "out"
+ATTEMPTS = 4  # a run that finished before its signal proves nothing: tried again, sooner
+
+
+def _interrupted(runs, out, moment, share, signum=signal.SIGINT):
+    """One run into a copy of the old outputs, sent `signum` at `moment`: (exit status, stderr),
+    or None when the run ended first (a loaded machine can stall the sender that long)."""
+    shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(runs["old"], out)
-    old, new = snapshot(runs["old"]), snapshot(runs["new"])
     inode = (out / "titanic.xlsx").stat().st_ino
     proc = cli_process("fit", TRAIN, "--seed", 2, *RUN, "--out", out)
     if moment == "workbook":  # once the workbook is being written under its temporary name
-        started = _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc)
-        assert started, "the run ended before the workbook was written"
+        _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc)
     elif moment == "renamed":  # once the new workbook is in place (renamed last)
-        assert _wait_for(lambda: (out / "titanic.xlsx").stat().st_ino != inode, proc, limit=120)
+        _wait_for(lambda: (out / "titanic.xlsx").stat().st_ino != inode, proc, limit=120)
     else:
-        time.sleep(moment * solo_seconds)
-    proc.send_signal(signal.SIGINT)
+        time.sleep(share)
+    if proc.poll() is None:
+        proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # ended before the signal: a whole new set, as any run
+        assert snapshot(out) == snapshot(runs["new"]), err
+        return None
+    return proc.returncode, err
 
+
+@pytest.mark.parametrize("moment", [0.1, 0.3, 0.5, 0.7, "workbook", "renamed"])
+def test_interrupted_run_leaves_old_or_new_files_and_no_temporary_ones(runs, solo_seconds, tmp_path, moment):
+    """Ctrl-C in the imports, the training, the writing, and just after the renames: at a share
+    of a measured run, or at a point the run shows in its folder. A run that ends before its
+    signal arrives is tried again, the share halved (the points are waited for again)."""
+    out = tmp_path / "out"
+    old, new = snapshot(runs["old"]), snapshot(runs["new"])
+    for attempt in range(ATTEMPTS):
+        share = moment * solo_seconds / 2**attempt if isinstance(moment, float) else None
+        outcome = _interrupted(runs, out, moment, share)
+        if outcome is not None:
+            break
+    else:
+        pytest.fail(f"{ATTEMPTS} runs all ended before their Ctrl-C arrived")
+    code, err = outcome
     assert "Traceback" not in err, err
     # 130 when the command caught it; killed by SIGINT (the shell's 130 too) when it
     # came after the command, while Python shut down.
-    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
-    if proc.returncode == 130:
+    assert code in (130, -signal.SIGINT), (code, err)
+    if code == 130:
         assert err.strip().splitlines()[-1] == "interrupted", err
     assert sorted(os.listdir(out)) == OUTPUTS  # nothing half-written, no temporary files
     after = snapshot(out)
@@ -388,19 +410,20 @@ def test_sigterm_and_sighup_while_writing_leave_the_old_outputs_and_no_temporary
     """Sent once the workbook is being written under its temporary name (a point the run
     shows, not a time): the temporary files went nowhere before, as no handler was installed."""
     out = tmp_path / "out"
-    shutil.copytree(runs["old"], out)
     old = snapshot(runs["old"])
-    proc = cli_process("fit", TRAIN, "--seed", 2, *RUN, "--out", out)
-    assert _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc), \
-        "the run ended before the workbook was written"
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
+    for _ in range(ATTEMPTS):
+        outcome = _interrupted(runs, out, "workbook", None, signum)
+        if outcome is not None:
+            break
+    else:
+        pytest.fail(f"{ATTEMPTS} runs all ended before their signal arrived")
+    returncode, err = outcome
     assert "Traceback" not in err, err
-    if proc.returncode == code:
+    if returncode == code:
         assert err.strip().splitlines()[-1] == said, err
         assert snapshot(out) == old
     else:  # the signal came after the last rename, as Python shut down: the new outputs, whole
-        assert proc.returncode == -signum, (proc.returncode, err)
+        assert returncode == -signum, (returncode, err)
     assert sorted(os.listdir(out)) == OUTPUTS
 
 
