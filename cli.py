@@ -22,7 +22,7 @@ from titanic_reg.models import DEFAULT_MODELS  # the registry, which needs no to
 from titanic_reg.models import choices as _model_choices
 
 MODEL_HELP = _model_choices()
-EXIT_ERROR, EXIT_NO_LIBREOFFICE = 1, 3  # and 128 + the signal that stopped a run: _stopped()
+EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: _stopped()
 
 
 def _fail(message, code=EXIT_ERROR):
@@ -34,7 +34,7 @@ def _fail(message, code=EXIT_ERROR):
 @contextlib.contextmanager
 def _user_errors():
     """Turn the errors a user can fix into one line and an exit code; bugs keep their traceback."""
-    from sheets.recalc import NoLibreOffice, RecalcError
+    from sheets.recalc import NoEngine, RecalcError
     from sheets.verify import VerifyError
     from titanic_reg.errors import InputError, OptionError, TrainingError, speaking_cli
 
@@ -44,8 +44,8 @@ def _user_errors():
     except OptionError as exc:  # an option this data or recipe cannot take: a usage error
         _stop_if_interrupted()
         raise click.BadParameter(exc.problem, param_hint=exc.option) from None
-    except NoLibreOffice as exc:
-        _fail(exc, EXIT_NO_LIBREOFFICE)
+    except NoEngine as exc:
+        _fail(exc, EXIT_NO_ENGINE)
     except (InputError, TrainingError, VerifyError, RecalcError) as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -376,12 +376,17 @@ def _progress(console):
         yield factory
 
 
-def _verify(console, path, tol=1e-9, timeout=120.0):
+def _verify(console, path, tol=1e-9, timeout=120.0, engine="libreoffice"):
+    """Recalculate in the engine (or in each, for "all"): one summary each; exit 1 unless every one matched."""
+    from sheets.recalc import ENGINES
     from sheets.verify import verify as run
 
-    report = run(path, tol=tol, timeout=timeout)
-    console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
-    if not report.ok:
+    failed = False
+    for name in ENGINES if engine == "all" else (engine,):
+        report = run(path, tol=tol, timeout=timeout, engine=name)
+        console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
+        failed |= not report.ok
+    if failed:
         sys.exit(EXIT_ERROR)
 
 
@@ -390,18 +395,21 @@ def _verify(console, path, tol=1e-9, timeout=120.0):
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
               help="Largest relative difference accepted between a cached and a recalculated value.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
-              help="Seconds LibreOffice may take.")
-def verify(workbook, tol, timeout):
-    """Recalculate WORKBOOK in LibreOffice and compare every formula cell with its cached value.
+              help="Seconds the spreadsheet engine may take.")
+@click.option("--engine", type=click.Choice(["libreoffice", "gnumeric", "all"]), default="libreoffice",
+              show_default=True, help="The spreadsheet engine that recalculates: LibreOffice Calc, Gnumeric "
+                                      "(ssconvert --recalc), or each in turn.")
+def verify(workbook, tol, timeout, engine):
+    """Recalculate WORKBOOK in LibreOffice (or Gnumeric) and compare every formula cell with its cached value.
 
-    Exit status: 0 all match, 1 a mismatch or an unreadable file, 3 no LibreOffice.
+    Exit status: 0 all match, 1 a mismatch or an unreadable file, 3 the engine is not installed.
     """
     if Path(workbook).is_dir():  # an unreadable workbook, as the exit status above says: 1, not a usage error
         _fail(f"{workbook}: is a folder, not a workbook")
     with _user_errors():
         from rich.console import Console
 
-        _verify(Console(), workbook, tol, timeout)
+        _verify(Console(), workbook, tol, timeout, engine)
 
 
 # --------------------------------------------------------------------------- the lesson notebook

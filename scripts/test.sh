@@ -4,15 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The workbook tests recalculate in LibreOffice.
+# The workbook tests recalculate in LibreOffice and in Gnumeric (ssconvert).
+missing=()
 if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then
+    missing+=(libreoffice-calc poppler-utils)
+fi
+if ! command -v ssconvert >/dev/null 2>&1; then
+    missing+=(gnumeric)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: installing LibreOffice Calc" >&2
+        echo "test.sh: installing ${missing[*]}" >&2
         apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libreoffice-calc poppler-utils
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
     else
-        echo "test.sh: LibreOffice (soffice) is missing and cannot be installed here (needs root and apt-get);" \
-             "the LibreOffice tests will fail: install libreoffice-calc, or set TITANIC_REG_SKIP_LIBREOFFICE=1" >&2
+        echo "test.sh: ${missing[*]} missing and cannot be installed here (needs root and apt-get);" \
+             "the spreadsheet tests will fail: install them, or set TITANIC_REG_SKIP_LIBREOFFICE=1" >&2
     fi
 fi
 

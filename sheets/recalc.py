@@ -1,4 +1,9 @@
-"""Recalculate an .xlsx workbook from scratch with headless LibreOffice.
+"""Recalculate an .xlsx workbook from scratch with headless LibreOffice, or with Gnumeric.
+
+Two engines, so that the workbook's claim does not rest on one program's arithmetic:
+LibreOffice Calc (the default) and Gnumeric's `ssconvert --recalc`. Each runs in its
+own process group in a fresh temporary folder, with a time limit, and is killed whole
+on a timeout or Ctrl-C.
 
 LibreOffice keeps the cached formula results of an xlsx file by default
 ("never recalculate" for OOXML), which would prove nothing.  Every run here
@@ -34,13 +39,22 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = [
-    "RecalcError",
-    "NoLibreOffice",
+    "ENGINES",
     "INSTALL_HINT",
+    "NoEngine",
+    "NoGnumeric",
+    "NoLibreOffice",
+    "RecalcError",
     "find_soffice",
+    "find_ssconvert",
     "recalculate",
     "recalculated",
 ]
+
+ENGINES = ("libreoffice", "gnumeric")
+ENGINE_TITLES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric"}
+GNUMERIC_HINT = ("install Gnumeric: on Debian/Ubuntu `apt-get install -y --no-install-recommends gnumeric`, "
+                 "elsewhere from http://www.gnumeric.org/")
 
 INSTALL_HINT = (
     "install LibreOffice Calc: on Debian/Ubuntu "
@@ -75,14 +89,29 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 
 
 class RecalcError(Exception):
-    """LibreOffice could not recalculate the workbook."""
+    """The spreadsheet engine could not recalculate the workbook."""
 
 
-class NoLibreOffice(RecalcError):
+class NoEngine(RecalcError):
+    """The spreadsheet engine asked for is not installed."""
+
+
+class NoLibreOffice(NoEngine):
     """No LibreOffice (soffice) executable was found."""
 
     def __init__(self, message: str | None = None):
         super().__init__(message or f"LibreOffice (soffice) not found; {INSTALL_HINT}")
+
+
+class NoGnumeric(NoEngine):
+    """No Gnumeric (ssconvert) executable was found."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or f"Gnumeric (ssconvert) not found; {GNUMERIC_HINT}")
+
+
+def find_ssconvert() -> str | None:
+    return shutil.which("ssconvert")
 
 
 def find_soffice() -> str | None:
@@ -160,12 +189,59 @@ def _tail(data: bytes | None, limit: int = 600) -> str:
 
 
 def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = 120,
-                soffice: str | None = None) -> Path:
-    """Recalculate every formula of xlsx_path in LibreOffice; return the new file.
-
-    See :func:`convert`, which this is with the .xlsx filter.
-    """
+                soffice: str | None = None, engine: str = "libreoffice") -> Path:
+    """Recalculate every formula of xlsx_path in `engine` (libreoffice or gnumeric); return
+    the new file, in a new temporary folder the caller removes (see :func:`convert`)."""
+    if engine == "gnumeric":
+        return _gnumeric(xlsx_path, timeout=timeout)
+    if engine != "libreoffice":
+        raise ValueError(f"unknown engine {engine!r}: {', '.join(ENGINES)}")
     return convert(xlsx_path, _XLSX_FILTER, ".xlsx", timeout=timeout, soffice=soffice)
+
+
+def _gnumeric(xlsx_path, *, timeout: float) -> Path:
+    """`ssconvert --recalc` from xlsx to xlsx: Gnumeric reads the file, recalculates every
+    formula and writes the values it computed as the new cached ones."""
+    src = Path(xlsx_path)
+    if not src.is_file():
+        raise RecalcError(f"{src}: no such file")
+    exe = find_ssconvert()
+    if not exe:
+        raise NoGnumeric()
+    work = Path(tempfile.mkdtemp(prefix="titanic-reg-gnumeric-"))
+    try:
+        for sub in ("home", "tmp", "in"):
+            (work / sub).mkdir()
+        inp, produced = work / "in" / "workbook.xlsx", work / "workbook.xlsx"
+        shutil.copyfile(src, inp)
+        # Its settings (GSettings) in memory and a throw-away HOME: nothing of the user's is
+        # read or written, and parallel runs do not meet.
+        env = {**os.environ, "HOME": str(work / "home"), "TMPDIR": str(work / "tmp"),
+               "GSETTINGS_BACKEND": "memory", "NO_AT_BRIDGE": "1"}
+        cmd = [exe, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(inp), str(produced)]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    cwd=work, start_new_session=(os.name == "posix"), env=env)
+        except OSError as exc:
+            raise NoGnumeric(f"cannot run Gnumeric ({exe}): {exc}; {GNUMERIC_HINT}") from exc
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise RecalcError(f"Gnumeric did not finish recalculating {src.name} within {timeout:g} s "
+                              "(killed); pass a larger timeout for big workbooks") from None
+        except BaseException:  # KeyboardInterrupt and friends: leave nothing behind
+            _kill_group(proc)
+            raise
+        if proc.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
+            raise RecalcError(f"Gnumeric failed on {src.name} (exit code {proc.returncode}): "
+                              f"{_tail(err) or _tail(out) or 'no message'}")
+        result_dir = Path(tempfile.mkdtemp(prefix="titanic-reg-recalculated-"))
+        result = result_dir / (src.stem + ".xlsx")
+        shutil.move(str(produced), result)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: float = 120,
@@ -254,9 +330,9 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
 
 @contextlib.contextmanager
 def recalculated(xlsx_path: str | os.PathLike, *, timeout: float = 120,
-                 soffice: str | None = None) -> Iterator[Path]:
+                 soffice: str | None = None, engine: str = "libreoffice") -> Iterator[Path]:
     """Context manager around :func:`recalculate` that removes the result on exit."""
-    path = recalculate(xlsx_path, timeout=timeout, soffice=soffice)
+    path = recalculate(xlsx_path, timeout=timeout, soffice=soffice, engine=engine)
     try:
         yield path
     finally:

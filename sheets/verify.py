@@ -49,7 +49,7 @@ from typing import Iterator
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
-from .recalc import recalculate
+from .recalc import ENGINE_TITLES, recalculate
 
 __all__ = ["VerifyError", "Report", "verify", "read_formula_cells", "check_archive"]
 
@@ -102,11 +102,11 @@ class Report:
     sheets: int = 0
     details: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said in the summary; not failures
-    # LibreOffice's value of every formula cell: {sheet: {(row, col) zero-based: value}}
+    # The engine's value of every formula cell: {sheet: {(row, col) zero-based: value}}
     recalculated: dict = field(default_factory=dict, repr=False)
 
     def value(self, sheet: str, cell: str):
-        """LibreOffice's recalculated value of one formula cell, by A1 reference."""
+        """The engine's recalculated value of one formula cell, by A1 reference."""
         return self.recalculated[sheet][_parse_ref(cell)]
 
     def summary(self) -> str:
@@ -541,7 +541,7 @@ def _read_values(path: Path, wanted: dict[str, set]) -> tuple[dict[str, dict | N
             return out, _application(zf)
         except (ParseError, DefusedXmlException, KeyError, ValueError,
                 zipfile.BadZipFile, EOFError) as exc:
-            raise VerifyError(f"cannot read LibreOffice's output ({exc})") from None
+            raise VerifyError(f"cannot read the recalculated workbook ({exc})") from None
 
 
 _MACRO_PART = re.compile(r"(?i)(?:^|/)(?:vbaProject[^/]*\.bin$|macrosheets/|activeX/)")
@@ -564,7 +564,8 @@ def _application(zf: zipfile.ZipFile) -> str:
         if _local(elem.tag) == "Application" and elem.text:
             # e.g. "LibreOffice/7.4.7.2$Linux_X86_64 LibreOffice_project/40$Build-2"
             m = re.match(r"([A-Za-z ]+)/([0-9][0-9.]*)", elem.text)
-            return f"{m.group(1)} {m.group(2).rstrip('.')}" if m else elem.text.split("$")[0]
+            name = f"{m.group(1)} {m.group(2).rstrip('.')}" if m else elem.text.split("$")[0]
+            return "Gnumeric" if name == "gnumeric" else name
     return "LibreOffice"
 
 
@@ -593,13 +594,18 @@ def _diff(cached: object, recalc: object) -> float:
     return math.inf
 
 
+def engine_title(engine: str) -> str:
+    return ENGINE_TITLES.get(engine, engine)
+
+
 def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 120,
-           soffice: str | None = None) -> Report:
-    """Recalculate xlsx_path in LibreOffice and compare with its cached values.
+           soffice: str | None = None, engine: str = "libreoffice") -> Report:
+    """Recalculate xlsx_path in `engine` (LibreOffice, or Gnumeric) and compare with its
+    cached values.
 
     Raises VerifyError for a file refused as unsafe or unreadable (checked
-    before LibreOffice starts), sheets.recalc.NoLibreOffice when soffice is
-    missing and sheets.recalc.RecalcError when LibreOffice fails.
+    before the engine starts), sheets.recalc.NoEngine when the engine is
+    missing and sheets.recalc.RecalcError when it fails.
     """
     given = Path(xlsx_path)
     private = _private_copy(given)
@@ -609,10 +615,12 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
             original = read_formula_cells(path)  # runs check_archive first
         except VerifyError as exc:
             raise VerifyError(str(exc).replace(str(path), str(given))) from None
-        notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; LibreOffice ran with macro "
-                 "execution disabled, so none ran" for parts in [_macro_parts(path)] if parts]
+        how = ("LibreOffice ran with macro execution disabled" if engine == "libreoffice"
+               else f"{engine_title(engine)} runs no macros")
+        notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; {how}, so none ran"
+                 for parts in [_macro_parts(path)] if parts]
         wanted = {name: set(cells) for name, cells in original.items() if cells}
-        recalced = recalculate(path, timeout=timeout, soffice=soffice)
+        recalced = recalculate(path, timeout=timeout, soffice=soffice, engine=engine)
     finally:
         shutil.rmtree(private, ignore_errors=True)
     try:
@@ -630,7 +638,7 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     for sheet, cells in original.items():
         new_vals = values.get(sheet, {})
         if sheet in wanted and new_vals is None:
-            details.append(f"sheet {sheet!r} is missing from LibreOffice's output")
+            details.append(f"sheet {sheet!r} is missing from {engine_title(engine)}'s output")
             new_vals = {}
         for key in sorted(cells):
             _formula, cached = cells[key]

@@ -17,6 +17,19 @@ def soffice():
     _soffice_or_fail()
 
 
+def engine_or_fail(engine: str) -> None:
+    """The spreadsheet engine is installed (scripts/test.sh installs both), or the test fails."""
+    if engine == "libreoffice":
+        _soffice_or_fail()
+        return
+    from sheets.recalc import find_ssconvert
+
+    if find_ssconvert() is None:
+        if os.environ.get("TITANIC_REG_SKIP_LIBREOFFICE") == "1":
+            pytest.skip("Gnumeric not installed (TITANIC_REG_SKIP_LIBREOFFICE=1)")
+        pytest.fail("Gnumeric is needed: apt-get install -y --no-install-recommends gnumeric")
+
+
 @pytest.fixture(scope="session")
 def lesson_fit():
     """The lesson's setting: every complete row trains, no validation."""

@@ -440,6 +440,31 @@ def test_verify_without_libreoffice_exits_3(tmp_path, monkeypatch):
     assert "LibreOffice" in one_line_error(result)
 
 
+def test_verify_without_gnumeric_exits_3_naming_it(tmp_path, monkeypatch):
+    from sheets import recalc
+
+    monkeypatch.setattr(recalc, "find_ssconvert", lambda: None)
+    _workbook(tmp_path / "w.xlsx", 6)
+    result = run("verify", tmp_path / "w.xlsx", "--engine", "gnumeric")
+    assert result.exit_code == 3
+    assert one_line_error(result).startswith("error: Gnumeric (ssconvert) not found; install Gnumeric")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("cached, code", [(6, 0), (7, 1)])
+def test_verify_in_every_engine_reports_each_and_fails_if_one_does(tmp_path, cached, code):
+    from tests.conftest import engine_or_fail
+
+    for engine in ("libreoffice", "gnumeric"):
+        engine_or_fail(engine)
+    _workbook(tmp_path / "w.xlsx", cached)
+    result = run("verify", tmp_path / "w.xlsx", "--engine", "all")
+    assert result.exit_code == code, result.stdout + result.stderr
+    first, second = [line for line in result.stdout.splitlines() if line.startswith("checked ")]
+    assert " in LibreOffice " in first and " in Gnumeric;" in second
+    assert result.stdout.count("OK: every cached value matches" if code == 0 else "FAILED:") == 2
+
+
 def test_verify_refuses_a_file_that_is_not_a_workbook(tmp_path):
     (tmp_path / "w.xlsx").write_text("hello")
     result = run("verify", tmp_path / "w.xlsx")

@@ -483,3 +483,20 @@ def test_a_file_swapped_after_it_was_checked_never_reaches_libreoffice(good_xlsx
     monkeypatch.setattr(verify_mod, "read_formula_cells", read_then_swap)
     report = verify(good_xlsx)
     assert report.ok and report.cells_checked == N_GOOD, report.summary()
+
+
+@pytest.mark.libreoffice
+def test_gnumeric_killed_by_the_timeout_leaves_nothing_behind(tmp_path, good_xlsx, monkeypatch):
+    import tempfile
+
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail("gnumeric")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    with pytest.raises(RecalcError, match=r"^Gnumeric did not finish recalculating .* within 0.01 s \(killed\)"):
+        recalculate(good_xlsx, engine="gnumeric", timeout=0.01)
+    shutil.rmtree(recalculate(good_xlsx, engine="gnumeric").parent)
+    assert list(scratch.iterdir()) == []

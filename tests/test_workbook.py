@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 
 from sheets.functions import ALLOWED, functions_used
-from sheets.verify import read_formula_cells, verify
+from sheets.verify import _a1, _sheet_parts, read_formula_cells, verify
 from sheets.workbook import write_workbook
 
 pytestmark = pytest.mark.libreoffice
@@ -21,19 +21,36 @@ def _find(ws, text):
     raise AssertionError(f"{text!r} not found on {ws.title}")
 
 
-@pytest.fixture(scope="module", params=["lesson_fit", "default_fit", "fill_fit"])
-def checked(request, tmp_path_factory):
-    result = request.getfixturevalue(request.param)
-    path = tmp_path_factory.mktemp(request.param) / "titanic.xlsx"
-    write_workbook(result, path)
-    from tests.conftest import _soffice_or_fail
-
-    _soffice_or_fail()
-    return result, path, verify(path)
+FITS, ENGINES = ("lesson_fit", "default_fit", "fill_fit"), ("libreoffice", "gnumeric")
 
 
-def test_libreoffice_recalculates_every_formula_to_torchs_numbers(checked):
+@pytest.fixture(scope="module")
+def workbooks(request, tmp_path_factory):
+    """Each fit's workbook, written once for both engines."""
+    made = {}
+
+    def get(fit):
+        if fit not in made:
+            made[fit] = write_workbook(request.getfixturevalue(fit), tmp_path_factory.mktemp(fit) / "titanic.xlsx")
+        return made[fit]
+
+    return get
+
+
+@pytest.fixture(scope="module", params=[(fit, engine) for fit in FITS for engine in ENGINES],
+                ids=lambda p: "-".join(p))
+def checked(request, workbooks):
+    fit, engine = request.param
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail(engine)
+    path = workbooks(fit)
+    return request.getfixturevalue(fit), path, verify(path, engine=engine)
+
+
+def test_each_engine_recalculates_every_formula_to_torchs_numbers(checked):
     result, path, report = checked
+    assert report.engine.split()[0] in ("LibreOffice", "Gnumeric")
     assert report.ok, report.summary()
     assert report.errors == []
     assert report.max_diff <= 1e-9
@@ -233,3 +250,45 @@ def test_about_says_how_each_model_was_trained(lesson_fit, tmp_path):
     assert text["linear"] == f"conjugate gradient, {steps} steps (converged); from one random start"
     assert text["two_relu"] == ("Adam, 1,000 steps, learning rate 0.03; 128 random starts trained at once, "
                                 "the best kept")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_engine_computes_the_numbers_itself_from_a_workbook_without_cached_values(lesson_fit, tmp_path,
+                                                                                       engine):
+    """The cached values removed from every formula cell: what the engine reports can only
+    be its own arithmetic, and it is torch's to 1e-9."""
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail(engine)
+    path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
+    cached = read_formula_cells(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+        members = dict(_sheet_parts(z)[1])
+    emptied = 0
+    for sheet, cells in cached.items():  # every formula cell's <v>, array formulas' spill cells included
+        refs = {_a1(*key) for key in cells}
+
+        def empty(m, refs=refs):
+            return m.group(1) + m.group(2) if m.group(1).split('"')[1] in refs else m.group(0)
+
+        xml, count = re.subn(r'(<c r="[A-Z]+[0-9]+"[^>]*>)((?:<f[^>]*>[^<]*</f>|<f[^>]*/>)?)<v>[^<]*</v>', empty,
+                             parts[members[sheet]].decode())
+        parts[members[sheet]] = xml.encode()
+        emptied += sum(1 for _ in refs)
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(bare, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    assert emptied > 20 * len(lesson_fit.data)
+    assert all(v is None for cells in read_formula_cells(bare).values() for _f, v in cells.values()
+               if not isinstance(v, str))
+    report = verify(bare, engine=engine)  # against nothing: every number differs
+    worst = 0.0
+    for sheet, cells in cached.items():
+        for key, (_formula, value) in cells.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                got = report.recalculated[sheet][key]
+                worst = max(worst, abs(got - value) / max(1.0, abs(value)))
+    assert worst <= 1e-9, worst
+    assert report.value("Linear", "E3") == pytest.approx(lesson_fit.metrics["linear"]["train_mse"], abs=1e-12)
