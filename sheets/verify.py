@@ -49,6 +49,7 @@ from typing import Iterator
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
+from .functions import functions_used
 from .recalc import ENGINE_TITLES, recalculate
 
 __all__ = ["VerifyError", "Report", "verify", "read_formula_cells", "check_archive"]
@@ -283,6 +284,31 @@ def _parse_small(zf: zipfile.ZipFile, member: str):
     return root
 
 
+# Parts that exist to fetch from outside the file: data connections, web queries, links to
+# other workbooks.
+_REACHING_PARTS = re.compile(r"(?i)^xl/(?:connections\.xml$|queryTables/|externalLinks/)")
+# Functions that fetch or call out when recalculated.
+REACHING_FUNCTIONS = frozenset({"WEBSERVICE", "RTD", "DDE", "CALL", "REGISTER", "REGISTER.ID", "IMPORTXML",
+                                "IMPORTDATA", "IMPORTHTML", "IMPORTRANGE", "IMPORTFEED"})
+
+
+def _refuse_what_reaches_out(zf: zipfile.ZipFile) -> None:
+    """VerifyError for a workbook that would make the engine connect anywhere: a relationship
+    to a target outside the file (an image linked by URL, a hyperlink, an OLE object, another
+    workbook) or a data connection. Checked before any engine sees the file: a workbook
+    someone sent must not reach a network, nor a file of this machine."""
+    for name in zf.namelist():
+        if _REACHING_PARTS.search(name):
+            raise VerifyError(f"refused: it holds {name}, a connection to data outside the file")
+        if not name.endswith(".rels"):
+            continue
+        for rel in _parse_small(zf, name):
+            if _local(rel.tag) == "Relationship" and rel.get("TargetMode") == "External":
+                kind = rel.get("Type", "").rpartition("/")[2] or "relationship"
+                raise VerifyError(f"refused: {name} links to {rel.get('Target', '')!r} outside the file "
+                                  f"(an external {kind}); verify opens nothing that reaches outside")
+
+
 def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     """{Id: (Type, resolved target member)} of a part's .rels, or {}."""
     base, name = posixpath.split(part)
@@ -512,11 +538,20 @@ def read_formula_cells(xlsx_path: str | os.PathLike) -> dict[str, dict[tuple[int
     check_archive(path)
     with _open_zip(path) as zf:
         try:
+            _refuse_what_reaches_out(zf)
             _wb, sheets, rels = _sheet_parts(zf)
             shared = _shared_strings(zf, rels)
             budget = [MAX_FORMULA_CELLS]
-            return {name: _read_sheet(zf, member, shared, budget=budget)
-                    for name, member in sheets}
+            cells = {name: _read_sheet(zf, member, shared, budget=budget)
+                     for name, member in sheets}
+            for name, found in cells.items():
+                for key, (formula, _value) in found.items():
+                    calls = functions_used(formula) & REACHING_FUNCTIONS
+                    if calls:
+                        raise VerifyError(f"refused: {name}!{_a1(*key)} calls {', '.join(sorted(calls))}, which "
+                                          "reaches outside the file; verify recalculates nothing that could "
+                                          "connect anywhere")
+            return cells
         except VerifyError as exc:
             raise VerifyError(f"{path}: {exc}") from None
         except (ParseError, DefusedXmlException, KeyError, ValueError,

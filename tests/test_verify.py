@@ -8,6 +8,7 @@ hint, unless TITANIC_REG_SKIP_LIBREOFFICE=1 is set.
 from __future__ import annotations
 
 import math
+import re
 import os
 import shutil
 import signal
@@ -500,3 +501,110 @@ def test_gnumeric_killed_by_the_timeout_leaves_nothing_behind(tmp_path, good_xls
         recalculate(good_xlsx, engine="gnumeric", timeout=0.01)
     shutil.rmtree(recalculate(good_xlsx, engine="gnumeric").parent)
     assert list(scratch.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- nothing reaches outside
+
+
+class _Listener:
+    """A loopback port that counts what connects to it."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port, self.seen = self.sock.getsockname()[1], []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.seen.append(conn.recv(200))
+                except OSError:
+                    self.seen.append(b"")
+
+    def close(self):
+        self.sock.close()
+
+
+def _image_linked_by_url(tmp_path, url):
+    """A workbook whose picture is not in the file but linked by URL (r:link, TargetMode External)."""
+    import struct
+    import zlib
+
+    import xlsxwriter
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = tmp_path / "dot.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                    + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    embedded = tmp_path / "embedded.xlsx"
+    with xlsxwriter.Workbook(embedded) as wb:
+        ws = wb.add_worksheet("Data")
+        ws.write_number("A1", 2)
+        ws.write_formula("B1", "=A1*3", None, 6)
+        ws.insert_image("C3", str(png))
+    with zipfile.ZipFile(embedded) as z:
+        parts = {n: z.read(n) for n in z.namelist() if not n.startswith("xl/media/")}
+    rels = "xl/drawings/_rels/drawing1.xml.rels"
+    parts[rels] = re.sub(rb'Target="[^"]*image1\.png"', f'Target="{url}" TargetMode="External"'.encode(), parts[rels])
+    parts["xl/drawings/drawing1.xml"] = parts["xl/drawings/drawing1.xml"].replace(b"r:embed=", b"r:link=")
+    linked = tmp_path / "linked.xlsx"
+    with zipfile.ZipFile(linked, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return linked
+
+
+@pytest.mark.libreoffice
+def test_a_workbook_linking_outside_is_refused_and_libreoffice_would_fetch_nothing(tmp_path, soffice):
+    listener = _Listener()
+    try:
+        url = f"http://127.0.0.1:{listener.port}/image.png"
+        linked = _image_linked_by_url(tmp_path, url)
+        with pytest.raises(VerifyError, match=rf"^{re.escape(str(linked))}: refused: xl/drawings/_rels/drawing1"
+                                              rf"\.xml\.rels links to '{re.escape(url)}' outside the file"):
+            verify(linked)
+        # Had the check missed it, LibreOffice itself fetches nothing: its profile sends every
+        # protocol to a proxy no connection reaches. (Without that setting it sent OPTIONS and
+        # GETs to this very port.)
+        shutil.rmtree(recalculate(linked).parent)
+        assert listener.seen == []
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(("formula", "called"), [('=WEBSERVICE("http://127.0.0.1:9/")', "WEBSERVICE"),
+                                                 ('=RTD("x",,"y")', "RTD")])
+def test_a_formula_that_calls_out_is_refused_before_any_engine_starts(tmp_path, monkeypatch, formula, called):
+    import xlsxwriter
+
+    from sheets import recalc as recalc_mod
+
+    monkeypatch.setattr(recalc_mod, "find_soffice", lambda: pytest.fail("LibreOffice was started"))
+    path = tmp_path / "calls.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        wb.add_worksheet("Data").write_formula("A1", formula, None, 0)
+    with pytest.raises(VerifyError, match=rf"refused: Data!A1 calls {called}, which reaches outside the file"):
+        verify(path)
+
+
+def test_a_data_connection_is_refused(tmp_path, good_xlsx):
+    with zipfile.ZipFile(good_xlsx) as zin, zipfile.ZipFile(tmp_path / "c.xlsx", "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+        zout.writestr("xl/connections.xml", b'<connections xmlns="http://schemas.openxmlformats.org/'
+                                            b'spreadsheetml/2006/main"/>')
+    with pytest.raises(VerifyError, match="refused: it holds xl/connections.xml, a connection to data outside"):
+        verify(tmp_path / "c.xlsx")
