@@ -27,10 +27,19 @@ pytestmark = pytest.mark.libreoffice
 
 
 def fit(*args):
+    """The command, with --verify (LibreOffice); then the workbook it wrote verified in Gnumeric too."""
     result = CliRunner().invoke(cli.main, ["fit", *map(str, args)])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "OK: every cached value matches the recalculation" in result.stdout, result.stdout
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines() if line), result.stderr
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail("gnumeric")
+    written = [Path(line.removeprefix("wrote ")) for line in result.stdout.splitlines()
+               if line.startswith("wrote ") and line.endswith(".xlsx")]
+    assert len(written) == 1, result.stdout
+    again = CliRunner().invoke(cli.main, ["verify", str(written[0]), "--engine", "gnumeric"])
+    assert again.exit_code == 0 and " in Gnumeric;" in again.stdout, again.stdout + again.stderr
     return result
 
 
