@@ -45,6 +45,7 @@ __all__ = [
     "NoGnumeric",
     "NoLibreOffice",
     "RecalcError",
+    "RecalcTimeout",
     "find_soffice",
     "find_ssconvert",
     "recalculate",
@@ -101,6 +102,10 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 
 class RecalcError(Exception):
     """The spreadsheet engine could not recalculate the workbook."""
+
+
+class RecalcTimeout(RecalcError):
+    """The engine ran past its time and was killed."""
 
 
 class NoEngine(RecalcError):
@@ -239,7 +244,7 @@ def _gnumeric(xlsx_path, *, timeout: float) -> Path:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise RecalcError(f"Gnumeric did not finish recalculating {src.name} within {timeout:g} s "
+            raise RecalcTimeout(f"Gnumeric did not finish recalculating {src.name} within {timeout:g} s "
                               "(killed); pass a larger timeout for big workbooks") from None
         except BaseException:  # KeyboardInterrupt and friends: leave nothing behind
             _kill_group(proc)
@@ -312,7 +317,7 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc, pipes_before)
-            raise RecalcError(
+            raise RecalcTimeout(
                 f"LibreOffice did not finish recalculating {src.name} within {timeout:g} s "
                 "(killed); pass a larger timeout for big workbooks"
             ) from None

@@ -40,6 +40,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
 from .functions import functions_used
-from .recalc import ENGINE_TITLES, recalculate
+from .recalc import ENGINE_TITLES, RecalcTimeout, recalculate
 
 __all__ = ["VerifyError", "Report", "verify", "read_formula_cells", "check_archive"]
 
@@ -60,6 +61,8 @@ MAX_RATIO = 200
 MAX_MEMBERS = 10_000
 MAX_FORMULA_CELLS = 5_000_000  # array ranges included; guards absurd ref="A1:XFD1048576"
 MAX_ROW, MAX_COL = 1_048_576, 16_384
+MAX_SMALL_PART = 16 * 1024 * 1024  # the workbook, relationships, properties: read whole
+MAX_ITEM_ELEMENTS = 16 * MAX_COL  # a row's cells and what they hold; a shared string's runs
 N_WORST = 5
 
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -278,10 +281,59 @@ def _iter_end(zf: zipfile.ZipFile, member: str) -> Iterator:
 
 
 def _parse_small(zf: zipfile.ZipFile, member: str):
+    """A part read whole (the workbook, its relationships, app properties): refused past
+    MAX_SMALL_PART, so that no part read this way can fill memory."""
+    size = zf.getinfo(member).file_size
+    if size > MAX_SMALL_PART:
+        raise VerifyError(f"not a readable .xlsx workbook (refused: {member} unpacks to {_size(size)}, past the "
+                          f"{_size(MAX_SMALL_PART)} such a part may hold)")
     root = None
     for elem in _iter_end(zf, member):
         root = elem
     return root
+
+
+def _stream(zf: zipfile.ZipFile, member: str, item: str, deadline: float | None = None) -> Iterator:
+    """The `item` elements of a large part (a sheet's rows, the shared strings), each whole,
+    in a memory bounded whatever the XML holds: every other element is dropped as soon as
+    it ends, and an item is dropped once the caller has read it. An item of more than
+    MAX_ITEM_ELEMENTS elements (a row holds at most 16,384 cells) is refused, and the
+    reading stops at `deadline` (time.monotonic()) with a VerifyError."""
+    parents: list = []
+    open_items = 0
+    inner = 0  # elements inside the item being read
+    seen = 0
+    with zf.open(member) as fh:
+        try:
+            for event, elem in iterparse(fh, events=("start", "end"), forbid_dtd=True):
+                if event == "start":
+                    parents.append(elem)
+                    if _local(elem.tag) == item:
+                        open_items += 1
+                    continue
+                parents.pop()
+                seen += 1
+                if deadline is not None and not seen % 65_536 and time.monotonic() > deadline:
+                    raise VerifyError(f"reading {member} took longer than the time allowed (--timeout)")
+                if _local(elem.tag) == item:
+                    open_items -= 1
+                    inner = 0
+                    yield elem
+                elif open_items:
+                    inner += 1
+                    if inner > MAX_ITEM_ELEMENTS:
+                        raise VerifyError(f"not a readable .xlsx workbook (refused: a <{item}> of {member} holds "
+                                          f"more than {MAX_ITEM_ELEMENTS:,} elements)")
+                    continue  # part of an item: read with it
+                elem.clear()
+                if parents:
+                    parents[-1].remove(elem)  # the last child: each is dropped as it ends
+        except DefusedXmlException as exc:
+            raise VerifyError(
+                f"not a readable .xlsx workbook (refused: {member} declares a DTD or XML entities, "
+                f"which no workbook part needs and which entity-expansion attacks such as 'billion "
+                f"laughs' rely on; {type(exc).__name__})"
+            ) from None
 
 
 # Parts that exist to fetch from outside the file: data connections, web queries, links to
@@ -369,17 +421,11 @@ def _rich_text(elem) -> str:
     return "".join(parts)
 
 
-def _shared_strings(zf: zipfile.ZipFile, rels: dict) -> list[str]:
+def _shared_strings(zf: zipfile.ZipFile, rels: dict, deadline: float | None = None) -> list[str]:
     member = next((t for typ, t in rels.values() if typ.endswith("/sharedStrings")), None)
     if member is None or member not in zf.NameToInfo:
         return []
-    out = []
-    for elem in _iter_end(zf, member):
-        if _local(elem.tag) != "si":
-            continue
-        out.append(_rich_text(elem))
-        elem.clear()
-    return out
+    return [_rich_text(elem) for elem in _stream(zf, member, "si", deadline)]
 
 
 _COL_CACHE: dict[str, int] = {}
@@ -454,7 +500,7 @@ def _cell_value(c, ns: str, shared: list[str]):
     return text  # "d" (ISO date) and anything unknown: compare as text
 
 
-def _read_sheet(zf, member, shared, *, wanted=None, budget):
+def _read_sheet(zf, member, shared, *, wanted=None, budget, deadline=None):
     """Read one worksheet.
 
     wanted=None: return {(row, col): (formula text or '', cached value)} of the
@@ -466,10 +512,8 @@ def _read_sheet(zf, member, shared, *, wanted=None, budget):
     pending: dict[tuple[int, int], str] = {}  # array-range cells not seen yet
     ns = None
     row_idx = -1
-    for elem in _iter_end(zf, member):
+    for elem in _stream(zf, member, "row", deadline):
         tag = elem.tag
-        if not tag.endswith("row") or _local(tag) != "row":
-            continue
         if ns is None:
             ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
         r_attr = elem.get("r")
@@ -527,7 +571,8 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise VerifyError(f"{path}: not an .xlsx workbook ({exc})") from None
 
 
-def read_formula_cells(xlsx_path: str | os.PathLike) -> dict[str, dict[tuple[int, int], tuple[str, object]]]:
+def read_formula_cells(xlsx_path: str | os.PathLike,
+                       deadline: float | None = None) -> dict[str, dict[tuple[int, int], tuple[str, object]]]:
     """{sheet: {(row, col) zero-based: (formula, cached value)}} of every formula cell.
 
     Cells inside an array formula's range are included (formula shown as
@@ -540,9 +585,9 @@ def read_formula_cells(xlsx_path: str | os.PathLike) -> dict[str, dict[tuple[int
         try:
             _refuse_what_reaches_out(zf)
             _wb, sheets, rels = _sheet_parts(zf)
-            shared = _shared_strings(zf, rels)
+            shared = _shared_strings(zf, rels, deadline)
             budget = [MAX_FORMULA_CELLS]
-            cells = {name: _read_sheet(zf, member, shared, budget=budget)
+            cells = {name: _read_sheet(zf, member, shared, budget=budget, deadline=deadline)
                      for name, member in sheets}
             for name, found in cells.items():
                 for key, (formula, _value) in found.items():
@@ -561,18 +606,19 @@ def read_formula_cells(xlsx_path: str | os.PathLike) -> dict[str, dict[tuple[int
             raise VerifyError(f"{path}: not a readable .xlsx workbook ({exc})") from None
 
 
-def _read_values(path: Path, wanted: dict[str, set]) -> tuple[dict[str, dict | None], str]:
+def _read_values(path: Path, wanted: dict[str, set],
+                 deadline: float | None = None) -> tuple[dict[str, dict | None], str]:
     """Values of the wanted cells per sheet (None for a missing sheet), and the app name."""
     with _open_zip(path) as zf:
         try:
             _wb, sheets, rels = _sheet_parts(zf)
-            shared = _shared_strings(zf, rels)
+            shared = _shared_strings(zf, rels, deadline)
             members = dict(sheets)
             out: dict[str, dict | None] = {}
             for name, cells in wanted.items():
                 member = members.get(name)
                 out[name] = (None if member is None else
-                             _read_sheet(zf, member, shared, wanted=cells, budget=[0]))
+                             _read_sheet(zf, member, shared, wanted=cells, budget=[0], deadline=deadline))
             return out, _application(zf)
         except (ParseError, DefusedXmlException, KeyError, ValueError,
                 zipfile.BadZipFile, EOFError) as exc:
@@ -642,12 +688,14 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     before the engine starts), sheets.recalc.NoEngine when the engine is
     missing and sheets.recalc.RecalcError when it fails.
     """
+    # `timeout` covers the whole command: reading the workbook, the engine and reading its result.
+    deadline = time.monotonic() + timeout
     given = Path(xlsx_path)
     private = _private_copy(given)
     try:
         path = private / given.name  # checked, parsed and converted: the one copy, whoever changes `given`
         try:
-            original = read_formula_cells(path)  # runs check_archive first
+            original = read_formula_cells(path, deadline)  # runs check_archive first
         except VerifyError as exc:
             raise VerifyError(str(exc).replace(str(path), str(given))) from None
         how = ("LibreOffice ran with macro execution disabled" if engine == "libreoffice"
@@ -655,11 +703,18 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
         notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; {how}, so none ran"
                  for parts in [_macro_parts(path)] if parts]
         wanted = {name: set(cells) for name, cells in original.items() if cells}
-        recalced = recalculate(path, timeout=timeout, soffice=soffice, engine=engine)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise VerifyError(f"{given}: reading the workbook took longer than the time allowed ({timeout:g} s)")
+        try:
+            recalced = recalculate(path, timeout=left, soffice=soffice, engine=engine)
+        except RecalcTimeout:  # said with the command's own limit, not what was left of it
+            raise RecalcTimeout(f"{engine_title(engine)} did not finish recalculating {given.name} within "
+                                f"{timeout:g} s (killed); pass a larger timeout for big workbooks") from None
     finally:
         shutil.rmtree(private, ignore_errors=True)
     try:
-        values, engine = _read_values(recalced, wanted)
+        values, app = _read_values(recalced, wanted, deadline + 60)  # its own output, once: a grace
     finally:
         shutil.rmtree(recalced.parent, ignore_errors=True)
 
@@ -699,6 +754,6 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     ok = max_diff <= tol and not errors and not details
     return Report(
         cells_checked=checked, max_diff=max_diff, worst=worst, errors=errors, ok=ok,
-        tol=tol, engine=engine, n_over_tol=n_over, sheets=len(original), details=details, notes=notes,
+        tol=tol, engine=app, n_over_tol=n_over, sheets=len(original), details=details, notes=notes,
         recalculated={sheet: dict(v or {}) for sheet, v in values.items()},
     )

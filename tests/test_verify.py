@@ -246,7 +246,7 @@ def test_no_libreoffice_message(good_xlsx, monkeypatch):
 
 
 def test_recalculated_removes_its_directory(good_xlsx, monkeypatch, tmp_path):
-    def fake(path, *, timeout, soffice):
+    def fake(path, *, timeout, soffice, engine):
         out = tmp_path / "fake-result"
         out.mkdir()
         shutil.copyfile(path, out / "good.xlsx")
@@ -476,8 +476,8 @@ def test_a_file_swapped_after_it_was_checked_never_reaches_libreoffice(good_xlsx
     the path before, so the junk reached LibreOffice)."""
     real = verify_mod.read_formula_cells
 
-    def read_then_swap(path):
-        found = real(path)
+    def read_then_swap(path, deadline=None):
+        found = real(path, deadline)
         good_xlsx.write_bytes(b"PK\x03\x04" + b"junk" * 1000)  # the attacker's move
         return found
 
@@ -608,3 +608,60 @@ def test_a_data_connection_is_refused(tmp_path, good_xlsx):
                                             b'spreadsheetml/2006/main"/>')
     with pytest.raises(VerifyError, match="refused: it holds xl/connections.xml, a connection to data outside"):
         verify(tmp_path / "c.xlsx")
+
+
+# --------------------------------------------------------------------------- bounded memory and time
+
+
+def _many_elements(tmp_path, good_xlsx, n, inside_row=False):
+    """good_xlsx with n small elements added to its first sheet (random attributes keep the
+    zip ratio inside the limits): outside any row, or all in one row."""
+    import random
+
+    rng = random.Random(0)
+    filler = "".join(f'<x i="{rng.getrandbits(40)}"/>' for _ in range(n))
+    with zipfile.ZipFile(good_xlsx) as zin:
+        parts = {i.filename: zin.read(i.filename) for i in zin.infolist()}
+    sheet = next(name for name in parts if name.startswith("xl/worksheets/sheet"))
+    xml = parts[sheet].decode()
+    if inside_row:
+        xml = xml.replace("</row>", filler + "</row>", 1)
+    else:
+        xml = xml.replace("<sheetData>", "<sheetData>" + filler, 1)
+    parts[sheet] = xml.encode()
+    path = tmp_path / f"many-{n}-{inside_row}.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in parts.items():
+            zout.writestr(name, data)
+    return path
+
+
+def test_millions_of_small_elements_are_read_in_bounded_memory(tmp_path, good_xlsx):
+    """2.5 million elements outside the rows (48 MB unpacked): each is dropped as it ends, so
+    the reading process stays far below what keeping them would take (over 400 MB)."""
+    path = _many_elements(tmp_path, good_xlsx, 2_500_000)
+    assert path.stat().st_size < 30 * 1024 * 1024
+    code = ("import resource, sys; from sheets.verify import read_formula_cells; "
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+            "cells = read_formula_cells(sys.argv[1]); "
+            "print(sum(map(len, cells.values())), before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=600)
+    assert out.returncode == 0, out.stderr
+    cells, before_kb, peak_kb = map(int, out.stdout.split())
+    assert cells == sum(map(len, read_formula_cells(good_xlsx).values()))
+    assert peak_kb - before_kb < 150 * 1024, (before_kb, peak_kb)
+
+
+def test_a_row_of_too_many_elements_is_refused(tmp_path, good_xlsx):
+    path = _many_elements(tmp_path, good_xlsx, 300_000, inside_row=True)
+    with pytest.raises(VerifyError, match=r"refused: a <row> of xl/worksheets/sheet1\.xml holds more than "
+                                          r"262,144 elements"):
+        read_formula_cells(path)
+
+
+def test_reading_counts_against_the_timeout(tmp_path, good_xlsx, monkeypatch):
+    monkeypatch.setattr(recalc_mod, "find_soffice", lambda: pytest.fail("LibreOffice was started"))
+    path = _many_elements(tmp_path, good_xlsx, 200_000)
+    with pytest.raises(VerifyError, match="took longer than the time allowed"):
+        verify(path, timeout=0.001)
