@@ -4,7 +4,7 @@
     python bench/run.py                    # everything, a few minutes on 2 cores
     python bench/run.py --parts 1,2        # some parts only
     python bench/run.py --quick            # fewer repeats (a smoke run; noisier)
-    python bench/run.py --update-readme    # also rewrite the table in bench/README.md
+    python bench/run.py --update-readme    # also rewrite the table in bench/README.md and docs/performance.md
 
 Prints a table and writes bench/results.json (every sample, the machine, the date).
 Parts (see bench/README.md for what each measures and why):
@@ -1582,8 +1582,9 @@ def markdown_table(res: Results, machine: dict, total_s: float, cmd: str) -> str
 
 
 def update_readme(md: str) -> None:
-    """The table between the results markers of bench/README.md and of the project README."""
-    for path in (BENCH / "README.md", ROOT / "README.md"):
+    """The table between the results markers of bench/README.md and of docs/performance.md
+    (the project README links there)."""
+    for path in (BENCH / "README.md", ROOT / "docs" / "performance.md"):
         text = path.read_text() if path.exists() else ""
         if README_START in text and README_END in text:
             head, rest = text.split(README_START, 1)
@@ -1599,7 +1600,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats and no 1M rows (noisier; a smoke run)")
     ap.add_argument("--reps", type=int, default=None, help="repeats of each fast timing (default 5; 3 with --quick)")
     ap.add_argument("--out", default=str(BENCH / "results.json"), help="where to write the results JSON")
-    ap.add_argument("--update-readme", action="store_true", help="rewrite the results table in bench/README.md")
+    ap.add_argument("--update-readme", action="store_true", help="rewrite the results table in bench/README.md and docs/performance.md")
     ap.add_argument("--scale-child", help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
     ap.add_argument("--compare", action="store_true", help=argparse.SUPPRESS)

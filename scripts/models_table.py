@@ -1,8 +1,8 @@
-"""Rewrite README.md's table of models from the registry (titanic_reg/models.py).
+"""Rewrite docs/models.md's table of models from the registry (titanic_reg/models.py).
 
     python scripts/models_table.py
 
-A test (tests/test_models.py) fails while the README's table differs from the registry's.
+A test (tests/test_models.py) fails while that table differs from the registry's.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from titanic_reg.models import table_markdown
 
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "models.md"
     text = readme.read_text(encoding="utf-8")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)

@@ -26,7 +26,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# torch pinned in the same command: an unpinned one would pull the multi-GB CUDA build.
+# torch pinned in the same command: here 2.13.0 is a CPU build on disk; an unpinned one would download
+# the multi-GB CUDA build from PyPI (see the README, "Which torch").
 .venv/bin/pip install --quiet torch==2.13.0 -e '.[test]'
 
 exec .venv/bin/python -m pytest -q "$@"

@@ -340,7 +340,7 @@ def test_a_sum_of_relus_follows_the_curve():
 @pytest.mark.parametrize("name", ["interact_quad", "interact_relu", "interact_double_relu"])
 def test_interact_without_ipywidgets_says_what_to_install(name, monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if it were not installed
-    with pytest.raises(ImportError, match=re.escape("pip install 'titanic-reg[notebook]'")):
+    with pytest.raises(ImportError, match=re.escape("pip install ipywidgets (in a clone of titanic-reg: pip install -e '.[notebook]')")):
         getattr(L, name)()
 
 

@@ -4,7 +4,7 @@
     plot_function(f, "$3x^2 + 2x + 1$")
     plt.scatter(x, y)
     interact_quad()                      # the lesson's @interact(a=1.1, b=1.1, c=1.1) plot_quad
-                                         # (sliders need: pip install 'titanic-reg[notebook]')
+                                         # (sliders need ipywidgets: pip install -e '.[notebook]')
     result = fit_quad()                  # gradient descent on a, b, c until it converges
     result.a, result.b, result.c, result.closed_form
     fit_quad(lr=0.01, max_steps=10, zero_grad=False, log=print)  # the lesson's loop exactly as written
@@ -92,7 +92,7 @@ LR = 0.1  # the lesson uses 0.01 (2,695 steps to converge); 0.1 converges in 261
 TOL = 1e-9  # converged once every |d loss / d param| is below this
 MAX_STEPS = 3000  # enough for the lesson's lr 0.01; the workbook's Descent sheet has a row per step
 PARAMS = ("a", "b", "c")
-NOTEBOOK_HINT = "pip install 'titanic-reg[notebook]'"
+NOTEBOOK_HINT = "pip install ipywidgets (in a clone of titanic-reg: pip install -e '.[notebook]')"
 
 
 def _pyplot():

@@ -439,7 +439,7 @@ def choices() -> str:
 
 
 def table_markdown(n_features: int = 10) -> str:
-    """The README's table of models, from the registry (a test keeps the README in step)."""
+    """docs/models.md's table of models, from the registry (a test keeps it in step)."""
     lines = ["| `--models` | example | parameters on the lesson's 10 features | default training | what it is |",
              "|---|---|---|---|---|"]
     for family in FAMILIES:

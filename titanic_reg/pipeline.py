@@ -247,7 +247,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None, worker=None,
         models=registry.DEFAULT_MODELS, check_models=None) -> FitResult:
-    """Load, featurise, train both models and the baselines; see the README for every option.
+    """Load, featurise, train both models and the baselines; see docs/api.md for every option.
 
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
     while torch trains (the command's way); without one they are fitted here, after.

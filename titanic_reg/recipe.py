@@ -5,7 +5,7 @@ and why. It is a TOML file that people read, change and fit again with.
     text = dumps(recipe)                # the same recipe as TOML, with its reasons
     recipe = titanic()                  # the lesson's recipe, shipped in recipes/titanic.toml
 
-The keys are in the README ("Repeat with a different dataset"); `load` refuses any key
+The keys are in docs/recipes.md; `load` refuses any key
 it does not know, so a misspelt option is an error, not a silent default.
 """
 from __future__ import annotations
