@@ -1,11 +1,15 @@
 """Charts: the recorded training losses, and predictions against the truth."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .layout import FIRST_ROW, Writer, ref, span
 
-EDGES = [-100.0] + [round(0.1 * k, 1) for k in range(1, 10)] + [100.0]
+# The calibration bins: [0, 0.1), [0.1, 0.2), ..., [0.9, 1]. The first also takes the
+# predictions below 0 and the last those above 1 (a linear model's can be either).
+EDGES = [round(0.1 * k, 1) for k in range(11)]
 
 
 def write_history(w: Writer, result) -> dict:
@@ -26,23 +30,67 @@ def write_history(w: Writer, result) -> dict:
     return where
 
 
+def _optimizer(result, name: str) -> str:
+    from titanic_reg.train import OPTIMIZER_TITLES
+
+    chosen = result.settings.get("models", {}).get(name, {}).get("optimizer")
+    return OPTIMIZER_TITLES.get(chosen, chosen or "")
+
+
+def loss_y_axis(lo: float, hi: float) -> dict:
+    """The loss chart's y axis over lo..hi (> 0): within a factor of 10, a plain one with round
+    bounds and 4 to 8 gridlines (0.10, 0.15, ..., 0.40); wider, a log axis over whole decades."""
+    if not (0 < lo <= hi and math.isfinite(hi)):
+        return {"log_base": 10}
+    lo = max(lo, hi * 1e-8)  # below this a loss is zero to rounding (a perfect fit)
+    if hi / lo > 10:
+        return {"log_base": 10, "min": 10.0 ** math.floor(math.log10(lo)),
+                "max": 10.0 ** math.ceil(math.log10(hi)), "minor_gridlines": {"visible": True}}
+    if hi - lo < 1e-12 * hi:
+        lo, hi = lo * 0.95, hi * 1.05
+    for exponent in range(math.floor(math.log10(hi - lo)) - 2, math.floor(math.log10(hi - lo)) + 2):
+        for m in (1, 2, 2.5, 5):
+            unit = m * 10.0 ** exponent
+            low, high = math.floor(lo / unit) * unit, math.ceil(hi / unit) * unit
+            if (high - low) / unit <= 8:
+                decimals = max(0, -math.floor(math.log10(unit) + 1e-9) + (m == 2.5))
+                return {"min": round(low, 12), "max": round(high, 12), "major_unit": round(unit, 12),
+                        "num_format": "0" + ("." + "0" * decimals if decimals else "")}
+    return {}
+
+
 def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
     ws, s, wb = w.ws, w.s, w.wb
     ws.write_string(0, 0, "Charts", s.title)
+    # Steps on a log axis, so that conjugate gradient's dozen steps show beside Adam's
+    # thousand. Step 0 (the start) cannot sit on a log axis: the series start at step 1;
+    # the Losses sheet has step 0.
     loss = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    shown, last = [], 1
     for model in result.model_list:
         c, r0, r1 = history[model.name]
-        loss.add_series({
-            "name": model.title,
-            "categories": ["Losses", r0, 0, r1, 0],
-            "values": ["Losses", r0, c, r1, c],
-        })
-    loss.set_title({"name": "Training loss by step (torch's record)"})
-    longest = max(len(result.models[m].history) for m in result.models) - 1
-    loss.set_x_axis({"name": "step", "min": 0, "max": longest})
-    losses = [v for m in result.models for v in result.models[m].history if v > 0]
-    low, high = 10 ** np.floor(np.log10(min(losses))), 10 ** np.ceil(np.log10(max(losses)))
-    loss.set_y_axis({"name": "training MSE", "log_base": 10, "min": float(low), "max": float(high)})
+        if r1 <= r0:
+            continue  # no step taken: nothing after the start
+        steps = result.models[model.name].history[1:]
+        series = {
+            "name": f"{model.title} ({_optimizer(result, model.name)})",
+            "categories": ["Losses", r0 + 1, 0, r1, 0],
+            "values": ["Losses", r0 + 1, c, r1, c],
+        }
+        if len(steps) <= 60:  # a marker on each of conjugate gradient's steps
+            series["marker"] = {"type": "circle", "size": 4}
+        loss.add_series(series)
+        shown += [float(v) for v in steps]
+        last = max(last, len(steps))
+    loss.set_title({"name": "Training loss by step, from step 1 (torch's record)", "name_font": {"size": 13}})
+    loss.set_x_axis({"name": "step (log axis; step 0, the start, is on Losses)", "log_base": 10, "min": 1,
+                     "max": 10 ** max(1, math.ceil(math.log10(last))), "num_format": "#,##0",
+                     "major_gridlines": {"visible": True, "line": {"color": "#BFBFBF"}},
+                     "minor_gridlines": {"visible": True, "line": {"color": "#EDEDED"}}})
+    positive = [v for v in shown if v > 0 and math.isfinite(v)]
+    y_axis = loss_y_axis(min(positive, default=0), max(positive, default=0))
+    loss.set_y_axis({"name": "training MSE" + (" (log axis)" if "log_base" in y_axis else ""), **y_axis})
+    loss.set_legend({"position": "bottom"})
     loss.set_size({"width": 640, "height": 360})
     ws.insert_chart(2, 0, loss)
 
@@ -57,7 +105,8 @@ def _calibration(w: Writer, result, summaries: dict) -> None:
     ws, s, wb = w.ws, w.s, w.wb
     top = 22
     ws.write_string(top, 0, "Predictions against the truth (training rows): the share that is 1 among rows "
-                            "whose prediction falls in each bin", s(None, None, bold=True))
+                            "whose prediction falls in each bin (the first bin also takes predictions below 0, "
+                            "the last those above 1)", s(None, None, bold=True))
     headers = ["from", "below", "centre"]
     for model in result.model_list:
         headers += [f"{model.title}: rows", f"{model.title}: share of 1"]
@@ -65,39 +114,54 @@ def _calibration(w: Writer, result, summaries: dict) -> None:
     n = result.n_train
     y = result.y[:n].numpy()
     rows = (FIRST_ROW, FIRST_ROW + n - 1)
-    for b in range(len(EDGES) - 1):
+    bins = len(EDGES) - 1
+    for b in range(bins):
         r = top + 2 + b
         lo, hi = EDGES[b], EDGES[b + 1]
         w.param(r, 0, lo, "feature")
         w.param(r, 1, hi, "feature")
-        w.formula(r, 2, f"MAX(0,MIN(1,(A{r + 1}+B{r + 1})/2))", max(0, min(1, (lo + hi) / 2)), "feature")
+        w.formula(r, 2, f"(A{r + 1}+B{r + 1})/2", (lo + hi) / 2, "feature")
         for k, model in enumerate(result.model_list):
             summary = summaries[model.name]
             preds = span(summary.pred_col, summary.pred_col, *rows, summary.sheet)
             y_range = span(summary.y_col, summary.y_col, *rows, summary.sheet)
             p = model.predict(result.X[:n], result.models[model.name].params[None])[0].numpy()
-            inside = (p >= lo) & (p < hi)
+            # The end bins are open: everything below 0.1, everything from 0.9.
+            criteria, inside = [], np.ones(len(p), dtype=bool)
+            if b > 0:
+                criteria.append(f'{preds},">="&A{r + 1}')
+                inside = inside & (p >= lo)
+            if b < bins - 1:
+                criteria.append(f'{preds},"<"&B{r + 1}')
+                inside = inside & (p < hi)
+            crit = ",".join(criteria)
             count = int(inside.sum())
-            crit = f'{preds},">="&A{r + 1},{preds},"<"&B{r + 1}'
             c = 3 + 2 * k
             w.formula(r, c, f"COUNTIFS({crit})", count, "int")
             # MAX(1, rows) keeps an empty bin at 0 instead of #DIV/0!.
             w.formula(r, c + 1, f"SUMIFS({y_range},{crit})/MAX(1,{ref(c, r)})",
                       float(y[inside].sum()) / max(1, count), "acc")
-    last = top + 2 + len(EDGES) - 2
+    last = top + 2 + bins - 1
+    # The diagonal of perfect calibration, corner to corner.
+    perfect = last + 2
+    ws.write_string(perfect, 0, "The dashed line, perfect calibration: share of 1 = prediction",
+                    s(None, None, bold=True))
+    for i, v in enumerate((0.0, 1.0)):
+        w.param(perfect + 1 + i, 0, v, "feature")
+        w.formula(perfect + 1 + i, 1, ref(0, perfect + 1 + i), v, "feature")
     cal = wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
     for k, model in enumerate(result.model_list):
         c = 4 + 2 * k
         cal.add_series({"name": model.title, "categories": ["Charts", top + 2, 2, last, 2],
                         "values": ["Charts", top + 2, c, last, c]})
-    cal.add_series({"name": "perfect calibration", "categories": ["Charts", top + 2, 2, last, 2],
-                    "values": ["Charts", top + 2, 2, last, 2], "line": {"dash_type": "dash", "color": "#7F7F7F"},
-                    "marker": {"type": "none"}})
+    cal.add_series({"name": "perfect calibration", "categories": ["Charts", perfect + 1, 0, perfect + 2, 0],
+                    "values": ["Charts", perfect + 1, 1, perfect + 2, 1],
+                    "line": {"dash_type": "dash", "color": "#7F7F7F"}, "marker": {"type": "none"}})
     cal.set_title({"name": "Predicted against observed (training rows)"})
-    cal.set_x_axis({"name": "prediction (bin centre)", "min": 0, "max": 1})
-    cal.set_y_axis({"name": "share that is 1", "min": 0, "max": 1})
+    cal.set_x_axis({"name": "prediction (bin centre)", "min": 0, "max": 1, "major_unit": 0.1, "num_format": "0.0"})
+    cal.set_y_axis({"name": "share that is 1", "min": 0, "max": 1, "major_unit": 0.1, "num_format": "0.0"})
     cal.set_size({"width": 640, "height": 360})
-    ws.insert_chart(top + 2, 8, cal)
+    ws.insert_chart(top + 2, max(8, 3 + 2 * len(result.model_list) + 1), cal)
 
 
 def _predicted_against_actual(w: Writer, result, summaries: dict) -> None:

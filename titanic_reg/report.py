@@ -34,7 +34,7 @@ def _strict(value):
 
 
 def metrics_json(result) -> dict:
-    """Every number of the run, keyed for people and for scripts (see README, "Outputs")."""
+    """Every number of the run, keyed for people and for scripts (see docs/cli.md, "Outputs")."""
     from .metrics import keys
 
     n_valid = len(result.data) - result.n_train
@@ -114,22 +114,100 @@ def recipe_text(result) -> str:
 
 
 def loss_plot(result) -> dict:
-    """What loss.png shows, as plain data: another process can draw it (background.py)."""
+    """What loss.png shows, as plain data (lists, numbers and strings): another process
+    can draw it (background.py)."""
     from .train import OPTIMIZER_TITLES
 
-    title = lambda name: result.metrics.get(name, {}).get("title", name)  # noqa: E731
-    how = "; ".join(f"{title(name)}: {OPTIMIZER_TITLES[cfg['optimizer']]}"
-                    for name, cfg in result.settings.get("models", {}).items())
+    curves = []
+    for name, t in result.models.items():
+        title = result.metrics.get(name, {}).get("title", name)
+        cfg = result.settings.get("models", {}).get(name, {})
+        how = OPTIMIZER_TITLES.get(cfg.get("optimizer"), cfg.get("optimizer") or "")
+        if cfg.get("restarts", 1) > 1:
+            how += f", best of {cfg['restarts']:,} starts"
+        history = [float(v) for v in t.history]
+        steps = len(history) - 1
+        curves.append({
+            "label": (f"{title}, {how}: {history[0]:.4f} \u2192 {float(t.train_mse):.4f} "
+                      f"in {steps:,} step{'s' if steps != 1 else ''}"),
+            "optimizer": how,
+            "history": history,
+        })
     return {
-        "curves": [(f"{title(name)} ({t.train_mse:.4f})", list(t.history)) for name, t in result.models.items()],
-        "optimum": result.optimum.get("mse") if result.optimum else None,
+        "curves": curves,
+        "optimum": float(result.optimum["mse"]) if result.optimum and result.optimum.get("mse") is not None
+        else None,
         "ylabel": "training MSE" + (" (target scaled by its sd)" if result.kind == "number" else ""),
-        "title": f"Training loss, full batch on {result.n_train:,} rows\n{how}",
+        "title": (f"Training loss by step, full batch on {result.n_train:,} rows\n"
+                  "both axes logarithmic, from step 1; legend: the loss at the start (step 0) \u2192 at the end"),
     }
 
 
-def draw_loss(plot: dict, path) -> None:
-    """Both training-loss curves against the closed-form least-squares optimum, as a PNG."""
+# Nice tick values, as mantissas in [1, 10), coarsest first.
+_TICK_TIERS = (
+    (1.0,),
+    (1.0, 2.0, 5.0),
+    (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
+    tuple(round(1 + 0.1 * i, 1) for i in range(90)),
+    tuple(round(1 + 0.02 * i, 2) for i in range(450)),
+)
+MOST_TICKS = 9
+FLOOR = 1e-8  # a loss this far below the largest is zero to rounding (a perfect fit): the axis stops there
+
+
+def _nice(tier, lo: float, hi: float) -> list[float]:
+    """The tier's values from the last at or below lo to the first at or above hi."""
+    values = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.floor(math.log10(hi)) + 2)
+              for m in tier]
+    below = max(v for v in values if v <= lo * (1 + 1e-9))
+    above = min(v for v in values if v >= hi * (1 - 1e-9))
+    return [v for v in values if below <= v <= above]
+
+
+def log_ticks(lo: float, hi: float, most: int = MOST_TICKS) -> list[float]:
+    """Ticks for a log axis showing lo..hi (both > 0): round numbers, as many as fit (at most
+    `most`), the first at or below lo and the last at or above hi (they are the axis' ends).
+    Within a decade or so they are 0.12, 0.15, 0.2, ...; over many decades 0.01, 0.1, 1, ..."""
+    if not (0 < lo <= hi and math.isfinite(hi)):
+        lo, hi = 0.1, 1.0
+    lo = max(lo, hi * FLOOR)
+    if hi / lo < 1.2:  # a flat curve: a little room around it
+        middle = math.sqrt(lo * hi)
+        lo, hi = middle / 1.1, middle * 1.1
+    for tier in reversed(_TICK_TIERS):
+        ticks = _nice(tier, lo, hi)
+        if len(ticks) <= most:
+            return ticks
+    decades = _nice(_TICK_TIERS[0], lo, hi)  # more decades than ticks: every k-th
+    k = math.ceil((len(decades) - 1) / (most - 1))
+    first = math.floor(math.log10(decades[0]) / k) * k
+    last = math.ceil(math.log10(decades[-1]) / k) * k
+    return [10.0 ** e for e in range(first, last + 1, k)]
+
+
+def step_ticks(last: int, most: int = 12) -> list[int]:
+    """Ticks for a log axis of steps 1..last: 1, 2, 5, 10, 20, 50, ... (powers of ten alone
+    when those are too many)."""
+    for tier in ((1, 2, 5), (1,)):
+        ticks = [m * 10 ** k for k in range(len(str(last))) for m in tier if m * 10 ** k <= last]
+        if len(ticks) <= most:
+            return ticks
+    return ticks
+
+
+def tick_label(value: float) -> str:
+    """A tick as a plain decimal, no more digits than it has (0.12, 0.5, 1, 1,000); scientific
+    notation only far from 1 (1e-06)."""
+    if value == 0 or 1e-4 <= abs(value) < 1e6:
+        text = f"{value:,.6f}".rstrip("0").rstrip(".")
+        return text
+    return f"{value:g}"
+
+
+def loss_figure(plot: dict):
+    """loss.png's figure: each model's training loss by step, steps and loss on log axes,
+    with the closed-form least-squares optimum as a dashed line."""
     # The figure's own Agg canvas: no pyplot state and no GUI backend, and matplotlib
     # is only imported by runs that draw.
     from . import mplconfig
@@ -137,28 +215,49 @@ def draw_loss(plot: dict, path) -> None:
     mplconfig.ensure()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
-    fig = Figure(figsize=(7, 4.5), dpi=120, layout="constrained")
+    fig = Figure(figsize=(8, 5), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for label, history in plot["curves"]:
-        ax.plot(range(len(history)), history, label=label)
+    # Step 0 (the start) has no place on a log axis: each curve starts at step 1, and the
+    # legend gives the starting loss.
+    shown, last = [], 1
+    for curve in plot["curves"]:
+        history = curve["history"]
+        steps = range(1, len(history))
+        short = len(history) <= 60  # conjugate gradient's dozen steps: a marker on each
+        ax.plot(steps, history[1:], label=curve["label"], marker="o" if short else None, markersize=3)
+        shown += history[1:]
+        last = max(last, len(history) - 1)
     if plot["optimum"] is not None:
         ax.axhline(plot["optimum"], color="grey", linestyle="--",
-                   label=f"linear optimum, closed form ({plot['optimum']:.4f})")
+                   label=f"linear optimum, closed form least squares: {plot['optimum']:.4f}")
+        shown.append(plot["optimum"])
+    positive = [v for v in shown if v > 0 and math.isfinite(v)]
+
+    ax.set_xscale("log")
     ax.set_yscale("log")
-    # Linear up to 10, logarithmic beyond: conjugate gradient's dozen steps and Adam's
-    # thousand both show.
-    ax.set_xscale("symlog", linthresh=10, linscale=1)
-    ax.set_xlim(left=0)
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.set_xlabel("step")
-    ax.set_ylabel(plot["ylabel"])
+    right = max(last, 2)
+    x_ticks = step_ticks(right)
+    ax.set_xlim(1, right)
+    y_ticks = log_ticks(min(positive, default=0.1), max(positive, default=1.0))
+    ax.set_ylim(y_ticks[0], y_ticks[-1])
+    for axis, ticks in ((ax.xaxis, x_ticks), (ax.yaxis, y_ticks)):
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FixedFormatter([tick_label(t) for t in ticks]))
+        axis.set_minor_locator(NullLocator())
+    ax.set_xlabel("step (log axis)")
+    ax.set_ylabel(plot["ylabel"] + " (log axis)")
     ax.set_title(plot["title"])
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.savefig(path, format="png")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def draw_loss(plot: dict, path) -> None:
+    """loss.png: loss_figure(plot) as a PNG (path: a file name or a binary file)."""
+    loss_figure(plot).savefig(path, format="png")
 
 
 def save_loss_plot(result, path) -> None:
