@@ -19,7 +19,15 @@ def _signal_from_another_thread(signum=signal.SIGINT):
     t.join()
 
 
-def test_a_signal_another_thread_receives_waits_for_the_end_of_the_block():
+@pytest.fixture
+def python_handler():
+    """Python's own Ctrl-C handler for the test, whatever an earlier one (the CLI's) left."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_signal_another_thread_receives_waits_for_the_end_of_the_block(python_handler):
     reached = []
     with pytest.raises(KeyboardInterrupt):
         with atomic._signals_deferred():
@@ -31,7 +39,7 @@ def test_a_signal_another_thread_receives_waits_for_the_end_of_the_block():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
-def test_ctrl_c_as_the_temporary_file_appears_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_ctrl_c_as_the_temporary_file_appears_leaves_nothing_behind(tmp_path, monkeypatch, python_handler):
     """The moment the interrupt tests aim at: the temporary file exists, not yet recorded."""
     real = atomic._temp_beside
 
@@ -50,7 +58,7 @@ def test_ctrl_c_as_the_temporary_file_appears_leaves_nothing_behind(tmp_path, mo
     assert (tmp_path / "a.txt").read_text() == "old"
 
 
-def test_ctrl_c_during_the_renames_lands_after_the_last(tmp_path, monkeypatch):
+def test_ctrl_c_during_the_renames_lands_after_the_last(tmp_path, monkeypatch, python_handler):
     real, done = os.replace, []
 
     def replace(src, dst):
