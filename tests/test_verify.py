@@ -641,10 +641,11 @@ def test_millions_of_small_elements_are_read_in_bounded_memory(tmp_path, good_xl
     the reading process stays far below what keeping them would take (over 400 MB)."""
     path = _many_elements(tmp_path, good_xlsx, 2_500_000)
     assert path.stat().st_size < 30 * 1024 * 1024
-    code = ("import resource, sys; from sheets.verify import read_formula_cells; "
-            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-            "cells = read_formula_cells(sys.argv[1]); "
-            "print(sum(map(len, cells.values())), before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    # VmHWM, this process's own peak (ru_maxrss would carry pytest's over from the fork).
+    code = ("import re, sys; from sheets.verify import read_formula_cells; "
+            "peak = lambda: int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+            "before = peak(); cells = read_formula_cells(sys.argv[1]); "
+            "print(sum(map(len, cells.values())), before, peak())")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], timeout=600)
     assert out.returncode == 0, out.stderr
