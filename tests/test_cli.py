@@ -77,11 +77,10 @@ def set_cell(row, column, value):
 def test_help_does_not_load_the_heavy_libraries():
     code = "import sys, cli; assert not {'torch', 'pandas', 'rich', 'matplotlib'} & set(sys.modules), sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-    start = time.perf_counter()
+    # How quick it is, the benchmark measures (bench/run.py); a timed test would fail on a busy machine.
     out = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True)
     assert "fit" in out.stdout and "verify" in out.stdout
-    assert time.perf_counter() - start < 2  # about 0.07 s; generous for a loaded CI machine
 
 
 def test_version():

@@ -350,10 +350,8 @@ def test_recalculate_output(good_xlsx):
 
 @pytest.mark.libreoffice
 def test_recalculate_timeout_and_bad_input(tmp_path, good_xlsx):
-    t0 = time.monotonic()
-    with pytest.raises(RecalcError, match="within 0.2 s"):
+    with pytest.raises(RecalcError, match=r"within 0.2 s \(killed\)"):
         recalculate(good_xlsx, timeout=0.2)
-    assert time.monotonic() - t0 < 10
     junk = tmp_path / "junk.xlsx"
     junk.write_bytes(b"\x00junk" * 100)
     with pytest.raises(RecalcError, match="no output|exit code"):
