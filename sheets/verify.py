@@ -262,16 +262,15 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _iter_end(zf: zipfile.ZipFile, member: str) -> Iterator:
-    """iterparse 'end' events of one member, with defusedxml's protections.
+def _events(zf: zipfile.ZipFile, member: str, events=("end",)) -> Iterator:
+    """iterparse events of one member, with defusedxml's protections.
 
     A DTD (and so any entity: "billion laughs", external entities) is refused
     with a VerifyError naming the part; no part of an .xlsx file needs one.
     """
     with zf.open(member) as fh:
         try:
-            for _event, elem in iterparse(fh, events=("end",), forbid_dtd=True):
-                yield elem
+            yield from iterparse(fh, events=events, forbid_dtd=True)
         except DefusedXmlException as exc:
             raise VerifyError(
                 f"not a readable .xlsx workbook (refused: {member} declares a DTD or XML entities, "
@@ -288,7 +287,7 @@ def _parse_small(zf: zipfile.ZipFile, member: str):
         raise VerifyError(f"not a readable .xlsx workbook (refused: {member} unpacks to {_size(size)}, past the "
                           f"{_size(MAX_SMALL_PART)} such a part may hold)")
     root = None
-    for elem in _iter_end(zf, member):
+    for _event, elem in _events(zf, member):
         root = elem
     return root
 
@@ -303,37 +302,29 @@ def _stream(zf: zipfile.ZipFile, member: str, item: str, deadline: float | None 
     open_items = 0
     inner = 0  # elements inside the item being read
     seen = 0
-    with zf.open(member) as fh:
-        try:
-            for event, elem in iterparse(fh, events=("start", "end"), forbid_dtd=True):
-                if event == "start":
-                    parents.append(elem)
-                    if _local(elem.tag) == item:
-                        open_items += 1
-                    continue
-                parents.pop()
-                seen += 1
-                if deadline is not None and not seen % 65_536 and time.monotonic() > deadline:
-                    raise VerifyError(f"reading {member} took longer than the time allowed (--timeout)")
-                if _local(elem.tag) == item:
-                    open_items -= 1
-                    inner = 0
-                    yield elem
-                elif open_items:
-                    inner += 1
-                    if inner > MAX_ITEM_ELEMENTS:
-                        raise VerifyError(f"not a readable .xlsx workbook (refused: a <{item}> of {member} holds "
-                                          f"more than {MAX_ITEM_ELEMENTS:,} elements)")
-                    continue  # part of an item: read with it
-                elem.clear()
-                if parents:
-                    parents[-1].remove(elem)  # the last child: each is dropped as it ends
-        except DefusedXmlException as exc:
-            raise VerifyError(
-                f"not a readable .xlsx workbook (refused: {member} declares a DTD or XML entities, "
-                f"which no workbook part needs and which entity-expansion attacks such as 'billion "
-                f"laughs' rely on; {type(exc).__name__})"
-            ) from None
+    for event, elem in _events(zf, member, ("start", "end")):
+        if event == "start":
+            parents.append(elem)
+            if _local(elem.tag) == item:
+                open_items += 1
+            continue
+        parents.pop()
+        seen += 1
+        if deadline is not None and not seen % 65_536 and time.monotonic() > deadline:
+            raise VerifyError(f"reading {member} took longer than the time allowed (--timeout)")
+        if _local(elem.tag) == item:
+            open_items -= 1
+            inner = 0
+            yield elem
+        elif open_items:
+            inner += 1
+            if inner > MAX_ITEM_ELEMENTS:
+                raise VerifyError(f"not a readable .xlsx workbook (refused: a <{item}> of {member} holds "
+                                  f"more than {MAX_ITEM_ELEMENTS:,} elements)")
+            continue  # part of an item: read with it
+        elem.clear()
+        if parents:
+            parents[-1].remove(elem)  # the last child: each is dropped as it ends
 
 
 # Parts that exist to fetch from outside the file: data connections, web queries, links to
