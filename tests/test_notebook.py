@@ -47,6 +47,10 @@ def run(tmp_path_factory):
         mp.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
         mp.setenv("IPYTHONDIR", str(jupyter / "ipython"))  # no profile or startup file of the user's
         mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # figures as image/png
+        # A font list of the kernel's own: the user's cache (one per matplotlib version, shared
+        # by every environment) once lacked matplotlib's own fonts, and the notebook's mathtext
+        # title then printed "findfont: Font family ['STIXGeneral'] not found".
+        mp.setenv("MPLCONFIGDIR", str(jupyter / "matplotlib"))
         mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
         client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=600,
                                          resources={"metadata": {"path": str(folder)}})
