@@ -22,7 +22,8 @@ def short(value) -> str:
     if shape is not None and hasattr(value, "columns"):  # a DataFrame
         return f"DataFrame({shape[0]:,} rows x {shape[1]:,} columns)"
     if isinstance(value, (list, tuple)):
-        if len(value) <= MAX_ITEMS:
+        names = all(isinstance(v, str) for v in value) and sum(len(v) + 4 for v in value) <= 2 * MAX_TEXT
+        if len(value) <= MAX_ITEMS or names:  # a few names read better whole
             inner = ", ".join(short(v) for v in value)
             return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
         return f"[{short(value[0])}, ... {len(value):,} items]"
