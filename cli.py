@@ -319,7 +319,7 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
         recipe = pipeline.choose_recipe(table, None, target, positive, missing, valid_pct, seed)
         text = dumps(recipe, f"titanic-reg recipe for {Path(train).name}, predicting {recipe.target.column}.\n"
                              "Each column: its kind, how it becomes features, and why. Change any of it, then:\n"
-                             f"  titanic-reg fit {Path(train).name} --recipe {Path(output).name if output else 'recipe.toml'}")
+                             f"  titanic-reg fit {train} --recipe {output or 'recipe.toml'}")  # the paths as typed
         if output is None:
             click.echo(text, nl=False)
             return
@@ -419,6 +419,7 @@ def verify(workbook, tol, timeout, engine):
 # it, the lesson's 0.01 in 2,695, within the default; above LESSON_LR_LIMIT (0.2215 on the lesson's
 # points) the descent diverges. tests/test_lesson.py checks these numbers too.
 LESSON_LR, LESSON_MAX_STEPS, LESSON_STEPS_LIMIT, LESSON_LR_LIMIT = 0.1, 3000, 10_000, 0.22
+LESSON_DIVERGES = 0.2215  # 2 / the largest eigenvalue of the loss's Hessian, on the lesson's points
 LESSON_OUT = "out/lesson"
 
 
@@ -451,7 +452,7 @@ def _lesson_not_converged(lesson_mod, result) -> str:
                            f"converges in {need:,} steps")
         return text + ": the gradients were never zeroed (--no-zero-grad)"
     if need == float("inf"):
-        return text + f": --lr {lr:g} is too large, this descent diverges above {LESSON_LR_LIMIT}"
+        return text + f": --lr {lr:g} is too large, this descent diverges above about {LESSON_DIVERGES}"
     if need > LESSON_STEPS_LIMIT:
         return text + (f": --lr {lr:g} needs {need:,} steps, more than --max-steps takes "
                        f"({LESSON_STEPS_LIMIT:,}); raise --lr to 0.003 or more (below {LESSON_LR_LIMIT})")
@@ -470,7 +471,7 @@ def lesson():
               help="Folder for quad.png and quad.xlsx.")
 @click.option("--lr", type=float, default=LESSON_LR, show_default=True, callback=_positive_finite,
               help=f"Learning rate: 0.1 converges in 261 steps, the lesson's 0.01 in 2,695; "
-                   f"above {LESSON_LR_LIMIT} the descent diverges.")
+                   f"above about {LESSON_DIVERGES} the descent diverges.")
 @click.option("--max-steps", type=click.IntRange(1, LESSON_STEPS_LIMIT), default=LESSON_MAX_STEPS,
               show_default=True,
               help=f"Stop here if not converged yet, at most {LESSON_STEPS_LIMIT:,} (--lr 0.003 to "

@@ -86,6 +86,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     fitted_by = OPTIMIZER_TITLES[result.settings["models"][lin]["optimizer"]] if lin else "linear not fitted"
     w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"])
+    w.ws.set_row(r, 45)  # three lines: "torch (conjugate gradient)" wraps in its column
     sk = result.metrics["sklearn_linear"]["params"]
     gd = result.models[lin].params.numpy() if lin else None
     for j, name in enumerate(features):

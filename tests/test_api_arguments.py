@@ -43,6 +43,7 @@ PENGUINS = "data/penguins.csv"
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"lr": -1.0}, "lr: the learning rate must be a positive number, not -1.0"),
     ({"valid_pct": 1.5}, "valid_pct: must be at least 0 and below 1, not 1.5"),
+    ({"device": "tpu"}, "device: must be 'auto', 'cpu' or 'cuda', not 'tpu'"),
     ({"models": "linear,nope"}, "models: "),
     ({"submit_model": "nope", "epochs": 5, "restarts": 2}, "submit_model: 'nope' is no model of this run"),
 ])

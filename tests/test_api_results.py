@@ -63,8 +63,9 @@ def test_predicting_the_test_file_gives_the_submission(titanic):
         warnings.simplefilter("ignore", InputWarning)
         again = titanic.predict(datasets.titanic().test_path, model=titanic.submit_model)
     assert list(again.columns) == ["PassengerId", "prediction", "score"]
+    assert again["prediction"].dtype.kind == "i"  # Survived's classes, 0 and 1, stay numbers
     assert (again["PassengerId"] == titanic.predictions["PassengerId"]).all()
-    assert (again["prediction"].astype(int) == titanic.predictions["Survived"]).all()
+    assert (again["prediction"] == titanic.predictions["Survived"]).all()
 
 
 def test_a_new_passenger_as_a_dict_a_frame_or_a_file_is_predicted_alike(titanic, tmp_path):
@@ -79,13 +80,15 @@ def test_a_new_passenger_as_a_dict_a_frame_or_a_file_is_predicted_alike(titanic,
         warnings.simplefilter("ignore", InputWarning)
         everyone = titanic.predict(datasets.titanic().test)
     assert one["score"].item() == pytest.approx(everyone["score"].iat[0], abs=1e-15)
-    # Without an ID column, rows are numbered as in a CSV (header on row 1).
+    # Without an ID column, a list's rows are numbered by position from 0, a CSV's by line.
     anonymous = {k: v for k, v in PASSENGER.items() if k != "PassengerId"}
-    assert titanic.predict([anonymous, anonymous])["row"].tolist() == [2, 3]
+    assert titanic.predict([anonymous, anonymous])["row"].tolist() == [0, 1]
+    pd.DataFrame([anonymous] * 2).to_csv(tmp_path / "two.csv", index=False)
+    assert titanic.predict(tmp_path / "two.csv")["row"].tolist() == [2, 3]
 
 
 def test_new_rows_are_checked_as_a_file_is(titanic):
-    with pytest.raises(InputError, match=r"^DataFrame, row 2, column Sex: 'M' is not one of male, female"):
+    with pytest.raises(InputError, match=r"^DataFrame, row 0, column Sex: 'M' is not one of male, female"):
         titanic.predict({**PASSENGER, "Sex": "M"})
     with pytest.raises(InputError, match=r"names column Embarked, which the file lacks"):
         titanic.predict({k: v for k, v in PASSENGER.items() if k != "Embarked"})

@@ -597,3 +597,8 @@ def test_lesson_relu_writes_both_pictures(tmp_path):
     assert re.search(r"sum of 6 ReLUs: MSE 1\.\d{4}; best straight line: MSE 14\.\d{4}", result.stdout)
     for name in ("relu.png", "relu_fit.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG
+
+
+def test_zero_grad_takes_only_true_or_false():
+    with pytest.raises(TypeError, match=r"^fit_quad\(zero_grad='no'\): zero_grad must be True or False$"):
+        L.fit_quad(zero_grad="no")

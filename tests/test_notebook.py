@@ -127,7 +127,7 @@ def test_the_lessons_loop_rises_again_and_the_zeroed_one_does_not(run):
     assert all(b < a for a, b in zip(zeroed, zeroed[1:]))
     rises = stdout(cell(nb, 'print(f"never zeroed'))
     assert re.search(r"never zeroed: the loss first rises at step \d+\n", rises)
-    assert "zeroed:       the loss first rises at step None" in rises
+    assert "zeroed:       the loss first rises at step never" in rises
 
 
 def test_the_converged_fit_matches_the_closed_form(run):

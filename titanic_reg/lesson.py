@@ -431,7 +431,7 @@ def fit_quad(lr: float = LR, max_steps: int = MAX_STEPS, tol: float = TOL, x=Non
     of this loss) or after max_steps updates, with a ConvergenceWarning that says how
     many steps this lr needs (steps_to_converge). A rule on the loss alone, such as
     "changed by less than 1e-12", stops too early here: a, b, c are then still ~5e-6 off.
-    lr 0.1 converges in 261 steps, the lesson's 0.01 in 2,695; above about 0.22 the
+    lr 0.1 converges in 261 steps, the lesson's 0.01 in 2,695; above about 0.2215 the
     loss grows without bound, and once it is infinite a DivergedError says at which step.
     `log` gets each step's line (pass `print` for the lesson's output).
     """
@@ -443,6 +443,8 @@ def fit_quad(lr: float = LR, max_steps: int = MAX_STEPS, tol: float = TOL, x=Non
         raise TypeError(f"fit_quad(max_steps={max_steps!r}): max_steps must be a whole number") from None
     if max_steps < 0:
         raise ValueError(f"fit_quad(max_steps={max_steps}): max_steps must be 0 or more")
+    if not isinstance(zero_grad, bool):  # "no" would read as True
+        raise TypeError(f"fit_quad(zero_grad={zero_grad!r}): zero_grad must be True or False")
     x, y = _points(x, y)
     abc = torch.tensor(start, dtype=DTYPE)
     abc.requires_grad_()

@@ -232,7 +232,9 @@ def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_step
             raise OptionError(name, f"must be a number, not {value!r}")
 
 
-def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer):
+def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device="auto"):
+    if device not in ("auto", "cpu", "cuda"):
+        raise OptionError("device", f"must be 'auto', 'cpu' or 'cuda', not {device!r}")
     if missing not in (None, "drop", "fill"):
         raise OptionError("missing", f"must be 'drop' or 'fill', not {missing!r}")
     if lr is not None and not (lr > 0 and np.isfinite(lr)):
@@ -255,7 +257,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
     train_path = Path(train_path)
     test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
-    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer)
+    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device)
     chosen_models = choose_models(models)
     dev = resolve_device(device)
 

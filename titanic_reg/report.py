@@ -375,7 +375,7 @@ def _num(value, kind: str = "binary") -> str:
             return f"{value / scale:.3g}{suffix}"
 
 
-def table(result):
+def table(result, api: bool = False):
     """The run at a glance: our models first, then the baselines."""
     from rich import box
     from rich.table import Table
@@ -427,9 +427,13 @@ def table(result):
         caption.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5")
     else:
         caption.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
-    if result.predictions is not None:
-        caption.append(f"* predicts {'submission' if result.kaggle else 'predictions'}.csv "
-                       f"({len(result.predictions):,} test rows)")
+    written = f"{'submission' if result.kaggle else 'predictions'}.csv"
+    if api:  # from Python nothing is written until save(): say what the star means there
+        caption.append(f"* the model predict() uses (save() writes its {written}"
+                       + (f" for the {len(result.predictions):,} test rows)" if result.predictions is not None
+                          else ")"))
+    elif result.predictions is not None:
+        caption.append(f"* predicts {written} ({len(result.predictions):,} test rows)")
     t.caption = "\n".join(caption) or None
     return t
 

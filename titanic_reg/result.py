@@ -111,8 +111,9 @@ class FitResult:
         from .report import table
 
         console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=False, force_jupyter=False)
-        console.print(table(self))
-        return console.file.getvalue().rstrip() + "\n" + self._hint()
+        console.print(table(self, api=True))
+        lines = [line.rstrip() for line in console.file.getvalue().rstrip().splitlines()]  # no padding
+        return "\n".join(lines) + "\n" + self._hint()
 
     def _hint(self) -> str:
         return ("result.scores, .models[name], .predict(rows), .to_excel(path), .save(folder); "
@@ -123,9 +124,11 @@ class FitResult:
 
         from .report import loss_figure, loss_plot, table
 
-        caption = table(self).caption or ""
-        numbers = self.scores.to_html(float_format=lambda v: f"{v:.4f}" if abs(v) < 10 else f"{v:,.0f}",
-                                      na_rep="–", border=0)
+        caption = table(self, api=True).caption or ""
+        scores = self.scores.rename(index={self.submit_model: f"{self.submit_model} *"})
+        formats = {c: (lambda v: f"{v:.4f}") for c in scores.columns}
+        formats.update(params=lambda v: "–" if pd.isna(v) else f"{v:,}", fit_ms=lambda v: f"{v:,.0f}")
+        numbers = scores.to_html(formatters=formats, na_rep="–", border=0)
         figure = loss_figure(loss_plot(self))
         png = io.BytesIO()
         figure.savefig(png, format="png", dpi=80)
@@ -146,8 +149,9 @@ class FitResult:
         `rows`: a DataFrame, a dict (one row) or a list of dicts, or the path of a CSV. They
         are read and checked as `fit` reads a test file: the recipe's columns, typed, filled
         from the training rows' statistics, with a warning for levels training never saw.
-        The ID column is optional here. Returns the ID (or `row`), `prediction` in the
-        target's own terms, and `score`, the model's output.
+        The ID column is optional here. Returns the ID (or `row`: the line of a CSV, the
+        header being line 1; the position, from 0, of a DataFrame's or a list's rows),
+        `prediction` in the target's own terms, and `score`, the model's output.
         """
         from .data import load, unseen_levels
         from .features import fill_problem
@@ -219,4 +223,6 @@ def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tens
         return pd.DataFrame({**key, "prediction": fitted.decode(out).numpy(), "score": out.numpy()})
     said = decision(out).numpy() > 0
     yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
+    if yes.lstrip("-").isdigit() and no.lstrip("-").isdigit():  # classes that are whole numbers stay numbers
+        yes, no = int(yes), int(no)
     return pd.DataFrame({**key, "prediction": np.where(said, yes, no), "score": out.numpy()})

@@ -18,7 +18,7 @@ def short(value) -> str:
         dtype = str(value.dtype).removeprefix("torch.")
         if size and size <= MAX_ITEMS and len(shape) <= 1:
             return f"{kind}([{', '.join(_number(v) for v in value.tolist())}], {dtype})"
-        return f"{kind}({'x'.join(map(str, shape)) or 'scalar'}, {dtype})"
+        return f"{kind}[{'x'.join(map(str, shape)) or 'scalar'}] {dtype}"
     if shape is not None and hasattr(value, "columns"):  # a DataFrame
         return f"DataFrame({shape[0]:,} rows x {shape[1]:,} columns)"
     if isinstance(value, (list, tuple)):

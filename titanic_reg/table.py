@@ -62,7 +62,7 @@ class Table:
     header: list[str]  # as written (stripped); empty names as "Unnamed: i"
     columns: list[Column]  # by position
     rows: np.ndarray  # spreadsheet row number of each record
-    header_row: int  # spreadsheet row of the header (blank lines before it count)
+    header_row: int | None  # spreadsheet row of the header (blank lines before it count); None for a DataFrame
     decimal_comma: bool
 
     def __len__(self) -> int:
@@ -221,8 +221,8 @@ def special_file(st) -> str | None:
 
 def frame_table(frame: pd.DataFrame, name: str = "DataFrame") -> Table:
     """A DataFrame as the Table its CSV would be read into: each value as its text (a missing
-    one empty), rows numbered as in that file (header on row 1), so that a frame is checked
-    and typed exactly as a file is."""
+    one empty), so that a frame is checked and typed exactly as a file is. Rows are numbered
+    by position from 0, as pandas counts them; there is no header row to name."""
     if frame.columns.duplicated().any():
         twice = frame.columns[frame.columns.duplicated()][0]
         raise InputError(name, f"column {twice} appears twice", row=1, column=str(twice))
@@ -234,7 +234,7 @@ def frame_table(frame: pd.DataFrame, name: str = "DataFrame") -> Table:
         texts = [_cell_text(v) for v in frame.iloc[:, i].tolist()]
         codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
         columns.append(Column(column, codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()))
-    return Table(Path(name), header, columns, np.arange(len(frame), dtype=np.int64) + 2, 1, False)
+    return Table(Path(name), header, columns, np.arange(len(frame), dtype=np.int64), None, False)
 
 
 def _cell_text(value) -> str:
