@@ -153,7 +153,8 @@ def test_the_fit_shows_its_table_and_loss_curves(run):
     assert "<table" in html
     assert "<img" in html and "data:image/png;base64," in html
     for model in ("linear", "two_relu", "sklearn_linear", "everyone_dies", "women_survive"):
-        assert f"<th>{model}</th>" in html
+        assert f"<th>{model}</th>" in html or f"<th>{model} *</th>" in html, model
+    assert html.count(" *</th>") == 1  # the model predict() uses, marked as in the command's table
     scores = result_output(cell(nb, "result.scores", whole=True)).data["text/html"]
     assert "valid_mse" in scores and "train_acc" in scores
 
