@@ -22,6 +22,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     scores = SCORES[result.kind]
     ws.set_column(0, 0, 30)
     ws.set_column(1, 12, 13)
+    widths = [30, 13]  # headers wrap in these (the last repeats)
     ws.write_string(0, 0, "Compare: what torch reported against what this workbook computes", s.title)
     if result.sample_of:
         ws.write_string(1, 0, f"This workbook holds a sample of {len(result.data):,} of the "
@@ -33,7 +34,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     others = [x for x in scores if x != "mse"]
     w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference",
                      "torch valid MSE", "workbook valid MSE", "valid difference"]
-              + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")])
+              + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")], widths)
     for model in result.model_list:
         r += 1
         m, summary = result.metrics[model.name], summaries[model.name]
@@ -71,7 +72,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # LINEST lists coefficients last feature first: its raw output row, then feature order.
     linest_row = r + p + 4
     if linest_ok:
-        w.headers(linest_row - 1, 1, list(reversed(features)))
+        w.headers(linest_row - 1, 1, list(reversed(features)), widths[1:])
         ws.write_string(linest_row, 0, "LINEST(train_y, train_X) as returned", s())
         ws.write_array_formula(linest_row, 1, linest_row, p, "{=" + linest_formula("train_y", "train_X") + "}",
                                s("formula", "param"), float(coef[-1]))
@@ -85,8 +86,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     lin = "linear" if "linear" in result.models else None  # torch's column needs the linear model
     fitted_by = OPTIMIZER_TITLES[result.settings["models"][lin]["optimizer"]] if lin else "linear not fitted"
     w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
-                     "Excel LINEST", "torch - sklearn", "LINEST - sklearn"])
-    w.ws.set_row(r, 45)  # three lines: "torch (conjugate gradient)" wraps in its column
+                     "Excel LINEST", "torch - sklearn", "LINEST - sklearn"], widths)
     sk = result.metrics["sklearn_linear"]["params"]
     gd = result.models[lin].params.numpy() if lin else None
     for j, name in enumerate(features):
@@ -129,7 +129,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                     s(None, None, bold=True))
     keys = [f"{split}_{x}" for x in scores for split in ("train", "valid")]
     w.headers(r, 0, ["model"] + [f"{k.split('_')[0]} {SUMMARY_TITLES[k.split('_', 1)[1]]}" for k in keys]
-              + ["parameters", "fit ms"])
+              + ["parameters", "fit ms"], widths)
     for name, m in result.metrics.items():
         r += 1
         w.text(r, 0, m.get("title", name))

@@ -81,9 +81,9 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     # A feature named as its input (the lesson's SibSp) is headed "SibSp (feature)": every
     # header unique, so that pandas.read_excel(header=4) needs no renaming (see sheets/read.py).
     headers += [f"{n} (feature)" if n in headers else n for n in feature_names] + shown
-    w.headers(HEADER_ROW, 0, headers)
-    for i, name in enumerate(headers):
-        ws.set_column(i, i, 40 if i >= first_feature + len(feature_names) else (11 if i == 0 else _WIDTHS.get(name, 9)))
+    w.headers(HEADER_ROW, 0, headers,
+              [40 if i >= first_feature + len(feature_names) else (11 if i == 0 else _WIDTHS.get(name, 9))
+               for i, name in enumerate(headers)])
 
     # One formula template per feature: the row number is filled in per row.
     templates = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
@@ -13,6 +14,8 @@ from titanic_reg.table import XML_ILLEGAL
 from .functions import ALLOWED, functions_used
 
 HEADER_ROW = 4  # 0-based: Excel row 5 holds the column headers
+HEADER_WIDTH = 9  # characters: a header column's width unless told otherwise
+LINE_POINTS = 15  # a row's height per line of bold 11-point text
 FIRST_ROW = 5  # 0-based: Excel row 6 holds the first passenger
 
 
@@ -115,6 +118,7 @@ class Writer:
     def __init__(self, wb, ws, styles):
         self.wb, self.ws, self.s = wb, ws, styles
         self._headers: dict[int, set] = {}  # row -> the header names written on it
+        self._header_lines: dict[int, int] = {}  # row -> lines its longest header wraps onto
 
     def _string(self, r, c, value, fmt):
         where = f"{self.ws.get_name()}!{col(c)}{r + 1}"
@@ -154,10 +158,11 @@ class Writer:
             self.ws.write_number(r, c, float(value), fmt)
 
     def headers(self, row, first_col, names, widths=None):
-        """Headers along `row`; a name already on that row becomes "name (2)", "name (3)": a
-        table read back by pandas keeps the names as written (see sheets/read.py)."""
-        self.ws.set_row(row, 30)  # room for a header that wraps onto two lines
+        """Headers along `row`, wrapped in their columns (`widths`, else the usual 9 characters),
+        the row as tall as its longest needs; a name already on that row becomes "name (2)",
+        "name (3)": a table read back by pandas keeps the names as written (see sheets/read.py)."""
         seen = self._headers.setdefault(row, set())
+        lines = self._header_lines.get(row, 2)  # at least two lines: the rows look alike
         for i, name in enumerate(names):
             unique, k = name, 1
             while unique in seen:
@@ -165,8 +170,12 @@ class Writer:
                 unique = f"{name} ({k})"
             seen.add(unique)
             self._string(row, first_col + i, unique, self.s.header)
+            width = HEADER_WIDTH if widths is None else (widths[i] if i < len(widths) else widths[-1])
             if widths is not None:
-                self.ws.set_column(first_col + i, first_col + i, widths[i] if i < len(widths) else widths[-1])
+                self.ws.set_column(first_col + i, first_col + i, width)
+            lines = max(lines, len(textwrap.wrap(unique, max(int(width), 1), break_long_words=False)))
+        self._header_lines[row] = lines
+        self.ws.set_row(row, LINE_POINTS * lines)
 
     def text(self, r, c, value, fmt=None):
         self._string(r, c, str(value), fmt or self.s())

@@ -292,3 +292,31 @@ def test_each_engine_computes_the_numbers_itself_from_a_workbook_without_cached_
                 worst = max(worst, abs(got - value) / max(1.0, abs(value)))
     assert worst <= 1e-9, worst
     assert report.value("Linear", "E3") == pytest.approx(lesson_fit.metrics["linear"]["train_mse"], abs=1e-12)
+
+
+def test_every_header_fits_its_row_when_wrapped(tmp_path):
+    """A long header (an input named "sepal length (cm)", its feature "... (feature)") wraps onto
+    as many lines as it needs and its row is tall enough to show them all."""
+    import csv
+    import textwrap
+
+    import titanic_reg
+    from sheets.layout import LINE_POINTS
+
+    path = tmp_path / "long names.csv"
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["sepal length (cm)", "petal width of the flower (cm)", "kind of flower"])
+        for i in range(40):
+            out.writerow([4 + i % 7 * 0.3, 0.1 + i % 5 * 0.4, "a" if i % 3 else "b"])
+    result = titanic_reg.fit(path, target="kind of flower", epochs=5, restarts=2, descent_steps=2)
+    book = openpyxl.load_workbook(write_workbook(result, tmp_path / "long.xlsx"))
+    for sheet, row in (("Data", 5), ("Compare", 3)):
+        ws = book[sheet]
+        widths = {c: (ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width or 9) for c in
+                  range(1, ws.max_column + 1)}
+        for cell in ws[row]:
+            if isinstance(cell.value, str):
+                lines = len(textwrap.wrap(cell.value, int(widths[cell.column]), break_long_words=False))
+                assert lines * LINE_POINTS <= ws.row_dimensions[row].height, (sheet, cell.value)
+    assert "sepal length (cm) (feature)" in [c.value for c in book["Data"][5]]
