@@ -419,7 +419,7 @@ def verify(workbook, tol, timeout, engine):
 # it, the lesson's 0.01 in 2,695, within the default; above LESSON_LR_LIMIT (0.2215 on the lesson's
 # points) the descent diverges. tests/test_lesson.py checks these numbers too.
 LESSON_LR, LESSON_MAX_STEPS, LESSON_STEPS_LIMIT, LESSON_LR_LIMIT = 0.1, 3000, 10_000, 0.22
-LESSON_DIVERGES = 0.2215  # 2 / the largest eigenvalue of the loss's Hessian, on the lesson's points
+LESSON_DIVERGES = 0.2215  # lesson._lr_limit on the lesson's points, for --help (tests/test_lesson.py checks it)
 LESSON_OUT = "out/lesson"
 
 
@@ -452,7 +452,7 @@ def _lesson_not_converged(lesson_mod, result) -> str:
                            f"converges in {need:,} steps")
         return text + ": the gradients were never zeroed (--no-zero-grad)"
     if need == float("inf"):
-        return text + f": --lr {lr:g} is too large, this descent diverges above about {LESSON_DIVERGES}"
+        return text + f": --lr {lr:g} is too large, this descent diverges above {lesson_mod._lr_limit(result.x):.4g}"
     if need > LESSON_STEPS_LIMIT:
         return text + (f": --lr {lr:g} needs {need:,} steps, more than --max-steps takes "
                        f"({LESSON_STEPS_LIMIT:,}); raise --lr to 0.003 or more (below {LESSON_LR_LIMIT})")

@@ -216,6 +216,7 @@ def test_the_lessons_lr_converges_within_the_defaults_and_the_cli_limit():
         assert L.steps_to_converge(lr) <= cli.LESSON_STEPS_LIMIT, lr
     assert L.steps_to_converge(0.002) > cli.LESSON_STEPS_LIMIT
     assert cli.LESSON_LR_LIMIT <= L._lr_limit(L.x) < cli.LESSON_LR_LIMIT + 0.005
+    assert round(L._lr_limit(L.x), 4) == cli.LESSON_DIVERGES  # what --help says
     assert L.steps_to_converge(0.23) == float("inf")
 
 
@@ -524,6 +525,10 @@ def test_lesson_quad_warns_when_not_converged(tmp_path):
     result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.01", "--max-steps", "2700")  # as suggested
     assert result.exit_code == 0 and not result.stderr
     assert "converged after 2695 steps (lr 0.01)" in result.stdout
+    # Just above the limit the loss grows, too slowly to overflow in 50 steps: the warning says why.
+    result = run("lesson", "quad", "--out", tmp_path, "--lr", "0.2216", "--max-steps", "50")
+    assert result.exit_code == 0
+    assert result.stderr.endswith(": --lr 0.2216 is too large, this descent diverges above 0.2215\n"), result.stderr
 
 
 def test_lesson_quad_at_the_lessons_lr_converges_with_the_defaults(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 _CLI = contextvars.ContextVar("titanic_reg_cli", default=False)
 # Python names whose command-line option is not the name with - for _.
-_FLAGS = {"train_path": "DATA", "test_path": "--test", "recipe": "--recipe", "max_steps": "--max-steps"}
+_FLAGS = {"train_path": "DATA", "test_path": "--test"}
 
 
 @contextlib.contextmanager

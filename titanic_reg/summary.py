@@ -2,7 +2,6 @@
 debugger, and never dumps its arrays (a FitResult once printed 55,000 characters)."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 MAX_ITEMS = 6  # a list, dict or array this long or shorter is shown whole
@@ -14,7 +13,7 @@ def short(value) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and hasattr(value, "dtype"):  # a torch tensor or a numpy array
         kind = "tensor" if type(value).__module__.startswith("torch") else "array"
-        size = int(getattr(value, "numel", lambda: getattr(value, "size", 0))())
+        size = int(value.numel() if hasattr(value, "numel") else value.size)
         dtype = str(value.dtype).removeprefix("torch.")
         if size and size <= MAX_ITEMS and len(shape) <= 1:
             return f"{kind}([{', '.join(_number(v) for v in value.tolist())}], {dtype})"
@@ -44,9 +43,3 @@ def short(value) -> str:
 
 def _number(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else repr(v)
-
-
-def dataclass_repr(obj, fields=None) -> str:
-    """`Name(field=short value, ...)` for a dataclass, over `fields` (default: all with repr=True)."""
-    names = fields or [f.name for f in dataclasses.fields(obj) if f.repr]
-    return f"{type(obj).__name__}({', '.join(f'{n}={short(getattr(obj, n))}' for n in names)})"
