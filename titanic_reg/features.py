@@ -142,6 +142,18 @@ def _unique_names(features: list[Feature]) -> None:
         seen.add(name.lower())
 
 
+def new_rows(table, recipe: Recipe, fitted: Fitted, expected=()) -> Rows:
+    """Rows to predict (a test file, or a caller's rows), read as the training rows were: the
+    recipe's columns, typed alike, each missing value one that training can fill, and a
+    warning for what training never saw (`expected`: columns it had gaps in, dropped)."""
+    from .data import load, unseen_levels
+
+    rows = load(table, recipe, labelled=False, numeric=fitted.numeric)
+    fill_problem(fitted, rows)
+    unseen_levels(rows, recipe, fitted.stats, expected=expected)
+    return rows
+
+
 def fill_problem(fitted: Fitted, rows: Rows) -> None:
     """InputError when a row misses a value that no training row can fill."""
     for spec in fitted.recipe.inputs:

@@ -21,10 +21,10 @@ import torch
 
 from . import baselines, leakage
 from . import models as registry
-from .data import Rows, load, target_missing, unseen_levels
+from .data import Rows, load, target_missing
 from .descent import descent_lr
 from .errors import InputError, OptionError, TrainingError, option, warn
-from .features import fill_problem, fit_recipe
+from .features import fill_problem, fit_recipe, new_rows
 from .infer import infer
 from .metrics import split_scores
 from .models import Model
@@ -270,9 +270,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     fill_problem(fitted, data)
     test = None
     if test_path:
-        test = load(read_table(test_path), recipe, labelled=False, numeric=fitted.numeric)
-        fill_problem(fitted, test)
-        unseen_levels(test, recipe, fitted.stats, expected=lacking)
+        test = new_rows(read_table(test_path), recipe, fitted, expected=lacking)
     kind = recipe.target.kind
     names = baselines.names(kind, recipe.baselines)
     ours = [m.name for m in chosen_models]

@@ -153,8 +153,7 @@ class FitResult:
         header being line 1; the position, from 0, of a DataFrame's or a list's rows),
         `prediction` in the target's own terms, and `score`, the model's output.
         """
-        from .data import load, unseen_levels
-        from .features import fill_problem
+        from .features import new_rows
         from .table import frame_table, read_table
 
         name = model if model is not None else (self.submit_model if self.submit_model in self.models
@@ -175,9 +174,7 @@ class FitResult:
         recipe = self.recipe
         if recipe.id and table.find(recipe.id) is None:
             recipe = dataclasses.replace(recipe, id=None)
-        data = load(table, recipe, labelled=False, numeric=self.fitted.numeric)
-        fill_problem(self.fitted, data)
-        unseen_levels(data, recipe, self.fitted.stats, expected=self.lacking)
+        data = new_rows(table, recipe, self.fitted, expected=self.lacking)
         X = self.fitted.matrix(data)
         out = registry.get(name).predict(X, self.models[name].params[None])[0]
         return prediction_frame(recipe, self.fitted, data, out, kaggle=False)
