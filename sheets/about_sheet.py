@@ -1,7 +1,6 @@
 """About: what the workbook is, how to read it, the run's settings, how to check it."""
 from __future__ import annotations
 
-from titanic_reg.train import OPTIMIZER_TITLES
 
 from .layout import Writer
 from .style import LEGEND
@@ -103,7 +102,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
     for name, cfg in st["models"].items():
         trained = result.models[name]
         steps = _count(len(trained.history) - 1, "step")
-        how = f"{OPTIMIZER_TITLES[cfg['optimizer']]}, {steps}"
+        how = f"{result.optimizer_title(name)}, {steps}"
         if cfg["optimizer"] == "cg":
             how += " (converged)" if trained.converged else f" (stopped at --epochs {cfg['epochs']}, not converged)"
         else:

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from titanic_reg.report import FLOOR
+
 from .layout import FIRST_ROW, Writer, ref, span
 
 # The calibration bins: [0, 0.1), [0.1, 0.2), ..., [0.9, 1]. The first also takes the
@@ -30,19 +32,12 @@ def write_history(w: Writer, result) -> dict:
     return where
 
 
-def _optimizer(result, name: str) -> str:
-    from titanic_reg.train import OPTIMIZER_TITLES
-
-    chosen = result.settings.get("models", {}).get(name, {}).get("optimizer")
-    return OPTIMIZER_TITLES.get(chosen, chosen or "")
-
-
 def loss_y_axis(lo: float, hi: float) -> dict:
     """The loss chart's y axis over lo..hi (> 0): within a factor of 10, a plain one with round
     bounds and 4 to 8 gridlines (0.10, 0.15, ..., 0.40); wider, a log axis over whole decades."""
     if not (0 < lo <= hi and math.isfinite(hi)):
         return {"log_base": 10}
-    lo = max(lo, hi * 1e-8)  # below this a loss is zero to rounding (a perfect fit)
+    lo = max(lo, hi * FLOOR)
     if hi / lo > 10:
         return {"log_base": 10, "min": 10.0 ** math.floor(math.log10(lo)),
                 "max": 10.0 ** math.ceil(math.log10(hi)), "minor_gridlines": {"visible": True}}
@@ -73,7 +68,7 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
             continue  # no step taken: nothing after the start
         steps = result.models[model.name].history[1:]
         series = {
-            "name": f"{model.title} ({_optimizer(result, model.name)})",
+            "name": f"{model.title} ({result.optimizer_title(model.name)})",
             "categories": ["Losses", r0 + 1, 0, r1, 0],
             "values": ["Losses", r0 + 1, c, r1, c],
         }

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from titanic_reg.metrics import SCORES
-from titanic_reg.train import OPTIMIZER_TITLES
 
 from .layout import Writer, ref
 from .model_sheets import SUMMARY_FORMAT, SUMMARY_TITLES
@@ -84,7 +83,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                                        "squares has no single answer)", s.note)
 
     lin = "linear" if "linear" in result.models else None  # torch's column needs the linear model
-    fitted_by = OPTIMIZER_TITLES[result.settings["models"][lin]["optimizer"]] if lin else "linear not fitted"
+    fitted_by = result.optimizer_title(lin) if lin else "linear not fitted"
     w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"], widths)
     sk = result.metrics["sklearn_linear"]["params"]

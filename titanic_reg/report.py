@@ -116,13 +116,11 @@ def recipe_text(result) -> str:
 def loss_plot(result) -> dict:
     """What loss.png shows, as plain data (lists, numbers and strings): another process
     can draw it (background.py)."""
-    from .train import OPTIMIZER_TITLES
-
     curves = []
     for name, t in result.models.items():
         title = result.metrics.get(name, {}).get("title", name)
         cfg = result.settings.get("models", {}).get(name, {})
-        how = OPTIMIZER_TITLES.get(cfg.get("optimizer"), cfg.get("optimizer") or "")
+        how = result.optimizer_title(name)
         if cfg.get("restarts", 1) > 1:
             how += f", best of {cfg['restarts']:,} starts"
         history = [float(v) for v in t.history]
@@ -412,9 +410,7 @@ def table(result, api: bool = False):
     caption = []
     if result.optimum and "linear" in result.models:
         gd, best = result.models["linear"].train_mse, result.optimum["mse"]
-        from .train import OPTIMIZER_TITLES
-
-        how = OPTIMIZER_TITLES[result.settings["models"]["linear"]["optimizer"]]
+        how = result.optimizer_title("linear")
         units = " (target scaled by its sd)" if result.kind == "number" else ""
         caption.append(f"linear, {how} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")

@@ -83,6 +83,13 @@ class FitResult:
     def submission(self) -> pd.DataFrame | None:
         return self.predictions
 
+    def optimizer_title(self, model: str) -> str:
+        """How `model` was fitted, in words: "conjugate gradient", "Adam", ..."""
+        from .train import OPTIMIZER_TITLES
+
+        chosen = self.settings.get("models", {}).get(model, {}).get("optimizer")
+        return OPTIMIZER_TITLES.get(chosen, chosen or "")
+
     def output(self, out: torch.Tensor) -> torch.Tensor:
         """A model's outputs in the target's own units."""
         return self.fitted.decode(out)
