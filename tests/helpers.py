@@ -1,4 +1,8 @@
 """Helpers shared by test modules."""
+import shutil
+import subprocess
+from pathlib import Path
+
 from openpyxl.formula.translate import Translator
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
@@ -16,3 +20,19 @@ def copy_last_row_down(ws, last):
             ws[dest] = ArrayFormula(ref=ref, text=text)
         elif isinstance(value, str) and value.startswith("="):
             ws[dest] = Translator(value, origin=cell.coordinate).translate_formula(dest)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_repository(dest: Path) -> Path:
+    """The repository's files as a reader's clone has them (tracked and new, not ignored): no
+    build/ folder, venv or output of an earlier run comes along."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = ROOT / name
+        if src.is_file() and not src.is_symlink():  # a file deleted in the work tree is not copied
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest

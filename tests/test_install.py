@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,20 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import copy_repository
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("wheel")
-    # Built from a copy of what git has (tracked, or new and not ignored): setuptools' build/ folder in the clone could hold
-    # files of an older tree, and a wheel must not depend on what is lying around.
-    source = base / "source"
-    for name in subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, check=True, capture_output=True,
-                               text=True).stdout.split("\0"):
-        if name and (ROOT / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, source / name)
+    # Built from a copy of what git has: setuptools' build/ folder in the clone could hold files
+    # of an older tree, and a wheel must not depend on what is lying around.
+    source = copy_repository(base / "source")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
                     "-w", str(base / "dist"), str(source)], check=True, cwd=base)
     wheel, = (base / "dist").glob("titanic_reg-*.whl")
@@ -47,14 +43,14 @@ def installed(tmp_path_factory):
     return env_dir, away
 
 
-def run(env_dir, away, *args):
+def run(away, *args):
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     return subprocess.run([*map(str, args)], cwd=away, capture_output=True, text=True, env=environ, timeout=600)
 
 
 def test_the_wheel_finds_its_data_from_another_folder(installed):
     env_dir, away = installed
-    out = run(env_dir, away, env_dir / "bin" / "python", "-c",
+    out = run(away, env_dir / "bin" / "python", "-c",
               "import titanic_reg, json; from titanic_reg import datasets; t = datasets.titanic(); "
               "print(json.dumps([titanic_reg.__file__, str(t.train_path), t.train.shape, t.test.shape, "
               "datasets.penguins().train.shape]))")
@@ -66,9 +62,9 @@ def test_the_wheel_finds_its_data_from_another_folder(installed):
 
 def test_the_wheels_command_fits_the_shipped_data_from_another_folder(installed):
     env_dir, away = installed
-    found = run(env_dir, away, env_dir / "bin" / "python", "-c",
+    found = run(away, env_dir / "bin" / "python", "-c",
                 "from titanic_reg import datasets; print(datasets.titanic().train_path)")
-    out = run(env_dir, away, env_dir / "bin" / "titanic-reg", "fit", found.stdout.strip(),
+    out = run(away, env_dir / "bin" / "titanic-reg", "fit", found.stdout.strip(),
               "--epochs", "50", "--restarts", "8", "--out", "out")
     assert out.returncode == 0, out.stderr
     assert sorted(os.listdir(away / "out")) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv",

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import copy_repository
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 VENV = ROOT / ".venv"
@@ -79,18 +81,6 @@ def python_blocks() -> list[tuple[str, int]]:
 def without_suite(code: str) -> str:
     return "\n".join(f"# skipped, CI runs it: {line}" if line.strip() == SUITE else line
                      for line in code.splitlines())
-
-
-def copy_repository(dest: Path) -> Path:
-    """The repository's files as a reader's clone has them (tracked and new, not ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        src = ROOT / name
-        if src.is_file() and not src.is_symlink():  # a file deleted in the work tree is not copied
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 def environment(path_first: Path | None, drop_from_path: Path | None = None) -> dict:
