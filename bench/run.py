@@ -182,7 +182,7 @@ def machine_info() -> dict:
         "gnu_time": GNU_TIME,
     }
     try:
-        from sheets.recalc import find_soffice
+        from titanic_reg.sheets.recalc import find_soffice
 
         exe = find_soffice()
         if exe:
@@ -909,7 +909,7 @@ def check_restored(original: Path, recalculated: Path, cells: dict) -> dict:
 def part4(res: Results, reps: int, keep: dict) -> None:
     import xlsxwriter
 
-    from sheets.recalc import find_soffice, recalculate
+    from titanic_reg.sheets.recalc import find_soffice, recalculate
 
     log("part 4: LibreOffice recalculation, ours vs the lesson's workbook")
     if not find_soffice():
@@ -1056,7 +1056,7 @@ def part7(res: Results, reps: int) -> None:
 def _part7_recalc(res: Results, info: dict, reps: int) -> None:
     import xlsxwriter
 
-    from sheets.recalc import find_soffice, recalculate
+    from titanic_reg.sheets.recalc import find_soffice, recalculate
 
     if not find_soffice() or not REFERENCE_XLSX.exists():
         res.add(7, "LibreOffice recalculation per model", "skipped: no LibreOffice or no lesson's workbook")
@@ -1324,7 +1324,7 @@ def workbook_data_rows(book: Path) -> int | None:
     try:
         from openpyxl import load_workbook
 
-        from sheets.layout import FIRST_ROW
+        from titanic_reg.sheets.layout import FIRST_ROW
 
         wb = load_workbook(book, read_only=True)
         try:

@@ -248,7 +248,7 @@ def font_note() -> str | None:
 
 def to_pdf(xlsx: Path, work: Path, timeout: float) -> Path:
     """LibreOffice's rendering, with the same throw-away profile and safety as verify."""
-    from sheets.recalc import RecalcError, convert
+    from titanic_reg.sheets.recalc import RecalcError, convert
 
     try:
         pdf = convert(xlsx, "pdf:calc_pdf_Export", ".pdf", timeout=timeout)
@@ -344,7 +344,7 @@ def main(argv=None) -> int:
             if args.workbook is None:
                 sys.path.insert(0, str(ROOT))
                 import titanic_reg
-                from sheets.workbook import write_workbook
+                from titanic_reg.sheets.workbook import write_workbook
                 print("fitting data/train.csv ...", file=sys.stderr)
                 result = titanic_reg.fit(str(ROOT / "data" / "train.csv"))
                 src = write_workbook(result, work / "titanic.xlsx")

@@ -4,7 +4,7 @@ import pytest
 
 
 def _soffice_or_fail():
-    from sheets.recalc import find_soffice
+    from titanic_reg.sheets.recalc import find_soffice
 
     if find_soffice() is None:
         if os.environ.get("TITANIC_REG_SKIP_LIBREOFFICE") == "1":
@@ -22,7 +22,7 @@ def engine_or_fail(engine: str) -> None:
     if engine == "libreoffice":
         _soffice_or_fail()
         return
-    from sheets.recalc import find_ssconvert
+    from titanic_reg.sheets.recalc import find_ssconvert
 
     if find_ssconvert() is None:
         if os.environ.get("TITANIC_REG_SKIP_LIBREOFFICE") == "1":

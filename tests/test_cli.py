@@ -430,7 +430,7 @@ def _workbook(path, cached):
 
 
 def test_verify_without_libreoffice_exits_3(tmp_path, monkeypatch):
-    from sheets import recalc
+    from titanic_reg.sheets import recalc
 
     monkeypatch.setattr(recalc, "find_soffice", lambda: None)
     _workbook(tmp_path / "w.xlsx", 6)
@@ -440,7 +440,7 @@ def test_verify_without_libreoffice_exits_3(tmp_path, monkeypatch):
 
 
 def test_verify_without_gnumeric_exits_3_naming_it(tmp_path, monkeypatch):
-    from sheets import recalc
+    from titanic_reg.sheets import recalc
 
     monkeypatch.setattr(recalc, "find_ssconvert", lambda: None)
     _workbook(tmp_path / "w.xlsx", 6)
@@ -481,7 +481,7 @@ def test_verify_of_a_folder_or_a_missing_file_is_an_unreadable_workbook(tmp_path
 
 
 needs_soffice = pytest.mark.skipif(
-    __import__("sheets.recalc").recalc.find_soffice() is None, reason="LibreOffice not installed")
+    __import__("titanic_reg.sheets.recalc").sheets.recalc.find_soffice() is None, reason="LibreOffice not installed")
 
 
 @needs_soffice
@@ -499,7 +499,7 @@ def test_verify_good_and_bad_cached_values(tmp_path):
 
 def _has_workbook_writer():
     try:
-        from sheets.workbook import write_workbook  # noqa: F401
+        from titanic_reg.sheets.workbook import write_workbook  # noqa: F401
     except ModuleNotFoundError:
         return False
     return True

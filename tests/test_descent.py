@@ -4,10 +4,10 @@ import pytest
 from helpers import copy_last_row_down
 from python_calamine import CalamineWorkbook
 
-from sheets.descent_sheet import TOP, sheet_name
-from sheets.recalc import recalculated
-from sheets.sample import for_sheets
-from sheets.workbook import write_workbook
+from titanic_reg.sheets.descent_sheet import TOP, sheet_name
+from titanic_reg.sheets.recalc import recalculated
+from titanic_reg.sheets.sample import for_sheets
+from titanic_reg.sheets.workbook import write_workbook
 from titanic_reg.descent import plain_descent
 from titanic_reg.models import LINEAR, MODELS, TWO_RELU
 

@@ -16,9 +16,9 @@ import torch
 from click.testing import CliRunner
 
 import cli
-from sheets.functions import ALLOWED, functions_used
-from sheets.lesson_sheets import DESCENT, POINTS, TOP, write_quad_workbook
-from sheets.verify import read_formula_cells
+from titanic_reg.sheets.functions import ALLOWED, functions_used
+from titanic_reg.sheets.lesson_sheets import DESCENT, POINTS, TOP, write_quad_workbook
+from titanic_reg.sheets.verify import read_formula_cells
 from titanic_reg import lesson as L
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_workbook_of_a_run_without_zeroing_sums_the_gradients(tmp_path):
 
 @pytest.mark.libreoffice
 def test_quad_workbook_verifies_in_libreoffice(quad, quad_xlsx, soffice):
-    from sheets.verify import verify
+    from titanic_reg.sheets.verify import verify
 
     report = verify(quad_xlsx)
     assert report.ok, report.summary()
@@ -486,7 +486,7 @@ def test_the_quad_picture_marks_the_rise_without_zeroing(monkeypatch, tmp_path):
 
 def test_nothing_else_imports_ipywidgets_or_loads_torch_for_help():
     code = ("import sys, cli; assert not {'torch', 'matplotlib'} & set(sys.modules); "
-            "import titanic_reg.lesson, sheets.lesson_sheets; assert 'ipywidgets' not in sys.modules; "
+            "import titanic_reg.lesson, titanic_reg.sheets.lesson_sheets; assert 'ipywidgets' not in sys.modules; "
             "assert 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 

@@ -6,11 +6,11 @@ from helpers import copy_last_row_down
 from python_calamine import CalamineWorkbook
 
 import titanic_reg
-from sheets.descent_sheet import FIRST_PARAM, TOP, left_out, sheet_name
-from sheets.recalc import recalculated
-from sheets.sample import for_sheets
-from sheets.verify import verify
-from sheets.workbook import write_workbook
+from titanic_reg.sheets.descent_sheet import FIRST_PARAM, TOP, left_out, sheet_name
+from titanic_reg.sheets.recalc import recalculated
+from titanic_reg.sheets.sample import for_sheets
+from titanic_reg.sheets.verify import verify
+from titanic_reg.sheets.workbook import write_workbook
 from titanic_reg import models as registry
 from titanic_reg.descent import plain_descent
 from titanic_reg.models import mse
@@ -129,7 +129,7 @@ def test_a_descent_sheet_past_the_limits_is_left_out_with_its_reason():
     assert left_out(registry.get("mlp:8"), 10, 50) is None
     wide = left_out(registry.get("mlp:1000"), 10, 50)
     assert "columns" in wide and "16,384" in wide
-    from sheets.workbook import too_wide
+    from titanic_reg.sheets.workbook import too_wide
     assert too_wide(registry.get("mlp:4096-4096-4096"), 10).startswith("model mlp:4096-4096-4096: its sheet needs")
     assert too_wide(registry.get("mlp:64"), 10) is None
 
@@ -185,7 +185,7 @@ def test_sheet_and_defined_names_follow_excels_rules(many_fit, tmp_path):
     formula's bare reference to a sheet named like a cell (MLP8!A1 must be 'MLP8'!A1)."""
     import re
 
-    from sheets.verify import read_formula_cells
+    from titanic_reg.sheets.verify import read_formula_cells
 
     path = write_workbook(many_fit, tmp_path / "many.xlsx")
     wb = openpyxl.load_workbook(path)

@@ -180,7 +180,7 @@ def _series(chart) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def written(default_fit, small_fits, tmp_path_factory):
-    from sheets.workbook import write_workbook
+    from titanic_reg.sheets.workbook import write_workbook
 
     folder = tmp_path_factory.mktemp("pictures")
     return {run: write_workbook(result, folder / f"{run}.xlsx")

@@ -67,9 +67,9 @@ def test_workbook_features_equal_torch_features(rows, tmp_path_factory, soffice)
     import openpyxl
 
     import titanic_reg
-    from sheets.layout import FIRST_ROW, HEADER_ROW
-    from sheets.verify import verify
-    from sheets.workbook import write_workbook
+    from titanic_reg.sheets.layout import FIRST_ROW, HEADER_ROW
+    from titanic_reg.sheets.verify import verify
+    from titanic_reg.sheets.workbook import write_workbook
 
     tmp = tmp_path_factory.mktemp("property")
     write_csv(tmp / "train.csv", rows)

@@ -420,9 +420,9 @@ def test_every_transform_formula_equals_its_torch_form_in_libreoffice(tmp_path, 
     import warnings
 
     import titanic_reg
-    from sheets.layout import FIRST_ROW
-    from sheets.verify import verify
-    from sheets.workbook import write_workbook
+    from titanic_reg.sheets.layout import FIRST_ROW
+    from titanic_reg.sheets.verify import verify
+    from titanic_reg.sheets.workbook import write_workbook
 
     rnd = random.Random(7)
     _write_rows(tmp_path / "train.csv", _transform_rows(rnd, 240))
@@ -484,8 +484,8 @@ def test_more_kept_levels_than_the_sheet_lists_by_default_still_verify(tmp_path,
     """The Recipe sheet lists 100 levels, or as many as the recipe keeps: each kept level is
     looked up by rank among those listed."""
     import titanic_reg
-    from sheets.verify import verify
-    from sheets.workbook import write_workbook
+    from titanic_reg.sheets.verify import verify
+    from titanic_reg.sheets.workbook import write_workbook
 
     rnd = random.Random(5)
     rows = ["c,x,y"] + [f"L{rnd.randint(0, 149):03d},{rnd.random():.3f},{rnd.randint(0, 1)}" for _ in range(900)]
@@ -508,8 +508,8 @@ def test_features_that_are_a_mix_of_others_get_the_smallest_weights_and_a_warnin
     import warnings
 
     import titanic_reg
-    from sheets.verify import verify
-    from sheets.workbook import write_workbook
+    from titanic_reg.sheets.verify import verify
+    from titanic_reg.sheets.workbook import write_workbook
 
     rnd = random.Random(2)
     rows = ["a,b,c,y"]

@@ -61,7 +61,7 @@ def test_the_writer_replaces_what_xml_cannot_hold(tmp_path):
     """Lone surrogates cannot come from a CSV file (decoding never makes them), but a
     caller of the Python API can pass any str: the workbook is still written."""
     import titanic_reg
-    from sheets.workbook import write_workbook
+    from titanic_reg.sheets.workbook import write_workbook
     from titanic_reg.errors import InputWarning
 
     small = edited(tmp_path, TRAIN, "train.csv", lambda rows: rows.__delitem__(slice(60, None)))
@@ -116,7 +116,7 @@ def test_same_inputs_and_seed_give_the_same_outputs(runs):
     # fit timings are left to metrics.json (the Compare sheet says so).
     from types import SimpleNamespace
 
-    from sheets.workbook import _stamp
+    from titanic_reg.sheets.workbook import _stamp
 
     with zipfile.ZipFile(runs["new"] / "titanic.xlsx") as zf:
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}  # XlsxWriter's, in memory
@@ -260,7 +260,7 @@ def _zip_bomb(tmp_path, monkeypatch):
 
 
 def _over_size(tmp_path, monkeypatch):
-    from sheets import verify as verify_mod
+    from titanic_reg.sheets import verify as verify_mod
 
     monkeypatch.setattr(verify_mod, "MAX_FILE_BYTES", 1000)
     return _small_workbook(tmp_path / "big.xlsx")
@@ -293,7 +293,7 @@ def _webservice(tmp_path, monkeypatch):
 
 
 def _long_row(tmp_path, monkeypatch):
-    from sheets import verify as verify_mod
+    from titanic_reg.sheets import verify as verify_mod
 
     monkeypatch.setattr(verify_mod, "MAX_ITEM_ELEMENTS", 100)
     good = _small_workbook(tmp_path / "good.xlsx")
@@ -321,7 +321,7 @@ UNTRUSTED = {
 
 @pytest.mark.parametrize("case", UNTRUSTED)
 def test_verify_refuses_before_libreoffice_starts(tmp_path, monkeypatch, case):
-    from sheets import recalc
+    from titanic_reg.sheets import recalc
 
     def no(*args, **kw):
         raise AssertionError("LibreOffice must not see this file")
@@ -339,7 +339,7 @@ def test_verify_refuses_before_libreoffice_starts(tmp_path, monkeypatch, case):
 @pytest.mark.libreoffice
 def test_verify_a_workbook_with_a_macro_part_never_runs_it(tmp_path, soffice):
     """LibreOffice runs with macro execution off; the summary says the macros are there."""
-    from sheets.recalc import _PROFILE_XCU
+    from titanic_reg.sheets.recalc import _PROFILE_XCU
 
     assert '"DisableMacrosExecution" oor:op="fuse"><value>true' in _PROFILE_XCU
     assert '"MacroSecurityLevel" oor:op="fuse"><value>3' in _PROFILE_XCU

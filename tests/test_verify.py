@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from sheets import recalc as recalc_mod
-from sheets import verify as verify_mod
-from sheets.recalc import NoLibreOffice, RecalcError, find_soffice, recalculate, recalculated
-from sheets.verify import ErrorValue, VerifyError, check_archive, read_formula_cells, verify
+from titanic_reg.sheets import recalc as recalc_mod
+from titanic_reg.sheets import verify as verify_mod
+from titanic_reg.sheets.recalc import NoLibreOffice, RecalcError, find_soffice, recalculate, recalculated
+from titanic_reg.sheets.verify import ErrorValue, VerifyError, check_archive, read_formula_cells, verify
 
 
 @pytest.fixture(autouse=True)
@@ -588,7 +588,7 @@ def test_a_workbook_linking_outside_is_refused_and_libreoffice_would_fetch_nothi
 def test_a_formula_that_calls_out_is_refused_before_any_engine_starts(tmp_path, monkeypatch, formula, called):
     import xlsxwriter
 
-    from sheets import recalc as recalc_mod
+    from titanic_reg.sheets import recalc as recalc_mod
 
     monkeypatch.setattr(recalc_mod, "find_soffice", lambda: pytest.fail("LibreOffice was started"))
     path = tmp_path / "calls.xlsx"
@@ -640,7 +640,7 @@ def test_millions_of_small_elements_are_read_in_bounded_memory(tmp_path, good_xl
     path = _many_elements(tmp_path, good_xlsx, 2_500_000)
     assert path.stat().st_size < 30 * 1024 * 1024
     # VmHWM, this process's own peak (ru_maxrss would carry pytest's over from the fork).
-    code = ("import re, sys; from sheets.verify import read_formula_cells; "
+    code = ("import re, sys; from titanic_reg.sheets.verify import read_formula_cells; "
             "peak = lambda: int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
             "before = peak(); cells = read_formula_cells(sys.argv[1]); "
             "print(sum(map(len, cells.values())), before, peak())")

@@ -6,9 +6,9 @@ import numpy as np
 import openpyxl
 import pytest
 
-from sheets.functions import ALLOWED, functions_used
-from sheets.verify import _a1, _sheet_parts, read_formula_cells, verify
-from sheets.workbook import write_workbook
+from titanic_reg.sheets.functions import ALLOWED, functions_used
+from titanic_reg.sheets.verify import _a1, _sheet_parts, read_formula_cells, verify
+from titanic_reg.sheets.workbook import write_workbook
 
 pytestmark = pytest.mark.libreoffice
 
@@ -225,7 +225,7 @@ def test_formulas_pass_through_exactly_as_xlsxwriter_would_write_them(lesson_fit
     """sheets.layout skips XlsxWriter's _xlfn rewrites for our formulas: they must be no-ops."""
     from xlsxwriter.worksheet import Worksheet
 
-    from sheets import layout
+    from titanic_reg.sheets import layout
 
     ours, seen = layout._Worksheet._prepare_formula, []
 
@@ -301,7 +301,7 @@ def test_every_header_fits_its_row_when_wrapped(tmp_path):
     import textwrap
 
     import titanic_reg
-    from sheets.layout import LINE_POINTS
+    from titanic_reg.sheets.layout import LINE_POINTS
 
     path = tmp_path / "long names.csv"
     with open(path, "w", newline="") as fh:

@@ -12,7 +12,7 @@ def __getattr__(name):
 
         return getattr(pipeline, name)
     if name == "read_sheet":
-        from sheets.read import read_sheet
+        from titanic_reg.sheets.read import read_sheet
 
         return read_sheet
     if name == "datasets":  # a submodule: `titanic_reg.datasets` works without importing it first

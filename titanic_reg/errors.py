@@ -95,7 +95,8 @@ class InputWarning(UserWarning):
     """The input was used after a change the user should know about; one line, says what was done."""
 
 
-_OURS = tuple(str(Path(__file__).resolve().parent.parent / name) for name in ("titanic_reg", "sheets"))
+# The package, and sheets/ beside it in a clone (installed, it is titanic_reg/sheets, inside the first).
+_OURS = tuple(str(Path(__file__).resolve().parent.parent / name) + "/" for name in ("titanic_reg", "sheets"))
 
 
 def warn(message: str, category: type[Warning] = InputWarning) -> None:

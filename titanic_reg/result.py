@@ -188,7 +188,7 @@ class FitResult:
 
     def to_excel(self, path, max_rows: int | None = None) -> Path:
         """Write the workbook (as `titanic-reg fit` does) to `path`, replaced whole or not at all."""
-        from sheets.workbook import write_workbook
+        from titanic_reg.sheets.workbook import write_workbook
 
         from .atomic import write_atomic
 
@@ -208,7 +208,7 @@ class FitResult:
             raise OptionError("folder", problem)
         writer = None
         if workbook:
-            from sheets.workbook import write_workbook
+            from titanic_reg.sheets.workbook import write_workbook
 
             writer = write_workbook
         return write_outputs(self, folder, writer)

@@ -1,0 +1,639 @@
+"""`titanic-reg`: fit the lesson's models, write the outputs, verify a workbook.
+
+Kept thin: the work lives in titanic_reg and sheets. torch, pandas and rich are
+imported inside the commands so that `titanic-reg --help` answers at once.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import math
+import sys
+from pathlib import Path
+
+import click
+
+from titanic_reg import __version__
+
+OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
+MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024  # pipeline's
+from titanic_reg.models import DEFAULT_MODELS  # the registry, which needs no torch
+from titanic_reg.models import choices as _model_choices
+
+MODEL_HELP = _model_choices()
+EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: _stopped()
+
+
+def _fail(message, code=EXIT_ERROR):
+    # One line, whatever the message holds: scripts grep it, people read it.
+    click.echo(f"error: {' '.join(str(message).split())}", err=True)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _user_errors():
+    """Turn the errors a user can fix into one line and an exit code; bugs keep their traceback."""
+    from titanic_reg.sheets.recalc import NoEngine, RecalcError
+    from titanic_reg.sheets.verify import VerifyError
+    from titanic_reg.errors import InputError, OptionError, TrainingError, speaking_cli
+
+    try:
+        with speaking_cli():
+            yield
+    except OptionError as exc:  # an option this data or recipe cannot take: a usage error
+        _stop_if_interrupted()
+        raise click.BadParameter(exc.problem, param_hint=exc.option) from None
+    except NoEngine as exc:
+        _fail(exc, EXIT_NO_ENGINE)
+    except (InputError, TrainingError, VerifyError, RecalcError) as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        # Before click turns it into "Aborted!" with exit 1.
+        _stopped()
+    except Exception:
+        if not _INTERRUPTS:
+            raise
+        # A library caught the KeyboardInterrupt and raised an error of its own
+        # (matplotlib's renderer raises "Invalid bounding box"): it is still a Ctrl-C.
+        _stopped()
+
+
+def _stopped():
+    """The run ended by a signal: one line, and 128 + its number, as a shell reports it
+    (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+    import signal
+
+    first = next((s for s in _INTERRUPTS if isinstance(s, int)), signal.SIGINT)
+    words = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
+    click.echo(words.get(first, "interrupted"), err=True)
+    sys.exit(128 + int(first))
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Every warning as one `warning: ...` line on stderr, each shown once.
+
+    titanic_reg's own (InputWarning: what was done to the input) are always
+    shown, whatever -W or PYTHONWARNINGS say; a library's keeps its filters and
+    gets its category and origin in front.
+    """
+    import warnings
+
+    from titanic_reg.errors import InputWarning
+
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if not issubclass(category, InputWarning):
+            text = f"{category.__name__} from {Path(filename).name}:{lineno}: {text}"
+        if text not in shown:
+            shown.add(text)
+            click.echo(f"warning: {text}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        warnings.filterwarnings("always", category=InputWarning)
+        yield
+
+
+def _positive_finite(ctx, param, value):
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value} is not a finite number above 0")
+    return value
+
+
+def _fraction(ctx, param, value):
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise click.BadParameter(f"{value} is not in [0, 1)")
+    return value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="titanic-reg")
+def main():
+    """The fast.ai lesson-3 models (linear and two ReLUs), fitted by gradient
+    descent in torch and written out as a live Excel workbook: on Kaggle's
+    Titanic data with the lesson's recipe, or on any CSV with --target."""
+    import signal
+    import threading
+
+    _INTERRUPTS.clear()
+    sys.unraisablehook = _interrupt_is_never_lost
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (kill, a service stopping) and SIGHUP (a closed terminal) end a run as
+        # Ctrl-C does: temporary files removed, LibreOffice stopped, the old outputs left.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _remember_interrupt)
+
+
+_INTERRUPTS = []  # every Ctrl-C of this command, however the code it landed in treated it
+
+
+_DEFERRED = []  # non-empty while a Ctrl-C is only to be noted (see _deferred_interrupts)
+
+
+def _remember_interrupt(signum, frame):
+    """Ctrl-C, noted before it is raised: a library may swallow the KeyboardInterrupt, or
+    turn it into an error of its own, and the run must stop as interrupted all the same."""
+    _INTERRUPTS.append(signum)
+    if not _DEFERRED:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """Ctrl-C noted, not raised, until the block ends: while torch and pandas import, a
+    KeyboardInterrupt raised inside a callback of their C++ (pybind11) ends the process with
+    abort() and no clean-up (seen once in a hundred interrupted runs)."""
+    _DEFERRED.append(True)
+    try:
+        yield
+    finally:
+        _DEFERRED.pop()
+    _stop_if_interrupted()
+
+
+def _interrupt_is_never_lost(unraisable):
+    """A Ctrl-C that lands in a garbage-collector callback (likely while torch imports)
+    is printed with a traceback and dropped by Python. It is noted instead, quietly, and
+    the run stops at its next check: every training step, and before and after writing.
+    (Raising it again from here would only be dropped the same way.)"""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        _INTERRUPTS.append(unraisable)
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
+def _stop_if_interrupted():
+    if _INTERRUPTS:
+        raise KeyboardInterrupt
+
+
+def _data_options(f):
+    """Options shared by `fit` and `recipe`: which column, which class, which rows."""
+    for option in reversed((
+        click.option("--target", metavar="COLUMN", default=None,
+                     help="The column to predict; the recipe is inferred from the data (see `recipe`).  "
+                          "[default: Survived, with the lesson's recipe, for Kaggle's Titanic columns]"),
+        click.option("--positive", metavar="VALUE", default=None,
+                     help="The class predicted as 1 (binary target), or the one class against the rest of "
+                          "several.  [default: 1, yes, true, ... or the rarer of two classes]"),
+        click.option("--missing", type=click.Choice(["drop", "fill"]), default=None,
+                     help="Training rows with a missing input: drop them, or fill them from the training "
+                          "rows.  [default: the recipe's: drop for the lesson's, fill for an inferred one]"),
+        click.option("--valid-pct", type=float, default=0.2, show_default=True, callback=_fraction,
+                     help="Share of the rows held out for validation, in [0, 1)."),
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True,
+                     help="Seeds the split, the starts and the baselines."),
+    )):
+        f = option(f)
+    return f
+
+
+@main.command()
+@click.argument("train", metavar="DATA")
+@click.option("--recipe", "recipe_path", metavar="FILE", default=None,
+              help="A recipe (TOML) saying how each column becomes features; see `titanic-reg recipe`.")
+@_data_options
+@click.option("--test", "test", default="auto", show_default=True, metavar="PATH",
+              help="Rows to predict; auto = the file beside DATA named with 'test' for 'train' "
+                   "(Kaggle's test.csv beside train.csv), if there is one.")
+@click.option("--out", "out", default="out", show_default=True, metavar="DIR",
+              help="Folder for metrics.json, the predictions, loss.png, recipe.toml and the workbook.")
+@click.option("--models", "models", default=",".join(DEFAULT_MODELS), show_default=True, metavar="LIST",
+              help=f"Models to fit, comma-separated: {MODEL_HELP}.")
+@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
+              help="Gradient-descent steps for every model  [default: each model's own (linear 500, "
+                   "two_relu 1000); conjugate gradient stops sooner, once converged]")
+@click.option("--lr", type=float, default=None, callback=_positive_finite,
+              help="Learning rate for every model  [default: each model's own (two_relu 0.03); "
+                   "conjugate gradient finds its own]")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="auto", show_default=True,
+              help="auto: conjugate gradient for the linear model, adam for the others; "
+                   "otherwise the same for all (sgd is the lesson's plain step).")
+@click.option("--restarts", type=click.IntRange(1, MAX_RESTARTS), default=None,
+              help="Random starts of each model trained by descent; the best one is kept  "
+                   "[default: each model's own (two_relu 128)]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--submit-model", metavar="NAME", default=None,
+              help="Model behind the predictions: one of --models or a baseline (sklearn_linear, "
+                   "sklearn_mlp, ..., the recipe's rules)  [default: ours with the best validation score]")
+@click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
+              help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
+@click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=None,
+              help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
+                   "(torch and the metrics always use every row)  [default: 10,000, fewer for a wide "
+                   "table: at most 400,000 cells on the Data sheet]")
+@click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
+@click.option("--verify", "verify_after", is_flag=True,
+              help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
+def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, epochs, lr, optimizer,
+        restarts, device, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
+    """Fit the models (the lesson's linear and two-ReLU ones by default) and the baselines on DATA
+    (Kaggle's train.csv, or any CSV with --target or --recipe) and write the outputs."""
+    if verify_after and no_workbook:
+        raise click.UsageError("--verify checks the workbook, which --no-workbook skips")
+    from titanic_reg.report import out_problem, outputs  # light: no torch, no pandas
+
+    kaggle, workbook_name = _outputs_of(train, recipe_path, target)
+    problem = out_problem(out, outputs(kaggle, None if no_workbook else workbook_name))  # now, not after training
+    if problem:
+        raise click.BadParameter(problem, param_hint="--out")
+    from titanic_reg.background import Worker
+
+    with Worker() as worker, _user_errors(), _warnings_as_lines():  # scikit-learn loads on the other core
+        with _deferred_interrupts():
+            workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
+            from rich.console import Console
+
+            from titanic_reg import pipeline, report
+
+        err, console = Console(stderr=True), Console()
+        with _progress(err) as progress:
+            result = pipeline.fit(
+                train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
+                valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
+                device=device, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
+                progress=progress, worker=worker, models=models,
+                check_models=None if no_workbook else _sheet_limits,
+            )
+        _stop_if_interrupted()
+        worker.draw(report.loss_plot(result))  # drawn on the other core while the workbook is written
+        try:
+            paths = report.write_outputs(result, out, workbook_writer, loss_png=worker.drawn)
+        except OSError as exc:  # a full disk, a read-only folder: the user's to fix
+            _stop_if_interrupted()
+            _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+        _stop_if_interrupted()
+        console.print(report.table(result))
+        for path in paths:
+            console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+        if verify_after:
+            workbook = Path(out) / result.recipe.workbook_name
+            if workbook not in paths:
+                _fail("--verify: no workbook was written, so there is nothing to verify")
+            _verify(console, workbook)
+
+
+def _outputs_of(train, recipe_path, target) -> tuple[bool, str]:
+    """(Kaggle's submission.csv?, the workbook's name), known before anything heavy is loaded:
+    the recipe file's own name, the data's stem for an inferred recipe, the lesson's otherwise."""
+    import tomllib
+
+    from titanic_reg.report import data_name  # light: no torch, no pandas
+
+    if recipe_path:
+        if not Path(recipe_path).is_file():  # a pipe would block here; its own error comes later
+            return False, "data.xlsx"
+        try:
+            doc = tomllib.loads(Path(recipe_path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return False, "data.xlsx"  # the recipe's own error comes later, in one line
+        name = doc.get("name") if isinstance(doc.get("name"), str) else "data"
+        return doc.get("submission") == "kaggle", f"{name}.xlsx"
+    if target:
+        return False, f"{data_name(train)}.xlsx"
+    return True, "titanic.xlsx"
+
+
+@main.command("recipe")
+@click.argument("train", metavar="DATA")
+@_data_options
+@click.option("-o", "--output", metavar="FILE", default=None,
+              help="Write the recipe here (replaced whole) instead of printing it.")
+def recipe_command(train, target, positive, missing, valid_pct, seed, output):
+    """Infer the recipe for predicting --target from the other columns of DATA, each decision with
+    its reason: a TOML file to read, edit and fit with (fit --recipe FILE)."""
+    if target is None:
+        raise click.UsageError("recipe needs --target COLUMN, the column to predict")
+    if output and Path(output).is_dir():
+        raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+    with _user_errors(), _warnings_as_lines():
+        from titanic_reg import pipeline
+        from titanic_reg.recipe import dumps
+        from titanic_reg.table import read_table
+
+        table = read_table(train)
+        recipe = pipeline.choose_recipe(table, None, target, positive, missing, valid_pct, seed)
+        text = dumps(recipe, f"titanic-reg recipe for {Path(train).name}, predicting {recipe.target.column}.\n"
+                             "Each column: its kind, how it becomes features, and why. Change any of it, then:\n"
+                             f"  titanic-reg fit {train} --recipe {output or 'recipe.toml'}")  # the paths as typed
+        if output is None:
+            click.echo(text, nl=False)
+            return
+        from titanic_reg.atomic import write_text
+
+        try:
+            write_text(output, text)
+        except OSError as exc:
+            _fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+        click.echo(f"wrote {output}: {len(recipe.inputs)} input columns, {len(recipe.left_out)} left out", err=True)
+
+
+def _sheet_limits(model, n_features):
+    from titanic_reg.sheets.workbook import too_wide
+
+    return too_wide(model, n_features)
+
+
+def _workbook_writer(max_rows):
+    try:
+        from titanic_reg.sheets.workbook import write_workbook
+    except ModuleNotFoundError as exc:
+        if exc.name != "titanic_reg.sheets.workbook":  # the module is there but broken: show why
+            raise
+        click.echo("warning: sheets/workbook.py is not installed; no titanic.xlsx", err=True)
+        return None
+    return functools.partial(write_workbook, max_rows=max_rows)
+
+
+@contextlib.contextmanager
+def _progress(console):
+    """A `progress(name, total) -> advance(steps, total=None)` factory for pipeline.fit, drawn
+    on stderr; `total` changes when conjugate gradient stops early."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    # Off when stderr is a file or a pipe: logs want the table, not redraws.
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bars:
+        def factory(name, total):
+            task = bars.add_task(name, total=total)
+
+            def advance(steps=1, total=None):
+                _stop_if_interrupted()
+                bars.update(task, advance=steps, **({"total": total} if total is not None else {}))
+
+            return advance
+
+        yield factory
+
+
+def _verify(console, path, tol=1e-9, timeout=120.0, engine="libreoffice"):
+    """Recalculate in the engine (or in each, for "all"): one summary each; exit 1 unless every one matched."""
+    from titanic_reg.sheets.recalc import ENGINES
+    from titanic_reg.sheets.verify import verify as run
+
+    failed = False
+    for name in ENGINES if engine == "all" else (engine,):
+        report = run(path, tol=tol, timeout=timeout, engine=name)
+        console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
+        failed |= not report.ok
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("workbook", type=click.Path())
+@click.option("--tol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+              help="Largest relative difference accepted between a cached and a recalculated value.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Seconds the spreadsheet engine may take.")
+@click.option("--engine", type=click.Choice(["libreoffice", "gnumeric", "all"]), default="libreoffice",
+              show_default=True, help="The spreadsheet engine that recalculates: LibreOffice Calc, Gnumeric "
+                                      "(ssconvert --recalc), or each in turn.")
+def verify(workbook, tol, timeout, engine):
+    """Recalculate WORKBOOK in LibreOffice (or Gnumeric) and compare every formula cell with its cached value.
+
+    Exit status: 0 all match, 1 a mismatch or an unreadable file, 3 the engine is not installed.
+    """
+    if Path(workbook).is_dir():  # an unreadable workbook, as the exit status above says: 1, not a usage error
+        _fail(f"{workbook}: is a folder, not a workbook")
+    with _user_errors():
+        from rich.console import Console
+
+        _verify(Console(), workbook, tol, timeout, engine)
+
+
+# --------------------------------------------------------------------------- the lesson notebook
+# LESSON_LR and LESSON_MAX_STEPS mirror titanic_reg.lesson.LR and MAX_STEPS (tests/test_lesson.py
+# keeps them equal); importing those here would load torch for --help. --max-steps takes up to
+# LESSON_STEPS_LIMIT, one Descent row each: --lr from 0.003 (9,007 steps) to 0.22 converges within
+# it, the lesson's 0.01 in 2,695, within the default; above LESSON_LR_LIMIT (0.2215 on the lesson's
+# points) the descent diverges. tests/test_lesson.py checks these numbers too.
+LESSON_LR, LESSON_MAX_STEPS, LESSON_STEPS_LIMIT, LESSON_LR_LIMIT = 0.1, 3000, 10_000, 0.22
+LESSON_DIVERGES = 0.2215  # lesson._lr_limit on the lesson's points, for --help (tests/test_lesson.py checks it)
+LESSON_OUT = "out/lesson"
+
+
+def _lesson_out(out):
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
+    return Path(out)
+
+
+def _write_lesson_files(out, files):
+    """files: [(name, writer(tmp_path))]; all written into out together, or none."""
+    from titanic_reg.atomic import staged
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with staged() as stage:
+            return [stage.file(out / name, writer) for name, writer in files]
+    except OSError as exc:  # a full disk, a read-only folder: the user's to fix
+        _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+
+
+def _lesson_not_converged(lesson_mod, result) -> str:
+    """fit_quad's ConvergenceWarning, said with the command's options."""
+    lr = result.lr
+    text = f"not converged after {result.steps:,} steps (largest |gradient| {result.max_grad:.2g})"
+    need = lesson_mod.steps_to_converge(lr, result.tol)
+    if not result.zero_grad:
+        if need <= LESSON_STEPS_LIMIT:
+            return text + (f": the gradients were never zeroed (--no-zero-grad); zeroed, --lr {lr:g} "
+                           f"converges in {need:,} steps")
+        return text + ": the gradients were never zeroed (--no-zero-grad)"
+    if need == float("inf"):
+        return text + f": --lr {lr:g} is too large, this descent diverges above {lesson_mod._lr_limit(result.x):.4g}"
+    if need > LESSON_STEPS_LIMIT:
+        return text + (f": --lr {lr:g} needs {need:,} steps, more than --max-steps takes "
+                       f"({LESSON_STEPS_LIMIT:,}); raise --lr to 0.003 or more (below {LESSON_LR_LIMIT})")
+    suggest = min(-(-need // 100) * 100, LESSON_STEPS_LIMIT)  # rounded up to a hundred
+    return text + f": --lr {lr:g} needs {need:,} steps; raise --max-steps to {suggest} (at most {LESSON_STEPS_LIMIT:,})"
+
+
+@main.group()
+def lesson():
+    """The lesson notebook "How does a neural net really work?": a quadratic fitted
+    by gradient descent, and a curve drawn by a sum of ReLUs."""
+
+
+@lesson.command("quad")
+@click.option("--out", "out", default=LESSON_OUT, show_default=True, metavar="DIR",
+              help="Folder for quad.png and quad.xlsx.")
+@click.option("--lr", type=float, default=LESSON_LR, show_default=True, callback=_positive_finite,
+              help=f"Learning rate: 0.1 converges in 261 steps, the lesson's 0.01 in 2,695; "
+                   f"above about {LESSON_DIVERGES} the descent diverges.")
+@click.option("--max-steps", type=click.IntRange(1, LESSON_STEPS_LIMIT), default=LESSON_MAX_STEPS,
+              show_default=True,
+              help=f"Stop here if not converged yet, at most {LESSON_STEPS_LIMIT:,} (--lr 0.003 to "
+                   f"{LESSON_LR_LIMIT} converges within it); one Descent row per step.")
+@click.option("--no-zero-grad", "no_zero_grad", is_flag=True,
+              help="Run the lesson's loop as written, without abc.grad.zero_(): backward() adds each "
+                   "gradient to the sum of the earlier ones, every step uses that sum, and the loss "
+                   "rises again after a few steps.")
+@click.option("--verify", "verify_after", is_flag=True,
+              help="Recalculate quad.xlsx in LibreOffice afterwards and compare every formula.")
+def lesson_quad(out, lr, max_steps, no_zero_grad, verify_after):
+    """Fit a*x^2 + b*x + c to the lesson's noisy points by gradient descent, from 1.5, 1.5, 1.5,
+    until every |gradient| < 1e-9; write quad.png and quad.xlsx (every step by formula).
+
+    The gradients are zeroed after each step, which the lesson's loop does not do:
+    --no-zero-grad shows what that does."""
+    out = _lesson_out(out)
+    with _user_errors():
+        import warnings
+
+        from titanic_reg.sheets.lesson_sheets import write_quad_workbook
+        from titanic_reg import lesson as lesson_mod
+
+        try:
+            with warnings.catch_warnings():
+                # Its ConvergenceWarning speaks Python (max_steps=...): said below with the options.
+                warnings.simplefilter("ignore", lesson_mod.ConvergenceWarning)
+                result = lesson_mod.fit_quad(lr=lr, max_steps=max_steps, zero_grad=not no_zero_grad)
+        except lesson_mod.DivergedError as exc:
+            _fail(f"--lr {lr:g} is too large: the loss became {exc.loss} at step {exc.step} "
+                  f"(this descent diverges above --lr {exc.lr_limit:.3g})")
+        for line in result.shown_lines():
+            click.echo(line)
+        paths = _write_lesson_files(out, [
+            ("quad.png", lambda tmp: lesson_mod.save_quad_plot(result, tmp)),
+            ("quad.xlsx", lambda tmp: write_quad_workbook(result, tmp)),
+        ])
+        cf = result.closed_form.tolist()
+        click.echo(f"a={result.a:.6f} b={result.b:.6f} c={result.c:.6f} (true 3, 2, 1); MSE {result.loss:.9f}")
+        click.echo(f"least squares: a={cf[0]:.6f} b={cf[1]:.6f} c={cf[2]:.6f}; MSE {result.closed_form_loss:.9f}")
+        rose = result.rose_at
+        if not result.zero_grad and rose is not None:
+            before, after = result.losses[rose - 1].item(), result.losses[rose].item()
+            click.echo(f"the loss rose again at step {rose} ({before:.2f} to {after:.2f}): without "
+                       "abc.grad.zero_(), each step used the sum of every gradient so far")
+        if result.converged:
+            click.echo(f"converged after {result.steps} steps (lr {lr:g}): every |gradient| < {result.tol:g}")
+        else:
+            click.echo(f"warning: {_lesson_not_converged(lesson_mod, result)}", err=True)
+        for path in paths:
+            click.echo(f"wrote {path}")
+        if verify_after:
+            from rich.console import Console
+
+            _verify(Console(), out / "quad.xlsx")
+
+
+@lesson.command("relu")
+@click.option("--out", "out", default=LESSON_OUT, show_default=True, metavar="DIR",
+              help="Folder for relu.png and relu_fit.png.")
+def lesson_relu(out):
+    """Draw rectified_linear and double_relu (relu.png), and a sum of ReLUs fitted to the
+    noisy points by gradient descent (relu_fit.png)."""
+    out = _lesson_out(out)
+    with _user_errors():
+        from titanic_reg import lesson as lesson_mod
+
+        fit = lesson_mod.fit_relus()
+        paths = _write_lesson_files(out, [
+            ("relu.png", lesson_mod.save_relu_plot),
+            ("relu_fit.png", lambda tmp: lesson_mod.save_relu_fit_plot(tmp, fit)),
+        ])
+        click.echo(f"sum of {fit.k} ReLUs: MSE {fit.loss:.4f}; best straight line: MSE {fit.line_loss:.4f}")
+        for path in paths:
+            click.echo(f"wrote {path}")
+
+
+def run():
+    """The `titanic-reg` console script: main(), then a quick exit.
+
+    With torch, pandas and scikit-learn loaded, Python's teardown of its modules takes
+    0.4 s once the work is done (a tenth of a whole `fit`). By then every output is
+    written, synced and renamed, so the exit handlers run (temporary folders, logging),
+    the streams are flushed, and the process ends without the teardown. A bug's
+    traceback still goes the usual way. (It would also end any thread still running
+    unannounced; the commands start none.)
+    """
+    import atexit
+    import os
+
+    if sys.stdout is None:  # fd 1 closed: the first file opened would take it, and a child's output with it
+        fd = os.open(os.devnull, os.O_WRONLY)
+        if fd != 1:
+            os.dup2(fd, 1)
+            os.close(fd)
+    sys.stdout = out = _GuardedStdout(sys.stdout)
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"), as Python would show it
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    failed = out.failed
+    if failed is not None and failed.errno != errno.EPIPE and code == 0:
+        print(f"error: cannot write to standard output ({failed.strerror or failed}); the outputs were written",
+              file=sys.stderr, flush=True)
+        code = EXIT_ERROR
+    os._exit(code)
+
+
+class _GuardedStdout:
+    """Standard output that never raises: the outputs are written before anything is printed,
+    so a summary that cannot be shown does not undo them. What went wrong is kept for run():
+
+    * closed (`1>&-`): the summary is dropped, exit 0: no output was asked for;
+    * a reader that stopped reading (`| head -1`, a broken pipe): exit 0, as it chose to;
+    * anything else (`> /dev/full`): one error line, exit 1: a log that was asked for is lost.
+    """
+
+    def __init__(self, stream):
+        self._stream, self.failed = stream, None
+
+    def write(self, text):
+        if self._stream is not None and self.failed is None:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self.failed = exc
+        return len(text)
+
+    def flush(self):
+        if self._stream is not None and self.failed is None:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self.failed = exc
+
+    def isatty(self):
+        return self._stream is not None and self._stream.isatty()
+
+    def fileno(self):
+        if self._stream is None:
+            raise OSError(errno.EBADF, "standard output is closed")
+        return self._stream.fileno()
+
+    def __getattr__(self, name):  # encoding, errors, buffer, ...: the stream's own
+        if self._stream is None:
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+
+if __name__ == "__main__":
+    run()
