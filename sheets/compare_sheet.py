@@ -86,7 +86,8 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     fitted_by = result.optimizer_title(lin) if lin else "linear not fitted"
     w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"], widths)
-    sk = result.metrics["sklearn_linear"]["params"]
+    sk_metrics = result.metrics.get("sklearn_linear", {})  # absent without the scikit-learn baselines
+    sk = sk_metrics.get("params") or [None] * p
     gd = result.models[lin].params.numpy() if lin else None
     for j, name in enumerate(features):
         rr = r + 1 + j
@@ -102,7 +103,7 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                 w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", coef[j] - sk[j], "diff")
     rr = r + 1 + p
     # In y's units: for a number target the model sheet's MSE, over sd², is the training loss.
-    sk_mse = result.metrics["sklearn_linear"]["train_mse"]
+    sk_mse = sk_metrics.get("train_mse")
     if result.kind == "number" and sk_mse is not None:
         sk_mse /= result.fitted.target["sd"] ** 2
     ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),

@@ -87,9 +87,9 @@ def fitted(X_train, y_train, X_valid, y_valid, X_test, seed: int, **kw) -> tuple
     return scores, test
 
 
-def names(kind: str, rules) -> list[str]:
-    """Every baseline a run of this target kind has, in order."""
-    return [n for n, spec in SKLEARN.items() if kind in spec[3]] + [r.name for r in rules]
+def names(kind: str, rules, sklearn: bool = True) -> list[str]:
+    """Every baseline a run of this target kind has, in order (without scikit-learn's: the rules only)."""
+    return [n for n, spec in SKLEARN.items() if sklearn and kind in spec[3]] + [r.name for r in rules]
 
 
 def sized_mlps(sizes) -> dict:
@@ -105,7 +105,7 @@ def sized_mlps(sizes) -> dict:
 
 
 def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
-        decode=None, mlp_sizes=()) -> tuple[dict, dict]:
+        decode=None, mlp_sizes=(), sklearn: bool = True) -> tuple[dict, dict]:
     """Scores of every baseline, and for each a function X -> prediction (in y's units).
 
     A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
@@ -122,7 +122,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         if name == "sklearn_mlp":
             ordered.update(sized)
     for name, (title, make, max_rows, kinds) in ordered.items():
-        if kind not in kinds:
+        if kind not in kinds or not sklearn:
             continue
         est, how = make(seed, kind)
         fit_X, fit_y = _at_most(max_rows, X_train, y_train, seed)

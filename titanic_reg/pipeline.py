@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import baselines, leakage
+from . import baselines as _baselines_module
+from . import leakage
 from . import models as registry
 from .data import Rows, load, target_missing
 from .descent import descent_lr
@@ -31,7 +32,7 @@ from .models import Model
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
 from .result import FitResult, prediction_frame
-from .table import Table, read_table
+from .table import Table, frame_table, read_table
 from .train import (
     TrainConfig,
     null_space,
@@ -49,6 +50,13 @@ KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "P
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _hash(frame, path) -> str:
+    """The file's sha256, or a DataFrame's: of the CSV it would be written as."""
+    if frame is None:
+        return sha256(path)
+    return hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
 
 
 def default_test_path(train_path: Path) -> Path | None:
@@ -218,9 +226,10 @@ def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_step
             raise OptionError(name, f"must be {low:,} to {high:,}, not {value:,}")
 
     for name, value in (("train_path", train_path), ("test_path", test_path)):
-        if value is not None and not isinstance(value, (str, os.PathLike)):
+        if value is not None and not isinstance(value, (str, os.PathLike, pd.DataFrame)):
             also = ' (or None, or "auto")' if name == "test_path" else ""
-            raise OptionError(name, f"must be the path of a CSV file{also}, not a {type(value).__name__}")
+            raise OptionError(name, f"must be a DataFrame or the path of a CSV file{also}, not a "
+                                    f"{type(value).__name__}")
     if epochs is not None:
         whole("epochs", epochs, 1, MAX_EPOCHS)
     if restarts is not None:
@@ -232,7 +241,13 @@ def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_step
             raise OptionError(name, f"must be a number, not {value!r}")
 
 
-def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device="auto"):
+BASELINE_CHOICES = ("all", "none")
+
+
+def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device="auto",
+                   baselines="all"):
+    if baselines not in (*BASELINE_CHOICES, None):
+        raise OptionError("baselines", f"must be 'all' or None (the recipe's rules only), not {baselines!r}")
     if device not in ("auto", "cpu", "cuda"):
         raise OptionError("device", f"must be 'auto', 'cpu' or 'cuda', not {device!r}")
     if missing not in (None, "drop", "fill"):
@@ -248,20 +263,30 @@ def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, opti
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None, worker=None,
-        models=registry.DEFAULT_MODELS, check_models=None) -> FitResult:
+        models=registry.DEFAULT_MODELS, check_models=None, baselines="all") -> FitResult:
     """Load, featurise, train both models and the baselines; see docs/api.md for every option.
 
+    `train_path` and `test_path`: CSV paths, or DataFrames (read as their CSV would be).
+    `baselines`: "all", or None (or "none") for the recipe's rules only, without scikit-learn.
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
     while torch trains (the command's way); without one they are fitted here, after.
     """
+    baselines_wanted, baselines = baselines, _baselines_module
     _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
-    train_path = Path(train_path)
-    test_path = default_test_path(train_path) if test_path == "auto" else (Path(test_path) if test_path else None)
-    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device)
+    train_frame = train_path if isinstance(train_path, pd.DataFrame) else None
+    test_frame = test_path if isinstance(test_path, pd.DataFrame) else None
+    train_path = Path("DataFrame") if train_frame is not None else Path(train_path)
+    if test_frame is not None:
+        test_path = Path("test DataFrame")
+    elif test_path == "auto":
+        test_path = None if train_frame is not None else default_test_path(train_path)
+    else:
+        test_path = Path(test_path) if test_path else None
+    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device, baselines_wanted)
     chosen_models = choose_models(models)
     dev = resolve_device(device)
 
-    table = read_table(train_path)
+    table = read_table(train_path) if train_frame is None else frame_table(train_frame, "DataFrame")
     recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed)
     data, no_target, dropped, lacking = labelled_rows(table, recipe)
     data, n = split_rows(data, valid_pct, seed)
@@ -270,11 +295,14 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     fill_problem(fitted, data)
     test = None
     if test_path:
-        test = new_rows(read_table(test_path), recipe, fitted, expected=lacking)
+        test_table = read_table(test_path) if test_frame is None else frame_table(test_frame, "test DataFrame")
+        test = new_rows(test_table, recipe, fitted, expected=lacking)
     kind = recipe.target.kind
-    names = baselines.names(kind, recipe.baselines)
+    sklearn = baselines_wanted not in (None, "none")
+    names = baselines.names(kind, recipe.baselines, sklearn)
     ours = [m.name for m in chosen_models]
-    names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
+    if sklearn:
+        names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
     if submit_model is not None and submit_model not in (*ours, *names):
         raise OptionError("submit_model", f"{submit_model!r} is no model of this run: choose from "
                                             f"{', '.join((*ours, *names))}")
@@ -310,14 +338,16 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         "positive": None if kind == "number" else level_text(recipe.target.positive),
         "missing": recipe.missing, "valid_pct": valid_pct, "seed": seed, "optimizer": optimizer,
         "device": str(dev), "models": {},
-        "sha256": {"train": sha256(train_path), **({"test": sha256(test_path)} if test_path else {})},
+        "sha256": {"train": _hash(train_frame, train_path),
+                   **({"test": _hash(test_frame, test_path)} if test_path else {})},
         "versions": _versions(),
     }
     decode = fitted.decode
     job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
                features=fitted.names, decode=decode,
-               mlp_sizes=[registry.hidden_sizes(m) for m in chosen_models if m.sklearn and m.sklearn.startswith("sklearn_mlp:")])
+               mlp_sizes=[registry.hidden_sizes(m) for m in chosen_models if m.sklearn and m.sklearn.startswith("sklearn_mlp:")],
+               sklearn=sklearn)
     if worker is not None:
         worker.submit(job)
     trained, metrics, descent_rates = {}, {}, {}
