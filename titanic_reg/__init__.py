@@ -2,7 +2,16 @@
 
 `titanic_reg.fit(...)` is imported lazily so that `titanic-reg --help` stays quick.
 """
+from pathlib import Path as _Path
+
 __version__ = "0.1.0"
+
+_HERE = _Path(__file__).resolve().parent
+if not (_HERE / "sheets").is_dir() and (_HERE.parent / "sheets" / "__init__.py").is_file():
+    # Run in place from a clone: sheets/ stands beside the package (the design card's layout)
+    # and is titanic_reg.sheets all the same; installed, it is titanic_reg/sheets (pyproject's
+    # package-dir), and nothing of the clone's top level is searched.
+    __path__.append(str(_HERE.parent))
 __all__ = ["FitResult", "datasets", "fit", "read_sheet"]
 
 
