@@ -2,21 +2,17 @@
 from __future__ import annotations
 
 
+from .descent_sheet import model_note, sheet_name
 from .layout import Writer
 from .style import LEGEND
 
-WHAT = {
+WHAT = {  # the sheets of every workbook; the models' sheets say their own (Model.sheet_about ...)
     "Data": "the rows used (training rows first, then validation), raw, and the features by formula",
     "Recipe": "how each column becomes features, with the statistics by formula over the training rows",
     "Params": "the parameters torch fitted, one named block per parameter tensor (a row per unit)",
-    "Linear": "the linear model: SUMPRODUCT(features, lin_w), squared error, the scores per split",
-    "TwoReLU": "Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, the scores per split",
-    "MatMul": "the two-ReLU model again, both linear layers as one MMULT array formula",
     "Compare": "torch's losses against the workbook's; the linear optimum by torch, scikit-learn and LINEST; "
                "baselines",
     "Test": "the test rows with the same formulas, and the predictions' columns",
-    "DescentLinear": "plain gradient descent on the linear model, one row per step, all by formula",
-    "DescentTwoReLU": "the same for the two-ReLU model, with each ReLU's mask in the gradient",
     "Losses": "the training loss after every step, as torch recorded it",
     "Charts": "the loss curves, and predictions against the truth",
 }
@@ -42,26 +38,23 @@ def write_about(w: Writer, result, sheets: list) -> None:
     ws.write_string(r, 0, "Sheets", s(None, None, bold=True))
     what = dict(WHAT)
     for model in result.model_list:
-        if model.sheet not in what:
-            what[model.sheet] = (f"{model.about}: layer by layer, one MMULT array formula per layer over every "
-                                 "row, then its activation; the scores per split")
-        if f"Descent{model.sheet}" not in what:
-            what[f"Descent{model.sheet}"] = (f"the same for the {model.title} model: every tensor's gradient by "
-                                             "backpropagation written out")
+        what[model.sheet] = model.sheet_about()
+        what[sheet_name(model)] = model.descent_about()
+        if model.matmul_text:
+            what.setdefault("MatMul", model.matmul_text)
     for name in sheets:
         if name == "About":
             continue
         r += 1
         ws.write_url(r, 0, f"internal:'{name}'!A1", string=name)
         ws.write_string(r, 1, what.get(name, ""), s())
-    from .workbook import model_note
-
-    for model in result.model_list:
-        why = model_note(result, model) if result.descent else None
+    described = any(run.descent is not None for run in result.runs.values())
+    for run in result.runs.values():
+        why = model_note(result, run) if described else None
         if why:
             r += 1
-            w.text(r, 0, f"Descent{model.sheet} (left out)")
-            w.text(r, 1, f"the {model.title} model has no Descent sheet: {why}")
+            w.text(r, 0, f"{sheet_name(run.model)} (left out)")
+            w.text(r, 1, f"the {run.title} model has no Descent sheet: {why}")
     r += 2
     recipe = result.recipe
     ws.write_string(r, 0, "Recipe", s(None, None, bold=True))
@@ -90,7 +83,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
         w.text(r, 1, f.doc)
     r += 2
     ws.write_string(r, 0, "Settings of this run", s(None, None, bold=True))
-    st = result.settings
+    st = result.provenance
     rows = [
         ("training file", st["train"]), ("sha256", st["sha256"]["train"]),
         ("test file", st["test"] or "none"), ("test sha256", st["sha256"].get("test", "-")),
@@ -99,32 +92,31 @@ def write_about(w: Writer, result, sheets: list) -> None:
         ("missing values", st["missing"]), ("validation share", str(st["valid_pct"])),
         ("seed", str(st["seed"])), ("device", st["device"]),
     ]
-    for name, cfg in st["models"].items():
-        trained = result.models[name]
+    for name, run in result.runs.items():
+        cfg, trained = run.config, run.trained
         steps = _count(len(trained.history) - 1, "step")
-        how = f"{result.optimizer_title(name)}, {steps}"
-        if cfg["optimizer"] == "cg":
-            how += " (converged)" if trained.converged else f" (stopped at --epochs {cfg['epochs']}, not converged)"
+        how = f"{run.optimizer_title}, {steps}"
+        if cfg.optimizer == "cg":
+            how += " (converged)" if trained.converged else f" (stopped at --epochs {cfg.epochs}, not converged)"
         else:
-            how += f", learning rate {cfg['lr']}"
+            how += f", learning rate {cfg.lr}"
         if trained.screen:
-            starts = (f"{cfg['restarts']} random starts screened together for {_count(trained.screen['steps'], 'step')} "
+            starts = (f"{cfg.restarts} random starts screened together for {_count(trained.screen['steps'], 'step')} "
                       f"on a seeded sample of {trained.screen['rows']:,} training rows; the best on every row then "
                       f"trained for the steps above")
-        elif cfg["restarts"] > 1:
-            starts = f"{cfg['restarts']:,} random starts trained at once, the best kept"
+        elif cfg.restarts > 1:
+            starts = f"{cfg.restarts:,} random starts trained at once, the best kept"
         else:
             starts = "from one random start"
         rows.append((f"{name}", f"{how}; {starts}"))
-    if result.descent:
-        d = st["descent"]
-        rates = ", ".join(f"{name} {lr:g}" for name, lr in d["lr"].items())
+    if described:
+        rates = ", ".join(f"{name} {run.descent_lr:g}" for name, run in result.runs.items() if run.descent_lr)
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {rates}, "
-                                       f"{d['steps']} steps, from the kept start's initial parameters"))
+                                       f"{result.descent_steps} steps, from the kept start's initial parameters"))
     if result.sample_of:
         rows.append(("SAMPLE", f"the sheets hold a seeded sample of {len(result.data):,} of "
                                f"{result.sample_of['rows']:,} rows (--sheet-rows); torch and the metrics used every row"))
-    rows.append(("predictions from", st["submit_model"]))
+    rows.append(("predictions from", result.submit_model))
     rows.append(("library versions", ", ".join(f"{k} {v}" for k, v in st["versions"].items())))
     for name, value in rows:
         r += 1

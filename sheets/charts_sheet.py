@@ -19,12 +19,12 @@ def write_history(w: Writer, result) -> dict:
     ws, s = w.ws, w.s
     ws.write_string(0, 0, "Losses: training loss after each step, as torch recorded it", s.title)
     w.headers(2, 0, ["step", *[m.title for m in result.model_list]], [8, 14])
-    longest = max(len(result.models[m].history) for m in result.models)
+    longest = max(len(run.trained.history) for run in result.runs.values())
     for i in range(longest):
         ws.write_number(3 + i, 0, i, s())
     where = {}
-    for k, model in enumerate(result.model_list):
-        history = result.models[model.name].history
+    for k, run in enumerate(result.runs.values()):
+        model, history = run.model, run.trained.history
         for i, loss in enumerate(history):
             w.reported(3 + i, 1 + k, loss, "loss")
         where[model.name] = (1 + k, 3, 3 + len(history) - 1)
@@ -62,13 +62,14 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
     # the Losses sheet has step 0.
     loss = wb.add_chart({"type": "scatter", "subtype": "straight"})
     shown, last = [], 1
-    for model in result.model_list:
+    for run in result.runs.values():
+        model = run.model
         c, r0, r1 = history[model.name]
         if r1 <= r0:
             continue  # no step taken: nothing after the start
-        steps = result.models[model.name].history[1:]
+        steps = run.trained.history[1:]
         series = {
-            "name": f"{model.title} ({result.optimizer_title(model.name)})",
+            "name": f"{model.title} ({run.optimizer_title})",
             "categories": ["Losses", r0 + 1, 0, r1, 0],
             "values": ["Losses", r0 + 1, c, r1, c],
         }
@@ -116,11 +117,11 @@ def _calibration(w: Writer, result, summaries: dict) -> None:
         w.param(r, 0, lo, "feature")
         w.param(r, 1, hi, "feature")
         w.formula(r, 2, f"(A{r + 1}+B{r + 1})/2", (lo + hi) / 2, "feature")
-        for k, model in enumerate(result.model_list):
-            summary = summaries[model.name]
+        for k, run in enumerate(result.runs.values()):
+            summary = summaries[run.name]
             preds = span(summary.pred_col, summary.pred_col, *rows, summary.sheet)
             y_range = span(summary.y_col, summary.y_col, *rows, summary.sheet)
-            p = model.predict(result.X[:n], result.models[model.name].params[None])[0].numpy()
+            p = run.predict(result.X[:n]).numpy()
             # The end bins are open: everything below 0.1, everything from 0.9.
             criteria, inside = [], np.ones(len(p), dtype=bool)
             if b > 0:

@@ -1,8 +1,6 @@
 """Compare: torch against the workbook, three engines on the linear optimum, baselines."""
 from __future__ import annotations
 
-import numpy as np
-
 from titanic_reg.metrics import SCORES
 
 from .layout import Writer, ref
@@ -60,14 +58,12 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     ws.write_string(r - 1, 0, f"The linear model's optimum, three engines, one answer (training rows){units}",
                     s(None, None, bold=True))
     n_train = result.n_train
-    Xn, yn = result.X[:n_train].numpy(), result.y[:n_train].numpy()
-    coef, *_ = np.linalg.lstsq(Xn, yn, rcond=None)
-    p = len(features)
-    rank = np.linalg.matrix_rank(Xn) if n_train else 0
+    optimum = result.optimum  # over the rows this workbook holds (sample.workbook_view)
+    coef, rank, p = optimum.params, optimum.rank, len(features)
     # LINEST needs more rows than features and no feature that is a mix of others
     # (say, every passenger from one port); otherwise it answers #VALUE! or #NUM!.
-    linest_ok = n_train > p and rank == p
-    linest_mse = float(np.mean((Xn @ coef - yn) ** 2)) if n_train else float("nan")
+    linest_ok = optimum.unique
+    linest_mse = optimum.mse
     # LINEST lists coefficients last feature first: its raw output row, then feature order.
     linest_row = r + p + 4
     if linest_ok:
@@ -82,18 +78,20 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                                        f"down {p} coefficients (some features are a mix of others, so least "
                                        "squares has no single answer)", s.note)
 
-    lin = "linear" if "linear" in result.models else None  # torch's column needs the linear model
-    fitted_by = result.optimizer_title(lin) if lin else "linear not fitted"
+    # torch's column: the first of our models whose optimum this is (linear in its parameters)
+    lin = next(iter(result.closed_form_runs()), None)
+    fitted_by = lin.optimizer_title if lin else "linear not fitted"
+    closed = next((b for b in result.baselines.values() if b.coefficients is not None), None)
     w.headers(r, 0, ["feature", f"torch ({fitted_by})", "scikit-learn LinearRegression",
                      "Excel LINEST", "torch - sklearn", "LINEST - sklearn"], widths)
-    sk_metrics = result.metrics.get("sklearn_linear", {})  # absent without the scikit-learn baselines
-    sk = sk_metrics.get("params") or [None] * p
-    gd = result.models[lin].params.numpy() if lin else None
+    sk = closed.coefficients if closed else [None] * p  # none without the scikit-learn baselines
+    gd = lin.params.numpy() if lin else None
+    weights = lin.model.tensors(p)[0].name if lin else None
     for j, name in enumerate(features):
         rr = r + 1 + j
         w.text(rr, 0, name)
         if lin:
-            w.formula(rr, 1, f"INDEX(lin_w,1,{j + 1})", gd[j], "param")
+            w.formula(rr, 1, f"INDEX({weights},1,{j + 1})", gd[j], "param")
         w.reported(rr, 2, sk[j], "param")
         if sk[j] is not None and lin:
             w.formula(rr, 4, f"{ref(1, rr)}-{ref(2, rr)}", gd[j] - sk[j], "diff")
@@ -103,14 +101,14 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                 w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", coef[j] - sk[j], "diff")
     rr = r + 1 + p
     # In y's units: for a number target the model sheet's MSE, over sd², is the training loss.
-    sk_mse = sk_metrics.get("train_mse")
+    sk_mse = closed.scores.get("train_mse") if closed else None
     if result.kind == "number" and sk_mse is not None:
         sk_mse /= result.fitted.target["sd"] ** 2
     ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),
                     s(None, None, bold=True))
     if lin:
-        gd_mse = summaries[lin].values["train", "mse"]
-        gd_cell = summaries[lin].cells["train", "mse"]
+        gd_mse = summaries[lin.name].values["train", "mse"]
+        gd_cell = summaries[lin.name].cells["train", "mse"]
         if result.kind == "number":
             sd = result.fitted.target["sd"]
             gd_mse, gd_cell = gd_mse / sd ** 2, f"{gd_cell}/{names('sd', result.recipe.target.column)}^2"
@@ -137,6 +135,6 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
             w.reported(r, c, m.get(key), SUMMARY_FORMAT[key.split("_", 1)[1]])
         w.reported(r, len(keys) + 1, m.get("n_params"), "int")
         ws.write_string(r, len(keys) + 2, "in metrics.json", s.note)  # timings vary; the workbook's bytes must not
-    ws.write_string(r + 2, 0, f"{'submission' if result.kaggle else 'predictions'}.csv comes from: "
+    ws.write_string(r + 2, 0, f"{result.submission.file} comes from: "
                               f"{result.submit_model}", s.note)
     ws.freeze_panes(1, 1)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-from titanic_reg.transforms import Category
-
 from .layout import FIRST_ROW, HEADER_ROW, Writer, col, row_span, span
 from .names import Names
 
@@ -46,16 +43,6 @@ class Block:
 
     def range_of(self, c: int, r0: int, r1: int, sheet: str | None = None) -> str:
         return span(c, c, r0, r1, sheet)
-
-
-def sheet_value(value, numeric: bool):
-    """A category level as its cell holds it: a number when the category's levels are numbers."""
-    if value is None or not numeric:
-        return value
-    try:
-        return float(value)
-    except ValueError:  # a test value that is no number, in a category of numbers: text
-        return value
 
 
 def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled: bool) -> Block:
@@ -98,9 +85,8 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     values = X.numpy()
     key = rows.id if recipe.id else rows.row
     # How each input is written: a number, text levels, or levels that are numbers.
-    raw = [(cols[s.column], rows.columns[s.column],
-            "text" if isinstance(s, Category) and not fitted.numeric.get(s.column) else
-            "levels" if isinstance(s, Category) else "number") for s in recipe.inputs]
+    raw = [(cols[s.column], rows.columns[s.column], s, fitted.stats[s.column], s.raw_kind(fitted.stats[s.column]))
+           for s in recipe.inputs]
     split = result.split if labelled else None
     y = result.y.numpy() if labelled else None
     if labelled:
@@ -118,12 +104,12 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             w.raw(r, t_col, None if (not t_numeric and tv is None) else tv, None if t_numeric else "text")
             if y_template is not None:
                 w.formula(r, y_col, y_template.replace(ROW, row_text), float(y[i]), "feature")
-        for c, v, how in raw:
+        for c, v, spec, stats, how in raw:
             value = v[i]
             if how == "text":
                 w.raw(r, c, value, "text")
             elif how == "levels":
-                w.raw(r, c, sheet_value(value, True))
+                w.raw(r, c, spec.sheet_value(value, stats))
             elif value != value:  # NaN: missing
                 ws.write_blank(r, c, None, number_fmt)
             else:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from xlsxwriter.utility import quote_sheetname
 
-from titanic_reg.models import mse_excel
+from titanic_reg.losses import MSE
 
 from .layout import Writer, col, ref, row_span
 
-TOP = 5  # 0-based row of step 0
+STEP0_ROW = 5  # 0-based row of step 0
 FIRST_PARAM = 4  # step, loss, torch loss, difference, then the parameters
 MAX_COLUMNS = 16_384  # Excel's, and LibreOffice's since 7.4
 MAX_FORMULA = 8_192  # characters in a formula, Excel's limit
@@ -33,20 +33,27 @@ def _ranges(model, p: int, r: int) -> dict:
     return refs
 
 
-def formulas(model, p: int, r: int) -> tuple[str, dict]:
+def formulas(model, p: int, r: int, loss) -> tuple[str, dict]:
     """Row r's loss formula and each tensor's gradient formula (array formulas)."""
     refs = _ranges(model, p, r)
     pred = model.excel_forward("train_X", refs, p)[-1]
-    return mse_excel(pred, "train_y"), model.excel_gradients("train_X", "train_y", refs, p)
+    return loss.mean_excel(pred, "train_y"), model.excel_gradients("train_X", "train_y", refs, p, loss)
 
 
-def left_out(model, p: int, steps: int) -> str | None:
+def model_note(result, run) -> str | None:
+    """Why a model run has no Descent sheet in this workbook, or None."""
+    if run.descent is None:
+        return "no Descent run"
+    return left_out(run.model, len(result.features), len(run.descent.losses) - 1, run.loss)
+
+
+def left_out(model, p: int, steps: int, loss=MSE) -> str | None:
     """Why the model's Descent sheet cannot be written (a spreadsheet limit), or None."""
     d = model.size(p)
     if FIRST_PARAM + 2 * d > MAX_COLUMNS:
         return (f"its {d:,} parameters and their gradients need {FIRST_PARAM + 2 * d:,} columns, past a "
                 f"sheet's {MAX_COLUMNS:,}")
-    loss, grads = formulas(model, p, TOP + steps + 100_000)  # the longest row numbers it may meet
+    loss, grads = formulas(model, p, STEP0_ROW + steps + 100_000, loss)  # the longest row numbers it may meet
     longest = max([len(loss)] + [len(g) for g in grads.values()])
     if longest + 3 > MAX_FORMULA:
         return f"its formulas would be {longest:,} characters long, past Excel's {MAX_FORMULA:,}"
@@ -59,15 +66,15 @@ def _define_selectors(w: Writer, model, p: int) -> None:
         if t.rows == 1:
             continue
         c0 = FIRST_PARAM + t.offset
-        cells = f"{name}!${col(c0)}${TOP + 1}:${col(c0 + t.size - 1)}${TOP + 1}"
+        cells = f"{name}!${col(c0)}${STEP0_ROW + 1}:${col(c0 + t.size - 1)}${STEP0_ROW + 1}"
         w.wb.define_name(f"{t.name}_r", f"=(INT((COLUMN({cells})-{c0 + 1})/{t.cols})=ROW({name}!$A$1:$A${t.rows})-1)*1")
         w.wb.define_name(f"{t.name}_c",
                          f"=TRANSPOSE((MOD(COLUMN({cells})-{c0 + 1},{t.cols})=ROW({name}!$A$1:$A${t.cols})-1)*1)")
 
 
-def write_descent(w: Writer, result, model) -> None:
+def write_descent(w: Writer, result, run) -> None:
     ws, s = w.ws, w.s
-    d = result.descent[model.name]
+    model, d = run.model, run.descent
     steps = len(d.losses) - 1
     features = list(result.features)
     p = len(features)
@@ -76,7 +83,7 @@ def write_descent(w: Writer, result, model) -> None:
     first_grad = FIRST_PARAM + size
     ws.write_string(0, 0, f"{sheet_name(model)}: plain gradient descent on the {model.title} model, "
                           "by formula", s.title)
-    ws.write_string(1, 0, "Each row: w(next) = w - lr x gradient. The gradient of the training MSE is "
+    ws.write_string(1, 0, f"Each row: w(next) = w - lr x gradient. The gradient of the training {run.loss.title} is "
                           "backpropagation written out, one array formula per parameter tensor: the output's "
                           "error 2/n (pred - y), multiplied back through each layer's weights and its ReLU's "
                           "mask (what torch's autograd computes).", s.note)
@@ -92,13 +99,13 @@ def write_descent(w: Writer, result, model) -> None:
             row = t.row_names[k] if t.row_names else (t.name if t.rows == 1 else f"{t.name} {k + 1}")
             names += [f"{row} {x}" for x in inputs[t.name]]  # wraps at the space
     headers = ["step", "loss (workbook)", "loss (torch)", "difference"] + names + [f"d {n}" for n in names]
-    w.headers(TOP - 1, 0, headers, [6, 13, 13, 10, 11])
+    w.headers(STEP0_ROW - 1, 0, headers, [6, 13, 13, 10, 11])
     ws.set_column(first_grad, first_grad + size - 1, 11)
     _define_selectors(w, model, p)
     params, grads, losses = d.params.numpy(), d.grads.numpy(), d.losses.numpy()
     for i in range(steps + 1):
-        r = TOP + i
-        loss, grad_text = formulas(model, p, r)
+        r = STEP0_ROW + i
+        loss, grad_text = formulas(model, p, r, run.loss)
         if i == 0:
             ws.write_number(r, 0, 0, s())
         else:
@@ -118,16 +125,16 @@ def write_descent(w: Writer, result, model) -> None:
                                    s("formula", "param"), float(grads[i, t.offset]))
             for j in range(1, t.size):  # XlsxWriter caches only the top-left value of an array
                 ws.write_number(r, g + j, float(grads[i, t.offset + j]), s("formula", "param"))
-    ws.freeze_panes(TOP, 2)
+    ws.freeze_panes(STEP0_ROW, 2)
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     name = sheet_name(model)
-    chart.add_series({"name": "workbook", "categories": [name, TOP, 0, TOP + steps, 0],
-                      "values": [name, TOP, 1, TOP + steps, 1]})
-    chart.add_series({"name": "torch", "categories": [name, TOP, 0, TOP + steps, 0],
-                      "values": [name, TOP, 2, TOP + steps, 2],
+    chart.add_series({"name": "workbook", "categories": [name, STEP0_ROW, 0, STEP0_ROW + steps, 0],
+                      "values": [name, STEP0_ROW, 1, STEP0_ROW + steps, 1]})
+    chart.add_series({"name": "torch", "categories": [name, STEP0_ROW, 0, STEP0_ROW + steps, 0],
+                      "values": [name, STEP0_ROW, 2, STEP0_ROW + steps, 2],
                       "line": {"dash_type": "dash"}})
     chart.set_title({"name": f"{model.title}: loss by step of plain gradient descent"})
     chart.set_x_axis({"name": "step", "min": 0, "max": steps})
-    chart.set_y_axis({"name": "training MSE"})
+    chart.set_y_axis({"name": f"training {run.loss.title}"})
     chart.set_size({"width": 560, "height": 300})
-    ws.insert_chart(TOP + steps + 3, 0, chart)
+    ws.insert_chart(STEP0_ROW + steps + 3, 0, chart)

@@ -22,13 +22,14 @@ import datetime as dt
 from pathlib import Path
 
 from titanic_reg import lesson as L
+from titanic_reg.losses import MSE
 
 from .layout import Writer, col, new_workbook, ref, span
 from .style import LEGEND, Styles
 
 POINTS, DESCENT = "Points", "Descent"
 HEADER = 4  # 0-based row of the column headers on both sheets
-TOP = 5  # 0-based row of the first point / of step 0
+FIRST_POINT_ROW = 5  # 0-based row of the first point / of step 0
 X_COL, X2_COL, Y_COL, PRED_COL, SQ_COL = range(5)
 CMP_COL = 6  # the a, b, c comparison block on the Points sheet starts in column G
 # Descent columns
@@ -51,10 +52,10 @@ def write_quad_workbook(result, path) -> Path:
         w.ws.fit_to_pages(1, 0)  # printed one page wide, as long as it needs
         w.ws.repeat_rows(HEADER)
     n = len(result.x)
-    last = TOP + n - 1
-    wb.define_name("pts_x", f"={POINTS}!{span(X_COL, X_COL, TOP, last)}")
-    wb.define_name("pts_y", f"={POINTS}!{span(Y_COL, Y_COL, TOP, last)}")
-    wb.define_name("pts_xx", f"={POINTS}!{span(X_COL, X2_COL, TOP, last)}")  # x, x^2 for LINEST
+    last = FIRST_POINT_ROW + n - 1
+    wb.define_name("pts_x", f"={POINTS}!{span(X_COL, X_COL, FIRST_POINT_ROW, last)}")
+    wb.define_name("pts_y", f"={POINTS}!{span(Y_COL, Y_COL, FIRST_POINT_ROW, last)}")
+    wb.define_name("pts_xx", f"={POINTS}!{span(X_COL, X2_COL, FIRST_POINT_ROW, last)}")  # x, x^2 for LINEST
     _write_points(points, result)
     _write_descent(descent, result)
     points.ws.activate()
@@ -67,7 +68,7 @@ def _write_points(w: Writer, result) -> None:
     x = result.x.reshape(-1)
     y = result.y.reshape(-1)
     n = len(x)
-    last = TOP + n - 1
+    last = FIRST_POINT_ROW + n - 1
     ws.write_string(0, 0, "Points: the lesson's noisy quadratic and the a, b, c gradient descent found",
                     s.title)
     ws.write_string(1, 0, "x, y: np.random.seed(42); x = torch.linspace(-2, 2, steps=20); "
@@ -79,16 +80,16 @@ def _write_points(w: Writer, result) -> None:
     pred = L.quad(result.a, result.b, result.c, x)
     sq = L.squared_error(pred, y)
     for i in range(n):
-        r = TOP + i
+        r = FIRST_POINT_ROW + i
         xr = ref(X_COL, r)
         w.raw(r, X_COL, float(x[i]), "feature")
         w.formula(r, X2_COL, f"{xr}^2", float(x[i]) ** 2, "feature")
         w.raw(r, Y_COL, float(y[i]), "feature")
         w.formula(r, PRED_COL, L.quad_excel("fit_a", "fit_b", "fit_c", xr), float(pred[i]), "pred")
-        w.formula(r, SQ_COL, L.squared_error_excel(ref(PRED_COL, r), ref(Y_COL, r)), float(sq[i]), "loss")
+        w.formula(r, SQ_COL, MSE.cell(ref(PRED_COL, r), ref(Y_COL, r)), float(sq[i]), "loss")
     r = last + 2
     ws.write_string(r, PRED_COL - 1, "MSE", s(None, None, bold=True))
-    w.formula(r, SQ_COL, L.mse_excel(span(SQ_COL, SQ_COL, TOP, last)), float(L.mse(pred, y)), "mse")
+    w.formula(r, SQ_COL, MSE.average_excel(span(SQ_COL, SQ_COL, FIRST_POINT_ROW, last)), float(L.mse(pred, y)), "mse")
 
     # a, b, c three ways.
     c0 = CMP_COL
@@ -99,7 +100,7 @@ def _write_points(w: Writer, result) -> None:
     cf = result.closed_form.tolist()
     true = (3.0, 2.0, 1.0)
     for k, name in enumerate(L.PARAMS):
-        r = TOP + k
+        r = FIRST_POINT_ROW + k
         ws.write_string(r, c0, name, s(None, None, bold=True))
         ws.write_number(r, c0 + 1, true[k], s(None, "param"))
         w.param(r, c0 + 2, gd[k])
@@ -109,13 +110,13 @@ def _write_points(w: Writer, result) -> None:
         w.formula(r, c0 + 4, f"INDEX(LINEST(pts_y,pts_xx),1,{k + 1})", cf[k], "param")
         w.formula(r, c0 + 5, f"{ref(c0 + 2, r)}-{ref(c0 + 3, r)}", gd[k] - cf[k], "diff")
         w.formula(r, c0 + 6, f"{ref(c0 + 4, r)}-{ref(c0 + 3, r)}", 0.0, "diff")
-    r = TOP + 3
+    r = FIRST_POINT_ROW + 3
     ws.write_string(r, c0, "MSE", s(None, None, bold=True))
     w.reported(r, c0 + 1, float(L.quad_mse(true, result.x, result.y)), "mse")
-    abc = [ref(c0 + 2, TOP + k) for k in range(3)]
+    abc = [ref(c0 + 2, FIRST_POINT_ROW + k) for k in range(3)]
     w.formula(r, c0 + 2, L.quad_mse_excel(*abc, "pts_x", "pts_y"), result.loss, "mse")
     w.reported(r, c0 + 3, result.closed_form_loss, "mse")
-    lin = [ref(c0 + 4, TOP + k) for k in range(3)]
+    lin = [ref(c0 + 4, FIRST_POINT_ROW + k) for k in range(3)]
     w.formula(r, c0 + 4, L.quad_mse_excel(*lin, "pts_x", "pts_y"), result.closed_form_loss, "mse")
     w.formula(r, c0 + 5, f"{ref(c0 + 2, r)}-{ref(c0 + 3, r)}", result.loss - result.closed_form_loss, "diff")
     w.formula(r, c0 + 6, f"{ref(c0 + 4, r)}-{ref(c0 + 3, r)}", 0.0, "diff")
@@ -136,17 +137,17 @@ def _write_points(w: Writer, result) -> None:
         ws.write_string(r + 1 + k, c0 + 1, meaning, s())
 
     chart = w.wb.add_chart({"type": "scatter"})
-    chart.add_series({"name": "points", "categories": [POINTS, TOP, X_COL, last, X_COL],
-                      "values": [POINTS, TOP, Y_COL, last, Y_COL], "marker": {"type": "circle"}})
-    chart.add_series({"name": "fitted a·x²+b·x+c", "categories": [POINTS, TOP, X_COL, last, X_COL],
-                      "values": [POINTS, TOP, PRED_COL, last, PRED_COL],
+    chart.add_series({"name": "points", "categories": [POINTS, FIRST_POINT_ROW, X_COL, last, X_COL],
+                      "values": [POINTS, FIRST_POINT_ROW, Y_COL, last, Y_COL], "marker": {"type": "circle"}})
+    chart.add_series({"name": "fitted a·x²+b·x+c", "categories": [POINTS, FIRST_POINT_ROW, X_COL, last, X_COL],
+                      "values": [POINTS, FIRST_POINT_ROW, PRED_COL, last, PRED_COL],
                       "line": {"color": "#C00000"}, "marker": {"type": "none"}})
     chart.set_title({"name": "The points and the fitted quadratic"})
     chart.set_x_axis({"name": "x", "min": -2, "max": 2})
     chart.set_y_axis({"name": "y"})
     chart.set_size({"width": 560, "height": 320})
     ws.insert_chart(last + 4, 0, chart)
-    ws.freeze_panes(TOP, 0)
+    ws.freeze_panes(FIRST_POINT_ROW, 0)
 
 
 def _write_descent(w: Writer, result) -> None:
@@ -184,7 +185,7 @@ def _write_descent(w: Writer, result) -> None:
     w.headers(HEADER, 0, names, [6, 11, 11, 11, 13, 13, 10, 14])
     used = SA if summed else GA  # the gradient each update subtracts
     for i in range(rows):
-        r = TOP + i
+        r = FIRST_POINT_ROW + i
         abc = [ref(A, r), ref(B, r), ref(C, r)]
         if i == 0:
             ws.write_number(r, STEP, 0, s())
@@ -205,14 +206,14 @@ def _write_descent(w: Writer, result) -> None:
             if summed:
                 total = ref(GA + k, r) if i == 0 else L.grad_sum_excel(ref(SA + k, r - 1), ref(GA + k, r))
                 ws.write_formula(r, SA + k, "=" + total, grad_fmt, applied[i][k])
-    ws.freeze_panes(TOP, 1)
+    ws.freeze_panes(FIRST_POINT_ROW, 1)
 
-    last = TOP + rows - 1
+    last = FIRST_POINT_ROW + rows - 1
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
-    chart.add_series({"name": "workbook", "categories": [DESCENT, TOP, STEP, last, STEP],
-                      "values": [DESCENT, TOP, LOSS, last, LOSS]})
-    chart.add_series({"name": "torch", "categories": [DESCENT, TOP, STEP, last, STEP],
-                      "values": [DESCENT, TOP, TORCH, last, TORCH], "line": {"dash_type": "dash"}})
+    chart.add_series({"name": "workbook", "categories": [DESCENT, FIRST_POINT_ROW, STEP, last, STEP],
+                      "values": [DESCENT, FIRST_POINT_ROW, LOSS, last, LOSS]})
+    chart.add_series({"name": "torch", "categories": [DESCENT, FIRST_POINT_ROW, STEP, last, STEP],
+                      "values": [DESCENT, FIRST_POINT_ROW, TORCH, last, TORCH], "line": {"dash_type": "dash"}})
     chart.set_title({"name": "MSE by step of gradient descent"})
     chart.set_x_axis({"name": "step", "min": 0, "max": max(rows - 1, 1)})
     chart.set_y_axis({"name": "MSE"})

@@ -6,17 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from titanic_reg.metrics import SCORES, accuracy_excel, mse_excel, r2_excel, rmse_excel
-from titanic_reg.models import (
-    Dense,
-    ReLU,
-    Sum,
-    correct,
-    correct_excel,
-    decision,
-    decision_excel,
-    squared_error,
-)
+from titanic_reg.layers import Dense, ReLU, Sum
+from titanic_reg.metrics import SCORES, accuracy_excel, r2_excel, rmse_excel
+from titanic_reg.outputs import IDENTITY
 
 from .data_sheet import Block
 from .layout import FIRST_ROW, HEADER_ROW, Writer, col, ref, row_span, span
@@ -38,8 +30,8 @@ def write_params(w: Writer, result) -> None:
                           "read SUMPRODUCT(features, lin_w) or MMULT(features, TRANSPOSE(relu_W)).", s.note)
     w.headers(3, 0, ["name", "model", *features], [12, 12, 11])
     r = 4
-    for model in result.model_list:
-        P = result.models[model.name].params
+    for run in result.runs.values():
+        model, P = run.model, run.params
         values = {k: v.numpy() for k, v in model.unpack(P, len(features)).items()}
         inputs = model.inputs(features)
         for t in model.tensors(len(features)):
@@ -76,11 +68,6 @@ class ModelColumns:
     decision: int | None = None
     correct: int | None = None
     output: int | None = None  # a number target: the prediction in its own units
-
-
-def layer_values(model, X, params) -> list:
-    """Each layer's outputs for one start's parameters, as (rows, width) arrays."""
-    return [v[0].T.numpy() for v in model.forward(X, params[None])]
 
 
 def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
@@ -149,11 +136,12 @@ def decision_header(result) -> str:
     return f"{target.column} = {target.label(result.fitted.target, True)}?"
 
 
-def write_scoring(w: Writer, result, cols: ModelColumns, pred, y_col: int, n: int, names: Names) -> None:
-    """Per row: a number target's prediction in its units and squared error; a binary
-    target's squared error, 0/1 decision and whether it is right."""
+def write_scoring(w: Writer, result, run, cols: ModelColumns, pred, y_col: int, n: int, names: Names) -> None:
+    """Per row: a number target's prediction in its units and its loss; a binary target's
+    loss, 0/1 decision and whether it is right."""
     c = cols.first + len(cols.names)
     y = result.y
+    loss, output = run.loss, run.model.output
     if result.kind == "number":
         target = result.recipe.target
         name = names.of(target.column)
@@ -164,18 +152,18 @@ def write_scoring(w: Writer, result, cols: ModelColumns, pred, y_col: int, n: in
         for i in range(n):
             r = FIRST_ROW + i
             w.formula(r, c, target.decode_cell(ref(cols.pred, r), name), out[i], "pred")
-            w.formula(r, c + 1, f"({ref(c, r)}-{ref(y_col, r)})^2", (out[i] - truth[i]) ** 2, "loss")
+            w.formula(r, c + 1, loss.cell(ref(c, r), ref(y_col, r)), (out[i] - truth[i]) ** 2, "loss")
         return
     cols.loss, cols.decision, cols.correct = c, c + 1, c + 2
     w.headers(HEADER_ROW, c, ["Loss", decision_header(result), "Correct"])
-    loss = squared_error(pred, y).numpy()
-    said = decision(pred).numpy()
-    right = correct(pred, y).numpy()
+    losses = loss.rows(pred, y).numpy()
+    said = output.decide(pred).numpy()
+    right = output.correct(pred, y).numpy()
     for i in range(n):
         r = FIRST_ROW + i
-        w.formula(r, c, f"({ref(cols.pred, r)}-{ref(y_col, r)})^2", loss[i], "loss")
-        w.formula(r, c + 1, decision_excel(ref(cols.pred, r)), said[i], "int")
-        w.formula(r, c + 2, correct_excel(ref(c + 1, r), ref(y_col, r)), right[i], "int")
+        w.formula(r, c, loss.cell(ref(cols.pred, r), ref(y_col, r)), losses[i], "loss")
+        w.formula(r, c + 1, output.decide_excel(ref(cols.pred, r)), said[i], "int")
+        w.formula(r, c + 2, output.correct_excel(ref(c + 1, r), ref(y_col, r)), right[i], "int")
 
 
 @dataclass
@@ -194,10 +182,11 @@ class Summary:
         return {split: cell for (split, score), cell in self.cells.items() if score == "mse"}
 
 
-def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult: bool = False) -> Summary:
+def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: bool = False) -> Summary:
     ws, s = w.ws, w.s
+    model = run.model
     n, n_train = len(result.data), result.n_train
-    values = layer_values(model, result.X, result.models[model.name].params)
+    values = run.layers(result.X)
     pred = torch.as_tensor(values[-1][:, 0])
     title = f"{'MatMul' if mmult else model.sheet}: {model.title}"
     what = (" with both linear layers as one MMULT array formula" if mmult
@@ -216,7 +205,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
                   "text" if isinstance(k, str) else "int")
         w.formula(r, 1, ref(y_src, r, data.sheet), float(truth[i]), "pred" if number else "int")
     cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult)
-    write_scoring(w, result, cols, pred, 1, n, names)
+    write_scoring(w, result, run, cols, pred, 1, n, names)
     last_col = cols.loss if number else cols.correct
     ws.set_column(2, last_col, 10)
     ws.set_column(4, 6, 13)  # the split summary's scores sit above columns E:G
@@ -225,8 +214,8 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
     w.headers(1, 3, ["rows"] + [SUMMARY_TITLES[x] for x in scores])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
     pred_units = result.output(pred) if number else pred
-    loss = squared_error(pred_units, torch.as_tensor(truth)).numpy()
-    right = correct(pred, result.y).numpy() if not number else None
+    loss = run.loss.rows(pred_units, torch.as_tensor(truth)).numpy()
+    right = model.output.correct(pred, result.y).numpy() if not number else None
     for k, (split, (a, b)) in enumerate(splits.items()):
         r = 2 + k
         ws.write_string(r, 2, split, s(None, None, bold=True))
@@ -237,7 +226,7 @@ def write_model_sheet(w: Writer, result, model, data: Block, names: Names, mmult
         rows = (FIRST_ROW + a, FIRST_ROW + b - 1)
         losses = span(cols.loss, cols.loss, *rows)
         mse = float(loss[a:b].mean())
-        found = {"mse": (mse_excel(losses), mse)}
+        found = {"mse": (run.loss.average_excel(losses), mse)}
         if number:
             sst = float(((truth[a:b] - truth[a:b].mean()) ** 2).sum())
             found["rmse"] = (rmse_excel(ref(4, r)), float(np.sqrt(mse)))
@@ -262,50 +251,32 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
     n = len(result.test)
     c = first_col
     preds = {}
-    for model in result.model_list:
-        values = layer_values(model, result.X_test, result.models[model.name].params)
-        cols = write_steps(w, model, values, test, c, n, None)
-        preds[model.name] = (cols.pred, values[-1][:, 0])
+    for run in result.runs.values():
+        values = run.layers(result.X_test)
+        cols = write_steps(w, run.model, values, test, c, n, None)
+        preds[run.name] = cols.pred
         c += len(cols.names)
     chosen = result.submit_model
-    frame = result.predictions
-    target = result.recipe.target
+    submission, target = result.submission, result.recipe.target
     by_formula = chosen in preds
-    if result.kaggle:
-        heads = [target.column]
-    else:
-        heads = ["prediction", "score"]
+    output = result.runs[chosen].model.output if by_formula else IDENTITY
+    heads = submission.heads(target)
     w.headers(HEADER_ROW, c, heads)
+    decode = lambda pred: target.decode_cell(pred, names.of(target.column))  # noqa: E731
     for i in range(n):
         r = FIRST_ROW + i
-        pred = ref(preds[chosen][0], r) if by_formula else None
-        if result.kaggle:
-            value = int(frame[target.column].iat[i])
-            (w.formula(r, c, decision_excel(pred), value, "int") if by_formula else w.reported(r, c, value, "int"))
-            continue
-        score = float(frame["score"].iat[i])
-        said = frame["prediction"].iat[i]
-        if result.kind == "number":
-            formula = target.decode_cell(pred, names.of(target.column)) if by_formula else None
-            value, fmt = float(said), "pred"
-        else:
-            yes, no = target.label(result.fitted.target, True), target.label(result.fitted.target, False)
-            formula = f'IF({pred}>0.5,{_text(yes)},{_text(no)})' if by_formula else None
-            value, fmt = said, "text"
-        if formula:
-            w.formula(r, c, formula, value, fmt)
-            w.formula(r, c + 1, pred, score, "pred")
-        else:
-            w.reported(r, c, value, fmt)
-            w.reported(r, c + 1, score, "pred")
+        pred = ref(preds[chosen], r) if by_formula else None
+        for k, (formula, value, fmt) in enumerate(submission.cells(result.predictions, i, pred, target,
+                                                                   result.fitted, decode, output)):
+            if formula:
+                w.formula(r, c + k, formula, value, fmt)
+            else:
+                w.reported(r, c + k, value, fmt)
     w.ws.set_column(first_col, c + len(heads) - 1, 10)
-    source = (f"from {result.model_list[list(result.models).index(chosen)].title} by formula" if by_formula
+    source = (f"from {result.runs[chosen].title} by formula" if by_formula
               else f"reported by the {chosen} baseline (not a formula)")
-    file = "submission.csv" if result.kaggle else "predictions.csv"
+    file = submission.file
     w.ws.write_string(2, 0, f"{', '.join(heads)} ({col(c)}) {'is' if len(heads) == 1 else 'are'} {file}'s, "
                             f"{source}.", w.s.note)
     return c
 
-
-def _text(value: str) -> str:
-    return '"' + str(value).replace('"', '""') + '"'

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import re
 
-RESERVED = {"train_x", "train_y", "lin_w", "relu_w1", "relu_w2", "relu_w"}
-
-
 class Names:
     def __init__(self):
-        self.taken = set(RESERVED)
+        self.taken = {"train_x", "train_y"}  # the training ranges' names (data_sheet.define_training_ranges)
         self.by_key: dict[tuple[str, str], str] = {}
 
     def reserve(self, names) -> None:

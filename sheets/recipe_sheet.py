@@ -12,9 +12,9 @@ did: the statistics are then written as torch's values (yellow), ranks still by 
 from __future__ import annotations
 
 from titanic_reg import transforms as T
-from titanic_reg.transforms import Category, Number, level_text
+from titanic_reg.transforms import level_text
 
-from .data_sheet import Block, sheet_value
+from .data_sheet import Block
 from .layout import FIRST_ROW, Writer, col, ref, span
 from .names import Names
 
@@ -92,19 +92,14 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
                          f"{spec.reason}")
         r += 1
         x_train = result.data.columns[spec.column][:result.n_train]
-        if isinstance(spec, Number):
-            formulas = spec.stat_formulas(rng, x_train, names.of(spec.column))
-        else:
-            formulas = spec.stat_formulas(rng, x_train, names.of(spec.column), stats["numeric"])
+        formulas = spec.stat_formulas(rng, x_train, names.of(spec.column), stats)
         first = r
         for key, (formula, array) in formulas.items():
-            value = stats[key]
-            if isinstance(spec, Category):
-                value = sheet_value(value, stats["numeric"])
+            value = spec.sheet_value(stats[key], stats)
             fmt = "text" if isinstance(value, str) else "stat"
             stat(r, key, spec, formula, value, array, fmt)
             r += 1
-        if isinstance(spec, Category):
+        if spec.level_table(stats):
             r = _levels(w, r, spec, stats, rng, names, sampled)
         if r == first:
             ws.write_string(r, STAT, "(no statistic: used as it is)", s.note)
@@ -113,7 +108,7 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
     ws.freeze_panes(4, 1)
 
 
-def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Names, sampled: bool) -> int:
+def _levels(w: Writer, r: int, spec, stats: dict, rng: str, names: Names, sampled: bool) -> int:
     ws, s = w.ws, w.s
     numeric = stats["numeric"]
     if spec.fixed:
@@ -135,7 +130,7 @@ def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Nam
         if level is None:  # matches an empty cell: EXACT(blank, "") is TRUE
             w.formula(row, VALUE, '""', "", "text")
         else:
-            w.raw(row, VALUE, sheet_value(level, numeric), "text" if not numeric else None)
+            w.raw(row, VALUE, spec.sheet_value(level, stats), "text" if not numeric else None)
         if sampled:
             w.reported(row, COUNT, count, "int")
         else:
@@ -150,7 +145,7 @@ def _levels(w: Writer, r: int, spec: Category, stats: dict, rng: str, names: Nam
         name = names(f"level{k}", spec.column)
         baseline = k == 1 and stats["baseline"] is not None
         ws.write_string(r, STAT, name, s())
-        cached = "" if level is None else sheet_value(level, numeric)
+        cached = "" if level is None else spec.sheet_value(level, stats)
         w.formula(r, VALUE, T.kept_formula(values_rng, ranks_rng, k), cached, "text" if isinstance(cached, str)
                   else "stat")
         w.wb.define_name(name, f"={SHEET}!${col(VALUE)}${r + 1}")

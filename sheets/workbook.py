@@ -12,37 +12,35 @@ from pathlib import Path
 
 from xlsxwriter.exceptions import FileCreateError
 
-from titanic_reg import models as registry
-
 from .about_sheet import write_about
 from .charts_sheet import write_charts, write_history
 from .compare_sheet import write_compare
 from .data_sheet import define_training_ranges, fill_note, write_rows
-from .descent_sheet import left_out, sheet_name, write_descent
+from .descent_sheet import model_note, sheet_name, write_descent
 from .layout import HEADER_ROW, Writer, new_workbook
 from .model_sheets import write_model_sheet, write_params, write_test_models
 from .names import Names
 from .recipe_sheet import write_recipe_sheet
-from .sample import for_sheets
 from .style import Styles
 
 MAX_SHEET_COLUMNS = 16_384
 
 
+MATMUL = "MatMul"  # the sheet of a model that has a MatMul view (Model.matmul_text)
+
+
 def sheet_names(result) -> list[str]:
     """The workbook's sheets in order: the models' from the run's models."""
     models = result.model_list
-    mmult = ["MatMul"] if "two_relu" in result.models else []
-    descent = [sheet_name(m) for m in models if result.descent and model_note(result, m) is None]
+    mmult = [MATMUL] if _matmul_model(result) else []
+    descent = [sheet_name(run.model) for run in result.runs.values() if model_note(result, run) is None]
     return (["About", "Data", "Recipe", "Params", *[m.sheet for m in models], *mmult, "Compare"]
             + (["Test"] if result.test is not None else []) + descent + ["Losses", "Charts"])
 
 
-def model_note(result, model) -> str | None:
-    """Why `model` has no Descent sheet in this workbook, or None."""
-    if model.name not in result.descent:
-        return "no Descent run"
-    return left_out(model, len(result.features), len(result.descent[model.name].losses) - 1)
+def _matmul_model(result):
+    """The first model with a MatMul view (the lesson's two ReLUs), or None."""
+    return next((m for m in result.model_list if m.matmul_text), None)
 
 
 def too_wide(model, p: int) -> str | None:
@@ -72,7 +70,7 @@ def write_workbook(result, path, max_rows: int | None = None) -> Path:
 
 def _write(result, path, max_rows) -> Path:
     path = Path(path)
-    result = for_sheets(result, max_rows)
+    result = result.workbook_view(max_rows)
     wb = new_workbook(path)
     # Timestamps from the data, not the clock, so the same run gives the same bytes.
     wb.set_properties({"title": f"titanic-reg workbook: {result.recipe.title or result.recipe.name}",
@@ -84,7 +82,7 @@ def _write(result, path, max_rows) -> Path:
     for name, ws in sheets.items():
         ws.set_landscape()
         ws.fit_to_pages(1, 0)  # printed one page wide, as long as it needs
-        if name in ("Data", "MatMul", "Test", *[m.sheet for m in result.model_list]):
+        if name in ("Data", MATMUL, "Test", *[m.sheet for m in result.model_list]):
             ws.repeat_rows(HEADER_ROW)
 
     names = Names()
@@ -100,10 +98,10 @@ def _write(result, path, max_rows) -> Path:
     write_recipe_sheet(writers["Recipe"], result, data, names)
     write_params(writers["Params"], result)
     summaries = {}
-    for model in result.model_list:
-        summaries[model.name] = write_model_sheet(writers[model.sheet], result, model, data, names)
-    if "MatMul" in writers:
-        write_model_sheet(writers["MatMul"], result, registry.get("two_relu"), data, names, mmult=True)
+    for run in result.runs.values():
+        summaries[run.name] = write_model_sheet(writers[run.model.sheet], result, run, data, names)
+    if MATMUL in writers:
+        write_model_sheet(writers[MATMUL], result, result.runs[_matmul_model(result).name], data, names, mmult=True)
     write_compare(writers["Compare"], result, summaries, names)
     if result.test is not None:
         t = writers["Test"]
@@ -112,9 +110,9 @@ def _write(result, path, max_rows) -> Path:
                styles.note)
         block = write_rows(t, "Test", result, result.test, result.X_test, names, labelled=False)
         write_test_models(t, result, block, block.last_feature + 1 + len(result.test.show), names)
-    for model in result.model_list:
-        if sheet_name(model) in writers:
-            write_descent(writers[sheet_name(model)], result, model)
+    for run in result.runs.values():
+        if sheet_name(run.model) in writers:
+            write_descent(writers[sheet_name(run.model)], result, run)
     history = write_history(writers["Losses"], result)
     write_charts(writers["Charts"], result, history, summaries)
     write_about(writers["About"], result, list(sheets))
@@ -129,5 +127,5 @@ def _write(result, path, max_rows) -> Path:
 
 def _stamp(result) -> dt.datetime:
     """A creation time derived from the input's hash: stable across runs, never the clock."""
-    seconds = int(result.settings["sha256"]["train"][:8], 16) % (30 * 365 * 86400)
+    seconds = int(result.provenance["sha256"]["train"][:8], 16) % (30 * 365 * 86400)
     return dt.datetime(2000, 1, 1) + dt.timedelta(seconds=seconds)

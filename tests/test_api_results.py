@@ -31,7 +31,7 @@ def penguins():
 
 
 def test_every_result_object_has_a_short_repr(titanic):
-    shown = {"result": repr(titanic), **{f"models[{k!r}]": repr(v) for k, v in titanic.models.items()},
+    shown = {"result": repr(titanic), **{f"runs[{k!r}]": repr(v) for k, v in titanic.runs.items()},
              "fitted": repr(titanic.fitted), "recipe": repr(titanic.recipe), "data": repr(titanic.data),
              "test": repr(titanic.test), "dataset": repr(datasets.titanic())}
     assert len(shown["result"]) < 3000, shown["result"]
@@ -44,7 +44,7 @@ def test_every_result_object_has_a_short_repr(titanic):
     for model, scores in titanic.metrics.items():
         assert model in shown["result"]
         assert f"{scores['valid_mse']:.4f}" in shown["result"], model
-    assert "Trained('two_relu', train_mse=" in shown["models['two_relu']"]
+    assert "ModelRun('two_relu', Adam, Trained('two_relu', train_mse=" in shown["runs['two_relu']"]
 
 
 def test_the_rich_view_is_the_table_and_the_loss_curves(titanic):
@@ -55,7 +55,7 @@ def test_the_rich_view_is_the_table_and_the_loss_curves(titanic):
     frame = titanic.scores
     assert list(frame.index[:3]) == ["linear", "two_relu", "mlp:8"]
     assert frame.loc["two_relu", "valid_mse"] == titanic.metrics["two_relu"]["valid_mse"]
-    assert frame.loc["mlp:8", "params"] == titanic.models["mlp:8"].params.numel()
+    assert frame.loc["mlp:8", "params"] == titanic.runs["mlp:8"].params.numel()
 
 
 def test_predicting_the_test_file_gives_the_submission(titanic):
@@ -111,7 +111,7 @@ def test_a_number_target_predicts_in_its_own_units(penguins):
 def test_to_excel_and_save_write_what_the_command_writes(titanic, tmp_path):
     path = titanic.to_excel(tmp_path / "mine.xlsx")
     linear = titanic_reg.read_sheet(path, "Linear")
-    torch_preds = titanic.model_list[0].predict(titanic.X, titanic.models["linear"].params[None])[0].numpy()
+    torch_preds = titanic.model_list[0].predict(titanic.X, titanic.runs["linear"].params[None])[0].numpy()
     assert np.allclose(linear["Linear"], torch_preds, rtol=0, atol=1e-12)
     with pytest.raises(OptionError, match="ends in .xlsx"):
         titanic.to_excel(tmp_path / "mine.csv")
@@ -155,3 +155,29 @@ def test_the_lesson_results_show_their_numbers_not_their_tensors():
     assert "261 steps at lr=0.1, converged" in repr(quad)
     assert repr(relus).startswith("ReluFit(6 ReLUs, loss=") and "after 50 steps" in repr(relus)
     assert len(repr(quad)) < 300 and len(repr(relus)) < 400
+
+
+def test_a_dataframe_fits_as_its_csv_does():
+    """fit() takes DataFrames for the training and the test rows, read as their CSVs would be."""
+    data = datasets.titanic()
+    options = dict(models="linear,two_relu", epochs=20, restarts=2, descent_steps=0, baselines=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        from_files = titanic_reg.fit(data.train_path, data.test_path, **options)
+        from_frames = titanic_reg.fit(data.train, data.test, **options)
+    assert from_frames.recipe.name == from_files.recipe.name == "titanic"  # the lesson's recipe, by its columns
+    for name in ("linear", "two_relu"):
+        assert from_frames.metrics[name]["valid_mse"] == from_files.metrics[name]["valid_mse"]
+        assert from_frames.runs[name].params.tolist() == from_files.runs[name].params.tolist()
+    assert from_frames.predictions.equals(from_files.predictions)
+    assert from_frames.provenance["train"] == "DataFrame" and len(from_frames.provenance["sha256"]["test"]) == 64
+
+
+def test_baselines_none_fits_only_the_recipes_rules():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        result = titanic_reg.fit(datasets.titanic().train_path, models="linear", baselines=None, descent_steps=0)
+    assert list(result.baselines) == ["everyone_dies", "women_survive"]
+    assert not any(name.startswith("sklearn") for name in result.metrics)
+    with pytest.raises(OptionError, match="baselines: must be 'all' or None"):
+        titanic_reg.fit(datasets.titanic().train_path, baselines="some")

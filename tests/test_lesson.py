@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import cli
 from titanic_reg.sheets.functions import ALLOWED, functions_used
-from titanic_reg.sheets.lesson_sheets import DESCENT, POINTS, TOP, write_quad_workbook
+from titanic_reg.sheets.lesson_sheets import DESCENT, POINTS, FIRST_POINT_ROW, write_quad_workbook
 from titanic_reg.sheets.verify import read_formula_cells
 from titanic_reg import lesson as L
 
@@ -281,27 +281,27 @@ def test_workbook_formulas_are_portable_and_use_the_twins(quad, quad_xlsx):
     assert used <= ALLOWED and {"SUMPRODUCT", "ROWS", "LINEST"} <= used
     descent = cells[DESCENT]
     rows = {r for r, _c in descent}
-    assert min(rows) == TOP and max(rows) == TOP + quad.steps  # one row per step, step 0 included
-    r = TOP + 3
+    assert min(rows) == FIRST_POINT_ROW and max(rows) == FIRST_POINT_ROW + quad.steps  # one row per step, step 0 included
+    r = FIRST_POINT_ROW + 3
     abc = f"$B{r + 1}", f"$C{r + 1}", f"$D{r + 1}"
     assert descent[(r, 4)][0] == L.quad_mse_excel(*abc, "pts_x", "pts_y")
     assert descent[(r, 4)][0] == f"SUMPRODUCT(($B{r + 1}*pts_x^2+$C{r + 1}*pts_x+$D{r + 1}-pts_y)^2)/ROWS(pts_x)"
     assert descent[(r, 7)][0] == L.quad_grad_excel("a", *abc, "pts_x", "pts_y")
     assert descent[(r, 1)][0] == f"$B{r}-$H{r}*$B$4"
-    assert cells[POINTS][(TOP, 3)][0] == "fit_a*$A6^2+fit_b*$A6+fit_c"
+    assert cells[POINTS][(FIRST_POINT_ROW, 3)][0] == "fit_a*$A6^2+fit_b*$A6+fit_c"
 
 
 def test_workbook_of_a_run_without_zeroing_sums_the_gradients(tmp_path):
     with pytest.warns(L.ConvergenceWarning):
         fit = L.fit_quad(lr=0.01, max_steps=10, zero_grad=False)
     descent = read_formula_cells(write_quad_workbook(fit, tmp_path / "q.xlsx"))[DESCENT]
-    r = TOP + 3  # 0-based: the 4th step's row is r + 1 in A1 terms
+    r = FIRST_POINT_ROW + 3  # 0-based: the 4th step's row is r + 1 in A1 terms
     assert descent[(r + 1, 1)][0] == f"$B{r + 1}-$K{r + 1}*$B$4"  # a: minus lr times the summed gradient
     assert descent[(r, 10)][0] == f"$K{r}+$H{r + 1}"  # abc.grad for a: the sum above plus this row's
-    assert descent[(TOP, 10)][0] == f"$H{TOP + 1}"
+    assert descent[(FIRST_POINT_ROW, 10)][0] == f"$H{FIRST_POINT_ROW + 1}"
     for i in range(fit.steps + 1):
         for k in range(3):
-            assert descent[(TOP + i, 10 + k)][1] == pytest.approx(fit.applied[i, k].item(), abs=1e-12)
+            assert descent[(FIRST_POINT_ROW + i, 10 + k)][1] == pytest.approx(fit.applied[i, k].item(), abs=1e-12)
 
 
 @pytest.mark.libreoffice
@@ -311,13 +311,13 @@ def test_quad_workbook_verifies_in_libreoffice(quad, quad_xlsx, soffice):
     report = verify(quad_xlsx)
     assert report.ok, report.summary()
     for i, loss in enumerate(quad.losses.tolist()):  # each step's loss: LibreOffice's = torch's
-        row = TOP + 1 + i
+        row = FIRST_POINT_ROW + 1 + i
         assert abs(report.value(DESCENT, f"E{row}") - loss) <= 1e-9 * max(1.0, abs(loss))
         for col, k in zip("BCD", range(3) if i else ()):  # step 0's a, b, c are numbers, not formulas
             assert report.value(DESCENT, f"{col}{row}") == pytest.approx(quad.params[i, k].item(), abs=1e-9)
     for k in range(3):  # LINEST, live, finds the closed form too
-        assert report.value(POINTS, f"K{TOP + 1 + k}") == pytest.approx(quad.closed_form[k].item(), abs=1e-9)
-    assert report.value(POINTS, f"I{TOP + 4}") == pytest.approx(quad.loss, abs=1e-12)
+        assert report.value(POINTS, f"K{FIRST_POINT_ROW + 1 + k}") == pytest.approx(quad.closed_form[k].item(), abs=1e-9)
+    assert report.value(POINTS, f"I{FIRST_POINT_ROW + 4}") == pytest.approx(quad.loss, abs=1e-12)
 
 
 # --------------------------------------------------------------------------- ReLUs
@@ -579,7 +579,7 @@ def test_a_3000_step_run_without_zeroing_writes_and_verifies(tmp_path, soffice):
     assert "not converged after 3,000 steps" in result.stderr
     assert "OK: every cached value matches the recalculation" in result.stdout
     rows = {r for r, _c in read_formula_cells(tmp_path / "quad.xlsx")[DESCENT]}
-    assert max(rows) == TOP + 3000
+    assert max(rows) == FIRST_POINT_ROW + 3000
 
 
 def test_lesson_quad_errors_are_one_line(tmp_path):

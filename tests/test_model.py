@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from titanic_reg.errors import TrainingError
-from titanic_reg.models import LINEAR, TWO_RELU
+from titanic_reg.models import get
+
+LINEAR, TWO_RELU = get("linear"), get("two_relu")
 from titanic_reg.train import TrainConfig, resolve_device, train
 
 LESSON_OPTIMUM = 0.144227149307  # the lesson workbook's Solver result = least squares
@@ -35,28 +37,28 @@ def test_lesson_rows(lesson_fit):
 def test_linear_reaches_the_closed_form_optimum(lesson_fit):
     m = lesson_fit.metrics["linear"]
     assert abs(m["train_mse"] - LESSON_OPTIMUM) < 1e-6
-    assert lesson_fit.optimum["mse"] == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
-    w_closed = np.array(lesson_fit.optimum["params"])
-    assert lesson_fit.models["linear"].params.numpy() == pytest.approx(w_closed, abs=1e-4)
+    assert lesson_fit.optimum.mse == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
+    w_closed = np.array(lesson_fit.optimum.params)
+    assert lesson_fit.runs["linear"].params.numpy() == pytest.approx(w_closed, abs=1e-4)
 
 
 def test_two_relu_beats_the_lessons_solver(lesson_fit):
     assert lesson_fit.metrics["two_relu"]["train_mse"] <= 0.1300
-    history = lesson_fit.models["two_relu"].history
+    history = lesson_fit.runs["two_relu"].trained.history
     assert history[-1] == pytest.approx(lesson_fit.metrics["two_relu"]["train_mse"], abs=1e-15)
-    assert len(history) == lesson_fit.settings["models"]["two_relu"]["epochs"] + 1
+    assert len(history) == lesson_fit.runs["two_relu"].config.epochs + 1
 
 
 def test_restarts_are_batched_and_the_best_is_kept(lesson_fit):
-    t = lesson_fit.models["two_relu"]
-    assert len(t.restart_losses) == lesson_fit.settings["models"]["two_relu"]["restarts"] > 1
+    t = lesson_fit.runs["two_relu"].trained
+    assert len(t.restart_losses) == lesson_fit.runs["two_relu"].config.restarts > 1
     assert t.train_mse == min(t.restart_losses)
 
 
 def test_baselines(lesson_fit):
     m = lesson_fit.metrics
     assert m["sklearn_linear"]["train_mse"] == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
-    assert m["sklearn_linear"]["params"] == pytest.approx(lesson_fit.optimum["params"], abs=1e-9)
+    assert m["sklearn_linear"]["params"] == pytest.approx(lesson_fit.optimum.params, abs=1e-9)
     y = lesson_fit.y.numpy()
     assert m["everyone_dies"]["train_acc"] == pytest.approx(1 - y.mean())
     assert m["everyone_dies"]["train_mse"] == pytest.approx(y.mean())
@@ -145,7 +147,7 @@ def test_same_seed_same_parameters_bit_for_bit(lesson_fit):
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_update_rules_equal_torch_optim(lesson_fit, optimizer):
     """train() writes the updates out (no torch.optim start-up): they must be torch's own."""
-    from titanic_reg.models import mse
+    from titanic_reg.losses import MSE
     from titanic_reg.train import initial_params
 
     X, y = lesson_fit.X, lesson_fit.y
@@ -156,7 +158,7 @@ def test_update_rules_equal_torch_optim(lesson_fit, optimizer):
            "momentum": lambda: torch.optim.SGD([P], lr=0.03, momentum=0.9),
            "adam": lambda: torch.optim.Adam([P], lr=0.03)}[optimizer]()
     for _ in range(60):
-        loss = mse(TWO_RELU.predict(X, P), y)
+        loss = MSE.mean(TWO_RELU.predict(X, P), y)
         opt.zero_grad()
         loss.sum().backward()
         opt.step()
@@ -172,7 +174,7 @@ def test_conjugate_gradient_reaches_least_squares_in_about_one_step_per_paramete
     assert out.train_mse == pytest.approx(LESSON_OPTIMUM, abs=1e-12)
     assert all(loss == pytest.approx(LESSON_OPTIMUM, abs=1e-12) for loss in out.restart_losses)
     assert all(a >= b - 1e-15 for a, b in zip(out.history, out.history[1:]))  # never uphill
-    assert out.params.numpy() == pytest.approx(np.array(lesson_fit.optimum["params"]), abs=1e-8)
+    assert out.params.numpy() == pytest.approx(np.array(lesson_fit.optimum.params), abs=1e-8)
     # Its losses come from the quadratic's form (w.Gw - 2 b.w + c): the same as the rows' own MSE.
     direct = ((X @ out.params - y) ** 2).mean().item()
     assert out.train_mse == pytest.approx(direct, abs=1e-15)
@@ -187,7 +189,7 @@ def test_conjugate_gradient_is_refused_for_the_two_relu_model(lesson_fit):
 
 def test_many_rows_screen_the_starts_on_a_sample_then_train_the_best_on_every_row(lesson_fit, monkeypatch):
     import titanic_reg.train as T
-    from titanic_reg.models import mse
+    from titanic_reg.losses import MSE
 
     monkeypatch.setattr(T, "SCREEN_ROWS", 300)  # the lesson's 712 rows count as many here
     X, y = lesson_fit.X, lesson_fit.y
@@ -202,26 +204,28 @@ def test_many_rows_screen_the_starts_on_a_sample_then_train_the_best_on_every_ro
     sample = T._train(TWO_RELU, X[rows], y[rows], cfg, torch.device("cpu"), lambda *a, **k: None)
     assert out.init.tolist() == T.initial_params(TWO_RELU, X[rows], cfg)[out.kept].tolist()
     assert out.screen["sample_mse"] == pytest.approx(sample.restart_losses[out.kept], abs=1e-15)
-    assert out.train_mse == pytest.approx(mse(TWO_RELU.predict(X, out.params[None]), y).item(), abs=1e-15)
+    assert out.train_mse == pytest.approx(MSE.mean(TWO_RELU.predict(X, out.params[None]), y).item(), abs=1e-15)
     # One start, or cg, never screens.
     assert train(TWO_RELU, X, y, TrainConfig(epochs=5, lr=0.03, restarts=1)).screen is None
 
 
 def test_losses_in_blocks_equal_losses_at_once(lesson_fit):
-    from titanic_reg.models import mse
+    from titanic_reg.losses import MSE
     from titanic_reg.train import _losses, initial_params
 
     X, y = lesson_fit.X, lesson_fit.y
     P = initial_params(TWO_RELU, X, TrainConfig(epochs=1, lr=0.03, restarts=5))
     assert _losses(TWO_RELU, X, y, P, block=64).numpy() == pytest.approx(
-        mse(TWO_RELU.predict(X, P), y).numpy(), abs=1e-15)
+        MSE.mean(TWO_RELU.predict(X, P), y).numpy(), abs=1e-15)
 
 
 def test_the_mlp_baseline_takes_a_seeded_sample_of_many_rows(lesson_fit, monkeypatch):
     from titanic_reg import baselines
 
-    title, make, _, kinds = baselines.SKLEARN["sklearn_mlp"]
-    monkeypatch.setattr(baselines, "SKLEARN", {**baselines.SKLEARN, "sklearn_mlp": (title, make, 300, kinds)})
+    import dataclasses
+
+    small = dataclasses.replace(baselines.SKLEARN["sklearn_mlp"], max_rows=300)
+    monkeypatch.setattr(baselines, "SKLEARN", {**baselines.SKLEARN, "sklearn_mlp": small})
     X, y = lesson_fit.X.numpy(), lesson_fit.y.numpy()
     scores, predict = baselines.run(X[:600], y[:600], X[600:], y[600:], seed=3)
     assert scores["sklearn_mlp"]["fit_rows"] == 300 and scores["sklearn_linear"]["fit_rows"] == 600
@@ -237,7 +241,7 @@ def test_conjugate_gradient_stops_at_once_from_the_minimum_and_says_when_capped(
 
     X, y = lesson_fit.X, lesson_fit.y
     nothing = lambda *a, **k: None  # noqa: E731
-    at_min = torch.tensor(lesson_fit.optimum["params"], dtype=torch.float64).reshape(1, 10)
+    at_min = torch.tensor(lesson_fit.optimum.params, dtype=torch.float64).reshape(1, 10)
     _, history, converged = _conjugate_gradient(LINEAR, X, y, at_min, TrainConfig(epochs=500, lr=None), nothing)
     assert converged and len(history) <= 3  # its first gradient is rounding already
     capped = train(LINEAR, X, y, TrainConfig(epochs=4, lr=None, optimizer="cg"))
@@ -291,7 +295,7 @@ def test_the_background_worker_gives_the_in_process_baselines(lesson_fit):
                rules=lesson_fit.recipe.baselines, features=lesson_fit.features)
     with warnings.catch_warnings(record=True) as here:
         warnings.simplefilter("always")
-        expected = baselines.fitted(**job)
+        expected = baselines.fit_and_predict(**job)
     with Worker() as worker, warnings.catch_warnings(record=True) as there:
         warnings.simplefilter("always")
         worker.submit(job)

@@ -6,14 +6,13 @@ from helpers import copy_last_row_down
 from python_calamine import CalamineWorkbook
 
 import titanic_reg
-from titanic_reg.sheets.descent_sheet import FIRST_PARAM, TOP, left_out, sheet_name
+from titanic_reg.sheets.descent_sheet import FIRST_PARAM, STEP0_ROW, left_out, sheet_name
 from titanic_reg.sheets.recalc import recalculated
-from titanic_reg.sheets.sample import for_sheets
 from titanic_reg.sheets.verify import verify
 from titanic_reg.sheets.workbook import write_workbook
 from titanic_reg import models as registry
 from titanic_reg.descent import plain_descent
-from titanic_reg.models import mse
+from titanic_reg.losses import MSE
 from titanic_reg.pipeline import model_config
 from titanic_reg.train import train
 
@@ -63,9 +62,9 @@ def test_batched_starts_equal_one_start_at_a_time(lesson_xy):
         opt = torch.optim.Adam([w], lr=0.03)
         for _ in range(25):
             opt.zero_grad()
-            mse(model.predict(X, w), y).sum().backward()
+            MSE.mean(model.predict(X, w), y).sum().backward()
             opt.step()
-        assert float(mse(model.predict(X, w.detach()), y)) == pytest.approx(together.restart_losses[k], abs=1e-12)
+        assert float(MSE.mean(model.predict(X, w.detach()), y)) == pytest.approx(together.restart_losses[k], abs=1e-12)
 
 
 @pytest.mark.libreoffice
@@ -73,34 +72,34 @@ def test_every_model_verifies_and_its_gradients_by_formula_are_autograds(many_fi
     path = write_workbook(many_fit, tmp_path / "many.xlsx")
     report = verify(path)
     assert report.ok, report.summary()
-    view = for_sheets(many_fit)
+    view = many_fit.workbook_view()
     p = len(many_fit.features)
     with recalculated(path) as out:
         book = CalamineWorkbook.from_path(str(out))
         for model in many_fit.model_list:
             rows = book.get_sheet_by_name(sheet_name(model)).to_python(skip_empty_area=False)
-            d = view.descent[model.name]
+            d = view.runs[model.name].descent
             size = model.size(p)
             X, y = view.X[:view.n_train], view.y[:view.n_train]
             for i in range(len(d.losses)):
-                w = torch.as_tensor([rows[TOP + i][FIRST_PARAM + j] for j in range(size)],
+                w = torch.as_tensor([rows[STEP0_ROW + i][FIRST_PARAM + j] for j in range(size)],
                                     dtype=torch.float64)[None].requires_grad_(True)
-                (grad,) = torch.autograd.grad(mse(model.predict(X, w), y).sum(), w)
-                by_formula = torch.as_tensor(rows[TOP + i][FIRST_PARAM + size:FIRST_PARAM + 2 * size],
+                (grad,) = torch.autograd.grad(MSE.mean(model.predict(X, w), y).sum(), w)
+                by_formula = torch.as_tensor(rows[STEP0_ROW + i][FIRST_PARAM + size:FIRST_PARAM + 2 * size],
                                              dtype=torch.float64)
                 for t in model.tensors(p):  # every parameter tensor
                     part = slice(t.offset, t.offset + t.size)
                     assert (by_formula[part] - grad[0, part]).abs().max() < 1e-9, (model.name, t.name, i)
-                assert rows[TOP + i][1] == pytest.approx(float(d.losses[i]), abs=1e-9)
+                assert rows[STEP0_ROW + i][1] == pytest.approx(float(d.losses[i]), abs=1e-9)
 
 
 @pytest.mark.libreoffice
 def test_filling_down_continues_every_models_descent(many_fit, tmp_path, soffice):
     path = write_workbook(many_fit, tmp_path / "many.xlsx")
-    view = for_sheets(many_fit)
+    view = many_fit.workbook_view()
     wb = openpyxl.load_workbook(path)
-    steps = len(view.descent["linear"].losses) - 1
-    last = TOP + steps + 1
+    steps = len(view.runs["linear"].descent.losses) - 1
+    last = STEP0_ROW + steps + 1
     for model in many_fit.model_list:
         copy_last_row_down(wb[sheet_name(model)], last)
     copied = tmp_path / "copied.xlsx"
@@ -109,9 +108,9 @@ def test_filling_down_continues_every_models_descent(many_fit, tmp_path, soffice
         book = CalamineWorkbook.from_path(str(out))
         for model in many_fit.model_list:
             rows = book.get_sheet_by_name(sheet_name(model)).to_python(skip_empty_area=False)
-            d = view.descent[model.name]
+            d = view.runs[model.name].descent
             nxt = plain_descent(model, view.X[:view.n_train], view.y[:view.n_train],
-                                many_fit.models[model.name].init, steps + 1, d.lr)
+                                many_fit.runs[model.name].trained.init, steps + 1, d.lr)
             assert rows[last][1] == pytest.approx(float(nxt.losses[-1]), abs=1e-9), model.name
 
 
@@ -165,7 +164,7 @@ def test_starts_are_screened_on_a_sample_for_every_model(lesson_xy):
         model = registry.get(name)
         out = train(model, big_X, big_y, model_config(model, epochs=20, restarts=4))
         assert out.screen is not None and out.screen["rows"] == 4096 and len(out.restart_losses) == 4
-        assert out.train_mse == pytest.approx(float(mse(model.predict(big_X, out.params[None]), big_y)), abs=1e-12)
+        assert out.train_mse == pytest.approx(float(MSE.mean(model.predict(big_X, out.params[None]), big_y)), abs=1e-12)
 
 
 def _looks_like_a_cell(text: str) -> bool:

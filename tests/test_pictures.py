@@ -54,7 +54,7 @@ def test_loss_plot_data_is_plain_and_pickles(default_fit):
     plot = report.loss_plot(default_fit)
     assert _plain(plot), plot  # sent to the background process (background.py)
     assert pickle.loads(pickle.dumps(plot)) == plot
-    assert [c["history"] for c in plot["curves"]] == [list(map(float, t.history)) for t in default_fit.models.values()]
+    assert [c["history"] for c in plot["curves"]] == [list(map(float, r.trained.history)) for r in default_fit.runs.values()]
 
 
 def test_loss_figure_has_one_log_step_axis_from_step_1(default_fit):
@@ -64,12 +64,12 @@ def test_loss_figure_has_one_log_step_axis_from_step_1(default_fit):
     lines = {line.get_label(): line for line in ax.get_lines()}
     linear = next(line for label, line in lines.items() if label.startswith("Linear"))
     relu = next(line for label, line in lines.items() if label.startswith("Two ReLUs"))
-    history = default_fit.models["linear"].history
+    history = default_fit.runs["linear"].trained.history
     # Conjugate gradient's dozen steps, each one plotted (step 0 has no place on a log axis).
     assert 5 < len(history) - 1 < 30
     assert list(linear.get_xdata()) == list(range(1, len(history)))
     assert list(linear.get_ydata()) == pytest.approx(history[1:])
-    assert list(relu.get_xdata())[-1] == len(default_fit.models["two_relu"].history) - 1 == 1000
+    assert list(relu.get_xdata())[-1] == len(default_fit.runs["two_relu"].trained.history) - 1 == 1000
     assert ax.get_xlim() == pytest.approx((1, 1000))
     x = _labels(ax.xaxis)
     assert [label for _, label in x] == ["1", "2", "5", "10", "20", "50", "100", "200", "500", "1,000"]
@@ -84,7 +84,7 @@ def test_loss_ticks_are_plain_decimals_where_the_losses_lie(default_fit):
     inside = [loc for loc, _ in y if 0.12 <= loc <= 0.25]
     assert len(inside) >= 3, y
     low, high = ax.get_ylim()
-    shown = [v for t in default_fit.models.values() for v in t.history[1:]] + [default_fit.optimum["mse"]]
+    shown = [v for run in default_fit.runs.values() for v in run.trained.history[1:]] + [default_fit.optimum.mse]
     assert low <= min(shown) and max(shown) <= high
     assert not ax.yaxis.get_minor_ticks() or all(not t.label1.get_text() for t in ax.yaxis.get_minor_ticks())
 
@@ -96,10 +96,10 @@ def test_loss_legend_names_both_optimizers_and_the_optimum(default_fit):
     assert any(t.startswith("Two ReLUs, Adam") for t in texts), texts
     # Each entry: loss at the start (step 0, off the log axis) -> at the end.
     linear = next(t for t in texts if t.startswith("Linear"))
-    start, end = default_fit.models["linear"].history[0], default_fit.metrics["linear"]["train_mse"]
+    start, end = default_fit.runs["linear"].trained.history[0], default_fit.metrics["linear"]["train_mse"]
     assert f"{start:.4f} \u2192 {end:.4f}" in linear
     optimum = [line for line in ax.get_lines() if "closed form" in line.get_label()]
-    assert len(optimum) == 1 and optimum[0].get_ydata()[0] == pytest.approx(default_fit.optimum["mse"])
+    assert len(optimum) == 1 and optimum[0].get_ydata()[0] == pytest.approx(default_fit.optimum.mse)
 
 
 @pytest.mark.parametrize("run", ["sex", "body_mass_g", "many"])
@@ -108,18 +108,18 @@ def test_loss_ticks_follow_other_runs_losses(small_fits, run):
     _, ax = _figure(result)
     y = _labels(ax.yaxis)
     assert 3 <= len(y) <= 9 and all(PLAIN.fullmatch(label) for _, label in y), y
-    shown = [v for t in result.models.values() for v in t.history[1:]]
+    shown = [v for run in result.runs.values() for v in run.trained.history[1:]]
     if result.optimum:
-        shown.append(result.optimum["mse"])
+        shown.append(result.optimum.mse)
     low, high = ax.get_ylim()
     assert low <= min(shown) and max(shown) <= high
     assert (high / low) < 3 * (max(shown) / min(shown))  # the data's range, not a fixed one
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
-    for name, cfg in result.settings["models"].items():
+    for name, run in result.runs.items():
         from titanic_reg.train import OPTIMIZER_TITLES
 
         title = result.metrics[name]["title"]
-        assert any(t.startswith(f"{title}, {OPTIMIZER_TITLES[cfg['optimizer']]}") for t in texts), texts
+        assert any(t.startswith(f"{title}, {OPTIMIZER_TITLES[run.config.optimizer]}") for t in texts), texts
 
 
 def test_number_target_ticks_differ_from_the_lessons(small_fits, default_fit):
@@ -197,12 +197,12 @@ def test_workbook_loss_chart_has_a_log_step_axis_with_every_model(default_fit, w
     series = _series(loss)
     assert [s["name"] for s in series] == ["Linear (conjugate gradient)", "Two ReLUs (Adam)"]
     # Both from step 1 (Excel row 5 of Losses; row 4 is step 0, which a log axis cannot show).
-    n_linear = len(default_fit.models["linear"].history)
+    n_linear = len(default_fit.runs["linear"].trained.history)
     assert series[0]["x"] == f"Losses!$A$5:$A${3 + n_linear}" and series[0]["y"] == f"Losses!$B$5:$B${3 + n_linear}"
     assert series[1]["x"] == "Losses!$A$5:$A$1004" and series[1]["y"] == "Losses!$C$5:$C$1004"
     losses = openpyxl.load_workbook(written["titanic"])["Losses"]
     assert losses["A4"].value == 0 and losses["A5"].value == 1
-    assert losses[f"B{3 + n_linear}"].value == pytest.approx(default_fit.models["linear"].history[-1])
+    assert losses[f"B{3 + n_linear}"].value == pytest.approx(default_fit.runs["linear"].trained.history[-1])
 
 
 @pytest.mark.parametrize("run", ["sex", "body_mass_g", "many"])
@@ -210,7 +210,7 @@ def test_workbook_loss_chart_other_runs(small_fits, written, run):
     loss = next(chart for title, chart in _charts(written[run]).items() if title.startswith("Training loss"))
     assert _scaling(_axes(loss)["b"], "logBase") == 10
     names = [s["name"] for s in _series(loss)]
-    assert names[0] == "Linear (conjugate gradient)" and len(names) == len(small_fits[run].models)
+    assert names[0] == "Linear (conjugate gradient)" and len(names) == len(small_fits[run].runs)
     assert all(s["x"].startswith("Losses!$A$5:") for s in _series(loss))
 
 
@@ -226,7 +226,7 @@ def test_calibration_runs_from_0_to_1(written, run, default_fit, small_fits):
     assert ws["A25"].value == 0 and ws["B34"].value == 1  # not -100 and 100
     assert [ws.cell(r, 3).value for r in range(25, 35)] == pytest.approx([k / 10 + 0.05 for k in range(10)])
     # The end bins are open: every training row is in one bin, for each model.
-    for k in range(len(result.models)):
+    for k in range(len(result.runs)):
         assert sum(ws.cell(r, 4 + 2 * k).value for r in range(25, 35)) == result.n_train
     series = _series(cal)
     assert all(s["x"] == "Charts!$C$25:$C$34" for s in series[:-1])

@@ -521,8 +521,8 @@ def test_features_that_are_a_mix_of_others_get_the_smallest_weights_and_a_warnin
         warnings.simplefilter("always")
         r = titanic_reg.fit(tmp_path / "twice.csv", target="y", epochs=20, restarts=2, descent_steps=3)
     said = [str(w.message) for w in caught if "a mix of others" in str(w.message)]
-    assert len(said) == 1 and "(a, b)" in said[0] and r.settings["collinear"] == ["a", "b"]
-    ours, theirs = r.models["linear"].params.numpy(), np.array(r.metrics["sklearn_linear"]["params"])
+    assert len(said) == 1 and "(a, b)" in said[0] and r.collinear == ["a", "b"]
+    ours, theirs = r.runs["linear"].params.numpy(), np.array(r.baselines["sklearn_linear"].coefficients)
     assert ours == pytest.approx(theirs, abs=1e-9)
     assert ours[0] == pytest.approx(ours[1], abs=1e-9)  # the weight split evenly, as the smallest norm does
     assert r.metrics["linear"]["valid_mse"] == pytest.approx(r.metrics["sklearn_linear"]["valid_mse"], abs=1e-12)

@@ -86,7 +86,7 @@ def test_test_sheet_survived_column_is_the_submission(checked):
     ws = openpyxl.load_workbook(path)["Test"]
     head = _find(ws, "Survived")
     got = [report.value("Test", f"{head.column_letter}{head.row + 1 + i}") for i in range(len(result.test))]
-    assert np.array_equal(np.array(got, dtype=int), result.submission["Survived"].to_numpy())
+    assert np.array_equal(np.array(got, dtype=int), result.predictions["Survived"].to_numpy())
     assert len(got) == 418
 
 
@@ -166,12 +166,12 @@ def test_cached_values_show_without_recalculation(lesson_fit, tmp_path):
     """What pandas, previews and Protected View see: torch's numbers, no formulas run."""
     import pandas as pd
 
-    from titanic_reg.models import LINEAR, TWO_RELU
+    from titanic_reg.models import get
 
     path = write_workbook(lesson_fit, tmp_path / "t.xlsx")
-    for model, column in ((LINEAR, "Linear"), (TWO_RELU, "Preds")):
+    for model, column in ((get("linear"), "Linear"), (get("two_relu"), "Preds")):
         sheet = pd.read_excel(path, sheet_name=model.sheet, header=4, engine="openpyxl")
-        pred = model.predict(lesson_fit.X, lesson_fit.models[model.name].params[None])[0].numpy()
+        pred = model.predict(lesson_fit.X, lesson_fit.runs[model.name].params[None])[0].numpy()
         assert sheet[column].to_numpy() == pytest.approx(pred, abs=1e-15)
     data = pd.read_excel(path, sheet_name="Data", header=4, engine="openpyxl")
     assert data[list(lesson_fit.features)].to_numpy() == pytest.approx(lesson_fit.X.numpy(), abs=1e-15)
@@ -246,7 +246,7 @@ def test_formulas_pass_through_exactly_as_xlsxwriter_would_write_them(lesson_fit
 def test_about_says_how_each_model_was_trained(lesson_fit, tmp_path):
     ws = openpyxl.load_workbook(write_workbook(lesson_fit, tmp_path / "t.xlsx"))["About"]
     text = {c.value: ws.cell(c.row, 2).value for row in ws.iter_rows(max_col=1) for c in row}
-    steps = len(lesson_fit.models["linear"].history) - 1
+    steps = len(lesson_fit.runs["linear"].trained.history) - 1
     assert text["linear"] == f"conjugate gradient, {steps} steps (converged); from one random start"
     assert text["two_relu"] == ("Adam, 1,000 steps, learning rate 0.03; 128 random starts trained at once, "
                                 "the best kept")

@@ -12,18 +12,19 @@ if not (_HERE / "sheets").is_dir() and (_HERE.parent / "sheets" / "__init__.py")
     # and is titanic_reg.sheets all the same; installed, it is titanic_reg/sheets (pyproject's
     # package-dir), and nothing of the clone's top level is searched.
     __path__.append(str(_HERE.parent))
-__all__ = ["FitResult", "datasets", "fit", "read_sheet"]
+__all__ = ["FitResult", "Result", "datasets", "fit", "read_sheet"]
 
 
 def __getattr__(name):
-    if name in ("fit", "FitResult"):
-        from . import pipeline
+    # The API (api.py) is the layer above the core and the workbook writer: reached lazily.
+    if name in ("fit", "Result", "read_sheet"):
+        from . import api
 
-        return getattr(pipeline, name)
-    if name == "read_sheet":
-        from titanic_reg.sheets.read import read_sheet
+        return getattr(api, name)
+    if name == "FitResult":
+        from .result import FitResult
 
-        return read_sheet
+        return FitResult
     if name == "datasets":  # a submodule: `titanic_reg.datasets` works without importing it first
         import importlib
 

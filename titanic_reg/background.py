@@ -7,13 +7,13 @@ draws loss.png (matplotlib's import included) while the command writes the workb
 On the lesson's data that takes about a quarter off the whole command; at 300,000 rows
 the baselines' seconds disappear behind the two-ReLU model's training.
 
-The results are the same numbers, in the same order, as baselines.fitted() and
+The results are the same numbers, in the same order, as baselines.fit_and_predict() and
 report.draw_loss() in this process (which the Python API uses, and which take over
 should the process fail to start or to answer). Warnings raised in the process come
 back and are raised again here.
 
     worker = Worker()                  # importing scikit-learn in the background
-    worker.submit(job)                 # the arguments of baselines.fitted()
+    worker.submit(job)                 # the arguments of baselines.fit_and_predict()
     scores, test_predictions = worker.result()
     worker.draw(report.loss_plot(result))
     worker.drawn(path)                 # writes loss.png
@@ -75,7 +75,7 @@ class Worker:
             from . import baselines
 
             self.close()
-            return baselines.fitted(**self.job)
+            return baselines.fit_and_predict(**self.job)
         scores, test, said = answer
         for category, message in said:
             warn(message, category)
@@ -146,7 +146,7 @@ def _serve() -> None:
         if kind == "baselines":
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                scores, test = baselines.fitted(**body)
+                scores, test = baselines.fit_and_predict(**body)
             answer = (scores, test, [(w.category, str(w.message)) for w in caught])
             pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()

@@ -12,8 +12,11 @@ or 1 where one feature has one value (the Titanic recipe's women_survive).
 """
 from __future__ import annotations
 
+import re
 import time
 import warnings
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -56,15 +59,23 @@ def _boosting(seed, kind):
     return HistGradientBoostingRegressor(random_state=seed), "predict"
 
 
-SKLEARN = {  # name: (title, make(seed, kind), the most training rows it is fitted on, kinds)
-    "sklearn_linear": ("LinearRegression (closed form)", lambda s, k: _linear_regression(s), None,
-                       ("binary", "number")),
-    "sklearn_logistic": ("LogisticRegression", lambda s, k: _logistic_regression(s), None, ("binary",)),
-    "sklearn_mlp": ("MLPRegressor, 16 hidden ReLUs", lambda s, k: _mlp(s), MLP_MAX_ROWS, ("binary", "number")),
-    "sklearn_gbm": ("HistGradientBoosting (gradient-boosted trees)", _boosting, BOOSTING_MAX_ROWS,
-                    ("binary", "number")),
+@dataclass(frozen=True)
+class Spec:
+    title: str
+    make: Callable  # (seed, kind) -> (estimator, "predict" or "proba")
+    max_rows: int | None  # the most training rows it is fitted on (a seeded sample beyond)
+    kinds: tuple  # the target kinds it serves
+    coefficients: bool = False  # least squares in closed form: its weights are reported, one per feature
+
+
+SKLEARN = {
+    "sklearn_linear": Spec("LinearRegression (closed form)", lambda s, k: _linear_regression(s), None,
+                           ("binary", "number"), coefficients=True),
+    "sklearn_logistic": Spec("LogisticRegression", lambda s, k: _logistic_regression(s), None, ("binary",)),
+    "sklearn_mlp": Spec("MLPRegressor, 16 hidden ReLUs", lambda s, k: _mlp(s), MLP_MAX_ROWS, ("binary", "number")),
+    "sklearn_gbm": Spec("HistGradientBoosting (gradient-boosted trees)", _boosting, BOOSTING_MAX_ROWS,
+                        ("binary", "number")),
 }
-SKLEARN_NAMES = tuple(SKLEARN)
 
 
 def import_sklearn() -> None:
@@ -74,7 +85,7 @@ def import_sklearn() -> None:
     import sklearn.neural_network  # noqa: F401
 
 
-def fitted(X_train, y_train, X_valid, y_valid, X_test, seed: int, **kw) -> tuple[dict, dict]:
+def fit_and_predict(X_train, y_train, X_valid, y_valid, X_test, seed: int, **kw) -> tuple[dict, dict]:
     """run(), with each baseline's predictions for X_test (None without a test set, or for a
     baseline that could not be fitted): what fit() needs, in a form a process can send."""
     scores, predictors = run(X_train, y_train, X_valid, y_valid, seed, **kw)
@@ -89,23 +100,25 @@ def fitted(X_train, y_train, X_valid, y_valid, X_test, seed: int, **kw) -> tuple
 
 def names(kind: str, rules, sklearn: bool = True) -> list[str]:
     """Every baseline a run of this target kind has, in order (without scikit-learn's: the rules only)."""
-    return [n for n, spec in SKLEARN.items() if sklearn and kind in spec[3]] + [r.name for r in rules]
+    return [n for n, spec in SKLEARN.items() if sklearn and kind in spec.kinds] + [r.name for r in rules]
 
 
-def sized_mlps(sizes) -> dict:
-    """SKLEARN-style entries for MLPRegressors of the hidden layer sizes of our MLPs
+def twin(name: str):
+    """The SKLEARN-style entry a model names as its scikit-learn twin (models.Model.sklearn):
+    one of SKLEARN, or `sklearn_mlp:H[-H2...]`, an MLPRegressor of those hidden layer sizes
     (sklearn_mlp:8 beside mlp:8), for the comparison of like with like."""
-    found = {}
-    for hidden in sizes:
-        key = "-".join(map(str, hidden))
-        found[f"sklearn_mlp:{key}"] = (f"MLPRegressor, {' x '.join(map(str, hidden))} hidden ReLUs",
-                                       lambda s, k, hidden=hidden: _mlp(s, hidden), MLP_MAX_ROWS,
-                                       ("binary", "number"))
-    return found
+    if name in SKLEARN:
+        return SKLEARN[name]
+    m = re.fullmatch(r"sklearn_mlp:(\d+(?:-\d+)*)", name)
+    if m is None:
+        raise ValueError(f"no scikit-learn baseline is called {name!r}")
+    hidden = tuple(int(k) for k in m[1].split("-"))
+    return Spec(f"MLPRegressor, {' x '.join(map(str, hidden))} hidden ReLUs", lambda s, k: _mlp(s, hidden),
+                MLP_MAX_ROWS, ("binary", "number"))
 
 
 def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
-        decode=None, mlp_sizes=(), sklearn: bool = True) -> tuple[dict, dict]:
+        decode=None, twins=(), sklearn: bool = True) -> tuple[dict, dict]:
     """Scores of every baseline, and for each a function X -> prediction (in y's units).
 
     A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
@@ -115,17 +128,16 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     """
     out, predictors = {}, {}
     empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
-    sized = sized_mlps(mlp_sizes)
-    ordered = {}  # the MLPs of our models' sizes right after scikit-learn's default one
-    for name, spec in SKLEARN.items():
-        ordered[name] = spec
-        if name == "sklearn_mlp":
-            ordered.update(sized)
-    for name, (title, make, max_rows, kinds) in ordered.items():
-        if kind not in kinds or not sklearn:
+    ordered = dict(SKLEARN)  # our models' twins right after scikit-learn's default MLP
+    sized = {name: twin(name) for name in twins if name not in SKLEARN}
+    at = list(ordered).index("sklearn_mlp") + 1
+    ordered = dict([*list(ordered.items())[:at], *sized.items(), *list(ordered.items())[at:]])
+    for name, spec in ordered.items():
+        if kind not in spec.kinds or not sklearn:
             continue
-        est, how = make(seed, kind)
-        fit_X, fit_y = _at_most(max_rows, X_train, y_train, seed)
+        title = spec.title
+        est, how = spec.make(seed, kind)
+        fit_X, fit_y = _at_most(spec.max_rows, X_train, y_train, seed)
         start = time.perf_counter()
         try:
             with warnings.catch_warnings():
@@ -137,7 +149,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             warn(f"baseline {name} cannot be fitted ({reason}); its scores are null")
             out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None, "fit_rows": len(fit_X),
                          "error": reason}
-            if name == "sklearn_linear":
+            if spec.coefficients:
                 out[name]["params"] = [None] * X_train.shape[1]
             predictors[name] = _unfitted(name, reason)
             continue
@@ -156,7 +168,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             "n_params": _n_params(est),
             "fit_rows": len(fit_X),
         }
-        if name == "sklearn_linear":
+        if spec.coefficients:
             out[name]["params"] = est.coef_.tolist()
     for rule in rules:
         start = time.perf_counter()

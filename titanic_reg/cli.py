@@ -237,8 +237,8 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
         raise click.UsageError("--verify checks the workbook, which --no-workbook skips")
     from titanic_reg.report import out_problem, outputs  # light: no torch, no pandas
 
-    kaggle, workbook_name = _outputs_of(train, recipe_path, target)
-    problem = out_problem(out, outputs(kaggle, None if no_workbook else workbook_name))  # now, not after training
+    predictions, workbook_name = _outputs_of(train, recipe_path, target)
+    problem = out_problem(out, outputs(predictions, None if no_workbook else workbook_name))  # now, not after training
     if problem:
         raise click.BadParameter(problem, param_hint="--out")
     from titanic_reg.background import Worker
@@ -277,25 +277,10 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
             _verify(console, workbook)
 
 
-def _outputs_of(train, recipe_path, target) -> tuple[bool, str]:
-    """(Kaggle's submission.csv?, the workbook's name), known before anything heavy is loaded:
-    the recipe file's own name, the data's stem for an inferred recipe, the lesson's otherwise."""
-    import tomllib
+def _outputs_of(train, recipe_path, target) -> tuple[str, str]:
+    from titanic_reg.report import planned_outputs  # light: no torch, no pandas
 
-    from titanic_reg.report import data_name  # light: no torch, no pandas
-
-    if recipe_path:
-        if not Path(recipe_path).is_file():  # a pipe would block here; its own error comes later
-            return False, "data.xlsx"
-        try:
-            doc = tomllib.loads(Path(recipe_path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return False, "data.xlsx"  # the recipe's own error comes later, in one line
-        name = doc.get("name") if isinstance(doc.get("name"), str) else "data"
-        return doc.get("submission") == "kaggle", f"{name}.xlsx"
-    if target:
-        return False, f"{data_name(train)}.xlsx"
-    return True, "titanic.xlsx"
+    return planned_outputs(train, recipe_path, target)
 
 
 @main.command("recipe")

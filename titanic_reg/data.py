@@ -83,13 +83,13 @@ def load(table: Table, recipe: Recipe, *, labelled: bool, numeric: dict | None =
     columns, kinds = {}, {}
     for spec in recipe.inputs:
         col = table.column(spec.column)
-        if isinstance(spec, Number):
+        if spec.reads == "numbers":
             columns[spec.column] = reader.numbers(col, spec)
         else:
             values, is_numeric = reader.levels(col, spec, None if numeric is None else numeric.get(spec.column),
                                                expected=labelled)
             columns[spec.column], kinds[spec.column] = values, is_numeric
-    ident = reader.ident(table.column(recipe.id), recipe.submission == "kaggle") if recipe.id else None
+    ident = reader.ident(table.column(recipe.id), recipe.submission_strategy.whole_ids) if recipe.id else None
     target = None
     if labelled:
         target = reader.target(table.column(recipe.target.column), recipe.target)
@@ -273,22 +273,6 @@ def unseen_levels(rows: Rows, recipe: Recipe, fitted: dict, expected=()) -> None
     `other` (or to no column), a missing value filled from the training rows (unless the
     column is in `expected`: the training file had missing values there, dropped)."""
     for spec in recipe.inputs:
-        stats = fitted[spec.column]
-        v = rows.columns[spec.column]
-        if isinstance(spec, Category):
-            odd = spec.unseen(v, stats)
-            if odd.any():
-                shown = sorted({"(missing)" if x is None else x for x in v[odd]})[:5]
-                where = (f"goes to {spec.column}_other" if stats["other"]
-                         else "has no column of its own (every one of its dummies is 0)")
-                k = int(odd.sum())
-                warn(f"{rows.path}, column {spec.column}: {k} row{'s' if k > 1 else ''} "
-                     f"({', '.join(map(repr, shown))}{', ...' if len(set(v[odd])) > 5 else ''}) "
-                     f"{'hold' if k > 1 else 'holds'} a level the training rows never had; it {where}")
-        else:
-            gap = np.isnan(v)
-            if gap.any() and stats["missing"] == 0 and spec.column not in expected:
-                warn(f"{rows.path}, column {spec.column}: {int(gap.sum())} row{'s' if gap.sum() > 1 else ''} "
-                     f"missing, where no training row was; filled with the training {spec.fill} "
-                     f"{number_text(stats['fill']) if stats['fill'] is not None else '(none)'}")
-
+        said = spec.unseen(rows.columns[spec.column], fitted[spec.column], rows.path, spec.column in expected)
+        if said:
+            warn(said)

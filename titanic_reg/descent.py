@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .models import Model, mse
+from .losses import MSE, Loss
+from .models import Model
 from .summary import short
 
 DESCENT_LR = 0.1  # the lesson's learning rate
@@ -31,7 +32,8 @@ def stable_lr(model: Model, X: torch.Tensor) -> float:
 CHECK_ROWS = 4096  # rows the check below runs on
 
 
-def descent_lr(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor, steps: int) -> float:
+def descent_lr(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor, steps: int,
+               loss: Loss = MSE) -> float:
     """stable_lr, and for a model of more than one layer of weights (whose curvature no
     eigenvalue of X bounds) halved until `steps` plain steps from `init` end finite and
     below where they began, on the first CHECK_ROWS rows."""
@@ -40,7 +42,7 @@ def descent_lr(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tenso
         return lr
     X, y = X[:CHECK_ROWS], y[:CHECK_ROWS]
     for _ in range(30):
-        losses = plain_descent(model, X, y, init, steps, lr).losses
+        losses = plain_descent(model, X, y, init, steps, lr, loss).losses
         if bool(torch.isfinite(losses).all()) and losses[-1] < losses[0]:
             break
         lr = float(f"{lr / 2:.2g}")
@@ -60,15 +62,15 @@ class Descent:
 
 
 def plain_descent(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor,
-                  steps: int, lr: float = DESCENT_LR) -> Descent:
+                  steps: int, lr: float = DESCENT_LR, loss: Loss = MSE) -> Descent:
     w = init.clone().to(torch.float64).requires_grad_(True)
     params, grads, losses = [], [], []
     for _ in range(steps + 1):
-        loss = mse(model.predict(X, w[None]), y)[0]
-        (grad,) = torch.autograd.grad(loss, w)
+        value = loss.mean(model.predict(X, w[None]), y)[0]
+        (grad,) = torch.autograd.grad(value, w)
         params.append(w.detach().clone())
         grads.append(grad)
-        losses.append(loss.detach())
+        losses.append(value.detach())
         with torch.no_grad():
             w -= lr * grad
     return Descent(lr, torch.stack(params), torch.stack(grads), torch.stack(losses))

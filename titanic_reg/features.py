@@ -19,7 +19,7 @@ from .data import Rows
 from .errors import InputError
 from .recipe import Recipe, problem
 from .summary import short
-from .transforms import DTYPE, Category, Number, number_text
+from .transforms import DTYPE, FitContext
 
 ONES = "Ones"
 
@@ -32,7 +32,7 @@ class Feature:
 
 
 @dataclass(repr=False)
-class Fitted:
+class FittedRecipe:
     recipe: Recipe
     stats: dict  # input column -> its transform's statistics
     target: dict  # the target's statistics
@@ -44,7 +44,7 @@ class Fitted:
         return tuple(f.name for f in self.features)
 
     def __repr__(self) -> str:
-        return (f"Fitted(recipe={self.recipe.name!r}, {len(self.features)} features: "
+        return (f"FittedRecipe(recipe={self.recipe.name!r}, {len(self.features)} features: "
                 f"{short(list(self.names))}, statistics of {short(list(self.stats))})")
 
     def span(self, column: str) -> tuple[int, int]:
@@ -73,32 +73,17 @@ class Fitted:
     def to_json(self) -> dict:
         out = {}
         for spec in self.recipe.inputs:
-            stats = dict(self.stats[spec.column])
-            if isinstance(spec, Category):
-                numeric = stats.pop("numeric")
-                conv = (lambda v: None if v is None else float(v)) if numeric else (lambda v: v)
-                stats["levels"] = [conv(v) for v in stats["levels"]]
-                stats["kept"] = [conv(v) for v in stats["kept"]]
-                stats["baseline"] = conv(stats["baseline"])
-                stats["fill"] = conv(stats["fill"])
-                if len(stats["levels"]) > 100:  # the rest are rarer; metrics.json stays readable
-                    stats["levels"], stats["counts"] = stats["levels"][:100], stats["counts"][:100]
-                    stats["more_levels"] = len(self.stats[spec.column]["levels"]) - 100
-            out[spec.column] = {"kind": spec.kind, **stats}
+            out[spec.column] = {"kind": spec.kind, **spec.stats_json(self.stats[spec.column])}
         return {"inputs": out, "target": dict(self.target)}
 
 
-def fit_recipe(recipe: Recipe, train: Rows) -> Fitted:
+def fit_recipe(recipe: Recipe, train: Rows) -> FittedRecipe:
     """Fit every transform on the training rows; InputError if one cannot be fitted."""
     stats = {}
     features: list[Feature] = []
     for spec in recipe.inputs:
         v = train.columns[spec.column]
-        if isinstance(spec, Number):
-            s = spec.fit(v)
-            _check_number(spec, s, train)
-        else:
-            s = spec.fit(v, recipe.ones, train.numeric[spec.column])
+        s = spec.fit(v, FitContext(train.path, recipe.ones, train.numeric.get(spec.column, True)))
         stats[spec.column] = s
         for name, doc in zip(spec.names(s), spec.docs(s)):
             features.append(Feature(name, spec.column, doc))
@@ -115,20 +100,7 @@ def fit_recipe(recipe: Recipe, train: Rows) -> Fitted:
     if recipe.target.kind == "number" and not (t["sd"] > 0):
         raise InputError(train.path, "the target has one value in every training row: there is nothing to "
                                      "predict", column=recipe.target.column)
-    return Fitted(recipe, stats, t, features, dict(train.numeric))
-
-
-def _check_number(spec: Number, s: dict, train: Rows) -> None:
-    where = dict(column=spec.column)
-    if s["fill"] is None:
-        if spec.scale != "none" or s["missing"]:
-            raise InputError(train.path, "no training row has a value, so it cannot be filled or scaled", **where)
-    if spec.scale == "max" and not (s["max"] > 0):
-        raise InputError(train.path, f"no training row has {spec.column} above 0, so {spec.name} = "
-                                     f"{spec.column} / max({spec.column}) is undefined", **where)
-    if spec.scale == "standard" and not (s["sd"] > 0):
-        raise InputError(train.path, f"every training row has the same {spec.column} "
-                                     f"({number_text(s['mean'])}), so it cannot be standardised", **where)
+    return FittedRecipe(recipe, stats, t, features, dict(train.numeric))
 
 
 def _unique_names(features: list[Feature]) -> None:
@@ -142,7 +114,7 @@ def _unique_names(features: list[Feature]) -> None:
         seen.add(name.lower())
 
 
-def new_rows(table, recipe: Recipe, fitted: Fitted, expected=()) -> Rows:
+def new_rows(table, recipe: Recipe, fitted: FittedRecipe, expected=()) -> Rows:
     """Rows to predict (a test file, or a caller's rows), read as the training rows were: the
     recipe's columns, typed alike, each missing value one that training can fill, and a
     warning for what training never saw (`expected`: columns it had gaps in, dropped)."""
@@ -154,11 +126,10 @@ def new_rows(table, recipe: Recipe, fitted: Fitted, expected=()) -> Rows:
     return rows
 
 
-def fill_problem(fitted: Fitted, rows: Rows) -> None:
+def fill_problem(fitted: FittedRecipe, rows: Rows) -> None:
     """InputError when a row misses a value that no training row can fill."""
     for spec in fitted.recipe.inputs:
-        s = fitted.stats[spec.column]
-        if s.get("fill", 0) is None and (isinstance(spec, Number) or spec.fill == "mode"):
+        if spec.unfillable(fitted.stats[spec.column]):
             gap = rows.missing(spec.column)
             if gap.any():
                 raise InputError(rows.path, "missing, and no training row has a value to fill it from",

@@ -39,7 +39,7 @@ from .table import Column, Table, numbers
 from .target import Target
 from .transforms import Category, Number, number_text
 
-TOP = 10
+TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
 MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
 MOSTLY_MISSING = 0.99
 SKEWED = 2.0
@@ -58,7 +58,7 @@ def free_text_limit(n_train: int) -> int:
 
 
 def infer(table: Table, target: str, *, positive=None, missing: str = "fill", train_rows=None,
-          top: int = TOP) -> Recipe:
+          top: int = TOP_LEVELS) -> Recipe:
     """The recipe for predicting `target` from the other columns of `table`.
 
     `train_rows`: indices (into the rows that have a target) of the training rows;
@@ -89,27 +89,15 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
             recipe.left_out.setdefault(col.name, "its name appears twice in the header")
             continue
         unique = len(np.unique(col.codes)) == len(col.codes)  # an ID names every row of the file
-        decision = _column(table, col.take(train), table.rows[train], markers, top, recipe, unique)
+        flagged = _missing(col.take(train), markers)
+        twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)  # an earlier _na of these rows
+        decision = _column(table, col.take(train), table.rows[train], markers, top, recipe, unique,
+                           drop=missing == "drop", twin=twin)
         if isinstance(decision, str):
             recipe.left_out[col.name] = decision
             continue
-        if isinstance(decision, Category) and missing == "drop":
-            decision.reason = re.sub(r"; ([\d,]+) missing, a level of its own",
-                                     r"; \1 missing (dropped by missing = drop)", decision.reason)
-        if isinstance(decision, Number) and decision.indicator:
-            flagged = _missing(col.take(train), markers)
-            twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)
-            said = f", and {col.name}_na is 1 there"
-            if missing == "drop":
-                decision.indicator = False
-                decision.reason = decision.reason.replace(f": filled with the training median{said}",
-                                                          " (dropped by missing = drop; test rows get the median)")
-            elif twin is not None:
-                decision.indicator = False
-                decision.reason = decision.reason.replace(
-                    said, f"; no {col.name}_na of its own: {twin}_na is 1 in the same rows")
-            else:
-                masks.append((col.name, flagged))
+        if getattr(decision, "indicator", False):
+            masks.append((col.name, flagged))
         recipe.inputs.append(decision)
     if not recipe.inputs:
         why = "; ".join(f"{c}: {r}" for c, r in recipe.left_out.items()) or "the file has no other column"
@@ -195,9 +183,11 @@ def _match(wanted, classes, numeric):
     return wanted if wanted in classes else None
 
 
-def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe, unique: bool = True):
+def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe, unique: bool = True,
+            drop: bool = False, twin: str | None = None):
     """A transform for one column (its training rows, at spreadsheet `rows`), or the reason
-    it is left out (str)."""
+    it is left out (str). `drop`: rows missing an input are dropped (missing = "drop");
+    `twin`: an earlier number column missing in exactly the same rows, whose `_na` serves."""
     n = len(rows)
     missing = _missing(col, markers)
     observed = n - int(missing.sum())
@@ -225,13 +215,13 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
     if numeric and distinct == 1:  # one value, and missing cells: all it says is which rows are missing
         return Category(col.name, top=top, reason=f"one number ({number_text(values[0])}) and missing cells: a "
                                                   f"category, present or missing{_baseline(counts, True)}"
-                                                  f"{_missing_level(missing)}")
+                                                  f"{_missing_level(missing, drop)}")
     if numeric and whole and distinct <= MAX_CATEGORY_NUMBERS:
         return Category(col.name, top=top, reason=f"whole numbers with {distinct} distinct values "
                                                   f"({_levels(counts, True)}): a category{_baseline(counts, True)}"
-                                                  f"{_missing_level(missing)}")
+                                                  f"{_missing_level(missing, drop)}")
     if numeric:
-        return _number(col.name, values, int(missing.sum()), n, distinct)
+        return _number(col.name, values, int(missing.sum()), n, distinct, drop, twin)
     sample = [col.texts.iloc[c] for c in distinct_texts[:2000]]
     if all(_DATE.match(t) for t in sample):
         return "dates: date parts (year, month, weekday) are not supported, so it is left out"
@@ -242,7 +232,7 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
     more = (f"; the {top} most frequent are kept, the other {levels - top:,} share {col.name}_other"
             if levels > top else "")
     return Category(col.name, top=top, reason=f"text with {distinct:,} distinct values ({_levels(counts, False)}):"
-                                              f" a category{_baseline(counts, False)}{more}{_missing_level(missing)}")
+                                              f" a category{_baseline(counts, False)}{more}{_missing_level(missing, drop)}")
 
 
 def _as_id(recipe: Recipe, column: str, why: str) -> str:
@@ -267,18 +257,27 @@ def _baseline(counts: pd.Series, numeric: bool) -> str:
     return f"; the most frequent, {_level(counts.index[0], numeric)}, is the baseline (no column)"
 
 
-def _missing_level(missing: np.ndarray) -> str:
+def _missing_level(missing: np.ndarray, drop: bool = False) -> str:
     k = int(missing.sum())
-    return f"; {k:,} missing, a level of its own" if k else ""
+    if not k:
+        return ""
+    return f"; {k:,} missing (dropped by missing = drop)" if drop else f"; {k:,} missing, a level of its own"
 
 
-def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: int) -> Number:
+def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: int, drop: bool = False,
+            twin: str | None = None) -> Number:
     low, high = float(values.min()), float(values.max())
-    spec = Number(column, fill="median", indicator=n_missing > 0, scale="standard")
+    spec = Number(column, fill="median", indicator=n_missing > 0 and not drop and twin is None, scale="standard")
     why = [f"numbers ({distinct:,} distinct, {number_text(low)} to {number_text(high)})"]
     if n_missing:
         rows = "1 training row" if n_missing == 1 else f"{n_missing:,} training rows"
-        why.append(f"{rows} missing: filled with the training median, and {column}_na is 1 there")
+        if drop:
+            why.append(f"{rows} missing (dropped by missing = drop; test rows get the median)")
+        elif twin is not None:
+            why.append(f"{rows} missing: filled with the training median; no {column}_na of its own: {twin}_na is "
+                       "1 in the same rows")
+        else:
+            why.append(f"{rows} missing: filled with the training median, and {column}_na is 1 there")
     skew = _skewness(values)
     if low >= 0 and skew >= SKEWED:
         spec.log = True

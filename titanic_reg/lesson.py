@@ -189,16 +189,8 @@ def mse(preds, acts):
     return ((preds - acts) ** 2).mean()
 
 
-def mse_excel(squared_errors: str) -> str:
-    return f"AVERAGE({squared_errors})"
-
-
 def squared_error(pred, act):
     return (pred - act) ** 2
-
-
-def squared_error_excel(pred: str, act: str) -> str:
-    return f"({pred}-{act})^2"
 
 
 def quad_mae(params, x=None, y=None):

@@ -11,7 +11,8 @@ import math
 
 import torch
 
-from .models import correct, mse, squared_error
+from .losses import MSE
+from .outputs import IDENTITY
 
 SCORES = {"binary": ("mse", "acc"), "number": ("mse", "rmse", "r2")}
 TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²"}
@@ -29,12 +30,12 @@ def scores(pred, y, kind: str = "binary", decode=None) -> dict:
     if len(y) == 0:
         return {s: None for s in SCORES[kind]}
     if kind == "binary":
-        return {"mse": float(mse(pred, y)), "acc": float(correct(pred, y).mean())}
+        return {"mse": float(MSE.mean(pred, y)), "acc": float(IDENTITY.correct(pred, y).mean())}
     if decode is not None:
         pred, y = decode(pred), decode(y)
-    err = float(mse(pred, y))
+    err = float(MSE.mean(pred, y))
     sst = float(((y - y.mean()) ** 2).sum())
-    sse = float(squared_error(pred, y).sum())
+    sse = float(MSE.rows(pred, y).sum())
     return {"mse": err, "rmse": math.sqrt(err), "r2": 1 - sse / sst if sst > 0 else None}
 
 
@@ -44,11 +45,8 @@ def split_scores(pred_train, y_train, pred_valid, y_valid, kind: str = "binary",
     return {f"{split}_{s}": part[s] for s in SCORES[kind] for split, part in (("train", tr), ("valid", va))}
 
 
-# The same scores by formula, over a split's column of squared errors (and of y).
-def mse_excel(squared_errors: str) -> str:
-    return f"AVERAGE({squared_errors})"
-
-
+# The same scores by formula, over a split's column of squared errors (and of y); the MSE's
+# own is losses.MSE.average_excel.
 def accuracy_excel(corrects: str) -> str:
     return f"AVERAGE({corrects})"
 

@@ -1,15 +1,12 @@
-"""The models: layers that carry their torch form, their formula and their derivative's formula.
+"""The models: stacks of layers (layers.py) ending in an output (outputs.py), and their registry.
 
 A model is a stack of layers over the feature matrix X (rows x features, the constant Ones
-among them). Each layer declares its parameter tensors (named, with shapes) and three
-renderings of one computation, side by side as micrograd's ops carry their backward:
-
-    torch(a, tensors)                   the layer over every row and every start at once
-    excel(a, refs)                      the same over every row, as one array formula
-    backward(delta, a, refs, ones)      d loss / d input and / d each tensor, as formulas
+among them); each layer carries its torch form, its formula and its backward formula, so
+the model runs forward and backward in torch and writes both out as formulas.
 
 Training, the metrics, the CLI's choices and every sheet read the registry at the bottom
-(FAMILIES): adding a model is one entry there.
+(FAMILIES) and ask a model what they need (is it linear in its parameters, what its sheets
+say, does it have a MatMul view): adding a model is one entry there.
 
 Parameters travel as one flat tensor per start, (starts, d), each tensor's values in row
 order: one optimizer step and one backward pass serve every tensor of every start.
@@ -21,151 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .layers import Dense, Layer, ReLU, Sum, Tensor
+from .losses import MSE, Loss
+from .outputs import IDENTITY, SIGMOID, Output
+
 if TYPE_CHECKING:  # torch's own methods below: the CLI reads the registry for its help without torch
     import torch
-
-
-@dataclass(frozen=True)
-class Tensor:
-    """One parameter tensor: `rows` units, each reading `cols` inputs; `name` is its
-    defined name in the workbook (and its key in metrics.json)."""
-
-    name: str
-    rows: int
-    cols: int
-    offset: int = 0  # where its values start in the flat parameter vector
-    row_names: tuple[str, ...] = ()  # defined names of its rows, where a sheet reads them one by one
-    bias: bool = False  # a row of biases, one per unit of its layer
-
-    @property
-    def size(self) -> int:
-        return self.rows * self.cols
-
-
-def _ones_col(k: int) -> str:
-    """A k x 1 column of ones, in any engine (ROW() of a range is at least 1, so ^0 is 1)."""
-    return f"ROW($A$1:$A${k})^0"
-
-
-class Layer:
-    label = ""  # its sheet columns are label1, label2, ...
-
-    def tensors(self, prefix: str, n_in: int) -> list[Tensor]:
-        return []
-
-    def width(self, n_in: int) -> int:
-        return n_in
-
-    def torch(self, a: torch.Tensor, t: dict) -> torch.Tensor:
-        raise NotImplementedError
-
-    def excel(self, a: str, refs: dict) -> str:
-        raise NotImplementedError
-
-    def backward(self, delta: str, a: str, refs: dict, ones: str) -> tuple[str, dict]:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Dense(Layer):
-    """z = a W' (+ b): `out` units, each a SUMPRODUCT of the inputs with its row of W. The
-    first layer's bias is the Ones feature's weight; a later layer has a bias row of its own."""
-
-    weight: str  # tensor name suffix
-    out: int
-    bias: str | None = None
-    label: str = "Lin"
-    row_names: tuple[str, ...] = ()
-
-    def tensors(self, prefix, n_in):
-        found = [Tensor(prefix + self.weight, self.out, n_in, row_names=self.row_names)]
-        if self.bias:
-            found.append(Tensor(prefix + self.bias, 1, self.out, bias=True))
-        return found
-
-    def width(self, n_in):
-        return self.out
-
-    def _names(self, t):
-        keys = list(t)
-        return keys[0], (keys[1] if self.bias else None)
-
-    def torch(self, a, t):
-        w, b = self._names(t)
-        W = t[w]  # (starts, out, in)
-        if a.dim() == 2:  # the features (rows x in), shared by every start: one product for all
-            z = (W.reshape(-1, W.shape[-1]) @ a.T).reshape(*W.shape[:2], a.shape[0])
-        else:
-            z = W @ a
-        return z + t[b].mT if b else z
-
-    def excel(self, a, refs):
-        w, b = refs["_tensors"]
-        z = f"MMULT({a},TRANSPOSE({refs[w]}))"
-        return f"{z}+{refs[b]}" if b else z
-
-    def backward(self, delta, a, refs, ones):
-        w, b = refs["_tensors"]
-        t = refs["_shapes"][w]
-        if t.rows == 1:  # its gradient is one row already
-            grads = {w: f"MMULT(TRANSPOSE({delta}),{a})"}
-        else:  # the rows x cols gradient, laid flat in a row (a Descent sheet's): entry [k, j] of
-            # MMULT(G, TRANSPOSE(w_c)) * w_r sits in column k*cols+j of row k, and the column sums gather them
-            G = f"MMULT(TRANSPOSE({delta}),{a})"
-            grads = {w: f"MMULT(TRANSPOSE({_ones_col(t.rows)}),{w}_r*MMULT({G},TRANSPOSE({w}_c)))"}
-        if b:
-            grads[b] = f"MMULT(TRANSPOSE({ones}),{delta})"
-        return f"MMULT({delta},{refs[w]})", grads
-
-
-@dataclass(frozen=True)
-class ReLU(Layer):
-    label: str = "ReLU"
-
-    def torch(self, a, t):
-        return a.relu()
-
-    def excel(self, a, refs):
-        return f"IF({a}<0,0,{a})"  # the lesson's ReLU
-
-    def backward(self, delta, a, refs, ones):
-        return f"({delta})*({a}>0)", {}
-
-
-@dataclass(frozen=True)
-class Sum(Layer):
-    """The units added up: the lesson's Preds = ReLU1 + ReLU2."""
-
-    label: str = "Preds"
-
-    def width(self, n_in):
-        return 1
-
-    def torch(self, a, t):
-        return a.sum(dim=-2, keepdim=True)
-
-    def excel(self, a, refs):
-        return f"MMULT({a},{_ones_col(refs['_width'])})"
-
-    def backward(self, delta, a, refs, ones):
-        return f"MMULT({delta},TRANSPOSE({_ones_col(refs['_width'])}))", {}
-
-
-@dataclass(frozen=True)
-class Sigmoid(Layer):
-    """1 / (1 + e^-z): an output between 0 and 1, for a binary target."""
-
-    label: str = "Sigmoid"
-
-    def torch(self, a, t):
-        return a.sigmoid()
-
-    def excel(self, a, refs):
-        return f"1/(1+EXP(-({a})))"
-
-    def backward(self, delta, a, refs, ones):
-        s = self.excel(a, refs)
-        return f"({delta})*({s})*(1-{s})", {}
 
 
 @dataclass(frozen=True)
@@ -178,7 +36,23 @@ class Model:
     about: str  # one line for the About sheet, the CLI's help and the README
     defaults: dict = field(default_factory=dict)  # optimizer, epochs, lr, restarts
     lesson: bool = False  # its sheet writes each unit per row with SUMPRODUCT, as the lesson's sheets
-    sklearn: str | None = None  # the scikit-learn model of the same shape, for the comparison
+    sklearn: str | None = None  # the scikit-learn baseline of the same shape (baselines.py), for the comparison
+    sheet_text: str | None = None  # what its sheet shows, for the About sheet (else said from `about`)
+    descent_text: str | None = None  # what its Descent sheet shows
+    matmul_text: str | None = None  # a MatMul sheet too: the model again, its layers as MMULT array formulas
+
+    @property
+    def output(self) -> Output:
+        """Its last step, from score to prediction and decision (the identity when it adds no layer)."""
+        return self.layers[-1] if isinstance(self.layers[-1], Output) else IDENTITY
+
+    def sheet_about(self) -> str:
+        return self.sheet_text or (f"{self.about}: layer by layer, one MMULT array formula per layer over every "
+                                   "row, then its activation; the scores per split")
+
+    def descent_about(self) -> str:
+        return self.descent_text or (f"the same for the {self.title} model: every tensor's gradient by "
+                                     "backpropagation written out")
 
     @property
     def linear_in_params(self) -> bool:
@@ -245,7 +119,7 @@ class Model:
             depth += isinstance(layer, Dense)
             if i == last:
                 found.append([layer.label if last == 0 else "Preds"])
-            elif width == 1 and i == last - 1 and isinstance(self.layers[last], Sigmoid):
+            elif width == 1 and i == last - 1 and isinstance(self.layers[last], Output):
                 found.append(["Logit"])
             else:
                 stem = f"{layer.label}{depth}." if deep else layer.label
@@ -279,59 +153,22 @@ class Model:
             found.append(a)
         return found
 
-    def excel_gradients(self, X: str, y: str, refs: dict, n_features: int) -> dict[str, str]:
-        """d MSE / d each tensor over the rows X, y: backpropagation written out as formulas.
+    def excel_gradients(self, X: str, y: str, refs: dict, n_features: int, loss: Loss = MSE) -> dict[str, str]:
+        """d loss / d each tensor over the rows X, y: backpropagation written out as formulas.
 
-        The output's error 2/n (pred - y), multiplied back through each layer: a Dense layer
-        turns the error reaching it into its tensors' gradients (error' x its input) and
-        passes error x W back; a ReLU passes the error where its input was positive."""
+        The loss's gradient at the output (the MSE's: 2/n (pred - y)), multiplied back through
+        each layer: a Dense layer turns the error reaching it into its tensors' gradients
+        (error' x its input) and passes error x W back; a ReLU passes the error where its
+        input was positive."""
         outs = self.excel_forward(X, refs, n_features)
         ins = [X] + outs[:-1]
         ones = f"ROW({y})^0"
-        delta = f"2/ROWS({y})*({outs[-1]}-{y})"
+        delta = loss.gradient_excel(outs[-1], y)
         grads = {}
         for i in range(len(self.layers) - 1, -1, -1):
             delta, found = self.layers[i].backward(delta, ins[i], self._context(i, refs, n_features), ones)
             grads.update(found)
         return grads
-
-
-# The loss and the decision rule, in the same two renderings.
-def squared_error(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (pred - y) ** 2
-
-
-def squared_error_excel(pred: str, y: str) -> str:
-    return f"({pred}-{y})^2"
-
-
-def mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean over rows (the last axis), one loss per restart."""
-    return squared_error(pred, y).mean(dim=-1)
-
-
-def mse_excel(pred: str, y: str) -> str:
-    """The mean squared error over every row in one (array) formula."""
-    return f"SUMPRODUCT(({pred}-{y})^2)/ROWS({y})"
-
-
-THRESHOLD = 0.5  # a binary target: a prediction above it says 1
-
-
-def decision(pred: torch.Tensor) -> torch.Tensor:
-    return (pred > THRESHOLD).to(pred.dtype)
-
-
-def decision_excel(pred: str) -> str:
-    return f"IF({pred}>{THRESHOLD},1,0)"
-
-
-def correct(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (decision(pred) == y).to(pred.dtype)
-
-
-def correct_excel(decision_ref: str, y: str) -> str:
-    return f"IF({decision_ref}={y},1,0)"
 
 
 # ---------------------------------------------------------------------------------------
@@ -357,18 +194,23 @@ def _units(text: str) -> int:
 def _linear(m):
     return Model("linear", "Linear", "Linear", "lin_", (Dense("w", 1, label="Linear"),),
                  "the lesson's linear model: SUMPRODUCT(features, lin_w)",
-                 {"optimizer": "cg", "epochs": 500, "lr": 0.1, "restarts": 1}, lesson=True, sklearn="sklearn_linear")
+                 {"optimizer": "cg", "epochs": 500, "lr": 0.1, "restarts": 1}, lesson=True, sklearn="sklearn_linear",
+                 sheet_text="the linear model: SUMPRODUCT(features, lin_w), squared error, the scores per split",
+                 descent_text="plain gradient descent on the linear model, one row per step, all by formula")
 
 
 def _two_relu(m):
     return Model("two_relu", "Two ReLUs", "TwoReLU", "relu_",
                  (Dense("W", 2, row_names=("relu_w1", "relu_w2")), ReLU(), Sum()),
                  "the lesson's two ReLUs added: relu(X w1) + relu(X w2)",
-                 {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128}, lesson=True)
+                 {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 128}, lesson=True,
+                 sheet_text="Lin1, Lin2, ReLU = IF(x<0,0,x), Preds = ReLU1 + ReLU2, the scores per split",
+                 descent_text="the same for the two-ReLU model, with each ReLU's mask in the gradient",
+                 matmul_text="the two-ReLU model again, both linear layers as one MMULT array formula")
 
 
 def _logistic(m):
-    return Model("logistic", "Logistic", "Logistic", "logit_", (Dense("w", 1, label="Logit"), Sigmoid()),
+    return Model("logistic", "Logistic", "Logistic", "logit_", (Dense("w", 1, label="Logit"), SIGMOID),
                  "the linear model through a sigmoid: 1 / (1 + EXP(-SUMPRODUCT(features, logit_w))), "
                  "an output between 0 and 1, trained on the MSE",
                  {"optimizer": "adam", "epochs": 1000, "lr": 0.1, "restarts": 4})
@@ -396,7 +238,7 @@ def _mlp(m):
     out = len(hidden) + 1
     layers.append(Dense(f"w{out}", 1, f"b{out}", label="Preds"))
     if sigmoid:
-        layers.append(Sigmoid())
+        layers.append(SIGMOID)
     shape = " x ".join(map(str, hidden))
     return Model(f"mlp:{key}" + (":sigmoid" if sigmoid else ""),
                  f"MLP {shape}" + (" sigmoid" if sigmoid else ""), f"MLP{tag}" + ("s" if sigmoid else ""),
@@ -404,7 +246,7 @@ def _mlp(m):
                  f"{len(hidden)} hidden layer{'s' if len(hidden) > 1 else ''} of ReLUs ({shape}), output weights "
                  "and a bias" + (", then a sigmoid" if sigmoid else ""),
                  {"optimizer": "adam", "epochs": 1000, "lr": 0.03, "restarts": 16},
-                 sklearn=f"sklearn_mlp:{key}" if not sigmoid else None)
+                 sklearn=f"sklearn_mlp:{key}" if not sigmoid else None)  # baselines.py builds it by name
 
 
 FAMILIES = (
@@ -429,11 +271,6 @@ def get(name: str) -> Model:
     raise ValueError(f"unknown model {name!r}: choose from {choices()}")
 
 
-def hidden_sizes(model: Model) -> tuple[int, ...]:
-    """The widths of a model's hidden layers (scikit-learn's hidden_layer_sizes)."""
-    return tuple(layer.out for layer in model.layers[:-1] if isinstance(layer, Dense))
-
-
 def choices() -> str:
     return ", ".join(f.pattern for f in FAMILIES)
 
@@ -449,8 +286,3 @@ def table_markdown(n_features: int = 10) -> str:
                else "{optimizer}, {epochs} steps, lr {lr}, {restarts} starts").format(**d)
         lines.append(f"| `{family.pattern}` | `{family.example}` | {m.size(n_features)} | {how} | {m.about} |")
     return "\n".join(lines) + "\n"
-
-
-LINEAR = get("linear")
-TWO_RELU = get("two_relu")
-MODELS = {m.name: m for m in (LINEAR, TWO_RELU)}  # the lesson's two, fit's default

@@ -4,7 +4,7 @@
     data, counts = labelled_rows(...)       typed rows with a target (and complete, for "drop")
     data, n_train = split_rows(...)         training rows first, then validation
     fitted = fit_recipe(recipe, train)      the transforms' statistics, training rows only
-    ... train each model, the baselines, the closed form, the predictions, the Descent runs
+    ... train each model (a ModelRun each), the baselines, the closed form, the predictions
 """
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ from .metrics import split_scores
 from .models import Model
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
-from .result import FitResult, prediction_frame
+from .outputs import IDENTITY
+from .optimum import closed_form
+from .result import Baseline, FitResult, ModelRun
 from .table import Table, frame_table, read_table
 from .train import (
     TrainConfig,
@@ -45,7 +47,6 @@ from .transforms import level_text
 OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
 MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
 MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB with gradients and Adam's
-KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
 
 
 def sha256(path: Path) -> str:
@@ -79,8 +80,15 @@ def split(n: int, valid_pct: float, seed: int) -> np.ndarray:
     return mask
 
 
+def lesson_columns() -> list[str]:
+    """The columns the lesson's recipe (recipes/titanic.toml) reads: Kaggle Titanic's."""
+    lesson = titanic()
+    return [lesson.id, lesson.target.column, *lesson.columns]
+
+
 def is_kaggle_titanic(table: Table) -> bool:
-    return all(table.find(c) is not None for c in KAGGLE_COLUMNS)
+    """The file has every column the lesson's recipe reads: fit without --target uses that recipe."""
+    return all(table.find(c) is not None for c in lesson_columns())
 
 
 def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing=None,
@@ -105,7 +113,7 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
         raise InputError(table.path, f"which column is to be predicted? Name it with {option('target', metavar='COLUMN')} (or give "
                                      f"a {option('recipe')}); the header has {table.listed()}. (Without either, the file "
                                      "needs Kaggle Titanic's columns for the lesson's recipe; it lacks "
-                                     f"{', '.join(c for c in KAGGLE_COLUMNS if table.find(c) is None)}.)",
+                                     f"{', '.join(c for c in lesson_columns() if table.find(c) is None)}.)",
                          row=table.header_row)
     if positive is not None:
         t, value = recipe.target, _positive_value(positive, recipe.target)
@@ -332,63 +340,47 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         warn(f"{train_path}: {why}: least squares has no single answer, so the linear model takes the one with "
              "the smallest weights (as scikit-learn's), and the workbook leaves LINEST out")
 
-    settings = {
+    provenance = {
         "train": str(train_path), "test": str(test_path) if test_path else None,
         "recipe": recipe.source, "target": recipe.target.column, "kind": kind,
         "positive": None if kind == "number" else level_text(recipe.target.positive),
         "missing": recipe.missing, "valid_pct": valid_pct, "seed": seed, "optimizer": optimizer,
-        "device": str(dev), "models": {},
+        "device": str(dev),
         "sha256": {"train": _hash(train_frame, train_path),
                    **({"test": _hash(test_frame, test_path)} if test_path else {})},
         "versions": _versions(),
     }
-    decode = fitted.decode
     job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
-               features=fitted.names, decode=decode,
-               mlp_sizes=[registry.hidden_sizes(m) for m in chosen_models if m.sklearn and m.sklearn.startswith("sklearn_mlp:")],
-               sklearn=sklearn)
+               features=fitted.names, decode=fitted.decode,
+               twins=[m.sklearn for m in chosen_models if m.sklearn], sklearn=sklearn)
     if worker is not None:
         worker.submit(job)
-    trained, metrics, descent_rates = {}, {}, {}
+    runs = {}
     for model in chosen_models:
-        name = model.name
         cfg = model_config(model, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
                            bias=recipe.ones)
-        settings["models"][name] = {"optimizer": cfg.optimizer, "epochs": cfg.epochs, "lr": cfg.lr,
-                                    "restarts": cfg.restarts}
-        result = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(name, planned_steps(n, cfg)))
-        trained[name] = result
-        pred = model.predict(X, result.params[None])[0]
-        metrics[name] = {
-            "title": model.title,
-            **split_scores(pred[:n], y[:n], pred[n:], y[n:], kind, decode),
-            "fit_seconds": result.fit_seconds,
-            "n_params": result.params.numel(),
-        }
-        if descent_steps:
-            descent_rates[name] = descent_lr(model, X[:n], y[:n], result.init, descent_steps)
+        trained = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(model.name, planned_steps(n, cfg)))
+        pred = model.predict(X, trained.params[None])[0]
+        scores = {"title": model.title, **split_scores(pred[:n], y[:n], pred[n:], y[n:], kind, fitted.decode),
+                  "fit_seconds": trained.fit_seconds, "n_params": trained.params.numel()}
+        rate = descent_lr(model, X[:n], y[:n], trained.init, descent_steps) if descent_steps else None
+        runs[model.name] = ModelRun(model, cfg, trained, scores, rate)
 
-    scores, test_predictions = worker.result() if worker is not None else baselines.fitted(**job)
-    metrics.update(scores)
-    w, *_ = np.linalg.lstsq(X[:n].numpy(), y[:n].numpy(), rcond=None)
-    optimum = {"params": w.tolist(), "mse": float(np.mean((X[:n].numpy() @ w - y[:n].numpy()) ** 2))}
+    scored, test_predictions = worker.result() if worker is not None else baselines.fit_and_predict(**job)
+    fitted_baselines = {name: Baseline(name, scores) for name, scores in scored.items()}
+    optimum = closed_form(X[:n], y[:n])
 
-    chosen = submit_model or best_model(metrics, ours, kind, n < len(data))
+    chosen = submit_model or best_model({n: r.scores for n, r in runs.items()}, ours, kind, n < len(data))
     predictions = None
     if test is not None:
-        predictions = prediction_frame(recipe, fitted, test, _predict(chosen, trained, test_predictions, metrics,
-                                                                      X_test))
-    settings["submit_model"] = chosen
-    # Run by the workbook, over the rows it holds (sheets.sample.for_sheets): at a million
-    # rows a sample, and no run at all without a workbook.
-    settings["descent"] = {"steps": descent_steps,
-                           "lr": descent_rates,
-                           "start": "the kept start's initial parameters, as fit began"}
-    settings["collinear"] = collinear
-    return FitResult(settings, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
-                     X, y, X_test, trained, metrics, chosen, predictions, optimum, {}, suspects,
-                     lacking=tuple(sorted(lacking)))
+        run = runs.get(chosen)
+        out = run.predict(X_test) if run else _baseline_predictions(chosen, test_predictions, fitted_baselines)
+        predictions = recipe.submission_strategy.frame(recipe, fitted, test, out,
+                                                       run.model.output if run else IDENTITY)
+    return FitResult(provenance, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
+                     X, y, X_test, runs, fitted_baselines, chosen, predictions, optimum, descent_steps,
+                     suspects, collinear, lacking=tuple(sorted(lacking)))
 
 
 def dependent_features(X: torch.Tensor, names) -> list[str]:
@@ -426,12 +418,11 @@ def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None
     )
 
 
-def _predict(name, trained, test_predictions, metrics, X) -> torch.Tensor:
-    """The test rows' outputs (in y's units) of one of our models or a baseline."""
-    if name in trained:
-        return registry.get(name).predict(X, trained[name].params[None])[0]
+def _baseline_predictions(name, test_predictions, fitted_baselines) -> torch.Tensor:
+    """A baseline's outputs for the test rows (in y's units)."""
     if test_predictions[name] is None:
-        raise TrainingError(f"{option('submit_model', name)}: that baseline could not be fitted ({metrics[name]['error']})")
+        raise TrainingError(f"{option('submit_model', name)}: that baseline could not be fitted "
+                            f"({fitted_baselines[name].scores['error']})")
     return torch.as_tensor(test_predictions[name], dtype=torch.float64)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import RecipeError
 from .summary import short
 from .target import KINDS, Target
-from .transforms import CASES, FILLS, SCALES, TRANSFORMS, Category, Number
+from .transforms import TRANSFORMS
 
 # Read as a missing value (after stripping), in any column. A recipe can change the list.
 MISSING_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?")
@@ -60,6 +60,13 @@ class Recipe:
     @property
     def columns(self) -> list[str]:
         return [t.column for t in self.inputs]
+
+    @property
+    def submission_strategy(self):
+        """What its predictions file is (submissions.py): Kaggle's submission.csv, or predictions.csv."""
+        from .submissions import SUBMISSIONS
+
+        return SUBMISSIONS[self.submission]
 
     @property
     def workbook_name(self) -> str:
@@ -123,10 +130,27 @@ def loads(text: str, path: str = "recipe") -> Recipe:
     return _Reader(doc, text, path).recipe()
 
 
+class _Keys:
+    """One table of a recipe file, as a transform reads it (its `from_toml`): each key's value
+    checked (`get`, `scalars`), errors (`fail`) pointing at the file's line."""
+
+    def __init__(self, reader, table: dict, keys: tuple):
+        self.reader, self.table, self.keys = reader, table, keys
+
+    def get(self, key, kind, default=None, choices=None):
+        return self.reader.get(self.table, self.keys, key, kind, default, choices)
+
+    def scalars(self, key, strings_only=False):
+        return self.reader.scalars(self.table, self.keys, key, strings_only)
+
+    def fail(self, key, problem):
+        self.reader.fail((*self.keys, key), problem)
+
+
 class _Reader:
     """Builds a Recipe from parsed TOML, checking each key's value; errors point at the line."""
 
-    TOP = ("name", "title", "id", "missing", "missing_values", "ones", "show", "submission",
+    KEYS = ("name", "title", "id", "missing", "missing_values", "ones", "show", "submission",
            "target", "inputs", "left_out", "baselines")
 
     def __init__(self, doc: dict, text: str, path: str):
@@ -176,7 +200,7 @@ class _Reader:
 
     def recipe(self) -> Recipe:
         doc = self.doc
-        self.known(doc, (), self.TOP)
+        self.known(doc, (), self.KEYS)
         if "target" not in doc:
             self.fail(("target",), "no [target] table: which column is predicted?")
         target = self.target(self.get(doc, (), "target", "table"))
@@ -206,7 +230,7 @@ class _Reader:
             show=self.scalars(doc, (), "show", strings_only=True) or [],
             left_out=dict(left_out),
             baselines=[self.rule(n, r) for n, r in self.get(doc, (), "baselines", "table", {}).items()],
-            submission=self.get(doc, (), "submission", "str", None, ("kaggle",)),
+            submission=self.get(doc, (), "submission", "str", None, _submission_names()),
         )
         self.check(recipe)
         return recipe
@@ -235,28 +259,7 @@ class _Reader:
         cls = TRANSFORMS[kind]
         allowed = ["kind"] + [f.name for f in fields(cls) if f.name != "column"]
         self.known(spec, keys, allowed)
-        g = lambda key, kind_, default=None, choices=None: self.get(spec, keys, key, kind_, default, choices)  # noqa: E731
-        if cls is Number:
-            out = Number(column, feature=g("feature", "str"), fill=g("fill", "str", "median", FILLS),
-                         indicator=g("indicator", "bool", False), log=g("log", "bool", False),
-                         scale=g("scale", "str", "none", SCALES), min=g("min", "number"), max=g("max", "number"),
-                         whole=g("whole", "bool", False), reason=g("reason", "str", ""))
-            if out.min is not None and out.max is not None and out.min > out.max:
-                self.fail((*keys, "max"), f"max {out.max:g} is below min {out.min:g}")
-            return out
-        out = Category(column, levels=self.scalars(spec, keys, "levels"),
-                       features=self.scalars(spec, keys, "features", strings_only=True),
-                       top=g("top", "int", 10), other=g("other", "bool"), baseline=g("baseline", "bool", True),
-                       fill=g("fill", "str", None, ("mode",)), case=g("case", "str", None, CASES),
-                       values=self.scalars(spec, keys, "values"), known=self.scalars(spec, keys, "known"),
-                       reason=g("reason", "str", ""))
-        if out.top < 1:
-            self.fail((*keys, "top"), f"top {out.top} keeps no level: use 1 or more")
-        if out.features is not None and (out.levels is None or len(out.features) != len(out.levels)):
-            self.fail((*keys, "features"), "features name the fixed levels, one each: give levels of the same length")
-        if out.levels is not None and len(set(out.levels)) < len(out.levels):
-            self.fail((*keys, "levels"), "a level is listed twice")
-        return out
+        return cls.from_toml(column, _Keys(self, spec, keys))
 
     def rule(self, name: str, spec) -> Rule:
         keys = ("baselines", name)
@@ -292,6 +295,12 @@ class _Reader:
 
 
 
+def _submission_names() -> tuple[str, ...]:
+    from .submissions import SUBMISSIONS
+
+    return tuple(name for name in SUBMISSIONS if name)
+
+
 _KIND_WORDS = {"str": "text", "bool": "true or false", "int": "a whole number", "number": "a finite number",
                "scalar": "a number or text", "list": "a list [...]", "table": "a table"}
 
@@ -320,8 +329,8 @@ def dumps(recipe: Recipe, header: str = "") -> str:
             value = getattr(spec, f.name)
             if value != getattr(defaults, f.name) or f.name in ("fill", "scale", "top"):
                 values[f.name] = value
-        if isinstance(spec, Category) and spec.fixed:
-            values.pop("top", None)
+        for key in spec.toml_unwritten():
+            values.pop(key, None)
         values["reason"] = spec.reason
         out += ["", f"[inputs.{_key_part(spec.column)}]"] + _pairs(values)
     if recipe.left_out:

@@ -39,31 +39,33 @@ def metrics_json(result) -> dict:
 
     n_valid = len(result.data) - result.n_train
     scored = keys(result.kind)
+    p = len(result.features)
     models = {}
-    for name, trained in result.models.items():
-        m = result.metrics[name]
+    for name, run in result.runs.items():
+        m, trained = run.scores, run.trained
         models[name] = {
             "title": m.get("title", name),
             **{k: m.get(k) for k in scored},
             "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
             "n_params": m.get("n_params", trained.params.numel()),
-            **result.settings.get("models", {}).get(name, {}),  # optimizer, epochs, lr, restarts
+            **run.settings(),  # optimizer, epochs, lr, restarts
             "steps": len(trained.history) - 1,  # fewer than epochs where cg converged sooner
             "restarts": len(trained.restart_losses) or 1,
             "kept_restart": trained.kept,
-            "params": _named(name, trained.params, len(result.features)),
-            "init": _named(name, trained.init, len(result.features)),
+            "params": _named(run.model, trained.params, p),
+            "init": _named(run.model, trained.init, p),
             "history": list(trained.history),
             "restart_losses": list(trained.restart_losses),
             "screen": trained.screen,
             "converged": trained.converged,
         }
-    if "linear" in models and result.optimum:
-        linear = models["linear"]
-        linear["optimum_mse"] = result.optimum["mse"]
-        linear["optimum_gap"] = result.models["linear"].train_mse - result.optimum["mse"]
-        linear["optimum_params"] = result.optimum["params"]
-    baselines = {name: dict(m) for name, m in result.metrics.items() if name not in result.models}
+    if result.optimum:
+        for run in result.closed_form_runs():
+            entry = models[run.name]
+            entry["optimum_mse"] = result.optimum.mse
+            entry["optimum_gap"] = run.trained.train_mse - result.optimum.mse
+            entry["optimum_params"] = result.optimum.params.tolist()
+    baselines = {name: dict(b.scores) for name, b in result.baselines.items()}
     target = result.recipe.target
     return _strict({
         "version": __version__,
@@ -85,8 +87,26 @@ def metrics_json(result) -> dict:
         "stats": result.fitted.to_json(),
         "leakage": result.leakage,
         "submit_model": result.submit_model,
-        "settings": result.settings,
+        "settings": settings_json(result),
     })
+
+
+def settings_json(result) -> dict:
+    """metrics.json's "settings": where the run came from, and how each model was trained."""
+    provenance = dict(result.provenance)
+    head = {k: provenance.pop(k) for k in list(provenance) if k not in ("sha256", "versions")}
+    return {
+        **head,
+        "models": {name: run.settings() for name, run in result.runs.items()},
+        **provenance,
+        "submit_model": result.submit_model,
+        # Run by the workbook's view, over the rows it holds (sample.py): at a million rows a
+        # sample, and no run at all without a workbook.
+        "descent": {"steps": result.descent_steps,
+                    "lr": {name: run.descent_lr for name, run in result.runs.items() if run.descent_lr},
+                    "start": "the kept start's initial parameters, as fit began"},
+        "collinear": result.collinear,
+    }
 
 
 def metrics_text(result) -> str:
@@ -95,13 +115,7 @@ def metrics_text(result) -> str:
 
 
 def predictions_text(result) -> str:
-    frame = result.predictions
-    if result.kaggle:
-        frame = frame.astype("int64")
-    return frame.to_csv(index=False, lineterminator="\n")
-
-
-submission_text = predictions_text
+    return result.submission.text(result.predictions)
 
 
 def recipe_text(result) -> str:
@@ -117,12 +131,12 @@ def loss_plot(result) -> dict:
     """What loss.png shows, as plain data (lists, numbers and strings): another process
     can draw it (background.py)."""
     curves = []
-    for name, t in result.models.items():
-        title = result.metrics.get(name, {}).get("title", name)
-        cfg = result.settings.get("models", {}).get(name, {})
-        how = result.optimizer_title(name)
-        if cfg.get("restarts", 1) > 1:
-            how += f", best of {cfg['restarts']:,} starts"
+    for name, run in result.runs.items():
+        t = run.trained
+        title = run.scores.get("title", name)
+        how = run.optimizer_title
+        if run.config.restarts > 1:
+            how += f", best of {run.config.restarts:,} starts"
         history = [float(v) for v in t.history]
         steps = len(history) - 1
         curves.append({
@@ -133,8 +147,7 @@ def loss_plot(result) -> dict:
         })
     return {
         "curves": curves,
-        "optimum": float(result.optimum["mse"]) if result.optimum and result.optimum.get("mse") is not None
-        else None,
+        "optimum": float(result.optimum.mse) if result.optimum and result.optimum.mse is not None else None,
         "ylabel": "training MSE" + (" (target scaled by its sd)" if result.kind == "number" else ""),
         "title": (f"Training loss by step, full batch on {result.n_train:,} rows\n"
                   "both axes logarithmic, from step 1; legend: the loss at the start (step 0) \u2192 at the end"),
@@ -270,13 +283,39 @@ def data_name(path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem).strip("._-") or "data"
 
 
-def outputs(kaggle: bool, workbook: str | None) -> tuple[str, ...]:
-    """The names of a run's outputs: Kaggle's submission.csv or predictions.csv, the workbook."""
-    return ("metrics.json", "submission.csv" if kaggle else "predictions.csv", "loss.png", "recipe.toml",
-            *((workbook,) if workbook else ()))
+def planned_outputs(train, recipe_path, target) -> tuple[str, str]:
+    """(the predictions file's name, the workbook's name), known before anything heavy is loaded:
+    the recipe file's own, the data's stem for an inferred recipe, the lesson's (recipes/titanic.toml)
+    otherwise."""
+    import tomllib
+    from importlib import resources
+
+    from .submissions import PREDICTIONS, SUBMISSIONS
+
+    def named(text: str) -> tuple[str, str]:
+        doc = tomllib.loads(text)
+        name = doc.get("name") if isinstance(doc.get("name"), str) else "data"
+        return SUBMISSIONS.get(doc.get("submission"), PREDICTIONS).file, f"{name}.xlsx"
+
+    if recipe_path:
+        if not Path(recipe_path).is_file():  # a pipe would block here; its own error comes later
+            return PREDICTIONS.file, "data.xlsx"
+        try:
+            return named(Path(recipe_path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return PREDICTIONS.file, "data.xlsx"  # the recipe's own error comes later, in one line
+    if target:
+        return PREDICTIONS.file, f"{data_name(train)}.xlsx"
+    return named(resources.files(__package__).joinpath("recipes/titanic.toml").read_text(encoding="utf-8"))
 
 
-def out_problem(out_dir, names=outputs(True, "titanic.xlsx")) -> str | None:
+def outputs(predictions: str, workbook: str | None) -> tuple[str, ...]:
+    """The names of a run's outputs: metrics.json, the predictions file (the submission's:
+    submissions.py), loss.png, recipe.toml, the workbook."""
+    return ("metrics.json", predictions, "loss.png", "recipe.toml", *((workbook,) if workbook else ()))
+
+
+def out_problem(out_dir, names) -> str | None:
     """Why the outputs cannot go to out_dir, or None; checked before any training.
 
     A file where the folder (or one of its parents) should be, a folder where an
@@ -343,7 +382,7 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     new = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
-        names = outputs(result.kaggle, result.recipe.workbook_name)
+        names = outputs(result.submission.file, result.recipe.workbook_name)
         with _folder_lock(out), staged() as stage:
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
             if result.predictions is not None:
@@ -395,26 +434,26 @@ def table(result, api: bool = False):
                      max_width=6 if result.kind == "number" else None)
     for head in ("params", "fit ms"):
         t.add_column(head, justify="right", min_width=6)
-    ours = [n for n in result.models if n in result.metrics]
-    others = [n for n in result.metrics if n not in result.models]
+    metrics = result.metrics
+    ours = list(result.runs)
+    others = list(result.baselines)
     for name in ours + others:
-        m = result.metrics[name]
+        m = metrics[name]
         label = name + (" *" if name == result.submit_model else "")
         t.add_row(
-            f"[bold]{label}[/bold]" if name in result.models else label,
+            f"[bold]{label}[/bold]" if name in result.runs else label,
             *[_num(m.get(key), result.kind) for key in shown],
             "–" if m.get("n_params") is None else str(m["n_params"]),
             f"{1000 * m['fit_seconds']:.0f}" if m.get("fit_seconds") is not None else "–",
             end_section=name == ours[-1] if ours else False,
         )
     caption = []
-    if result.optimum and "linear" in result.models:
-        gd, best = result.models["linear"].train_mse, result.optimum["mse"]
-        how = result.optimizer_title("linear")
+    for run in result.closed_form_runs() if result.optimum else ():
+        gd, best = run.trained.train_mse, result.optimum.mse
         units = " (target scaled by its sd)" if result.kind == "number" else ""
-        caption.append(f"linear, {how} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
+        caption.append(f"{run.name}, {run.optimizer_title} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
                        f"(gap {gd - best:.1e})")
-    for name, m in result.metrics.items():
+    for name, m in metrics.items():
         if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:
             caption.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
                            f"{result.n_train:,} training rows, and scored on all of them")
@@ -423,7 +462,7 @@ def table(result, api: bool = False):
         caption.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5")
     else:
         caption.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
-    written = f"{'submission' if result.kaggle else 'predictions'}.csv"
+    written = result.submission.file
     if api:  # from Python nothing is written until save(): say what the star means there
         caption.append(f"* the model predict() uses (save() writes its {written}"
                        + (f" for the {len(result.predictions):,} test rows)" if result.predictions is not None
@@ -434,8 +473,6 @@ def table(result, api: bool = False):
     return t
 
 
-def _named(model: str, flat, n_features: int) -> dict:
+def _named(model, flat, n_features: int) -> dict:
     """A start's flat parameters as {tensor name: rows of values} (Model.unpack)."""
-    from .models import get
-
-    return {k: v[0].tolist() for k, v in get(model).unpack(flat[None], n_features).items()}
+    return {k: v[0].tolist() for k, v in model.unpack(flat[None], n_features).items()}

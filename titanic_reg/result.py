@@ -1,5 +1,11 @@
-"""FitResult: what `fit` computed, and what a notebook does with it: look at it, predict
-new rows with it, write its workbook and outputs."""
+"""What `fit` computed, as typed records: one ModelRun per model, one Baseline per baseline,
+and the FitResult that holds them with the rows, the recipe and where it all came from.
+
+The reports (report.py) and the workbook (titanic_reg.sheets) are views of a FitResult:
+they read it and ask its models; they train, descend and solve nothing themselves. A
+notebook looks at it (`result`, `result.scores`) and predicts with it (`result.predict`);
+writing files is the layer above (api.py: `to_excel`, `save`).
+"""
 from __future__ import annotations
 
 import base64
@@ -12,13 +18,87 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import models as registry
 from .data import Rows
+from .descent import Descent
 from .errors import OptionError
-from .features import Fitted
-from .models import Model, decision
+from .features import FittedRecipe
+from .losses import Loss
+from .losses import get as get_loss
+from .models import Model
+from .optimum import Optimum
 from .recipe import Recipe
-from .train import Trained
+from .submissions import Submission
+from .train import OPTIMIZER_TITLES, TrainConfig, Trained
+
+
+@dataclass(repr=False)
+class ModelRun:
+    """One model fitted: the registry entry, how it was trained, what training produced, its
+    scores, and (in a workbook view) the plain descent its Descent sheet redoes by formula."""
+
+    model: Model
+    config: TrainConfig
+    trained: Trained
+    scores: dict  # title, train_/valid_ scores, fit_seconds, n_params: its row of the comparison
+    descent_lr: float | None = None  # the Descent sheet's learning rate; None: no Descent run
+    descent: Descent | None = None  # the run itself, over the rows a workbook holds (sample.workbook_view)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def title(self) -> str:
+        return self.model.title
+
+    @property
+    def loss(self) -> Loss:
+        return get_loss(self.config.loss)
+
+    @property
+    def params(self) -> torch.Tensor:
+        return self.trained.params
+
+    @property
+    def optimizer_title(self) -> str:
+        """How it was fitted, in words: "conjugate gradient", "Adam", ..."""
+        return OPTIMIZER_TITLES.get(self.config.optimizer, self.config.optimizer)
+
+    def predict(self, X: torch.Tensor) -> torch.Tensor:
+        """Its prediction for each row of X (in y's units)."""
+        return self.model.predict(X, self.trained.params[None])[0]
+
+    def layers(self, X: torch.Tensor) -> list[np.ndarray]:
+        """Each layer's outputs for the rows of X, as (rows, width) arrays."""
+        return [v[0].T.numpy() for v in self.model.forward(X, self.trained.params[None])]
+
+    def settings(self) -> dict:
+        """Its training settings, as metrics.json has them."""
+        return {"optimizer": self.config.optimizer, "epochs": self.config.epochs, "lr": self.config.lr,
+                "restarts": self.config.restarts}
+
+    def __repr__(self) -> str:
+        return f"ModelRun({self.name!r}, {self.optimizer_title}, {self.trained!r})"
+
+
+@dataclass(repr=False)
+class Baseline:
+    """A baseline fitted by scikit-learn, or a rule of the recipe: its row of the comparison."""
+
+    name: str
+    scores: dict  # title, train_/valid_ scores, fit_seconds, n_params (None: no count of weights), ...
+
+    @property
+    def title(self) -> str:
+        return self.scores.get("title", self.name)
+
+    @property
+    def coefficients(self) -> list | None:
+        """The weights of a closed-form least-squares baseline, one per feature (else None)."""
+        return self.scores.get("params")
+
+    def __repr__(self) -> str:
+        return f"Baseline({self.name!r}, {self.title!r})"
 
 
 @dataclass(repr=False)
@@ -26,16 +106,17 @@ class FitResult:
     """Everything `fit` computed; the reports and the workbook are written from it.
 
     In a notebook: `result` shows the comparison table and the loss curves;
-    `result.scores` is that table as a DataFrame; `result.predict(rows)` predicts new rows
-    (a DataFrame, a dict for one row, or a CSV path); `result.to_excel(path)` writes the
+    `result.scores` is that table as a DataFrame; `result.runs[name]` one model's run
+    (`.trained.params`, `.trained.history`, `.config`); `result.predict(rows)` predicts new
+    rows (a DataFrame, a dict for one row, or a CSV path); `result.to_excel(path)` writes the
     workbook and `result.save(folder)` every output `titanic-reg fit` writes.
     """
 
-    settings: dict
+    provenance: dict  # where it came from: paths, hashes, versions, seed, split, device
     train_path: Path
     test_path: Path | None
     recipe: Recipe
-    fitted: Fitted  # the recipe's statistics, from the training rows
+    fitted: FittedRecipe  # the recipe's statistics, from the training rows
     data: Rows  # rows used: training split first, then validation
     n_train: int
     test: Rows | None
@@ -44,24 +125,34 @@ class FitResult:
     X: torch.Tensor  # features of `data`, in `features` order
     y: torch.Tensor  # the target as the models learn it: 0/1, or (value - min) / sd
     X_test: torch.Tensor | None
-    models: dict[str, Trained]  # by model name, in the order asked for
-    metrics: dict[str, dict]  # model or baseline name -> scores
-    submit_model: str
-    predictions: pd.DataFrame | None  # predictions.csv, or Kaggle's submission.csv
-    optimum: dict = field(default_factory=dict)  # closed-form least squares on the training rows
-    descent: dict = field(default_factory=dict)  # model name -> Descent: filled by sheets.sample.for_sheets
+    runs: dict[str, ModelRun]  # by model name, in the order asked for
+    baselines: dict[str, Baseline]  # by name: scikit-learn's, then the recipe's rules
+    submit_model: str  # the model or baseline behind the predictions
+    predictions: pd.DataFrame | None  # the submission's frame (predictions.csv, or Kaggle's submission.csv)
+    optimum: Optimum | None = None  # closed-form least squares on the training rows
+    descent_steps: int = 0  # rows of plain descent on each Descent sheet
     leakage: list = field(default_factory=list)  # inputs that alone predict the target (leakage.py)
-    sample_of: dict | None = None  # set on a copy whose rows are a sample (see sheets/sample.py)
+    collinear: list = field(default_factory=list)  # features that are a mix of others on the training rows
     lacking: tuple = ()  # input columns with missing values in the training file (dropped rows)
+    sample_of: dict | None = None  # a workbook view whose rows are a sample (sample.py): the full counts
 
     @property
     def kind(self) -> str:
         return self.recipe.target.kind
 
     @property
+    def submission(self) -> Submission:
+        return self.recipe.submission_strategy
+
+    @property
     def model_list(self) -> list[Model]:
         """The models fitted, as registry entries, in the order asked for."""
-        return [registry.get(name) for name in self.models]
+        return [run.model for run in self.runs.values()]
+
+    @property
+    def metrics(self) -> dict[str, dict]:
+        """Every row of the comparison by name: our models first, then the baselines."""
+        return {**{n: r.scores for n, r in self.runs.items()}, **{n: b.scores for n, b in self.baselines.items()}}
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -75,24 +166,21 @@ class FitResult:
         n = self.n_train
         return slice(0, n) if split == "train" else slice(n, len(self.data))
 
-    @property
-    def kaggle(self) -> bool:
-        return self.recipe.submission == "kaggle"
-
-    @property
-    def submission(self) -> pd.DataFrame | None:
-        return self.predictions
-
-    def optimizer_title(self, model: str) -> str:
-        """How `model` was fitted, in words: "conjugate gradient", "Adam", ..."""
-        from .train import OPTIMIZER_TITLES
-
-        chosen = self.settings.get("models", {}).get(model, {}).get("optimizer")
-        return OPTIMIZER_TITLES.get(chosen, chosen or "")
+    def closed_form_runs(self) -> list[ModelRun]:
+        """The runs whose loss has the closed-form optimum as its minimum: a model linear in its
+        parameters, trained on a quadratic loss."""
+        return [r for r in self.runs.values() if r.model.linear_in_params and r.loss.quadratic]
 
     def output(self, out: torch.Tensor) -> torch.Tensor:
         """A model's outputs in the target's own units."""
         return self.fitted.decode(out)
+
+    def workbook_view(self, max_rows: int | None = None) -> "FitResult":
+        """The rows a workbook holds (a labelled, seeded sample beyond `max_rows`) with the
+        Descent sheets' runs over them: see sample.py."""
+        from .sample import workbook_view
+
+        return workbook_view(self, max_rows)
 
     # ------------------------------------------------------------------ looking at it
 
@@ -105,11 +193,11 @@ class FitResult:
         keys = [f"{split}_{s}" for s in SCORES[self.kind] for split in ("train", "valid")]
         if len(self.data) == self.n_train:
             keys = [k for k in keys if k.startswith("train_")]
-        names = [n for n in self.models if n in self.metrics] + [n for n in self.metrics if n not in self.models]
-        frame = pd.DataFrame([{"model": n, **{k: self.metrics[n].get(k) for k in keys},
-                               "params": self.metrics[n].get("n_params"),
-                               "fit_ms": None if self.metrics[n].get("fit_seconds") is None
-                               else 1000 * self.metrics[n]["fit_seconds"]} for n in names]).set_index("model")
+        metrics = self.metrics
+        frame = pd.DataFrame([{"model": n, **{k: m.get(k) for k in keys},
+                               "params": m.get("n_params"),
+                               "fit_ms": None if m.get("fit_seconds") is None
+                               else 1000 * m["fit_seconds"]} for n, m in metrics.items()]).set_index("model")
         return frame.astype({"params": "Int64"})
 
     def __repr__(self) -> str:
@@ -123,7 +211,7 @@ class FitResult:
         return "\n".join(lines) + "\n" + self._hint()
 
     def _hint(self) -> str:
-        return ("result.scores, .models[name], .predict(rows), .to_excel(path), .save(folder); "
+        return ("result.scores, .runs[name], .predict(rows), .to_excel(path), .save(folder); "
                 f"best of ours: {self.submit_model}")
 
     def _repr_html_(self) -> str:
@@ -161,12 +249,13 @@ class FitResult:
         `prediction` in the target's own terms, and `score`, the model's output.
         """
         from .features import new_rows
+        from .submissions import PREDICTIONS
         from .table import frame_table, read_table
 
-        name = model if model is not None else (self.submit_model if self.submit_model in self.models
-                                                else next(iter(self.models)))
-        if name not in self.models:
-            raise OptionError("model", f"{name!r} is not one of this result's models: {', '.join(self.models)}")
+        name = model if model is not None else (self.submit_model if self.submit_model in self.runs
+                                                else next(iter(self.runs)))
+        if name not in self.runs:
+            raise OptionError("model", f"{name!r} is not one of this result's models: {', '.join(self.runs)}")
         if isinstance(rows, dict):
             rows = [rows]
         if isinstance(rows, list):
@@ -182,51 +271,5 @@ class FitResult:
         if recipe.id and table.find(recipe.id) is None:
             recipe = dataclasses.replace(recipe, id=None)
         data = new_rows(table, recipe, self.fitted, expected=self.lacking)
-        X = self.fitted.matrix(data)
-        out = registry.get(name).predict(X, self.models[name].params[None])[0]
-        return prediction_frame(recipe, self.fitted, data, out, kaggle=False)
-
-    def to_excel(self, path, max_rows: int | None = None) -> Path:
-        """Write the workbook (as `titanic-reg fit` does) to `path`, replaced whole or not at all."""
-        from titanic_reg.sheets.workbook import write_workbook
-
-        from .atomic import write_atomic
-
-        path = Path(path)
-        if path.suffix.lower() != ".xlsx":
-            raise OptionError("path", f"a workbook's name ends in .xlsx, not {path.name!r}")
-        return write_atomic(path, lambda tmp: write_workbook(self, tmp, max_rows))
-
-    def save(self, folder, workbook: bool = True) -> list[Path]:
-        """Write every output `titanic-reg fit` writes into `folder` (created if missing):
-        metrics.json, the predictions, recipe.toml, loss.png and the workbook; all replace
-        their old versions together, or none does."""
-        from .report import out_problem, outputs, write_outputs
-
-        problem = out_problem(folder, outputs(self.kaggle, self.recipe.workbook_name if workbook else None))
-        if problem:
-            raise OptionError("folder", problem)
-        writer = None
-        if workbook:
-            from titanic_reg.sheets.workbook import write_workbook
-
-            writer = write_workbook
-        return write_outputs(self, folder, writer)
-
-
-
-def prediction_frame(recipe: Recipe, fitted: Fitted, rows: Rows, out: torch.Tensor,
-                     kaggle: bool | None = None) -> pd.DataFrame:
-    """predictions.csv: the ID (or the file's `row`), the prediction, the model's raw score;
-    for the Kaggle recipe (unless kaggle=False), submission.csv's two columns."""
-    target = recipe.target
-    if recipe.submission == "kaggle" if kaggle is None else kaggle:
-        return pd.DataFrame({recipe.id: rows.id, target.column: decision(out).numpy().astype(np.int64)})
-    key = {recipe.id: rows.id} if recipe.id else {"row": rows.row}
-    if target.kind == "number":
-        return pd.DataFrame({**key, "prediction": fitted.decode(out).numpy(), "score": out.numpy()})
-    said = decision(out).numpy() > 0
-    yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
-    if yes.lstrip("-").isdigit() and no.lstrip("-").isdigit():  # classes that are whole numbers stay numbers
-        yes, no = int(yes), int(no)
-    return pd.DataFrame({**key, "prediction": np.where(said, yes, no), "score": out.numpy()})
+        run = self.runs[name]
+        return PREDICTIONS.frame(recipe, self.fitted, data, run.predict(self.fitted.matrix(data)), run.model.output)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from .errors import TrainingError, option
-from .models import Model, mse, squared_error
+from .losses import get as get_loss
+from .models import Model
 from .summary import short
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "cg")
@@ -32,6 +33,7 @@ class TrainConfig:
     init_scale: float = 0.1
     init_bias: float = 0.2
     bias: bool = True  # the last feature is the constant Ones
+    loss: str = "mse"  # the loss trained on (losses.py)
 
 
 @dataclass(repr=False)
@@ -198,7 +200,7 @@ def _screened(model, X, y, cfg, device, progress) -> Trained:
     with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
         params, history, update = _descend(model, X[rows], y[rows], init.to(device), cfg, progress)
     with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
-        on_every_row = _losses(model, X, y, params).cpu()
+        on_every_row = _losses(model, X, y, params, loss=get_loss(cfg.loss)).cpu()
     kept = int(torch.argmin(on_every_row))
     best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1],
                   update=update.select(slice(kept, kept + 1)))
@@ -208,14 +210,14 @@ def _screened(model, X, y, cfg, device, progress) -> Trained:
 
 
 @torch.no_grad()
-def _losses(model, X, y, params, block: int = 1 << 22) -> torch.Tensor:
-    """Every start's MSE on every row, a block of rows at a time: starts x rows at once
+def _losses(model, X, y, params, block: int = 1 << 22, loss=get_loss("mse")) -> torch.Tensor:
+    """Every start's loss on every row, a block of rows at a time: starts x rows at once
     would be gigabytes at a million rows."""
     rows = max(1, block // (params.shape[0] * model.units))
     X = feature_major(X)
     total = torch.zeros(params.shape[0], dtype=torch.float64, device=X.device)
     for i in range(0, X.shape[0], rows):
-        total += squared_error(model.predict(X[i:i + rows], params), y[i:i + rows]).sum(dim=-1)
+        total += loss.rows(model.predict(X[i:i + rows], params), y[i:i + rows]).sum(dim=-1)
     return total / X.shape[0]
 
 
@@ -265,9 +267,10 @@ def _descend(model, X, y, init, cfg, progress, update=None):
     X = feature_major(X)
     params = init.clone().requires_grad_(True)
     update = update or _Step(cfg, params)
+    mean_loss = get_loss(cfg.loss).mean
     history = torch.empty(cfg.epochs + 1, init.shape[0], dtype=torch.float64, device=X.device)
     for step in range(cfg.epochs + 1):
-        loss = mse(model.predict(X, params), y)
+        loss = mean_loss(model.predict(X, params), y)
         history[step] = loss.detach()
         _check_finite(history[step], step, model, cfg)
         if step == cfg.epochs:
@@ -296,7 +299,7 @@ def _conjugate_gradient(model, X, y, init, cfg, progress):
     catches a start that begins at its minimum, whose first gradient is rounding
     already). Returns (params, history, converged).
     """
-    if not model.linear_in_params:
+    if not (model.linear_in_params and get_loss(cfg.loss).quadratic):
         raise TrainingError(f"cg (conjugate gradient) needs a loss quadratic in the parameters; the "
                             f"{model.title} model's is not: use sgd, momentum or adam")
     _, d = init.shape

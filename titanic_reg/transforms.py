@@ -1,9 +1,13 @@
 """How a column becomes features: each transform's torch form beside its formulas.
 
-A transform is fitted on the training rows (`fit` returns its statistics), then turns
-any rows into features (`torch`). Its formula twins write the same features in a cell
-(`cells`) and the same statistics over the training rows (`stat_formulas`,
-`level_formulas`), so that the workbook computes what torch computed:
+Every transform has one interface (Transform, below): it is fitted on the training rows
+(`fit(values, context)` returns its statistics), then turns any rows into features
+(`torch`). Its formula twins write the same features in a cell (`cells`) and the same
+statistics over the training rows (`stat_formulas`), so that the workbook computes what
+torch computed. It also says how its raw values are read (`reads`), written on the Data
+sheet (`raw_kind`), reported as JSON (`stats_json`), checked on new rows (`unseen`,
+`unfillable`), and read from and written to a recipe file (`from_toml`, `toml`): a new
+kind of column is one class here, and one entry in TRANSFORMS.
 
 * `Number`: fill a missing value with a training statistic (median, mean or mode),
   optionally a 0/1 `_na` column saying it was missing, optionally `log10(x+1)`, then a
@@ -33,6 +37,77 @@ CASES = ("lower", "upper")
 MISSING_LABEL = "(missing)"
 
 Name = Callable[[str], str]  # a statistic's key -> the defined name of its cell
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a transform may need beyond its column's training values."""
+
+    path: object  # the training file, for errors
+    ones: bool  # the recipe has the constant feature (a baseline level can be left out)
+    numeric: bool  # the column's values are numbers (text levels of numbers, for a category)
+
+
+class Transform:
+    """The interface every transform keeps (Number and Category below)."""
+
+    column: str
+    reason: str
+    kind: ClassVar[str]
+    reads: ClassVar[str]  # how data.py reads the raw column: "numbers" or "levels"
+
+    def fit(self, values: np.ndarray, context: FitContext) -> dict:
+        raise NotImplementedError
+
+    def names(self, stats: dict) -> list[str]:
+        raise NotImplementedError
+
+    def docs(self, stats: dict) -> list[str]:
+        raise NotImplementedError
+
+    def torch(self, values: np.ndarray, stats: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def cells(self, ref: str, name: Name, blanks: bool, stats: dict) -> list[str]:
+        raise NotImplementedError
+
+    def stat_formulas(self, rng: str, x_train: np.ndarray, name: Name, stats: dict) -> dict:
+        """Each statistic's formula over the training range `rng` (None: written as a value),
+        and whether it is an array formula."""
+        return {}
+
+    def sheet_value(self, value, stats: dict):
+        """A statistic or level as its cell holds it."""
+        return value
+
+    def raw_kind(self, stats: dict) -> str:
+        """How the Data sheet writes a raw value: "number", "text", or "levels" (numbers where they are)."""
+        return "number"
+
+    def stats_json(self, stats: dict) -> dict:
+        return dict(stats)
+
+    def unfillable(self, stats: dict) -> bool:
+        """A missing value on new rows cannot be filled (no training row had a value)."""
+        return False
+
+    def unseen(self, values: np.ndarray, stats: dict, path, gaps_expected: bool = False) -> str | None:
+        """A warning about values of new rows that training never had, or None; `gaps_expected`:
+        the training file had missing values here too (in rows dropped by missing = "drop")."""
+        return None
+
+    def level_table(self, stats: dict) -> bool:
+        """It keeps levels that the Recipe sheet lists with their counts and ranks."""
+        return False
+
+    @classmethod
+    def from_toml(cls, column: str, keys) -> "Transform":
+        """The transform of a recipe's [inputs.<column>] table (`keys`: recipe._Keys)."""
+        raise NotImplementedError
+
+    def toml_unwritten(self) -> tuple[str, ...]:
+        """Keys a recipe file leaves out for this transform (they mean nothing here)."""
+        return ()
 
 
 def number_text(value: float) -> str:
@@ -86,7 +161,7 @@ def mode_is_unique(values: np.ndarray) -> bool:
 
 
 @dataclass
-class Number:
+class Number(Transform):
     """A numeric column: fill, indicator, log10(x+1), scale."""
 
     column: str
@@ -100,12 +175,55 @@ class Number:
     whole: bool = False
     reason: str = ""
     kind: ClassVar[str] = "number"
+    reads: ClassVar[str] = "numbers"
 
     @property
     def name(self) -> str:
         return self.feature or self.column
 
-    def fit(self, x: np.ndarray) -> dict:
+    def fit(self, x: np.ndarray, context: FitContext) -> dict:
+        stats = self._statistics(x)
+        self._check(stats, context.path)
+        return stats
+
+    def _check(self, s: dict, path) -> None:
+        from .errors import InputError
+
+        where = dict(column=self.column)
+        if s["fill"] is None:
+            if self.scale != "none" or s["missing"]:
+                raise InputError(path, "no training row has a value, so it cannot be filled or scaled", **where)
+        if self.scale == "max" and not (s["max"] > 0):
+            raise InputError(path, f"no training row has {self.column} above 0, so {self.name} = "
+                                   f"{self.column} / max({self.column}) is undefined", **where)
+        if self.scale == "standard" and not (s["sd"] > 0):
+            raise InputError(path, f"every training row has the same {self.column} "
+                                   f"({number_text(s['mean'])}), so it cannot be standardised", **where)
+
+    def unfillable(self, stats: dict) -> bool:
+        return stats.get("fill", 0) is None
+
+    def unseen(self, values: np.ndarray, stats: dict, path, gaps_expected: bool = False) -> str | None:
+        gap = np.isnan(values)
+        if not gap.any() or stats["missing"] != 0 or gaps_expected:
+            return None
+        k = int(gap.sum())
+        return (f"{path}, column {self.column}: {k} row{'s' if k > 1 else ''} missing, where no training row was; "
+                f"filled with the training {self.fill} "
+                f"{number_text(stats['fill']) if stats['fill'] is not None else '(none)'}")
+
+    @classmethod
+    def from_toml(cls, column, keys) -> "Number":
+        g = keys.get
+        out = cls(column, feature=g("feature", "str"), fill=g("fill", "str", "median", FILLS),
+                  indicator=g("indicator", "bool", False), log=g("log", "bool", False),
+                  scale=g("scale", "str", "none", SCALES), min=g("min", "number"), max=g("max", "number"),
+                  whole=g("whole", "bool", False), reason=g("reason", "str", ""))
+        if out.min is not None and out.max is not None and out.min > out.max:
+            keys.fail("max", f"max {out.max:g} is below min {out.min:g}")
+        return out
+
+    def _statistics(self, x: np.ndarray) -> dict:
         observed = x[~np.isnan(x)]
         stats: dict = {"missing": int(len(x) - len(observed))}
         if observed.size == 0:
@@ -165,7 +283,7 @@ class Number:
             v = f"({v}-{name('mean')})/{name('sd')}"
         return [v] + ([f'IF({ref}="",1,0)'] if self.indicator else [])
 
-    def stat_formulas(self, rng: str, x_train: np.ndarray, name: Name) -> dict[str, tuple[str | None, bool]]:
+    def stat_formulas(self, rng: str, x_train: np.ndarray, name: Name, stats: dict) -> dict[str, tuple[str | None, bool]]:
         """Each statistic's formula over the training range `rng` (None: written as a value),
         and whether it is an array formula.
 
@@ -192,7 +310,7 @@ class Number:
 
 
 @dataclass
-class Category:
+class Category(Transform):
     """A column of levels: one 0/1 column per kept level, and `other`."""
 
     column: str
@@ -207,6 +325,7 @@ class Category:
     known: list | None = None  # values expected (others are used, with a warning)
     reason: str = ""
     kind: ClassVar[str] = "category"
+    reads: ClassVar[str] = "levels"
 
     @property
     def fixed(self) -> bool:
@@ -216,8 +335,9 @@ class Category:
     def wants_other(self) -> bool:
         return (not self.fixed) if self.other is None else self.other
 
-    def fit(self, v: np.ndarray, ones: bool, numeric: bool) -> dict:
-        """`v`: text levels (None missing); `numeric`: they are numbers, written canonically."""
+    def fit(self, v: np.ndarray, context: FitContext) -> dict:
+        """`v`: text levels (None missing); `context.numeric`: they are numbers, written canonically."""
+        ones, numeric = context.ones, context.numeric
         missing = is_missing(v)
         fill = mode(v[~missing], numeric) if self.fill == "mode" else None
         counted = v[~missing] if self.fill == "mode" else v
@@ -261,7 +381,7 @@ class Category:
             return torch.zeros((len(v), 0), dtype=DTYPE)
         return torch.from_numpy(np.stack(columns, axis=1).astype(np.float64))
 
-    def unseen(self, v: np.ndarray, stats: dict) -> np.ndarray:
+    def unseen_rows(self, v: np.ndarray, stats: dict) -> np.ndarray:
         """Where a value is none the training rows had (it goes to `other`, or has no column)."""
         v = self._filled(v, stats)
         seen = set(stats["levels"])
@@ -304,11 +424,73 @@ class Category:
             out.append(f"IF(OR({','.join(equal(r) for r in kept_refs)}),0,1)")
         return out
 
-    def stat_formulas(self, rng: str, x_train: np.ndarray, name: Name, numeric: bool) -> dict[str, tuple[str | None, bool]]:
+    def stat_formulas(self, rng: str, x_train: np.ndarray, name: Name, stats: dict) -> dict[str, tuple[str | None, bool]]:
         if self.fill != "mode":
             return {}
-        unique = numeric and mode_is_unique(x_train)  # MODE takes numbers only
+        unique = stats["numeric"] and mode_is_unique(x_train)  # MODE takes numbers only
         return {"fill": (f"MODE({rng})" if unique else None, False)}
+
+    def sheet_value(self, value, stats: dict):
+        """A level as its cell holds it: a number when the category's levels are numbers."""
+        if value is None or not stats["numeric"]:
+            return value
+        try:
+            return float(value)
+        except ValueError:  # a test value that is no number, in a category of numbers: text
+            return value
+
+    def raw_kind(self, stats: dict) -> str:
+        return "levels" if stats["numeric"] else "text"
+
+    @classmethod
+    def from_toml(cls, column, keys) -> "Category":
+        g = keys.get
+        out = cls(column, levels=keys.scalars("levels"), features=keys.scalars("features", strings_only=True),
+                  top=g("top", "int", 10), other=g("other", "bool"), baseline=g("baseline", "bool", True),
+                  fill=g("fill", "str", None, ("mode",)), case=g("case", "str", None, CASES),
+                  values=keys.scalars("values"), known=keys.scalars("known"), reason=g("reason", "str", ""))
+        if out.top < 1:
+            keys.fail("top", f"top {out.top} keeps no level: use 1 or more")
+        if out.features is not None and (out.levels is None or len(out.features) != len(out.levels)):
+            keys.fail("features", "features name the fixed levels, one each: give levels of the same length")
+        if out.levels is not None and len(set(out.levels)) < len(out.levels):
+            keys.fail("levels", "a level is listed twice")
+        return out
+
+    def toml_unwritten(self) -> tuple[str, ...]:
+        return ("top",) if self.fixed else ()
+
+    def level_table(self, stats: dict) -> bool:
+        return True
+
+    def unfillable(self, stats: dict) -> bool:
+        return stats.get("fill", 0) is None and self.fill == "mode"
+
+    def stats_json(self, stats: dict) -> dict:
+        stats = dict(stats)
+        numeric = stats.pop("numeric")
+        conv = (lambda v: None if v is None else float(v)) if numeric else (lambda v: v)
+        levels = stats["levels"]
+        stats["levels"] = [conv(v) for v in levels]
+        stats["kept"] = [conv(v) for v in stats["kept"]]
+        stats["baseline"] = conv(stats["baseline"])
+        stats["fill"] = conv(stats["fill"])
+        if len(levels) > 100:  # the rest are rarer; metrics.json stays readable
+            stats["levels"], stats["counts"] = stats["levels"][:100], stats["counts"][:100]
+            stats["more_levels"] = len(levels) - 100
+        return stats
+
+    def unseen(self, v: np.ndarray, stats: dict, path, gaps_expected: bool = False) -> str | None:
+        odd = self.unseen_rows(v, stats)
+        if not odd.any():
+            return None
+        shown = sorted({"(missing)" if x is None else x for x in v[odd]})[:5]
+        where = (f"goes to {self.column}_other" if stats["other"]
+                 else "has no column of its own (every one of its dummies is 0)")
+        k = int(odd.sum())
+        return (f"{path}, column {self.column}: {k} row{'s' if k > 1 else ''} "
+                f"({', '.join(map(repr, shown))}{', ...' if len(set(v[odd])) > 5 else ''}) "
+                f"{'hold' if k > 1 else 'holds'} a level the training rows never had; it {where}")
 
 
 # The level table of a Category with top levels: every distinct training level with its

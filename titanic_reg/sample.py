@@ -1,8 +1,11 @@
-"""A seeded sample of the rows for the workbook when the data outgrow a spreadsheet.
+"""The rows a workbook holds, and what its sheets redo over them, computed here in the core.
 
-Excel stops at 1,048,576 rows and recalculation gets slow long before; torch and
-the metrics always use every row. The sample keeps training rows first, so training
-ranges stay contiguous, and the workbook says on every sheet that it is a sample.
+Excel stops at 1,048,576 rows and recalculation gets slow long before; torch and the
+metrics always use every row. Beyond a limit the workbook holds a seeded sample: training
+rows first, so training ranges stay contiguous, and the workbook says on every sheet that
+it is a sample. Over those rows the view also holds what the sheets redo by formula: each
+model's plain gradient descent (its Descent sheet) and the closed-form least squares with
+the features' rank (LINEST on the Compare sheet). The sheets only write it out.
 """
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import dataclasses
 
 import numpy as np
 
-from titanic_reg.descent import plain_descent
-from titanic_reg import models as registry
+from .descent import plain_descent
+from .optimum import closed_form
 
 DEFAULT_MAX_ROWS = 10_000
 # A wide table's rows cost more: every cell is written and recalculated. By default the
@@ -38,10 +41,11 @@ def sample_rows(n_train: int, n_valid: int, max_rows: int, seed: int) -> np.ndar
     return np.concatenate([train, valid])
 
 
-def for_sheets(result, max_rows: int | None = None):
-    """The rows a workbook holds, with the Descent sheets' runs over them: `result`'s own
-    when they fit in `max_rows` (default_rows when None), else a seeded sample of them (and
-    of the test rows), labelled as one."""
+def workbook_view(result, max_rows: int | None = None):
+    """The rows a workbook holds, with the Descent sheets' runs and the closed form over them:
+    `result`'s own rows when they fit in `max_rows` (default_rows when None), else a seeded
+    sample of them (and of the test rows), labelled as one."""
+
     max_rows = default_rows(result) if max_rows is None else max_rows
     n, n_train = len(result.data), result.n_train
     too_many_test = result.test is not None and len(result.test) > max_rows
@@ -49,20 +53,19 @@ def for_sheets(result, max_rows: int | None = None):
     if n > max_rows or too_many_test:
         changes["sample_of"] = {"rows": n, "test": None if result.test is None else len(result.test)}
     if n > max_rows:
-        idx = sample_rows(n_train, n - n_train, max_rows, result.settings["seed"])
+        idx = sample_rows(n_train, n - n_train, max_rows, result.provenance["seed"])
         changes.update(data=result.data.take(idx), n_train=int((idx < n_train).sum()), X=result.X[idx],
                        y=result.y[idx])
     if too_many_test:
-        idx = np.sort(np.random.default_rng(result.settings["seed"]).choice(len(result.test), max_rows,
+        idx = np.sort(np.random.default_rng(result.provenance["seed"]).choice(len(result.test), max_rows,
                                                                            replace=False))
         changes.update(test=result.test.take(idx), X_test=result.X_test[idx],
                        predictions=result.predictions.iloc[idx].reset_index(drop=True))
-    view = dataclasses.replace(result, **changes) if changes else result
-    steps = result.settings.get("descent", {}).get("steps", 0)
-    if steps and not view.descent:
-        k, X, y = view.n_train, view.X, view.y
-        descent = {name: plain_descent(registry.get(name), X[:k], y[:k], result.models[name].init, steps,
-                                       result.settings["descent"]["lr"][name])
-                   for name in result.models if name in result.settings["descent"]["lr"]}
-        view = dataclasses.replace(view, descent=descent)
+    view = dataclasses.replace(result, **changes)
+    k, X, y = view.n_train, view.X, view.y
+    steps = result.descent_steps
+    view.runs = {name: run if not (steps and run.descent_lr) else dataclasses.replace(
+        run, descent=plain_descent(run.model, X[:k], y[:k], run.trained.init, steps, run.descent_lr, run.loss))
+        for name, run in result.runs.items()}
+    view.optimum = closed_form(X[:k], y[:k], rank=True)
     return view

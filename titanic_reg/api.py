@@ -1,0 +1,54 @@
+"""The Python API: `fit` and what a notebook does with its result, the layer above the core
+(titanic_reg's computing modules) and the workbook writer (titanic_reg.sheets), which
+never import each other upward or here.
+
+    import titanic_reg
+    result = titanic_reg.fit("data/train.csv")       # a Result: the core's FitResult, and
+    result.to_excel("titanic.xlsx")                  # its files
+    result.save("out")
+    titanic_reg.read_sheet("titanic.xlsx", "TwoReLU")
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from . import pipeline
+from .errors import OptionError
+from .result import FitResult
+from .sheets.read import read_sheet
+
+__all__ = ["Result", "fit", "read_sheet"]
+
+
+class Result(FitResult):
+    """A FitResult that writes its workbook and outputs (see FitResult for the rest)."""
+
+    def to_excel(self, path, max_rows: int | None = None) -> Path:
+        """Write the workbook (as `titanic-reg fit` does) to `path`, replaced whole or not at all;
+        beyond `max_rows` rows (10,000, fewer for a wide table, when None) it holds a seeded sample."""
+        from .atomic import write_atomic
+        from .sheets.workbook import write_workbook
+
+        path = Path(path)
+        if path.suffix.lower() != ".xlsx":
+            raise OptionError("path", f"a workbook's name ends in .xlsx, not {path.name!r}")
+        return write_atomic(path, lambda tmp: write_workbook(self, tmp, max_rows))
+
+    def save(self, folder, workbook: bool = True) -> list[Path]:
+        """Write every output `titanic-reg fit` writes into `folder` (created if missing):
+        metrics.json, the predictions, recipe.toml, loss.png and the workbook; all replace
+        their old versions together, or none does."""
+        from .report import out_problem, outputs, write_outputs
+        from .sheets.workbook import write_workbook
+
+        problem = out_problem(folder, outputs(self.submission.file, self.recipe.workbook_name if workbook else None))
+        if problem:
+            raise OptionError("folder", problem)
+        return write_outputs(self, folder, write_workbook if workbook else None)
+
+
+@functools.wraps(pipeline.fit)  # its signature and docstring: every option, for help() and completion
+def fit(*args, **options) -> Result:
+    core = pipeline.fit(*args, **options)
+    return Result(**{name: getattr(core, name) for name in core.__dataclass_fields__})

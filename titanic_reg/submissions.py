@@ -1,0 +1,86 @@
+"""What the predictions file is: our own predictions.csv, or a competition's submission, named
+by the recipe (`submission = "kaggle"`): each a strategy that says the file's name, its
+columns, its text, and its cells on the workbook's Test sheet.
+
+    strategy = recipe.submission_strategy      # SUBMISSIONS[recipe.submission]
+    frame = strategy.frame(recipe, fitted, rows, out, output)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Submission:
+    """predictions.csv: the ID (or the file's `row`), the prediction in the target's own terms,
+    and the model's raw score."""
+
+    file: str = "predictions.csv"
+    whole_ids: bool = False  # IDs must be whole numbers (a competition matches rows by them)
+
+    def frame(self, recipe, fitted, rows, out, output):
+        import pandas as pd
+
+        target = recipe.target
+        key = {recipe.id: rows.id} if recipe.id else {"row": rows.row}
+        if target.kind == "number":
+            return pd.DataFrame({**key, "prediction": fitted.decode(out).numpy(), "score": out.numpy()})
+        said = output.decide(out).numpy() > 0
+        yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
+        if yes.lstrip("-").isdigit() and no.lstrip("-").isdigit():  # classes that are whole numbers stay numbers
+            yes, no = int(yes), int(no)
+        return pd.DataFrame({**key, "prediction": np.where(said, yes, no), "score": out.numpy()})
+
+    def text(self, frame) -> str:
+        return frame.to_csv(index=False, lineterminator="\n")
+
+    def heads(self, target) -> list[str]:
+        """Its columns on the Test sheet, after the models' own."""
+        return ["prediction", "score"]
+
+    def cells(self, frame, i: int, pred: str | None, target, fitted, decode_cell, output) -> list:
+        """Row i's cells on the Test sheet: (formula or None for a reported value, value, number
+        format), from the model's prediction cell `pred` (None: a baseline's, reported)."""
+        score = float(frame["score"].iat[i])
+        said = frame["prediction"].iat[i]
+        if target.kind == "number":
+            formula, fmt = (decode_cell(pred) if pred else None), "pred"
+            said = float(said)
+        else:
+            yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
+            formula = f"IF({pred}>0.5,{_text(yes)},{_text(no)})" if pred else None
+            fmt = "text"
+        return [(formula, said, fmt), (pred, score, "pred")]
+
+
+@dataclass(frozen=True)
+class Kaggle(Submission):
+    """Kaggle's submission.csv: the ID and the 0/1 decision, under the target's own name."""
+
+    file: str = "submission.csv"
+    whole_ids: bool = True
+
+    def frame(self, recipe, fitted, rows, out, output):
+        import pandas as pd
+
+        return pd.DataFrame({recipe.id: rows.id, recipe.target.column: output.decide(out).numpy().astype(np.int64)})
+
+    def text(self, frame) -> str:
+        return frame.astype("int64").to_csv(index=False, lineterminator="\n")
+
+    def heads(self, target) -> list[str]:
+        return [target.column]
+
+    def cells(self, frame, i, pred, target, fitted, decode_cell, output) -> list:
+        value = int(frame[target.column].iat[i])
+        return [(output.decide_excel(pred) if pred else None, value, "int")]
+
+
+PREDICTIONS = Submission()
+SUBMISSIONS = {None: PREDICTIONS, "kaggle": Kaggle()}
+
+
+def _text(value: str) -> str:
+    return '"' + str(value).replace('"', '""') + '"'
