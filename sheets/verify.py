@@ -870,7 +870,8 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite number >= 0, not {tol!r}")
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
-        raise ValueError(f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, not {timeout!r}")
+        raise ValueError(f"timeout must be a finite number of seconds above 0 and at most {MAX_TIMEOUT:g}, "
+                         f"not {timeout!r}")
     # `timeout` covers the whole command: reading the workbook, the engine and reading its result.
     deadline = time.monotonic() + timeout
     given = Path(xlsx_path)
