@@ -12,6 +12,10 @@ fi
 if ! command -v ssconvert >/dev/null 2>&1; then
     missing+=(gnumeric)
 fi
+# tests/test_verify.py watches the engines' connections with strace.
+if ! command -v strace >/dev/null 2>&1; then
+    missing+=(strace)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "test.sh: installing ${missing[*]}" >&2

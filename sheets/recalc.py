@@ -159,6 +159,31 @@ def find_soffice() -> str | None:
     return None
 
 
+def _engine_env(work: Path) -> dict[str, str]:
+    """The whole environment an engine runs with, not the caller's: a workbook can read the
+    environment (Gnumeric's GETENV) and show it in a cell, so nothing of the user's (tokens,
+    DISPLAY, the D-Bus session, proxies) reaches the engine. HOME and TMPDIR are folders of
+    `work`, which is removed afterwards. CUPS: LibreOffice looks its printers up when a sheet
+    has print titles, connecting to port 631; SAL_DISABLE_CUPS stops that, and CUPS_SERVER
+    names a socket that does not exist, for whatever CUPS client is run all the same."""
+    for sub in ("home", "tmp"):
+        (work / sub).mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH") or os.defpath,
+        "HOME": str(work / "home"),
+        "TMPDIR": str(work / "tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "SAL_DISABLE_CUPS": "1",
+        "CUPS_SERVER": str(work / "no-cups.sock"),
+        "GSETTINGS_BACKEND": "memory",  # Gnumeric's settings: in memory, nothing read or written
+        "NO_AT_BRIDGE": "1",
+    }
+    if sys.platform == "win32":  # pragma: no cover - what a Windows program needs to start at all
+        env.update({k: os.environ[k] for k in ("SYSTEMROOT", "WINDIR", "COMSPEC") if k in os.environ})
+    return env
+
+
 def _write_profile(profile_dir: Path) -> None:
     user = profile_dir / "user"
     user.mkdir(parents=True)
@@ -226,14 +251,10 @@ def _gnumeric(xlsx_path, *, timeout: float) -> Path:
         raise NoGnumeric()
     work = Path(tempfile.mkdtemp(prefix="titanic-reg-gnumeric-"))
     try:
-        for sub in ("home", "tmp", "in"):
-            (work / sub).mkdir()
+        (work / "in").mkdir()
         inp, produced = work / "in" / "workbook.xlsx", work / "workbook.xlsx"
         shutil.copyfile(src, inp)
-        # Its settings (GSettings) in memory and a throw-away HOME: nothing of the user's is
-        # read or written, and parallel runs do not meet.
-        env = {**os.environ, "HOME": str(work / "home"), "TMPDIR": str(work / "tmp"),
-               "GSETTINGS_BACKEND": "memory", "NO_AT_BRIDGE": "1"}
+        env = _engine_env(work)
         cmd = [exe, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(inp), str(produced)]
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -301,15 +322,15 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
             "--outdir", str(outdir),
             str(inp),
         ]
+        # Its scratch files go into `work`, which is removed even when LibreOffice is
+        # killed and cannot clean up after itself; its IPC socket, in /tmp, _kill_group removes.
+        env = _engine_env(work)
         try:
-            # Its scratch files go into `work`, which is removed even when LibreOffice is
-            # killed and cannot clean up after itself; its IPC socket, in /tmp, _kill_group removes.
-            (work / "tmp").mkdir()
             pipes_before = _osl_pipes()
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=work, start_new_session=(os.name == "posix"),
-                env={**os.environ, "TMPDIR": str(work / "tmp")},
+                env=env,
             )
         except OSError as exc:
             raise NoLibreOffice(f"cannot run LibreOffice ({exe}): {exc}; {INSTALL_HINT}") from exc

@@ -50,7 +50,6 @@ from typing import Iterator
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
-from .functions import functions_used
 from .recalc import ENGINE_TITLES, RecalcTimeout, recalculate
 
 __all__ = ["VerifyError", "Report", "verify", "read_formula_cells", "check_archive"]
@@ -60,10 +59,16 @@ MAX_UNCOMPRESSED_BYTES = 2 * 1024 * 1024 * 1024
 MAX_RATIO = 200
 MAX_MEMBERS = 10_000
 MAX_FORMULA_CELLS = 5_000_000  # array ranges included; guards absurd ref="A1:XFD1048576"
+# One formula's reach: an array formula's cells, and the largest range it names. A 1.6 KB file
+# whose array formula covered A1:D1000000 took 2.4 GB and minutes. A whole column (A:A) is
+# common and allowed; four of them at once are not.
+MAX_ARRAY_CELLS = 100_000
+MAX_RANGE_CELLS = 2 * 1_048_576
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 MAX_SMALL_PART = 16 * 1024 * 1024  # the workbook, relationships, properties: read whole
 MAX_ITEM_ELEMENTS = 16 * MAX_COL  # a row's cells and what they hold; a shared string's runs
 N_WORST = 5
+MAX_TIMEOUT = 86_400.0  # a day: longer is a mistake (1e300 overflowed the clock), not a workbook
 
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -262,15 +267,26 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _events(zf: zipfile.ZipFile, member: str, events=("end",)) -> Iterator:
+def _past(deadline: float | None, member: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise VerifyError(f"reading {member} took longer than the time allowed (--timeout)")
+
+
+def _events(zf: zipfile.ZipFile, member: str, events=("end",), deadline: float | None = None) -> Iterator:
     """iterparse events of one member, with defusedxml's protections.
 
     A DTD (and so any entity: "billion laughs", external entities) is refused
     with a VerifyError naming the part; no part of an .xlsx file needs one.
+    Every part is read against `deadline`: many large parts (relationships,
+    say) each under its own limit still add up to minutes.
     """
+    _past(deadline, member)
     with zf.open(member) as fh:
         try:
-            yield from iterparse(fh, events=events, forbid_dtd=True)
+            for n, item in enumerate(iterparse(fh, events=events, forbid_dtd=True)):
+                if not n % 16_384:
+                    _past(deadline, member)
+                yield item
         except DefusedXmlException as exc:
             raise VerifyError(
                 f"not a readable .xlsx workbook (refused: {member} declares a DTD or XML entities, "
@@ -279,7 +295,7 @@ def _events(zf: zipfile.ZipFile, member: str, events=("end",)) -> Iterator:
             ) from None
 
 
-def _parse_small(zf: zipfile.ZipFile, member: str):
+def _parse_small(zf: zipfile.ZipFile, member: str, deadline: float | None = None):
     """A part read whole (the workbook, its relationships, app properties): refused past
     MAX_SMALL_PART, so that no part read this way can fill memory."""
     size = zf.getinfo(member).file_size
@@ -287,39 +303,40 @@ def _parse_small(zf: zipfile.ZipFile, member: str):
         raise VerifyError(f"not a readable .xlsx workbook (refused: {member} unpacks to {_size(size)}, past the "
                           f"{_size(MAX_SMALL_PART)} such a part may hold)")
     root = None
-    for _event, elem in _events(zf, member):
+    for _event, elem in _events(zf, member, deadline=deadline):
         root = elem
     return root
 
 
-def _stream(zf: zipfile.ZipFile, member: str, item: str, deadline: float | None = None) -> Iterator:
+def _stream(zf: zipfile.ZipFile, member: str, item: str | tuple[str, ...],
+            deadline: float | None = None) -> Iterator:
     """The `item` elements of a large part (a sheet's rows, the shared strings), each whole,
     in a memory bounded whatever the XML holds: every other element is dropped as soon as
     it ends, and an item is dropped once the caller has read it. An item of more than
     MAX_ITEM_ELEMENTS elements (a row holds at most 16,384 cells) is refused, and the
-    reading stops at `deadline` (time.monotonic()) with a VerifyError."""
+    reading stops at `deadline` (time.monotonic()) with a VerifyError. `item` may name
+    several elements (none inside another)."""
+    items = (item,) if isinstance(item, str) else item
     parents: list = []
     open_items = 0
     inner = 0  # elements inside the item being read
-    seen = 0
-    for event, elem in _events(zf, member, ("start", "end")):
+    current = items[0]
+    for event, elem in _events(zf, member, ("start", "end"), deadline):
         if event == "start":
             parents.append(elem)
-            if _local(elem.tag) == item:
+            if _local(elem.tag) in items:
                 open_items += 1
+                current = _local(elem.tag)
             continue
         parents.pop()
-        seen += 1
-        if deadline is not None and not seen % 65_536 and time.monotonic() > deadline:
-            raise VerifyError(f"reading {member} took longer than the time allowed (--timeout)")
-        if _local(elem.tag) == item:
+        if _local(elem.tag) in items:
             open_items -= 1
             inner = 0
             yield elem
         elif open_items:
             inner += 1
             if inner > MAX_ITEM_ELEMENTS:
-                raise VerifyError(f"not a readable .xlsx workbook (refused: a <{item}> of {member} holds "
+                raise VerifyError(f"not a readable .xlsx workbook (refused: a <{current}> of {member} holds "
                                   f"more than {MAX_ITEM_ELEMENTS:,} elements)")
             continue  # part of an item: read with it
         elem.clear()
@@ -327,39 +344,110 @@ def _stream(zf: zipfile.ZipFile, member: str, item: str, deadline: float | None 
             parents[-1].remove(elem)  # the last child: each is dropped as it ends
 
 
-# Parts that exist to fetch from outside the file: data connections, web queries, links to
-# other workbooks.
+# Parts that exist to fetch from outside the file (data connections, web queries, links to
+# other workbooks) or that hold formulas no engine here checks (Excel 4 macro sheets). Known
+# by their content type ([Content_Types].xml) and by the type of the relationship that leads
+# to them, never by their name alone: a part can be called anything.
 _REACHING_PARTS = re.compile(r"(?i)^xl/(?:connections\.xml$|queryTables/|externalLinks/)")
+_REFUSED_KINDS = {  # the last word of a content type or relationship type, lower case: what it is
+    "connections": "a connection to data outside the file",
+    "querytable": "a web or database query",
+    "externallink": "a link to another workbook",
+    "externallinkpath": "a link to another workbook",
+    "xlexternallinkpath": "a link to another workbook",
+    "xlmacrosheet": "an Excel 4 macro sheet",
+    "xlintlmacrosheet": "an Excel 4 macro sheet",
+    "macrosheet": "an Excel 4 macro sheet",
+    "intlmacrosheet": "an Excel 4 macro sheet",
+    "dialogsheet": "a dialog sheet",
+}
 # Functions that fetch or call out when recalculated.
 REACHING_FUNCTIONS = frozenset({"WEBSERVICE", "RTD", "DDE", "CALL", "REGISTER", "REGISTER.ID", "IMPORTXML",
                                 "IMPORTDATA", "IMPORTHTML", "IMPORTRANGE", "IMPORTFEED"})
+# Functions that read the machine: its environment (Gnumeric's GETENV), the file's path and the
+# system (CELL, INFO), a named pipe (Gnumeric's ATL_LAST), Excel 4's workspace and file functions.
+MACHINE_FUNCTIONS = frozenset({"GETENV", "CELL", "INFO", "ATL_LAST", "GET.LINK", "GET.CELL", "GET.WORKSPACE",
+                               "GET.DOCUMENT", "GET.WORKBOOK", "FILES", "DIRECTORY", "EXEC", "EXECUTE", "RUN",
+                               "FOPEN", "FREAD", "FREADLN", "FWRITE", "FWRITELN", "EVALUATE"})
+
+_CALL = re.compile(r"([A-Za-z_\\][A-Za-z0-9_.\\]*)\s*\(")
+_STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
-def _refuse_what_reaches_out(zf: zipfile.ZipFile) -> None:
+def refused_calls(formula: str) -> list[tuple[str, str]]:
+    """(name as written, why) of each function the formula calls that verify will not run.
+
+    A name counts with any prefix before a dot: `_xlfn.WEBSERVICE` is how an .xlsx stores
+    WEBSERVICE and what LibreOffice evaluates, and `_xludf.`, `_xlws.`, `ORG.OPENOFFICE.`
+    and the like prefix names too; checking every dotted tail catches each."""
+    found = []
+    for name in _CALL.findall(_STRING.sub('""', formula)):
+        words = name.upper().split(".")
+        tails = {".".join(words[i:]) for i in range(len(words))}
+        if tails & REACHING_FUNCTIONS:
+            found.append((name, "which reaches outside the file; verify recalculates nothing that could "
+                                "connect anywhere"))
+        elif tails & MACHINE_FUNCTIONS:
+            found.append((name, "which reads this machine (its environment, files or paths); verify "
+                                "recalculates nothing that reads the machine"))
+    return found
+
+
+def _refuse_calls(formula: str, where: str) -> None:
+    calls = refused_calls(formula)
+    if calls:
+        name, why = calls[0]
+        raise VerifyError(f"refused: {where} calls {name.upper()}, {why}")
+
+
+def _kind(type_uri: str) -> str:
+    """'connections' from '.../relationships/connections' or
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml'."""
+    word = type_uri.rpartition("/")[2].partition("+")[0].partition(";")[0]
+    return word.rpartition(".")[2].strip().lower()
+
+
+def _refuse_what_reaches_out(zf: zipfile.ZipFile, deadline: float | None = None) -> None:
     """VerifyError for a workbook that would make the engine connect anywhere: a relationship
     to a target outside the file (an image linked by URL, a hyperlink, an OLE object, another
-    workbook) or a data connection. Checked before any engine sees the file: a workbook
-    someone sent must not reach a network, nor a file of this machine."""
+    workbook), a data connection or query, or a part no engine here checks (a macro sheet),
+    by its name, its content type or the type of a relationship to it. Checked before any
+    engine sees the file: a workbook someone sent must not reach a network, nor a file of
+    this machine."""
     for name in zf.namelist():
         if _REACHING_PARTS.search(name):
             raise VerifyError(f"refused: it holds {name}, a connection to data outside the file")
+    types = _parse_small(zf, "[Content_Types].xml", deadline)
+    for entry in types:
+        what = _REFUSED_KINDS.get(_kind(entry.get("ContentType", "")))
+        if what:
+            part = entry.get("PartName") or f"*.{entry.get('Extension', '')}"
+            raise VerifyError(f"refused: it holds {part.lstrip('/')}, {what} (content type "
+                              f"{entry.get('ContentType')}); verify opens nothing that reaches outside")
+    for name in zf.namelist():
         if not name.endswith(".rels"):
             continue
-        for rel in _parse_small(zf, name):
-            if _local(rel.tag) == "Relationship" and rel.get("TargetMode") == "External":
+        for rel in _parse_small(zf, name, deadline):
+            if _local(rel.tag) != "Relationship":
+                continue
+            if rel.get("TargetMode") == "External":
                 kind = rel.get("Type", "").rpartition("/")[2] or "relationship"
                 raise VerifyError(f"refused: {name} links to {rel.get('Target', '')!r} outside the file "
                                   f"(an external {kind}); verify opens nothing that reaches outside")
+            what = _REFUSED_KINDS.get(_kind(rel.get("Type", "")))
+            if what:
+                raise VerifyError(f"refused: {name} leads to {rel.get('Target', '')!r}, {what} (relationship "
+                                  f"type {rel.get('Type')}); verify opens nothing that reaches outside")
 
 
-def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+def _rels(zf: zipfile.ZipFile, part: str, deadline: float | None = None) -> dict[str, tuple[str, str]]:
     """{Id: (Type, resolved target member)} of a part's .rels, or {}."""
     base, name = posixpath.split(part)
     rels_name = posixpath.join(base, "_rels", name + ".rels")
     if rels_name not in zf.NameToInfo:
         return {}
     out = {}
-    root = _parse_small(zf, rels_name)
+    root = _parse_small(zf, rels_name, deadline)
     for rel in root:
         if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
             continue
@@ -372,31 +460,56 @@ def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _workbook_part(zf: zipfile.ZipFile) -> str:
-    for typ, target in _rels(zf, "").values():
+def _workbook_part(zf: zipfile.ZipFile, deadline: float | None = None) -> str:
+    for typ, target in _rels(zf, "", deadline).values():
         if typ.endswith("/officeDocument"):
             return target
     return "xl/workbook.xml"
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> tuple[str, list[tuple[str, str]], dict]:
-    """(workbook part, [(sheet name, worksheet member)], workbook rels)."""
-    wb_part = _workbook_part(zf)
+def _sheet_parts(zf: zipfile.ZipFile, deadline: float | None = None,
+                 check: bool = False) -> tuple[str, list[tuple[str, str]], dict]:
+    """(workbook part, [(sheet name, worksheet member)], workbook rels).
+
+    check=True (the workbook to verify): refuse what another program would read otherwise
+    than this reader, so that no sheet goes unchecked: two sheets of one name (names are
+    compared without case, as Excel does), a sheet whose part is missing or named with
+    percent-escapes (read as another name, or not at all), a sheet of a kind other than a
+    worksheet or chart sheet, and defined names that call what verify refuses."""
+    wb_part = _workbook_part(zf, deadline)
     if wb_part not in zf.NameToInfo:
         raise VerifyError(f"no workbook part ({wb_part}) in the archive")
-    rels = _rels(zf, wb_part)
-    root = _parse_small(zf, wb_part)
+    rels = _rels(zf, wb_part, deadline)
+    root = _parse_small(zf, wb_part, deadline)
     sheets = []
+    seen: dict[str, str] = {}
     for elem in root.iter():
-        if _local(elem.tag) != "sheet":
+        tag = _local(elem.tag)
+        if check and tag == "definedName":
+            _refuse_calls(elem.text or "", f"the defined name {elem.get('name', '?')}")
+        if tag != "sheet":
             continue
         rid = None
         for k, v in elem.attrib.items():
             if _local(k) == "id":
                 rid = v
         typ, target = rels.get(rid, ("", ""))
+        name = elem.get("name", "?")
+        if check:
+            if name.casefold() in seen:
+                raise VerifyError(f"refused: two sheets are named {seen[name.casefold()]!r} and {name!r} (one name "
+                                  "to Excel); which one a program reads differs")
+            seen[name.casefold()] = name
+            if "%" in target:
+                raise VerifyError(f"refused: sheet {name!r} is stored as {target!r}, a name with percent-escapes "
+                                  "that programs resolve differently")
+            if not typ.endswith(("/worksheet", "/chartsheet")):
+                what = f"a {_kind(typ)} (relationship type {typ})" if typ else "no part the workbook relates"
+                raise VerifyError(f"refused: sheet {name!r} is {what}, not a worksheet verify can check")
+            if target not in zf.NameToInfo:
+                raise VerifyError(f"refused: sheet {name!r} is stored as {target!r}, which is not in the file")
         if typ.endswith("/worksheet") and target in zf.NameToInfo:
-            sheets.append((elem.get("name", "?"), target))
+            sheets.append((name, target))
     return wb_part, sheets, rels
 
 
@@ -491,6 +604,32 @@ def _cell_value(c, ns: str, shared: list[str]):
     return text  # "d" (ISO date) and anything unknown: compare as text
 
 
+_RANGE_CELLS = re.compile(r"(?<![A-Za-z0-9_.$])\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*:"
+                          r"\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?![A-Za-z0-9_.(])")
+_RANGE_COLS = re.compile(r"(?<![A-Za-z0-9_.$])\$?([A-Za-z]{1,3})\s*:\s*\$?([A-Za-z]{1,3})(?![A-Za-z0-9_.(!])")
+_RANGE_ROWS = re.compile(r"(?<![A-Za-z0-9_.$:])\$?([0-9]{1,7})\s*:\s*\$?([0-9]{1,7})(?![0-9.:])")
+
+
+def range_cells(formula: str) -> int:
+    """Cells of the largest range a formula names (A1:D9, whole columns A:C, whole rows 1:3)."""
+    text = _STRING.sub('""', formula)
+    largest = 0
+    for a, r1, b, r2 in _RANGE_CELLS.findall(text):
+        largest = max(largest, (abs(_col_index(b) - _col_index(a)) + 1) * (abs(int(r2) - int(r1)) + 1))
+    for a, b in _RANGE_COLS.findall(text):
+        largest = max(largest, (abs(_col_index(b) - _col_index(a)) + 1) * MAX_ROW)
+    for r1, r2 in _RANGE_ROWS.findall(text):
+        largest = max(largest, (abs(int(r2) - int(r1)) + 1) * MAX_COL)
+    return largest
+
+
+def _refuse_large_ranges(formula: str, where: str) -> None:
+    n = range_cells(formula)
+    if n > MAX_RANGE_CELLS:
+        raise VerifyError(f"refused: {where} names a range of {n:,} cells (limit {MAX_RANGE_CELLS:,}): a formula "
+                          "that small can make the engine hold and compute millions of values")
+
+
 def _read_sheet(zf, member, shared, *, wanted=None, budget, deadline=None):
     """Read one worksheet.
 
@@ -503,8 +642,13 @@ def _read_sheet(zf, member, shared, *, wanted=None, budget, deadline=None):
     pending: dict[tuple[int, int], str] = {}  # array-range cells not seen yet
     ns = None
     row_idx = -1
-    for elem in _stream(zf, member, "row", deadline):
+    items = "row" if wanted is not None else ("row", "formula", "formula1", "formula2")
+    for elem in _stream(zf, member, items, deadline):
         tag = elem.tag
+        if _local(tag) != "row":  # a conditional format's or a validation's formula: never a value
+            _refuse_calls(elem.text or "", f"a conditional format or data validation of {member}")
+            _refuse_large_ranges(elem.text or "", f"a conditional format or data validation of {member}")
+            continue
         if ns is None:
             ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
         r_attr = elem.get("r")
@@ -526,10 +670,18 @@ def _read_sheet(zf, member, shared, *, wanted=None, budget, deadline=None):
             f = c.find(ns + "f")
             if f is not None:
                 text = f.text or ""
+                if f.get("t") == "dataTable":
+                    raise VerifyError(f"refused: {member} cell {_a1(*key)} holds a data table (what-if table), "
+                                      "which the engines here recalculate otherwise than Excel, or not at all")
+                _refuse_large_ranges(text, f"{member} cell {_a1(*key)}")
                 if f.get("t") == "array" and f.get("ref"):
                     a, _, b = f.get("ref").partition(":")
                     (r1, c1), (r2, c2) = _parse_ref(a), _parse_ref(b or a)
                     n = (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
+                    if n > MAX_ARRAY_CELLS:
+                        raise VerifyError(f"refused: {member} cell {_a1(*key)} holds an array formula over "
+                                          f"{f.get('ref')}, {n:,} cells (limit {MAX_ARRAY_CELLS:,}): a few bytes "
+                                          "that would make the engine compute and write millions of cells")
                     budget[0] -= n
                     if budget[0] < 0:
                         raise VerifyError(f"more than {MAX_FORMULA_CELLS:,} formula cells")
@@ -574,19 +726,15 @@ def read_formula_cells(xlsx_path: str | os.PathLike,
     check_archive(path)
     with _open_zip(path) as zf:
         try:
-            _refuse_what_reaches_out(zf)
-            _wb, sheets, rels = _sheet_parts(zf)
+            _refuse_what_reaches_out(zf, deadline)
+            _wb, sheets, rels = _sheet_parts(zf, deadline, check=True)
             shared = _shared_strings(zf, rels, deadline)
             budget = [MAX_FORMULA_CELLS]
             cells = {name: _read_sheet(zf, member, shared, budget=budget, deadline=deadline)
                      for name, member in sheets}
             for name, found in cells.items():
                 for key, (formula, _value) in found.items():
-                    calls = functions_used(formula) & REACHING_FUNCTIONS
-                    if calls:
-                        raise VerifyError(f"refused: {name}!{_a1(*key)} calls {', '.join(sorted(calls))}, which "
-                                          "reaches outside the file; verify recalculates nothing that could "
-                                          "connect anywhere")
+                    _refuse_calls(formula, f"{name}!{_a1(*key)}")
             return cells
         except VerifyError as exc:
             raise VerifyError(f"{path}: {exc}") from None
@@ -602,7 +750,7 @@ def _read_values(path: Path, wanted: dict[str, set],
     """Values of the wanted cells per sheet (None for a missing sheet), and the app name."""
     with _open_zip(path) as zf:
         try:
-            _wb, sheets, rels = _sheet_parts(zf)
+            _wb, sheets, rels = _sheet_parts(zf, deadline)
             shared = _shared_strings(zf, rels, deadline)
             members = dict(sheets)
             out: dict[str, dict | None] = {}
@@ -670,18 +818,9 @@ def engine_title(engine: str) -> str:
     return ENGINE_TITLES.get(engine, engine)
 
 
-def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 120,
-           soffice: str | None = None, engine: str = "libreoffice") -> Report:
-    """Recalculate xlsx_path in `engine` (LibreOffice, or Gnumeric) and compare with its
-    cached values.
-
-    Raises VerifyError for a file refused as unsafe or unreadable (checked
-    before the engine starts), sheets.recalc.NoEngine when the engine is
-    missing and sheets.recalc.RecalcError when it fails.
-    """
-    # `timeout` covers the whole command: reading the workbook, the engine and reading its result.
-    deadline = time.monotonic() + timeout
-    given = Path(xlsx_path)
+def _run(given: Path, deadline: float, timeout: float, soffice, engine):
+    """The reading, the engine and the reading of its result, for :func:`verify`:
+    (formula cells, notes, recalculated values, the engine's name and version)."""
     private = _private_copy(given)
     try:
         path = private / given.name  # checked, parsed and converted: the one copy, whoever changes `given`
@@ -689,6 +828,9 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
             original = read_formula_cells(path, deadline)  # runs check_archive first
         except VerifyError as exc:
             raise VerifyError(str(exc).replace(str(path), str(given))) from None
+        if not any(original.values()):  # OK over nothing checked would say nothing
+            raise VerifyError(f"{given}: holds no formula cell, so there is nothing to verify (verify compares "
+                              "formulas' cached values with a recalculation)")
         how = ("LibreOffice ran with macro execution disabled" if engine == "libreoffice"
                else f"{engine_title(engine)} runs no macros")
         notes = [f"{', '.join(parts)} hold{'s' if len(parts) == 1 else ''} macros; {how}, so none ran"
@@ -705,9 +847,40 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
     finally:
         shutil.rmtree(private, ignore_errors=True)
     try:
-        values, app = _read_values(recalced, wanted, deadline + 60)  # its own output, once: a grace
+        values, app = _read_values(recalced, wanted, deadline)
+    except VerifyError as exc:
+        if time.monotonic() <= deadline:
+            raise
+        raise VerifyError(f"{given}: reading {engine_title(engine)}'s result took longer than the time allowed "
+                          f"({timeout:g} s, the engine's run included)") from None
     finally:
         shutil.rmtree(recalced.parent, ignore_errors=True)
+    return original, notes, values, app
+
+
+def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 120,
+           soffice: str | None = None, engine: str = "libreoffice") -> Report:
+    """Recalculate xlsx_path in `engine` (LibreOffice, or Gnumeric) and compare with its
+    cached values.
+
+    Raises VerifyError for a file refused as unsafe or unreadable (checked
+    before the engine starts), sheets.recalc.NoEngine when the engine is
+    missing and sheets.recalc.RecalcError when it fails.
+    """
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite number >= 0, not {tol!r}")
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise ValueError(f"timeout must be a finite number of seconds above 0 and at most {MAX_TIMEOUT:g}, "
+                         f"not {timeout!r}")
+    # `timeout` covers the whole command: reading the workbook, the engine and reading its result.
+    deadline = time.monotonic() + timeout
+    given = Path(xlsx_path)
+    try:
+        original, notes, values, app = _run(given, deadline, timeout, soffice, engine)
+    except OSError as exc:  # the temporary folder full or unwritable: nothing of the user's is touched
+        raise VerifyError(f"{given}: cannot work in the temporary folder {tempfile.gettempdir()} "
+                          f"({exc.strerror or exc})") from None
+    wanted = {name for name, cells in original.items() if cells}
 
     checked = 0
     max_diff = 0.0
@@ -742,7 +915,7 @@ def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 
             elif item > heap[0]:
                 heapq.heapreplace(heap, item)
     worst = [t for _d, _s, t in sorted(heap, reverse=True)]
-    ok = max_diff <= tol and not errors and not details
+    ok = max_diff <= tol and not errors and not details and checked > 0
     return Report(
         cells_checked=checked, max_diff=max_diff, worst=worst, errors=errors, ok=ok,
         tol=tol, engine=app, n_over_tol=n_over, sheets=len(original), details=details, notes=notes,

@@ -304,6 +304,93 @@ def _long_row(tmp_path, monkeypatch):
                         b'<row r="1">' + row + b"</row></sheetData></worksheet>")
 
 
+def _formula(formula, name="calls.xlsx"):
+    """A workbook whose Data!B2 holds `formula` (cached 0)."""
+    def make(tmp_path, monkeypatch):
+        import xlsxwriter
+
+        path = tmp_path / name
+        with xlsxwriter.Workbook(path) as wb:
+            ws = wb.add_worksheet("Data")
+            ws.write_number("A1", 2)
+            ws.write_formula("B2", formula, None, 0)
+        return path
+    return make
+
+
+def _edited(member, edit, name="edited.xlsx"):
+    """_small_workbook with one member's bytes passed through edit(bytes) -> bytes."""
+    def make(tmp_path, monkeypatch):
+        good = _small_workbook(tmp_path / "good.xlsx")
+        with zipfile.ZipFile(good) as z:
+            data = z.read(member)
+        return _with_member(good, tmp_path / name, member, edit(data))
+    return make
+
+
+def _renamed_part(part, content_type, rel_type, body):
+    """A part under a name no rule knows, declared by its content type and related from the
+    workbook by its relationship type: what Excel and LibreOffice go by."""
+    def make(tmp_path, monkeypatch):
+        good = _small_workbook(tmp_path / "good.xlsx")
+        with zipfile.ZipFile(good) as z:
+            types, rels = z.read("[Content_Types].xml"), z.read("xl/_rels/workbook.xml.rels")
+        step = _with_member(good, tmp_path / "step.xlsx", part, body)
+        if content_type:
+            types = types.replace(b"</Types>", b'<Override PartName="/%s" ContentType="%s"/></Types>'
+                                  % (part.encode(), content_type.encode()))
+        step = _with_member(step, tmp_path / "step2.xlsx", "[Content_Types].xml", types)
+        if rel_type:
+            rels = rels.replace(b"</Relationships>", b'<Relationship Id="rId99" Type="%s" Target="%s"/>'
+                                b"</Relationships>" % (rel_type.encode(), part.removeprefix("xl/").encode()))
+        return _with_member(step, tmp_path / "renamed.xlsx", "xl/_rels/workbook.xml.rels", rels)
+    return make
+
+
+_SML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _two_sheets_one_name(tmp_path, monkeypatch):
+    """Data twice: the first caches 999 for =A1*2 (every reader tried read 999); Excel would
+    refuse to open it, the engines rename or drop one."""
+    import xlsxwriter
+
+    path = tmp_path / "twins.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        for cached in (999, 4):
+            ws = wb.add_worksheet(f"S{cached}")
+            ws.write_number("A1", 2)
+            ws.write_formula("B1", "=A1*2", None, cached)
+    with zipfile.ZipFile(path) as z:
+        book = z.read("xl/workbook.xml")
+    return _with_member(path, tmp_path / "twins2.xlsx", "xl/workbook.xml",
+                        book.replace(b'name="S999"', b'name="Data"').replace(b'name="S4"', b'name="DATA"'))
+
+
+def _data_table(tmp_path, monkeypatch):
+    import xlsxwriter
+
+    path = tmp_path / "table.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("Data")
+        ws.write_number("A1", 2)
+        ws.write_formula("B1", "=A1*3", None, 6)
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    table = (b'<row r="3"><c r="A3"><v>5</v></c><c r="B3"><f t="dataTable" ref="B3:B4" dt2D="0" dtr="0" r1="A1"/>'
+             b'<v>999</v></c></row><row r="4"><c r="A4"><v>7</v></c><c r="B4"><v>999</v></c></row></sheetData>')
+    return _with_member(path, tmp_path / "datatable.xlsx", "xl/worksheets/sheet1.xml",
+                        sheet.replace(b"</sheetData>", table))
+
+
+def _xml_edit(old, new):
+    def edit(data):
+        assert old in data, (old, data[:400])
+        return data.replace(old, new)
+    return edit
+
+
 UNTRUSTED = {
     # name: (make the file, words of the one-line refusal)
     "an image linked by URL": (_linked_image, ["refused: xl/drawings/_rels/drawing1.xml.rels links to "
@@ -316,6 +403,60 @@ UNTRUSTED = {
     "a zip bomb": (_zip_bomb, ["zip bomb", "sheet2.xml", "limit 200:1"]),
     "over the size limit": (_over_size, ["is larger than the 1,000 bytes limit"]),
     "billion laughs in a sheet": (_billion_laughs, ["xl/worksheets/sheet1.xml declares a DTD", "billion laughs"]),
+    # Issue 21: what reads the machine, names with prefixes, parts known by type, lying sheets, huge work.
+    "GETENV (Gnumeric hands it the environment)": (_formula('=GETENV("HOME")'),
+                                                    ["refused: Data!B2 calls GETENV, which reads this machine"]),
+    "CELL(\"filename\") (the temporary path)": (_formula('=CELL("filename")'),
+                                                ["refused: Data!B2 calls CELL, which reads this machine"]),
+    "INFO": (_formula('=INFO("osversion")'), ["refused: Data!B2 calls INFO, which reads this machine"]),
+    "_xlfn.WEBSERVICE, as LibreOffice evaluates it": (
+        _formula('=_xlfn.WEBSERVICE("http://127.0.0.1:9/")'),
+        ["refused: Data!B2 calls _XLFN.WEBSERVICE, which reaches outside"]),
+    "a space before the parenthesis": (_formula('=_xlfn.WEBSERVICE ("http://127.0.0.1:9/")'),
+                                       ["refused: Data!B2 calls _XLFN.WEBSERVICE"]),
+    "GETENV in a defined name": (
+        _edited("xl/workbook.xml", _xml_edit(b"</workbook>", b'<definedNames><definedName name="tok">'
+                                             b'_xlfn.GETENV("TOKEN")</definedName></definedNames></workbook>')),
+        ["refused: the defined name tok calls _XLFN.GETENV, which reads this machine"]),
+    "GETENV in a conditional format": (
+        _edited("xl/worksheets/sheet1.xml", _xml_edit(b"</sheetData>", b'</sheetData><conditionalFormatting sqref="A1">'
+                                                      b'<cfRule type="expression" priority="1"><formula>LEN(GETENV("T'
+                                                      b'OKEN"))&gt;0</formula></cfRule></conditionalFormatting>')),
+        ["refused: a conditional format or data validation of xl/worksheets/sheet1.xml calls GETENV"]),
+    "a data connection under another name": (
+        _renamed_part("xl/c.xml", f"{_SML}.connections+xml", f"{_RELS}/connections",
+                      b'<connections xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'),
+        ["refused: it holds xl/c.xml, a connection to data outside the file"]),
+    "a web query under another name": (
+        _renamed_part("xl/qt.xml", f"{_SML}.queryTable+xml", None,
+                      b'<queryTable xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" name="q" '
+                      b'connectionId="1"/>'),
+        ["refused: it holds xl/qt.xml, a web or database query"]),
+    "a connection known only by its relationship": (
+        _renamed_part("xl/c.xml", None, f"{_RELS}/connections", b"<connections/>"),
+        ["refused: xl/_rels/workbook.xml.rels leads to 'c.xml', a connection to data outside the file"]),
+    "a macro sheet": (
+        _renamed_part("xl/m.xml", None, "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+                      b"<worksheet/>"),
+        ["refused: xl/_rels/workbook.xml.rels leads to 'm.xml', an Excel 4 macro sheet"]),
+    "two sheets of one name": (_two_sheets_one_name, ["refused: two sheets are named 'Data' and 'DATA'"]),
+    "a data table": (_data_table, ["refused: xl/worksheets/sheet1.xml cell B3 holds a data table"]),
+    "a percent-escaped sheet part": (
+        _edited("xl/_rels/workbook.xml.rels", _xml_edit(b'Target="worksheets/sheet1.xml"',
+                                                        b'Target="worksheets/sheet%31.xml"')),
+        ["refused: sheet 'Data' is stored as 'xl/worksheets/sheet%31.xml', a name with percent-escapes"]),
+    "a sheet whose part is missing": (
+        _edited("xl/_rels/workbook.xml.rels", _xml_edit(b'Target="worksheets/sheet1.xml"',
+                                                        b'Target="worksheets/elsewhere.xml"')),
+        ["refused: sheet 'Data' is stored as 'xl/worksheets/elsewhere.xml', which is not in the file"]),
+    "no formula at all": (_edited("xl/worksheets/sheet1.xml", _xml_edit(b"<f>A1*3</f>", b"")),
+                          ["holds no formula cell, so there is nothing to verify"]),
+    "an array formula over four million cells": (
+        _edited("xl/worksheets/sheet1.xml", _xml_edit(b"<f>A1*3</f>", b'<f t="array" ref="B1:E1000000">A1*3</f>')),
+        ["refused: xl/worksheets/sheet1.xml cell B1 holds an array formula over B1:E1000000, 4,000,000 cells "
+         "(limit 100,000)"]),
+    "a range of four whole columns": (_formula("=SUMPRODUCT(A:D*1)"),
+                                      ["refused: xl/worksheets/sheet1.xml cell B2 names a range of 4,194,304 cells"]),
 }
 
 

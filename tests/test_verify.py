@@ -664,3 +664,160 @@ def test_reading_counts_against_the_timeout(tmp_path, good_xlsx, monkeypatch):
     path = _many_elements(tmp_path, good_xlsx, 200_000)
     with pytest.raises(VerifyError, match="took longer than the time allowed"):
         verify(path, timeout=0.001)
+
+
+# --------------------------------------------------------------------------- issue 21: what the engines see and reach
+
+
+def _print_titles_workbook(path, extra=None):
+    """A small workbook with print titles: enough for LibreOffice to look its printers up
+    (CUPS, port 631) when nothing stops it. extra: {cell: formula} cached as ""."""
+    with xlsxwriter.Workbook(str(path)) as wb:
+        ws = wb.add_worksheet("Data")
+        ws.write_number("A1", 2)
+        ws.write_formula("B1", "=A1*3", None, 6)
+        for cell, formula in (extra or {}).items():
+            ws.write_formula(cell, formula, None, "")
+        ws.repeat_rows(0)
+    return path
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("engine", ["libreoffice", "gnumeric"])
+def test_the_engine_sees_none_of_the_callers_environment(tmp_path, monkeypatch, engine):
+    """Recalculated directly (verify would refuse the file first): GETENV gave the caller's
+    secret back in Gnumeric, and CELL("filename") gives the path in both engines, which is
+    why verify refuses both; the environment itself no longer reaches the engine."""
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail(engine)
+    monkeypatch.setenv("TITANIC_REG_TEST_SECRET", "s3cr3t-t0ken")
+    path = _print_titles_workbook(tmp_path / "env.xlsx", {"C1": '=GETENV("TITANIC_REG_TEST_SECRET")',
+                                                         "D1": '=GETENV("HOME")'})
+    out = recalculate(path, engine=engine)
+    try:
+        values, _app = verify_mod._read_values(out, {"Data": {(0, 1), (0, 2), (0, 3)}})
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+    assert values["Data"][(0, 1)] == 6.0  # it did recalculate
+    assert "s3cr3t" not in str(values["Data"][(0, 2)])
+    assert str(values["Data"][(0, 3)]) != os.environ.get("HOME")
+    with pytest.raises(VerifyError, match=r"refused: Data!C1 calls GETENV, which reads this machine"):
+        verify(path, engine=engine)
+
+
+def _connections(trace: Path) -> list[str]:
+    """connect() and sendto() calls to an address on a network (IPv4, IPv6) in strace's log."""
+    return [line for line in trace.read_text().splitlines()
+            if ("connect(" in line or "sendto(" in line or "sendmsg(" in line) and "AF_INET" in line]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("engine", ["libreoffice", "gnumeric"])
+def test_verify_connects_to_nothing_on_any_network(tmp_path, monkeypatch, engine):
+    """Every process the engine starts is watched with `strace -f` (scripts/test.sh installs
+    strace): not one connect() or sendto() to an IPv4 or IPv6 address, whatever the port.
+    Before: LibreOffice asked CUPS for its printers at 127.0.0.1:631 and [::1]:631 on any
+    workbook with print titles, as the project's own have."""
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail(engine)
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.fail("strace is needed to watch the engine's connections: apt-get install -y strace")
+    trace = tmp_path / "strace.log"
+    real = subprocess.Popen
+
+    def traced(cmd, *args, **kw):
+        return real([strace, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,execve", "-o", str(trace), *cmd],
+                    *args, **kw)
+
+    monkeypatch.setattr(recalc_mod.subprocess, "Popen", traced)
+    report = verify(_print_titles_workbook(tmp_path / "print.xlsx"), engine=engine)
+    assert report.ok and report.cells_checked == 1, report.summary()
+    log = trace.read_text()
+    binary = "soffice.bin" if engine == "libreoffice" else "ssconvert"
+    assert f'execve("' in log and binary in log  # the watch saw the engine itself start
+    assert _connections(trace) == []
+
+
+@pytest.mark.parametrize(("option", "value"), [("--timeout", "nan"), ("--timeout", "inf"), ("--timeout", "1e300"),
+                                               ("--timeout", "0"), ("--timeout", "86401"), ("--tol", "nan"),
+                                               ("--tol", "inf"), ("--tol", "-1e-9")])
+def test_verify_refuses_a_number_that_is_no_limit_in_one_line(good_xlsx, monkeypatch, option, value):
+    """nan, inf and 1e300 passed click's FloatRange: tracebacks (OverflowError from the clock),
+    or 'largest difference 0 ... FAILED' on a correct workbook with --tol nan."""
+    from click.testing import CliRunner
+
+    from titanic_reg.cli import main
+
+    monkeypatch.setattr(recalc_mod, "find_soffice", lambda: pytest.fail("LibreOffice was started"))
+    result = CliRunner().invoke(main, ["verify", str(good_xlsx), option, value])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # click's usage error, no traceback
+    assert f"Invalid value for '{option}'" in result.stderr and "is not a finite number" in result.stderr
+    with pytest.raises(ValueError, match="finite"):
+        verify(good_xlsx, **{option.lstrip("-"): float(value)})
+
+
+def _file_size_limit(limit):
+    def apply():
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails with EFBIG, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_temporary_folder_is_one_error_line(good_xlsx, tmp_path):
+    """TMPDIR where no file may grow past 1,000 bytes (RLIMIT_FSIZE: a full disk without mounting
+    one): the private copy cannot be written. Before: an OSError traceback."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "verify", str(good_xlsx)],
+                          cwd=Path(__file__).resolve().parents[1], env={**os.environ, "TMPDIR": str(scratch)},
+                          preexec_fn=_file_size_limit(1000), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == [f"error: {good_xlsx}: cannot work in the temporary folder {scratch} "
+                                        "(File too large)"], proc.stderr
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_full_temporary_folder_while_the_engine_is_prepared_is_one_error(good_xlsx, monkeypatch):
+    """The copy for the engine fails with ENOSPC (monkeypatched: the point where it fails)."""
+    import errno
+
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(recalc_mod.shutil, "copyfile", full)
+    monkeypatch.setattr(recalc_mod, "find_soffice", lambda: "/bin/true")
+    with pytest.raises(VerifyError, match=r"good\.xlsx: cannot work in the temporary folder .* \(No space left on "
+                                          r"device\)$"):
+        verify(good_xlsx)
+
+
+def test_many_large_relationship_parts_count_against_the_timeout(tmp_path, good_xlsx, monkeypatch):
+    """Relationship parts are read whole, each under 16 MB: 125 of them took 150 s at --timeout 5,
+    as none of that reading looked at the clock. Here 40 of 2 MB each against a deadline already
+    past: refused at the first, before any engine."""
+    import random
+
+    monkeypatch.setattr(recalc_mod, "find_soffice", lambda: pytest.fail("LibreOffice was started"))
+    rng = random.Random(0)
+    rels = ('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            + "".join(f'<Relationship Id="r{i}" Type="t{rng.getrandbits(60)}" Target="x"/>' for i in range(25_000))
+            + "</Relationships>").encode()
+    path = tmp_path / "rels.xlsx"
+    shutil.copyfile(good_xlsx, path)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        for i in range(40):
+            z.writestr(f"xl/extra{i}/_rels/part.xml.rels", rels)
+    calls = []
+    real = verify_mod._parse_small
+    monkeypatch.setattr(verify_mod, "_parse_small", lambda *a, **kw: calls.append(a[1]) or real(*a, **kw))
+    started = time.monotonic
+    monkeypatch.setattr(verify_mod.time, "monotonic", lambda: started() + (10 if len(calls) > 2 else 0))
+    with pytest.raises(VerifyError, match=r"reading .* took longer than the time allowed"):
+        verify(path, timeout=5)
+    assert len(calls) <= 4

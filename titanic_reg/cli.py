@@ -375,12 +375,28 @@ def _verify(console, path, tol=1e-9, timeout=120.0, engine="libreoffice"):
         sys.exit(EXIT_ERROR)
 
 
+def _finite(low, high=None, low_open=False):
+    """A click callback: the number finite and within bounds (FloatRange lets nan and inf through)."""
+    def check(ctx, param, value):
+        import math
+
+        if (not math.isfinite(value) or value < low or (low_open and value == low)
+                or (high is not None and value > high)):
+            above = f"above {low:g}" if low_open else f"at least {low:g}"
+            raise click.BadParameter(f"{value!r} is not a finite number {above}"
+                                     + (f" and at most {high:g}" if high is not None else ""))
+        return value
+    return check
+
+
 @main.command()
 @click.argument("workbook", type=click.Path())
-@click.option("--tol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+@click.option("--tol", type=float, default=1e-9, show_default=True, callback=_finite(0),
               help="Largest relative difference accepted between a cached and a recalculated value.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
-              help="Seconds the spreadsheet engine may take.")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              callback=_finite(0, 86_400, low_open=True),  # sheets.verify.MAX_TIMEOUT, a day
+              help="Seconds the whole command may take per engine (reading, recalculating, comparing); "
+                   "at most a day.")
 @click.option("--engine", type=click.Choice(["libreoffice", "gnumeric", "all"]), default="libreoffice",
               show_default=True, help="The spreadsheet engine that recalculates: LibreOffice Calc, Gnumeric "
                                       "(ssconvert --recalc), or each in turn.")
