@@ -49,6 +49,10 @@ KAGGLE_COLUMNS = ("PassengerId", "Survived", "Pclass", "Sex", "Age", "SibSp", "P
 
 
 def sha256(path: Path) -> str:
+    if Path(path).is_dir():  # a folder of images (images.read_folder)
+        from .images import folder_sha256
+
+        return folder_sha256(path)
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
