@@ -170,6 +170,11 @@ def test_hints_for_the_archive_folder_and_for_loose_images(sample, tmp_path):
     (archive / "labels.csv").write_text("name,label\n", encoding="utf-8")
     refused(archive, f"{archive}: is a directory, not a CSV file, but {archive / 'train'} is a folder of "
                      "class folders of images: give that")
+    # A run's --out inside the folder given: its loss.png makes out/ look like the one class.
+    (archive / "out").mkdir()
+    Image.new("L", (4, 4)).save(archive / "out" / "loss.png")
+    refused(archive, f"{archive}: holds one class folder of images (out); a model needs two classes or more, one "
+                     f"folder each, but {archive / 'train'} is a folder of class folders of images: give that")
     loose = tmp_path / "loose"
     loose.mkdir()
     Image.fromarray(pixels(sample, 0)).save(loose / "a.png")

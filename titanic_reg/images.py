@@ -47,11 +47,15 @@ def image_files(folder) -> list[tuple[str, Path]]:
     folder = Path(folder)
     classes = [d for d in _entries(folder) if d.is_dir()]
     with_images = [d for d in classes if any(_looks_like_image(f) for f in _entries(d) if f.is_file())]
+    deeper = _folder_of_classes(classes)
+    give = f", but {deeper} is a folder of class folders of images: give that" if deeper else ""
     if not with_images:
-        raise InputError(folder, NOT_A_CSV + _hint(folder, classes))
+        if not give and any(_looks_like_image(f) for f in _entries(folder) if f.is_file()):
+            give = "; to read its images, put each class's images in a folder named for the class"
+        raise InputError(folder, NOT_A_CSV + give)
     if len(with_images) == 1:
         raise InputError(folder, f"holds one class folder of images ({with_images[0].name}); a model needs "
-                                 "two classes or more, one folder each")
+                                 "two classes or more, one folder each" + give)
     found = []
     for d in with_images:
         for f in _entries(d):
@@ -119,16 +123,15 @@ def _looks_like_image(path: Path) -> bool:
     return extensions.get(path.suffix.lower()) in Image.OPEN
 
 
-def _hint(folder: Path, subfolders: list[Path]) -> str:
-    """Why a folder is no image folder, when a look shows: fastai's own archive holds train/
-    and valid/, each of them the folder to give; loose images need class folders."""
+def _folder_of_classes(subfolders: list[Path]) -> Path | None:
+    """The first subfolder that is itself a folder of class folders of images: fastai's archive
+    holds train/ and valid/, each of them the folder to give, and a run's --out inside the
+    folder given would make its loss.png look like a class."""
     for d in subfolders:
         inner = [c for c in _entries(d) if c.is_dir()]
-        if any(_looks_like_image(f) for c in inner for f in _entries(c) if f.is_file()):
-            return f", but {d} is a folder of class folders of images: give that"
-    if any(_looks_like_image(f) for f in _entries(folder) if f.is_file()):
-        return "; to read its images, put each class's images in a folder named for the class"
-    return ""
+        if sum(any(_looks_like_image(f) for f in _entries(c) if f.is_file()) for c in inner) >= 2:
+            return d
+    return None
 
 
 def _grey(path: Path) -> np.ndarray:
