@@ -136,3 +136,33 @@ def test_breast_cancer_descends_where_the_lessons_step_would_diverge(tmp_path, s
     sheet = openpyxl.load_workbook(out / "cancer.xlsx", data_only=True)["DescentLinear"]
     losses = [sheet.cell(6 + i, 2).value for i in range(6)]
     assert all(b < a for a, b in zip(losses, losses[1:])), losses
+
+
+def test_mnist37_the_shipped_3s_and_7s():
+    """datasets.mnist37(): the file data/README.md describes (its md5), 500 3s then 500 7s as
+    784 whole-number pixels, labelled truly: fastbook's pixel-similarity baseline (distance to
+    each digit's mean image) tells the held-back 3s from the 7s."""
+    import hashlib
+
+    import numpy as np
+
+    from titanic_reg import datasets
+
+    data = datasets.mnist37()
+    assert data.target == "digit" and data.test_path is None and data.test is None
+    assert data.train_path == datasets.folder() / "mnist37.csv"
+    assert repr(data) == f"Dataset('mnist37', train_path={str(data.train_path)!r}, target='digit')"
+    md5 = hashlib.md5(data.train_path.read_bytes()).hexdigest()
+    assert f"`{md5}`" in (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    frame = data.train
+    assert list(frame.columns) == [f"p{i}" for i in range(784)] + ["digit"]
+    assert frame["digit"].tolist() == [3] * 500 + [7] * 500
+    pixels = frame.iloc[:, :784].to_numpy()
+    assert pixels.dtype == np.int64 and pixels.min() == 0 and pixels.max() == 255
+    assert (pixels.max(axis=1) >= 200).all()  # every image has ink
+    threes, sevens = pixels[:500].astype(float), pixels[500:].astype(float)
+    mean3, mean7 = threes[:400].mean(axis=0), sevens[:400].mean(axis=0)
+    held = np.vstack([threes[400:], sevens[400:]])
+    said_3 = np.abs(held - mean3).mean(axis=1) < np.abs(held - mean7).mean(axis=1)
+    accuracy = (said_3 == np.r_[np.ones(100, bool), np.zeros(100, bool)]).mean()
+    assert accuracy > 0.9, accuracy

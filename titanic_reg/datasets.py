@@ -4,6 +4,7 @@
     titanic = datasets.titanic()           # .train and .test as DataFrames (read on first use)
     titanic_reg.fit(titanic.train_path)    # or the file's path, for fit() and the command line
     datasets.penguins().train              # palmerpenguins, for "repeat with a different dataset"
+    datasets.mnist37().train               # MNIST's handwritten 3s and 7s as 784 pixel columns
 
 In the repository they are `data/*.csv`; a wheel carries them inside the package
 (`titanic_reg/data/`, copied there by setup.py when the wheel is built).
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Dataset", "folder", "penguins", "titanic"]
+__all__ = ["Dataset", "folder", "mnist37", "penguins", "titanic"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -69,3 +70,10 @@ def titanic() -> Dataset:
 def penguins() -> Dataset:
     """palmerpenguins' 344 penguins (one file, no test rows); the lesson's "different dataset"."""
     return Dataset("penguins", folder() / "penguins.csv", target="sex")
+
+
+def mnist37() -> Dataset:
+    """1,000 handwritten digits from MNIST, 500 3s then 500 7s (fastbook chapter 4): columns
+    p0 ... p783 are the 28x28 pixels row by row, 0 (background) to 255 (ink), and digit is 3 or 7.
+    One file, no test rows; data/README.md says where the images come from."""
+    return Dataset("mnist37", folder() / "mnist37.csv", target="digit")

@@ -50,6 +50,10 @@ MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB
 
 
 def sha256(path: Path) -> str:
+    if Path(path).is_dir():  # a folder of images (images.read_folder)
+        from .images import folder_sha256
+
+        return folder_sha256(path)
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

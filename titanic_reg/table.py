@@ -104,7 +104,12 @@ class Table:
 
 
 def read_table(path) -> Table:
-    """Read a CSV file into a Table; InputError (file, row) for anything unreadable."""
+    """Read a CSV file into a Table; InputError (file, row) for anything unreadable. A folder
+    of class folders of images reads as the CSV of its pixels would (images.read_folder)."""
+    if Path(path).is_dir():
+        from .images import read_folder
+
+        return read_folder(path)
     text = _read_text(path)
     m = _LEADING_BLANK.match(text)
     skipped = 0
