@@ -18,7 +18,7 @@ CASES = [
     ({"epochs": 2.5}, "epochs: must be a whole number, not 2.5"),
     ({"epochs": 10**8}, "epochs: must be 1 to 100,000, not 100,000,000"),
     ({"valid_pct": False}, "valid_pct: must be a number, not False"),
-    ({"test_path": pd.DataFrame({"a": [1]})}, 'test_path: must be the path of a CSV file (or None, or "auto"), not a DataFrame'),
+    ({"test_path": [{"a": 1}]}, 'test_path: must be a DataFrame or the path of a CSV file (or None, or "auto"), not a list'),
 ]
 
 
@@ -31,9 +31,9 @@ def test_a_bad_argument_is_refused_at_once_by_its_name(kwargs, message):
     assert "\n" not in str(caught.value)
 
 
-def test_a_dataframe_is_no_training_path():
-    with pytest.raises(OptionError, match="^train_path: must be the path of a CSV file, not a DataFrame$"):
-        titanic_reg.fit(pd.read_csv("data/train.csv"))
+def test_training_rows_are_a_dataframe_or_a_path():
+    with pytest.raises(OptionError, match="^train_path: must be a DataFrame or the path of a CSV file, not a dict$"):
+        titanic_reg.fit(pd.read_csv("data/train.csv").to_dict())
 
 
 # --------------------------------------------------------------------------- Python's words, the caller's line

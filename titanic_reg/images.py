@@ -70,7 +70,7 @@ def image_files(folder) -> list[tuple[str, Path]]:
 def read_folder(folder):
     """The folder's images as a Table (see the module's docstring); InputError naming the
     file for an image of another size than the first, a colour image, or an unreadable file."""
-    from .table import Table
+    from .columns import Table
 
     folder = Path(folder)
     files = image_files(folder)
@@ -166,7 +166,7 @@ def _size(shape) -> str:
 
 def _column(name: str, values: np.ndarray):
     """A column as read_table builds it: codes into the distinct texts, in order of appearance."""
-    from .table import Column
+    from .columns import Column
 
     codes, uniques = pd.factorize(values, sort=False)
     texts = pd.Series([str(v).strip() for v in uniques], dtype=object)  # stripped, as read_table keeps texts

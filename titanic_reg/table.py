@@ -1,7 +1,8 @@
 """Read any CSV into columns of stripped text, with the spreadsheet row of every record.
 
 Nothing here knows what the columns mean: a recipe (recipe.py) says which are numbers,
-categories, the target or an ID, and columns.py parses them accordingly. Reading is
+categories, the target or an ID, and data.py parses them accordingly. A Table (columns.py)
+is what every source becomes: a CSV here, a folder of images (images.py), a DataFrame. Reading is
 shared by every dataset:
 
 * UTF-8 (with or without a BOM); when that fails, Windows-1252 and then Latin-1, with a
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .columns import Column, Table
 from .errors import InputError, warn
 
 _LEADING_BLANK = re.compile(r"\A(?:[ \t\f\v]*(?:\r\n|\n|\r))+")
@@ -38,69 +40,6 @@ _LEADING_BLANK = re.compile(r"\A(?:[ \t\f\v]*(?:\r\n|\n|\r))+")
 # lone surrogates; U+FFFE and U+FFFF.
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: `codes[i]` indexes the stripped text of record i in `texts`."""
-
-    name: str
-    codes: np.ndarray
-    texts: pd.Series  # object dtype, stripped
-
-    def values(self) -> np.ndarray:
-        """Every record's stripped text (object array); slow on big files, for small uses."""
-        return self.texts.to_numpy(dtype=object)[self.codes]
-
-    def take(self, index: np.ndarray) -> "Column":
-        return Column(self.name, self.codes[index], self.texts)
-
-
-@dataclass
-class Table:
-    path: Path
-    header: list[str]  # as written (stripped); empty names as "Unnamed: i"
-    columns: list[Column]  # by position
-    rows: np.ndarray  # spreadsheet row number of each record
-    header_row: int | None  # spreadsheet row of the header (blank lines before it count); None for a DataFrame
-    decimal_comma: bool
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def find(self, name: str) -> str | None:
-        """The header name meaning `name`: the same text, else the only one equal to it in any case."""
-        if name in self.header:
-            return name
-        same = [h for h in self.header if h.lower() == name.lower()]
-        return same[0] if len(same) == 1 else None
-
-    def column(self, name: str) -> Column:
-        """The column called `name` (see find); InputError when absent or named twice."""
-        found = self.find(name)
-        if found is None:
-            raise InputError(self.path, f"column {name} is missing; the header has {self.listed()}",
-                             row=self.header_row)
-        places = [i for i, h in enumerate(self.header) if h == found]
-        if len(places) > 1:
-            raise InputError(self.path, f"column {found} appears twice in the header (columns "
-                                        f"{places[0] + 1} and {places[1] + 1})", row=self.header_row, column=found)
-        return self.columns[places[0]]
-
-    def duplicates(self) -> set[str]:
-        seen, twice = set(), set()
-        for h in self.header:
-            (twice if h in seen else seen).add(h)
-        return twice
-
-    def listed(self, limit: int = 30) -> str:
-        names = [h for h in self.header if h] or ["nothing"]
-        more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-        return ", ".join(names[:limit]) + more
-
-    def take(self, index: np.ndarray) -> "Table":
-        return Table(self.path, self.header, [c.take(index) for c in self.columns], self.rows[index],
-                     self.header_row, self.decimal_comma)
 
 
 def read_table(path) -> Table:
