@@ -11,10 +11,14 @@ from titanic_reg.models import get
 from titanic_reg.outputs import IDENTITY, SIGMOID
 
 
+FUNCTIONS = {"EXP": math.exp, "LN": math.log, "ABS": abs, "SIGN": lambda v: (v > 0) - (v < 0),
+             "IF": lambda test, yes, no: yes if test else no}
+
+
 def _cells(formula: str, values: dict) -> float:
-    """A formula of +, -, *, /, ^ and EXP over named cells, evaluated in Python."""
-    text = formula.replace("^", "**").replace("EXP(", "math.exp(")
-    return eval(text, {"math": math}, dict(values))  # noqa: S307 - our own formula text
+    """A one-row formula of +, -, *, /, ^, comparisons and FUNCTIONS over named cells, in Python."""
+    text = formula.replace("^", "**").replace("<>", "!=")
+    return eval(text, dict(FUNCTIONS), dict(values))  # noqa: S307 - our own formula text
 
 
 @pytest.mark.parametrize("loss", list(losses.LOSSES.values()), ids=list(losses.LOSSES))
