@@ -16,7 +16,15 @@ from titanic_reg.losses import MSE
 from titanic_reg.pipeline import model_config
 from titanic_reg.train import train
 
-MANY = "linear,two_relu,logistic,relus:3,mlp:4,mlp:3-2,mlp:3:sigmoid"
+MANY = "linear,two_relu,logistic,relus:3,mlp:4,mlp:3-2,mlp:3:sigmoid"  # a member of every family
+
+
+def test_every_family_is_trained_and_verified_here():
+    """A new family joins MANY, so the workbook tests below recalculate its formulas and gradients."""
+    import re
+
+    for family in registry.FAMILIES:
+        assert any(re.fullmatch(family.regex, name) for name in MANY.split(",")), family.pattern
 
 
 @pytest.fixture(scope="module")
