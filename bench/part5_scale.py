@@ -119,7 +119,7 @@ def child(csv: str, out: str, compare: bool) -> None:
     w, *_ = np.linalg.lstsq(Xn, yn, rcond=None)
     optimum = float(((Xn @ w - yn) ** 2).mean())
     doc = {
-        "csv": csv, "rows_used": len(r.X), "rows_train": n, "import_s": t_import, "fit_s": total,
+        "csv": csv, "rows_train": n, "import_s": t_import, "fit_s": total,
         "before_training_s": marks[names[0]]["start"] - t,
         "after_training_s": end - marks[names[-1]]["last"],
         "train_fit_s": {name: fit_s[name] for name in names},  # train()'s own fit_seconds
