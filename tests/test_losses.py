@@ -17,7 +17,7 @@ FUNCTIONS = {"EXP": math.exp, "LN": math.log, "ABS": abs, "SIGN": lambda v: (v >
 
 def _cells(formula: str, values: dict) -> float:
     """A one-row formula of +, -, *, /, ^, comparisons and FUNCTIONS over named cells, in Python."""
-    text = formula.replace("^", "**").replace("<>", "!=")
+    text = formula.replace("^", "**").replace("<>", "!=").replace("=", "==").replace("!==", "!=")
     return eval(text, dict(FUNCTIONS), dict(values))  # noqa: S307 - our own formula text
 
 
@@ -45,7 +45,7 @@ def test_the_mse_reads_as_the_lesson_writes_it():
 
 
 def test_an_unknown_loss_names_the_choices():
-    with pytest.raises(ValueError, match="unknown loss 'l3': choose from mse"):
+    with pytest.raises(ValueError, match="unknown loss 'l3': choose from mse, mnist"):
         losses.get("l3")
 
 
@@ -68,3 +68,13 @@ def test_outputs_decide_at_one_half_in_torch_and_in_a_cell():
 def test_a_model_ends_in_its_output_and_asks_it():
     assert get("logistic").output is SIGMOID and get("mlp:4:sigmoid").output is SIGMOID
     assert get("linear").output is IDENTITY and get("two_relu").output is IDENTITY
+
+
+def test_mnist_loss_is_the_chapters():
+    from titanic_reg.losses import MNIST
+
+    pred = torch.tensor([0.9, 0.4, 0.2], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    assert MNIST.mean(pred, y).item() == pytest.approx(torch.where(y == 1, 1 - pred, pred).mean().item())
+    assert MNIST.mean(pred, y).item() == pytest.approx((0.1 + 0.4 + 0.8) / 3)
+    assert not MNIST.quadratic

@@ -37,7 +37,7 @@ from .recipe import MISSING_VALUES, Recipe, Rule
 from .report import data_name
 from .table import Column, Table, numbers
 from .target import Target
-from .transforms import Category, Number, number_text
+from .transforms import Category, Number, Pixel, number_text
 
 TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
 MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
@@ -82,11 +82,16 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
                     title=f"{Path(table.path).name}: {target_spec.column}")
     masks: list[tuple[str, np.ndarray]] = []  # the _na columns so far, by the rows they flag
     dups = table.duplicates()
+    pixels = _pixel_block([c for c in table.columns if c.name != name and c.name not in dups], table, train, markers)
     for col in table.columns:
         if col.name == name:
             continue
         if col.name in dups:
             recipe.left_out.setdefault(col.name, "its name appears twice in the header")
+            continue
+        if pixels and col.name in pixels:
+            if col.name == next(iter(pixels)):  # the block stands where its first pixel does
+                recipe.inputs.extend(pixels.values())
             continue
         unique = len(np.unique(col.codes)) == len(col.codes)  # an ID names every row of the file
         flagged = _missing(col.take(train), markers)
@@ -107,6 +112,60 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
     else:
         recipe.baselines = [Rule("mean", "Mean of the training rows", constant="mean")]
     return recipe
+
+
+MIN_PIXELS = 64  # an 8 x 8 image, scikit-learn's digits: fewer columns are a table, not an image
+PIXEL_SHARE = 0.9  # of the inputs: an image with a few more columns (an ID, a source) is still an image
+PIXEL_RANGES = (1, 15, 16, 255, 1023, 4095, 65535)  # whole-number pixel ranges: 1, 4, 4 (0-16), 8, 10, 12, 16 bits
+
+
+def _pixel_block(columns: list[Column], table: Table, train: np.ndarray, markers) -> dict | None:
+    """The columns that hold an image, as one block of Pixel transforms (column -> Pixel), or None.
+
+    A table is an image when many of its inputs (MIN_PIXELS or more, and PIXEL_SHARE of them)
+    are numbers that are never missing and share one range from 0: whole numbers up to a
+    range's maximum (255 for 8 bits, 16 for scikit-learn's 8 x 8 digits, ...) that the values
+    reach past its half, or fractions from 0 to 1. Each pixel is then divided by that maximum
+    (the chapter's /255) and left as it is otherwise: no log, no categories, no fill, so that
+    the features keep the image's geometry and its darkness. The rule reads only the values,
+    never the names: any column names, any image size."""
+    if len(columns) < MIN_PIXELS:
+        return None
+    found = []
+    for col in columns:
+        col = col.take(train)
+        used = np.unique(col.codes)
+        if col.texts.iloc[used].isin(markers).any():
+            continue
+        nums = numbers(col.texts.iloc[used].reset_index(drop=True), table.decimal_comma)
+        if len(nums) == 0 or not np.isfinite(nums).all() or nums.min() < 0:
+            continue
+        found.append((col.name, float(nums.max()), bool(np.all(np.floor(nums) == nums)), len(nums) == 1))
+    if len(found) < MIN_PIXELS or len(found) < PIXEL_SHARE * len(columns):
+        return None
+    top = max(m for _, m, _, _ in found)
+    if all(whole for _, _, whole, _ in found):
+        scale = next((r for r in PIXEL_RANGES if r >= top), None)
+        if scale is None or top <= scale / 2:
+            return None
+    elif top <= 1:
+        scale = 1
+    else:
+        return None
+    n = len(found)
+    side = math.isqrt(n)
+    shape = (side, side) if side * side == n else (1, n)
+    constant = sum(c for *_, c in found)
+    reason = (f"{n:,} number columns that share one range, 0 to {number_text(scale)} (the largest value is "
+              f"{number_text(top)}): an image, {_shape(shape, n)}, read as one block of pixels, each divided by "
+              f"{number_text(scale)} (fastbook's /255), with no log and no categories"
+              + (f"; {constant:,} pixel{'s' if constant > 1 else ''} never vary in the training rows (kept, so "
+                 "that the image keeps its shape)" if constant else ""))
+    return {name: Pixel(name, float(scale), shape, i, "pixels", reason) for i, (name, *_rest) in enumerate(found)}
+
+
+def _shape(shape, n: int) -> str:
+    return f"{shape[0]} x {shape[1]} pixels" if shape[0] > 1 else f"{n:,} pixels in a row (not a square)"
 
 
 def _missing(col: Column, markers) -> np.ndarray:

@@ -72,8 +72,35 @@ class SquaredError(Loss):
         return f"2/ROWS({y})*({pred}-{y})"
 
 
+@dataclass(frozen=True)
+class DistanceFromTruth(Loss):
+    """fastbook chapter 4's mnist_loss: `torch.where(targets==1, 1-predictions, predictions).mean()`,
+    how far a prediction between 0 and 1 (a sigmoid's) is from the right class."""
+
+    def rows(self, pred, y):
+        import torch
+
+        return torch.where(y == 1, 1 - pred, pred)
+
+    def gradient(self, pred, y):
+        import torch
+
+        return torch.where(y == 1, -1.0, 1.0).to(pred.dtype).expand_as(pred) / y.shape[-1]
+
+    def cell(self, pred, y):
+        return f"IF({y}=1,1-{pred},{pred})"
+
+    def mean_excel(self, pred, y):
+        return f"SUMPRODUCT(({y}=1)*(1-{pred})+({y}<>1)*{pred})/ROWS({y})"
+
+    def gradient_excel(self, pred, y):
+        return f"(({y}<>1)-({y}=1))/ROWS({y})"
+
+
 MSE = SquaredError("mse", "MSE", "mean squared error: the mean of (prediction - y)^2, the lesson's loss", True)
-LOSSES = {loss.name: loss for loss in (MSE,)}
+MNIST = DistanceFromTruth("mnist", "mnist_loss", "fastbook's mnist_loss: 1 - prediction where y is 1, the prediction "
+                                                  "where it is 0, averaged (for an output between 0 and 1)", False)
+LOSSES = {loss.name: loss for loss in (MSE, MNIST)}
 
 
 def get(name: str) -> Loss:

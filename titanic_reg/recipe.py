@@ -208,7 +208,8 @@ class _Reader:
         for column, spec in self.get(doc, (), "inputs", "table", {}).items():
             if not isinstance(spec, dict):
                 self.fail(("inputs", column), "is not a table of the column's transform")
-            inputs.append(self.transform(column, spec))
+            made = self.transform(column, spec)
+            inputs.extend(made if isinstance(made, list) else [made])  # a block is a list of transforms
         left_out = self.get(doc, (), "left_out", "table", {})
         for column, why in left_out.items():
             if not isinstance(why, str):
@@ -257,7 +258,8 @@ class _Reader:
         if kind not in TRANSFORMS:
             self.fail((*keys, "kind"), f"kind {kind!r} is not a transform: use {' or '.join(TRANSFORMS)}")
         cls = TRANSFORMS[kind]
-        allowed = ["kind"] + [f.name for f in fields(cls) if f.name != "column"]
+        allowed = ["kind"] + list(getattr(cls, "block_keys", None) or
+                                  [f.name for f in fields(cls) if f.name != "column"])
         self.known(spec, keys, allowed)
         return cls.from_toml(column, _Keys(self, spec, keys))
 
@@ -320,7 +322,14 @@ def dumps(recipe: Recipe, header: str = "") -> str:
     t = recipe.target
     out += ["", "[target]"] + _pairs({"column": t.column, "kind": t.kind, "positive": t.positive,
                                       "values": t.values, "reason": t.reason})
+    written = set()
     for spec in recipe.inputs:
+        if spec.block is not None:  # a block's transforms share one table
+            if spec.block not in written:
+                written.add(spec.block)
+                specs = [s for s in recipe.inputs if s.block == spec.block]
+                out += ["", f"[inputs.{_key_part(spec.block)}]"] + _pairs(type(spec).block_toml(specs))
+            continue
         values = {"kind": spec.kind}
         defaults = type(spec)(spec.column)
         for f in fields(spec):

@@ -109,6 +109,10 @@ class Transform:
         """Keys a recipe file leaves out for this transform (they mean nothing here)."""
         return ()
 
+    # A transform of one column is one [inputs.<column>] table; several columns can share one
+    # table (a block: the pixels of an image), named by `block`, written by `block_toml`.
+    block: ClassVar[str | None] = None
+
 
 def number_text(value: float) -> str:
     """A number as a spreadsheet turns it into text (A1&""): whole numbers without a point."""
@@ -537,4 +541,108 @@ def _equal(v: np.ndarray, level) -> np.ndarray:
     return is_missing(v) if level is None else np.equal(v, level)
 
 
-TRANSFORMS = {"number": Number, "category": Category}
+@dataclass
+class Pixel(Transform):
+    """One pixel of an image: its value over the image's range, the chapter's `/255`.
+
+    The pixels of one image share one recipe table (a block, `[inputs.pixels]`): which
+    columns, the image's shape and the scale, said once. Each pixel is a feature of its own
+    (a linear model's weights then draw the image), and the scale is the range's maximum,
+    the same for every pixel, so it is no statistic of the training rows.
+    """
+
+    column: str
+    scale: float = 255.0
+    shape: tuple = ()  # (rows, columns) of the image, row-major
+    index: int = 0  # the pixel's place in the image
+    block: str = "pixels"  # its recipe table
+    reason: str = ""
+    kind: ClassVar[str] = "pixels"
+    reads: ClassVar[str] = "numbers"
+    block_keys: ClassVar[tuple] = ("columns", "shape", "scale", "reason")  # its table in a recipe file
+    # The checks data.py makes on every value read, as for a Number: a pixel is never below 0.
+    min: ClassVar[float] = 0.0
+    max: ClassVar[None] = None
+    whole: ClassVar[bool] = False
+    log: ClassVar[bool] = False
+
+    def fit(self, x: np.ndarray, context: FitContext) -> dict:
+        from .errors import InputError
+
+        missing = int(np.isnan(x).sum())
+        if missing:
+            raise InputError(context.path, f"{missing:,} training row{'s' if missing > 1 else ''} lack this pixel; "
+                                           "every pixel of an image has a value", column=self.column)
+        return {"scale": float(self.scale), "missing": 0, "constant": bool(x.size and np.all(x == x[0]))}
+
+    def names(self, stats: dict) -> list[str]:
+        return [self.column]
+
+    def docs(self, stats: dict) -> list[str]:
+        return [f"{self.column} / {number_text(self.scale)}, pixel {self.index + 1} of the {_shape_text(self.shape)} image"]
+
+    def torch(self, x: np.ndarray, stats: dict) -> torch.Tensor:
+        filled = np.where(np.isnan(x), 0.0, x)  # a test row's missing pixel reads as 0 (warned about: unseen)
+        return torch.from_numpy(np.ascontiguousarray(filled, dtype=np.float64) / float(self.scale))[:, None]
+
+    def cells(self, ref: str, name: Name, blanks: bool, stats: dict) -> list[str]:
+        return [f"{ref}/{number_text(self.scale)}"]
+
+    def unseen(self, values: np.ndarray, stats: dict, path, gaps_expected: bool = False) -> str | None:
+        gap = np.isnan(values)
+        if not gap.any():
+            return None
+        return f"{path}, column {self.column}: {int(gap.sum()):,} row(s) without this pixel; read as 0"
+
+    @staticmethod
+    def block_toml(specs: list) -> dict:
+        """The block's one recipe table."""
+        first = specs[0]
+        return {"kind": first.kind, "columns": _columns_text([s.column for s in specs]), "shape": list(first.shape),
+                "scale": first.scale, "reason": first.reason}
+
+    @classmethod
+    def from_toml(cls, block: str, keys) -> list:
+        columns = keys.get("columns", "str") if isinstance(keys.table.get("columns"), str) else keys.scalars(
+            "columns", strings_only=True)
+        if columns is None:
+            keys.fail("columns", "a pixel block names its columns: columns = \"p0..p783\" or a list")
+        if isinstance(columns, str):
+            columns = _expand_columns(columns)
+            if columns is None:
+                keys.fail("columns", "write a run of columns as PREFIX<first>..PREFIX<last>, e.g. \"p0..p783\"")
+        scale = keys.get("scale", "number", 255.0)
+        if not scale > 0:
+            keys.fail("scale", f"scale {scale:g} must be above 0")
+        shape = keys.get("shape", "list", [1, len(columns)])
+        if (len(shape) != 2 or not all(isinstance(k, int) and k > 0 for k in shape)
+                or shape[0] * shape[1] != len(columns)):
+            keys.fail("shape", f"shape {shape} is not [rows, columns] of the {len(columns):,} pixels")
+        reason = keys.get("reason", "str", "")
+        return [cls(c, float(scale), tuple(shape), i, block, reason) for i, c in enumerate(columns)]
+
+
+def _shape_text(shape) -> str:
+    return "x".join(map(str, shape)) if shape else "1-row"
+
+
+def _columns_text(columns: list[str]):
+    """A run of columns named PREFIX0, PREFIX1, ... as "PREFIX0..PREFIXn", else the list."""
+    import re
+
+    m = re.fullmatch(r"(.*?)(\d+)", columns[0])
+    if m and all(c == f"{m[1]}{int(m[2]) + i}" for i, c in enumerate(columns)):
+        return f"{columns[0]}..{columns[-1]}"
+    return columns
+
+
+def _expand_columns(text: str) -> list[str] | None:
+    import re
+
+    m = re.fullmatch(r"(.*?)(\d+)\.\.(.*?)(\d+)", text)
+    if not m or m[1] != m[3] or int(m[4]) < int(m[2]):
+        return None
+    return [f"{m[1]}{k}" for k in range(int(m[2]), int(m[4]) + 1)]
+
+
+TRANSFORMS = {"number": Number, "category": Category, "pixels": Pixel}
