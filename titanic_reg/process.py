@@ -11,7 +11,8 @@ of a command:
 
 * before the command's group callback (`handle_signals()`): Python's own
   handling. Nothing is written yet, so nothing can be lost; Ctrl-C is click's
-  "Aborted!" (exit 1), SIGTERM and SIGHUP end the process outright.
+  "Aborted!" (exit 1) once click runs, a KeyboardInterrupt's traceback while
+  Python and click still import; SIGTERM and SIGHUP end the process outright.
 * from then on the handler notes the signal, then raises KeyboardInterrupt.
   The note is what counts: a library may swallow the KeyboardInterrupt, or
   turn it into an error of its own (matplotlib's renderer raises "Invalid
@@ -50,13 +51,14 @@ pipe): exit 0, as it chose to; anything else (`> /dev/full`): one error line,
 exit 1, since a log that was asked for is lost.
 
 The quick exit. With torch, pandas and scikit-learn loaded, Python's normal
-exit spends its time tearing down their modules, after the work is done:
-measured on `titanic-reg fit data/train.csv` on this 2-core machine, from the
-command's return to the process's end, a median of 0.6 s idle and 1.0-1.3 s
-with other work running, against a whole command of about 4.4 s and a budget
-of 5 s. So `run()` ends the process with `os._exit` once the run's own
-clean-ups are done: the ones registered through `on_exit()` (matplotlib's
-private configuration folder, titanic_reg.mplconfig), logging's flush
+exit spends its time tearing down their modules, after the work is done.
+Measured on `titanic-reg fit data/train.csv` on the 2-core development machine,
+from the command's return to the process's end: 0.63 s of CPU time (median of
+5 runs, user + system), 0.6 to 1.9 s of wall-clock time as other work shared
+the machine; the whole command takes about 4.4 s with the machine to itself,
+and is to stay within 5 s. So `run()` ends the process with `os._exit` once
+the run's own clean-ups are done: the ones registered through `on_exit()`
+(matplotlib's private configuration folder, titanic_reg.mplconfig), logging's
 (`logging.shutdown()`, public and cheap), and the flush of stdout and stderr.
 What Python's exit would also have run, found by recording every `atexit` and
 threading exit registration of a `fit`: torch's (a flag for its DataLoader
@@ -64,9 +66,11 @@ workers, a debug dump of fake-tensor cache statistics, a weakref finalizer of
 its custom-ops library), pybind11's function records, concurrent.futures'
 joining of idle pool threads, multiprocessing's children (none: the worker of
 titanic_reg.background is a subprocess it kills itself). None of them leaves
-anything behind. The commands keep every temporary folder in a `try/finally`,
-and start no thread that outlives them. A bug's traceback leaves `run()` by the
-ordinary way, and then Python's exit runs everything as usual.
+anything behind. The commands keep every temporary folder in a `try/finally`
+and start no thread that outlives them; a clean-up that must run at exit
+registers with `on_exit()`, not `atexit`, so that the quick exit runs it too.
+A bug's traceback leaves `run()` by the ordinary way, and then Python's exit
+runs everything as usual.
 """
 from __future__ import annotations
 
