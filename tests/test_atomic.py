@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from titanic_reg import atomic
+from titanic_reg import atomic, process
 
 
 def _signal_from_another_thread(signum=signal.SIGINT):
@@ -30,7 +30,7 @@ def python_handler():
 def test_a_signal_another_thread_receives_waits_for_the_end_of_the_block(python_handler):
     reached = []
     with pytest.raises(KeyboardInterrupt):
-        with atomic._signals_deferred():
+        with process.signals_held():
             _signal_from_another_thread()
             for i in range(100_000):  # many chances for a handler to run, none taken
                 pass

@@ -1,7 +1,8 @@
-"""The `titanic-reg` command and what it writes (report.py, atomic.py).
+"""The `titanic-reg` command and what it writes (report.py, atomic.py), and how its process
+ends (process.py).
 
 Runs in-process with click's CliRunner, except where the process itself is the
-point (import time of --help, Ctrl-C). Small --epochs wherever the fitted numbers
+point (import time of --help, Ctrl-C, the exit). Small --epochs wherever the fitted numbers
 are not what is being tested; the real default run happens once per session.
 """
 from __future__ import annotations
@@ -74,13 +75,21 @@ def set_cell(row, column, value):
 # --------------------------------------------------------------------------- help and version
 
 
-def test_help_does_not_load_the_heavy_libraries():
-    code = "import sys, cli; assert not {'torch', 'pandas', 'rich', 'matplotlib'} & set(sys.modules), sys.modules"
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-    # How quick it is, the benchmark measures (bench/run.py); a timed test would fail on a busy machine.
-    out = subprocess.run([sys.executable, "-c", "from titanic_reg import cli; cli.main()", "--help"], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
-    assert "fit" in out.stdout and "verify" in out.stdout
+HEAVY = {"torch", "pandas", "numpy", "rich", "matplotlib", "sklearn"}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["fit", "--help"], ["lesson", "quad", "--help"]])
+def test_help_does_not_load_the_heavy_libraries(args):
+    """Every number --help shows comes from titanic_reg.limits and the model registry, which
+    import none of them. (How quick it is, the benchmark measures: bench/run.py; a timed test
+    would fail on a busy machine.)"""
+    code = ("import sys\nfrom titanic_reg import cli\ntry:\n    cli.main()\nexcept SystemExit as exc:\n"
+            f"    assert exc.code == 0, exc.code\nloaded = {sorted(HEAVY)!r}\n"
+            "print(sorted(set(loaded) & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    *help_text, loaded = out.stdout.splitlines()
+    assert loaded == "[]", loaded
+    assert "Usage:" in help_text[0]
 
 
 def test_version():
@@ -89,11 +98,21 @@ def test_version():
     assert "0.1.0" in result.stdout
 
 
-def test_optimizer_choices_and_limits_match_the_pipeline():
-    from titanic_reg import pipeline
+def test_fit_help_states_the_default_models_own_settings():
+    """As the registry has them (the help names no model of its own); conjugate gradient's
+    model takes no --lr or --restarts, so it is left out of those two."""
+    from titanic_reg.models import DEFAULT_MODELS, get
 
-    assert cli.OPTIMIZER_CHOICES == pipeline.OPTIMIZER_CHOICES
-    assert (cli.MAX_EPOCHS, cli.MAX_RESTARTS) == (pipeline.MAX_EPOCHS, pipeline.MAX_RESTARTS)
+    text = " ".join(run("fit", "--help").stdout.split())
+    defaults = {name: get(name).defaults for name in DEFAULT_MODELS}
+    by_descent = [name for name, d in defaults.items() if d["optimizer"] != "cg"]
+    assert by_descent and len(by_descent) < len(defaults)  # the lesson's two: one by each
+    epochs = ", ".join(f"{name} {d['epochs']:,}" for name, d in defaults.items())
+    assert f"[default: each model's own ({epochs});" in text
+    lr = ", ".join(f"{name} {defaults[name]['lr']}" for name in by_descent)
+    restarts = ", ".join(f"{name} {defaults[name]['restarts']}" for name in by_descent)
+    assert f"each model's own ({lr}); conjugate gradient finds its own" in text
+    assert f"[default: each model's own ({restarts})]" in text
 
 
 # --------------------------------------------------------------------------- a quick full run
@@ -537,7 +556,7 @@ def test_table_says_when_a_baseline_was_fitted_on_a_sample(lesson_fit):
 def test_the_console_script_exits_with_the_commands_status(tmp_path):
     """`titanic-reg` is cli.run: main(), then an exit without Python's slow teardown."""
     def script(*args):
-        return subprocess.run([sys.executable, "-c", "import cli; cli.run()", *map(str, args)],
+        return subprocess.run([sys.executable, "-c", "from titanic_reg import cli; cli.run()", *map(str, args)],
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     ok = script("fit", TRAIN, "--out", tmp_path / "out", "--no-workbook", *QUICK)
@@ -595,3 +614,72 @@ def test_an_interrupt_dropped_in_a_gc_callback_stops_the_run_at_the_next_step(tm
     *said, last = result.stderr.strip().splitlines()  # the test file's warnings come before the first step
     assert last == "interrupted" and all(line.startswith("warning: ") for line in said), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- --baselines
+
+
+def test_baselines_none_leaves_scikit_learn_out_of_the_table_and_metrics(tmp_path):
+    out = tmp_path / "out"
+    result = run("fit", TRAIN, "--baselines", "none", "--out", out, "--no-workbook", *QUICK)
+    assert result.exit_code == 0, result.output + result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["baselines"]) == {"everyone_dies", "women_survive"}  # the lesson's recipe's rules
+    assert set(metrics["models"]) == {"linear", "two_relu"}
+    assert "sklearn" not in result.stdout and "women_survive" in result.stdout and "two_relu" in result.stdout
+    refused = run("fit", TRAIN, "--baselines", "none", "--submit-model", "sklearn_linear", "--out", tmp_path / "no",
+                  "--no-workbook", *QUICK)
+    assert refused.exit_code == 2 and "sklearn_linear" in refused.stderr, refused.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_baselines_takes_all_or_none_only(tmp_path):
+    result = run("fit", TRAIN, "--baselines", "some", "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "'some' is not one of 'all', 'none'" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- the process's end (process.py)
+
+
+def _python(code, *args, env=None):
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_the_quick_exit_runs_our_clean_ups_once_and_python_s_exit_too():
+    """process.run ends with os._exit, which skips atexit: what on_exit registered runs all the
+    same, last first, once; without run() (the Python API) Python's own exit runs it."""
+    quick = _python("import sys\nfrom titanic_reg import process\n"
+                    "process.on_exit(print, 'first registered')\nprocess.on_exit(print, 'second', flush=True)\n"
+                    "process.run(lambda: sys.exit(4))")
+    assert (quick.returncode, quick.stdout.splitlines(), quick.stderr) == (4, ["second", "first registered"], "")
+    normal = _python("from titanic_reg import process\nprocess.on_exit(print, 'at exit')")
+    assert (normal.returncode, normal.stdout, normal.stderr) == (0, "at exit\n", "")
+
+
+def test_a_signal_once_the_command_has_returned_leaves_its_exit_status():
+    """Its outputs are all written by then: SIGTERM during the clean-ups is noted, nothing more
+    (it killed the process with -15, or raised KeyboardInterrupt with a traceback, before)."""
+    done = _python("import os, signal, sys\nfrom titanic_reg import process\n"
+                   "process.on_exit(print, 'cleaned', flush=True)\n"
+                   "process.on_exit(os.kill, os.getpid(), signal.SIGTERM)\n"
+                   "def main():\n    process.handle_signals()\n    print('done')\n"
+                   "process.run(main)")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "done\ncleaned\n", "")
+
+
+def test_the_quick_exit_removes_matplotlibs_private_folder(tmp_path):
+    """HOME unusable: matplotlib gets a temporary folder of ours (mplconfig), which the
+    console script's quick exit must remove although it skips Python's atexit handlers."""
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME")}
+    env.update(HOME=str(home), TMPDIR=str(scratch))
+    proc = _python("from titanic_reg import cli; cli.run()", "fit", TRAIN, "--out", tmp_path / "out",
+                   "--no-workbook", *QUICK, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "loss.png").read_bytes()[:4] == b"\x89PNG"  # matplotlib ran
+    assert list(scratch.iterdir()) == []

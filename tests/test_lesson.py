@@ -20,6 +20,7 @@ from titanic_reg.sheets.functions import ALLOWED, functions_used
 from titanic_reg.sheets.lesson_sheets import DESCENT, POINTS, FIRST_POINT_ROW, write_quad_workbook
 from titanic_reg.sheets.verify import read_formula_cells
 from titanic_reg import lesson as L
+from titanic_reg import limits
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -209,14 +210,14 @@ def test_steps_to_converge_is_fit_quads_count(lr):
 
 
 def test_the_lessons_lr_converges_within_the_defaults_and_the_cli_limit():
-    assert L.steps_to_converge(0.01) == 2695 <= L.MAX_STEPS == cli.LESSON_MAX_STEPS < cli.LESSON_STEPS_LIMIT
+    assert L.steps_to_converge(0.01) == 2695 <= L.MAX_STEPS < limits.LESSON_STEPS_LIMIT
     assert L.steps_to_converge(0.1) == 261
     # --help says: --lr 0.003 to 0.22 converges within --max-steps' limit; above about 0.22 it diverges.
     for lr in np.geomspace(0.003, 0.22, 40):
-        assert L.steps_to_converge(lr) <= cli.LESSON_STEPS_LIMIT, lr
-    assert L.steps_to_converge(0.002) > cli.LESSON_STEPS_LIMIT
-    assert cli.LESSON_LR_LIMIT <= L._lr_limit(L.x) < cli.LESSON_LR_LIMIT + 0.005
-    assert round(L._lr_limit(L.x), 4) == cli.LESSON_DIVERGES  # what --help says
+        assert L.steps_to_converge(lr) <= limits.LESSON_STEPS_LIMIT, lr
+    assert L.steps_to_converge(0.002) > limits.LESSON_STEPS_LIMIT
+    assert limits.LESSON_LR_LIMIT <= L._lr_limit(L.x) < limits.LESSON_LR_LIMIT + 0.005
+    assert round(L._lr_limit(L.x), 4) == limits.LESSON_DIVERGES  # what --help says
     assert L.steps_to_converge(0.23) == float("inf")
 
 
@@ -492,12 +493,6 @@ def test_nothing_else_imports_ipywidgets_or_loads_torch_for_help():
 
 
 # --------------------------------------------------------------------------- the commands
-
-
-def test_cli_defaults_mirror_the_module():
-    assert (cli.LESSON_LR, cli.LESSON_MAX_STEPS) == (L.LR, L.MAX_STEPS)
-    max_steps = next(p for p in cli.lesson_quad.params if p.name == "max_steps")
-    assert (max_steps.type.min, max_steps.type.max) == (1, cli.LESSON_STEPS_LIMIT)
 
 
 def test_lesson_quad_writes_the_picture_and_the_workbook(quad, tmp_path):

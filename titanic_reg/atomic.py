@@ -4,9 +4,10 @@ A reader (or a crash, or Ctrl-C) never sees a half-written file: until the final
 `os.replace` the old file is untouched, and on any failure the temporary file is
 removed. `Staged` does the same for a set of files, so that a run which fails
 while writing its third output leaves the first two as they were too. Ctrl-C
-(SIGINT, and SIGTERM and SIGHUP, which the CLI handles alike) is held back for the moments that must not be cut short:
-between creating a temporary file and recording it for cleanup, and while a
-set of finished files is renamed into place; it arrives right after.
+(SIGINT, and SIGTERM and SIGHUP) is held back for the moments that must not be
+cut short: between creating a temporary file and recording it for cleanup, and
+while a set of finished files is renamed into place; it arrives right after
+(titanic_reg.process.signals_held, where the whole design is explained).
 
     write_text(path, text)
     write_atomic(path, lambda tmp: fig.savefig(tmp))   # for writers that want a filename
@@ -18,12 +19,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import stat
 import tempfile
-import threading
 from pathlib import Path
 from typing import Callable, Iterator
+
+from .process import signals_held
 
 
 def _mode_for(path: Path) -> int:
@@ -90,40 +91,6 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
-HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back for the block (a few renames), then deliver them.
-
-    Ctrl-C in the middle of a commit would leave some outputs new and some old;
-    deferred, it arrives (as KeyboardInterrupt) once every file is in place.
-
-    The handlers are swapped for ones that only take note, rather than the signals
-    blocked: a thread mask covers only this thread, and the kernel hands a process's
-    signal to any thread that does not block it (torch's, rich's), whose note makes
-    Python run the handler here all the same, between any two lines of the block.
-    """
-    if threading.current_thread() is not threading.main_thread():  # pragma: no cover - handlers are main's
-        yield
-        return
-    noted = []
-    before = {}
-    for signum in HELD:
-        before[signum] = signal.getsignal(signum)
-        signal.signal(signum, lambda s, frame: noted.append(s))
-    try:
-        yield
-    finally:
-        for signum, handler in before.items():
-            # None: a handler not set from Python, which cannot be put back; the default is
-            # what such a process had.
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        if noted:
-            signal.raise_signal(noted[0])  # the handler it would have met, now that it may
-
-
 def _prepare(path: Path, writer: Callable[[Path], object],
              created: Callable[[Path], object] | None = None) -> Path:
     """Write a complete, synced copy of `path` under a temporary name and return that name.
@@ -135,7 +102,7 @@ def _prepare(path: Path, writer: Callable[[Path], object],
         raise IsADirectoryError(errno.EISDIR, "a folder is in the way of the output file", str(path))
     tmp = None
     try:
-        with _signals_deferred():
+        with signals_held():
             tmp = _temp_beside(path)
             if created is not None:
                 created(tmp)
@@ -201,7 +168,7 @@ class Staged:
     def commit(self) -> list[Path]:
         """Rename every file into place; Ctrl-C waits until the last one is (a few renames)."""
         done = []
-        with _signals_deferred():
+        with signals_held():
             while self._ready:
                 tmp, target = self._ready[0]
                 os.replace(tmp, target)

@@ -1,12 +1,13 @@
 """`titanic-reg`: fit the lesson's models, write the outputs, verify a workbook.
 
-Kept thin: the work lives in titanic_reg and sheets. torch, pandas and rich are
-imported inside the commands so that `titanic-reg --help` answers at once.
+Kept thin: the work lives in titanic_reg and sheets, how the process meets signals
+and ends in titanic_reg.process. torch, pandas and rich are imported inside the
+commands so that `titanic-reg --help` answers at once; the limits and the model
+registry it shows import neither.
 """
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import math
 import sys
@@ -14,15 +15,23 @@ from pathlib import Path
 
 import click
 
-from titanic_reg import __version__
+from titanic_reg import __version__, process
+from titanic_reg.limits import (
+    BASELINE_CHOICES,
+    LESSON_DIVERGES,
+    LESSON_LR,
+    LESSON_LR_LIMIT,
+    LESSON_MAX_STEPS,
+    LESSON_STEPS_LIMIT,
+    MAX_DESCENT_STEPS,
+    MAX_EPOCHS,
+    MAX_RESTARTS,
+    MAX_SEED,
+    OPTIMIZER_CHOICES,
+)
+from titanic_reg.models import DEFAULT_MODELS, choices, get
 
-OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")  # pipeline.OPTIMIZER_CHOICES
-MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024  # pipeline's
-from titanic_reg.models import DEFAULT_MODELS  # the registry, which needs no torch
-from titanic_reg.models import choices as _model_choices
-
-MODEL_HELP = _model_choices()
-EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: _stopped()
+EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: process.exit_interrupted()
 
 
 def _fail(message, code=EXIT_ERROR):
@@ -42,7 +51,7 @@ def _user_errors():
         with speaking_cli():
             yield
     except OptionError as exc:  # an option this data or recipe cannot take: a usage error
-        _stop_if_interrupted()
+        process.stop_if_interrupted()
         raise click.BadParameter(exc.problem, param_hint=exc.option) from None
     except NoEngine as exc:
         _fail(exc, EXIT_NO_ENGINE)
@@ -50,24 +59,13 @@ def _user_errors():
         _fail(exc)
     except KeyboardInterrupt:
         # Before click turns it into "Aborted!" with exit 1.
-        _stopped()
+        process.exit_interrupted()
     except Exception:
-        if not _INTERRUPTS:
+        if not process.interrupted():
             raise
         # A library caught the KeyboardInterrupt and raised an error of its own
         # (matplotlib's renderer raises "Invalid bounding box"): it is still a Ctrl-C.
-        _stopped()
-
-
-def _stopped():
-    """The run ended by a signal: one line, and 128 + its number, as a shell reports it
-    (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
-    import signal
-
-    first = next((s for s in _INTERRUPTS if isinstance(s, int)), signal.SIGINT)
-    words = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
-    click.echo(words.get(first, "interrupted"), err=True)
-    sys.exit(128 + int(first))
+        process.exit_interrupted()
 
 
 @contextlib.contextmanager
@@ -98,6 +96,14 @@ def _warnings_as_lines():
         yield
 
 
+def _defaults(key, descent_only=False):
+    """The default models' own `key` ("name value, ..."), from the registry, for the help;
+    descent_only: without the models conjugate gradient trains, which ignore it."""
+    found = [get(name) for name in DEFAULT_MODELS]
+    return ", ".join(f"{m.name} {m.defaults[key]:,}" for m in found
+                     if not (descent_only and m.defaults["optimizer"] == "cg"))
+
+
 def _positive_finite(ctx, param, value):
     if value is not None and not (math.isfinite(value) and value > 0):
         raise click.BadParameter(f"{value} is not a finite number above 0")
@@ -113,62 +119,12 @@ def _fraction(ctx, param, value):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="titanic-reg")
 def main():
-    """The fast.ai lesson-3 models (linear and two ReLUs), fitted by gradient
-    descent in torch and written out as a live Excel workbook: on Kaggle's
-    Titanic data with the lesson's recipe, or on any CSV with --target."""
-    import signal
-    import threading
-
-    _INTERRUPTS.clear()
-    sys.unraisablehook = _interrupt_is_never_lost
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM (kill, a service stopping) and SIGHUP (a closed terminal) end a run as
-        # Ctrl-C does: temporary files removed, LibreOffice stopped, the old outputs left.
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, _remember_interrupt)
-
-
-_INTERRUPTS = []  # every Ctrl-C of this command, however the code it landed in treated it
-
-
-_DEFERRED = []  # non-empty while a Ctrl-C is only to be noted (see _deferred_interrupts)
-
-
-def _remember_interrupt(signum, frame):
-    """Ctrl-C, noted before it is raised: a library may swallow the KeyboardInterrupt, or
-    turn it into an error of its own, and the run must stop as interrupted all the same."""
-    _INTERRUPTS.append(signum)
-    if not _DEFERRED:
-        raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _deferred_interrupts():
-    """Ctrl-C noted, not raised, until the block ends: while torch and pandas import, a
-    KeyboardInterrupt raised inside a callback of their C++ (pybind11) ends the process with
-    abort() and no clean-up (seen once in a hundred interrupted runs)."""
-    _DEFERRED.append(True)
-    try:
-        yield
-    finally:
-        _DEFERRED.pop()
-    _stop_if_interrupted()
-
-
-def _interrupt_is_never_lost(unraisable):
-    """A Ctrl-C that lands in a garbage-collector callback (likely while torch imports)
-    is printed with a traceback and dropped by Python. It is noted instead, quietly, and
-    the run stops at its next check: every training step, and before and after writing.
-    (Raising it again from here would only be dropped the same way.)"""
-    if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        _INTERRUPTS.append(unraisable)
-    else:
-        sys.__unraisablehook__(unraisable)
-
-
-def _stop_if_interrupted():
-    if _INTERRUPTS:
-        raise KeyboardInterrupt
+    """The fast.ai lesson-3 models, fitted by gradient descent in torch and written
+    out as a live Excel workbook: on Kaggle's Titanic data with the lesson's recipe,
+    or on any CSV with --target."""
+    # Ctrl-C, SIGTERM and SIGHUP end a run alike: temporary files removed, LibreOffice
+    # stopped, the old outputs left, exit 128 + the signal.
+    process.handle_signals()
 
 
 def _data_options(f):
@@ -185,7 +141,7 @@ def _data_options(f):
                           "rows.  [default: the recipe's: drop for the lesson's, fill for an inferred one]"),
         click.option("--valid-pct", type=float, default=0.2, show_default=True, callback=_fraction,
                      help="Share of the rows held out for validation, in [0, 1)."),
-        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True,
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True,
                      help="Seeds the split, the starts and the baselines."),
     )):
         f = option(f)
@@ -203,24 +159,27 @@ def _data_options(f):
 @click.option("--out", "out", default="out", show_default=True, metavar="DIR",
               help="Folder for metrics.json, the predictions, loss.png, recipe.toml and the workbook.")
 @click.option("--models", "models", default=",".join(DEFAULT_MODELS), show_default=True, metavar="LIST",
-              help=f"Models to fit, comma-separated: {MODEL_HELP}.")
+              help=f"Models to fit, comma-separated: {choices()}.")
 @click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
-              help="Gradient-descent steps for every model  [default: each model's own (linear 500, "
-                   "two_relu 1000); conjugate gradient stops sooner, once converged]")
+              help=f"Gradient-descent steps for every model  [default: each model's own "
+                   f"({_defaults('epochs')}); conjugate gradient stops sooner, once converged]")
 @click.option("--lr", type=float, default=None, callback=_positive_finite,
-              help="Learning rate for every model  [default: each model's own (two_relu 0.03); "
+              help=f"Learning rate for every model  [default: each model's own ({_defaults('lr', True)}); "
                    "conjugate gradient finds its own]")
 @click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="auto", show_default=True,
-              help="auto: conjugate gradient for the linear model, adam for the others; "
-                   "otherwise the same for all (sgd is the lesson's plain step).")
+              help="auto: each model's own, conjugate gradient where the loss is a quadratic of the "
+                   "parameters, adam otherwise; any other: the same for all (sgd is the lesson's plain step).")
 @click.option("--restarts", type=click.IntRange(1, MAX_RESTARTS), default=None,
               help="Random starts of each model trained by descent; the best one is kept  "
-                   "[default: each model's own (two_relu 128)]")
+                   f"[default: each model's own ({_defaults('restarts', True)})]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--baselines", type=click.Choice(BASELINE_CHOICES), default="all", show_default=True,
+              help="all: scikit-learn's models and the recipe's rules, to compare with; none: only the "
+                   "recipe's rules, for tests and users in a hurry.")
 @click.option("--submit-model", metavar="NAME", default=None,
-              help="Model behind the predictions: one of --models or a baseline (sklearn_linear, "
-                   "sklearn_mlp, ..., the recipe's rules)  [default: ours with the best validation score]")
-@click.option("--descent-steps", type=click.IntRange(min=0, max=1000), default=50, show_default=True,
+              help="Model behind the predictions: one of --models or a baseline (scikit-learn's, named "
+                   "sklearn_..., or the recipe's rules)  [default: ours with the best validation score]")
+@click.option("--descent-steps", type=click.IntRange(min=0, max=MAX_DESCENT_STEPS), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
 @click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=None,
               help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
@@ -230,9 +189,9 @@ def _data_options(f):
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
 def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, epochs, lr, optimizer,
-        restarts, device, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
-    """Fit the models (the lesson's linear and two-ReLU ones by default) and the baselines on DATA
-    (Kaggle's train.csv, or any CSV with --target or --recipe) and write the outputs."""
+        restarts, device, baselines, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
+    """Fit the models (the lesson's two by default) and the baselines on DATA (Kaggle's
+    train.csv, or any CSV with --target or --recipe) and write the outputs."""
     if verify_after and no_workbook:
         raise click.UsageError("--verify checks the workbook, which --no-workbook skips")
     from titanic_reg.report import out_problem, outputs  # light: no torch, no pandas
@@ -244,7 +203,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
     from titanic_reg.background import Worker
 
     with Worker() as worker, _user_errors(), _warnings_as_lines():  # scikit-learn loads on the other core
-        with _deferred_interrupts():
+        with process.deferred():
             workbook_writer = None if no_workbook else _workbook_writer(sheet_rows)
             from rich.console import Console
 
@@ -255,18 +214,18 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
             result = pipeline.fit(
                 train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
                 valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
-                device=device, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
+                device=device, baselines=baselines, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
                 progress=progress, worker=worker, models=models,
                 check_models=None if no_workbook else _sheet_limits,
             )
-        _stop_if_interrupted()
+        process.stop_if_interrupted()
         worker.draw(report.loss_plot(result))  # drawn on the other core while the workbook is written
         try:
             paths = report.write_outputs(result, out, workbook_writer, loss_png=worker.drawn)
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
-            _stop_if_interrupted()
+            process.stop_if_interrupted()
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
-        _stop_if_interrupted()
+        process.stop_if_interrupted()
         console.print(report.table(result))
         for path in paths:
             console.print(f"wrote {path}", highlight=False, soft_wrap=True)
@@ -353,7 +312,7 @@ def _progress(console):
             task = bars.add_task(name, total=total)
 
             def advance(steps=1, total=None):
-                _stop_if_interrupted()
+                process.stop_if_interrupted()
                 bars.update(task, advance=steps, **({"total": total} if total is not None else {}))
 
             return advance
@@ -414,13 +373,6 @@ def verify(workbook, tol, timeout, engine):
 
 
 # --------------------------------------------------------------------------- the lesson notebook
-# LESSON_LR and LESSON_MAX_STEPS mirror titanic_reg.lesson.LR and MAX_STEPS (tests/test_lesson.py
-# keeps them equal); importing those here would load torch for --help. --max-steps takes up to
-# LESSON_STEPS_LIMIT, one Descent row each: --lr from 0.003 (9,007 steps) to 0.22 converges within
-# it, the lesson's 0.01 in 2,695, within the default; above LESSON_LR_LIMIT (0.2215 on the lesson's
-# points) the descent diverges. tests/test_lesson.py checks these numbers too.
-LESSON_LR, LESSON_MAX_STEPS, LESSON_STEPS_LIMIT, LESSON_LR_LIMIT = 0.1, 3000, 10_000, 0.22
-LESSON_DIVERGES = 0.2215  # lesson._lr_limit on the lesson's points, for --help (tests/test_lesson.py checks it)
 LESSON_OUT = "out/lesson"
 
 
@@ -551,89 +503,8 @@ def lesson_relu(out):
 
 
 def run():
-    """The `titanic-reg` console script: main(), then a quick exit.
-
-    With torch, pandas and scikit-learn loaded, Python's teardown of its modules takes
-    0.4 s once the work is done (a tenth of a whole `fit`). By then every output is
-    written, synced and renamed, so the exit handlers run (temporary folders, logging),
-    the streams are flushed, and the process ends without the teardown. A bug's
-    traceback still goes the usual way. (It would also end any thread still running
-    unannounced; the commands start none.)
-    """
-    import atexit
-    import os
-
-    if sys.stdout is None:  # fd 1 closed: the first file opened would take it, and a child's output with it
-        fd = os.open(os.devnull, os.O_WRONLY)
-        if fd != 1:
-            os.dup2(fd, 1)
-            os.close(fd)
-    sys.stdout = out = _GuardedStdout(sys.stdout)
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):  # sys.exit("message"), as Python would show it
-        print(code, file=sys.stderr)
-        code = 1
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
-            pass
-    failed = out.failed
-    if failed is not None and failed.errno != errno.EPIPE and code == 0:
-        print(f"error: cannot write to standard output ({failed.strerror or failed}); the outputs were written",
-              file=sys.stderr, flush=True)
-        code = EXIT_ERROR
-    os._exit(code)
-
-
-class _GuardedStdout:
-    """Standard output that never raises: the outputs are written before anything is printed,
-    so a summary that cannot be shown does not undo them. What went wrong is kept for run():
-
-    * closed (`1>&-`): the summary is dropped, exit 0: no output was asked for;
-    * a reader that stopped reading (`| head -1`, a broken pipe): exit 0, as it chose to;
-    * anything else (`> /dev/full`): one error line, exit 1: a log that was asked for is lost.
-    """
-
-    def __init__(self, stream):
-        self._stream, self.failed = stream, None
-
-    def write(self, text):
-        if self._stream is not None and self.failed is None:
-            try:
-                return self._stream.write(text)
-            except OSError as exc:
-                self.failed = exc
-        return len(text)
-
-    def flush(self):
-        if self._stream is not None and self.failed is None:
-            try:
-                self._stream.flush()
-            except OSError as exc:
-                self.failed = exc
-
-    def isatty(self):
-        return self._stream is not None and self._stream.isatty()
-
-    def fileno(self):
-        if self._stream is None:
-            raise OSError(errno.EBADF, "standard output is closed")
-        return self._stream.fileno()
-
-    def __getattr__(self, name):  # encoding, errors, buffer, ...: the stream's own
-        if self._stream is None:
-            raise AttributeError(name)
-        return getattr(self._stream, name)
-
+    """The `titanic-reg` console script: the command, then titanic_reg.process's quick exit."""
+    process.run(main)
 
 
 if __name__ == "__main__":

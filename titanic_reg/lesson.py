@@ -88,9 +88,8 @@ plt: ModuleType  # matplotlib.pyplot, imported on first use: see __getattr__
 
 DTYPE = torch.float64
 START = (1.5, 1.5, 1.5)  # the lesson's starting a, b, c
-LR = 0.1  # the lesson uses 0.01 (2,695 steps to converge); 0.1 converges in 261 (see fit_quad)
+from .limits import LESSON_LR as LR, LESSON_MAX_STEPS as MAX_STEPS  # noqa: E402 (shared with the CLI)
 TOL = 1e-9  # converged once every |d loss / d param| is below this
-MAX_STEPS = 3000  # enough for the lesson's lr 0.01; the workbook's Descent sheet has a row per step
 PARAMS = ("a", "b", "c")
 NOTEBOOK_HINT = "pip install ipywidgets (in a clone of titanic-reg: pip install -e '.[notebook]')"
 

@@ -3,22 +3,24 @@
 Where HOME cannot hold ~/.config/matplotlib (a read-only or missing home, a service
 account), matplotlib prints two lines of its own on stderr ("mkdir -p failed ...") and
 makes a temporary folder. Our stderr carries only `warning:` and `error:` lines, so we
-give it a private temporary folder first, removed when the process ends.
+give it a private temporary folder first, removed when the process ends
+(titanic_reg.process.on_exit: at Python's exit, or at the command's quick one).
 """
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from . import process
 
 
 def ensure() -> None:
     if os.environ.get("MPLCONFIGDIR") or _writable(_default()):
         return
     folder = tempfile.mkdtemp(prefix="titanic-reg-matplotlib-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    process.on_exit(shutil.rmtree, folder, ignore_errors=True)  # also at the CLI's quick exit
     os.environ["MPLCONFIGDIR"] = folder
 
 

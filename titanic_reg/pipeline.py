@@ -44,8 +44,8 @@ from .train import (
 )
 from .transforms import level_text
 
-OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
-MAX_EPOCHS, MAX_RESTARTS = 100_000, 1024
+from .limits import (  # shared with the CLI
+    BASELINE_CHOICES, MAX_DESCENT_STEPS, MAX_EPOCHS, MAX_RESTARTS, MAX_SEED, OPTIMIZER_CHOICES)
 MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB with gradients and Adam's
 
 
@@ -223,9 +223,6 @@ def choose_models(names) -> list[Model]:
     return chosen
 
 
-MAX_DESCENT_STEPS, MAX_SEED = 1000, 2**32 - 1  # the CLI's limits
-
-
 def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct) -> None:
     """What the CLI's option types guarantee, checked for a Python caller, in Python's words:
     a bool is no number here, 2.5 steps are none, and a DataFrame is no path. (epochs is
@@ -251,9 +248,6 @@ def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_step
     for name, value in (("lr", lr), ("valid_pct", valid_pct)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
             raise OptionError(name, f"must be a number, not {value!r}")
-
-
-BASELINE_CHOICES = ("all", "none")
 
 
 def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device="auto",

@@ -1,0 +1,23 @@
+"""The choices and limits that the code enforces and `titanic-reg --help` states, each
+defined once. Imports nothing: the command line reads them without loading torch or
+pandas, and pipeline and lesson take them from here.
+"""
+
+# fit (titanic_reg.pipeline)
+OPTIMIZER_CHOICES = ("auto", "sgd", "momentum", "adam")
+BASELINE_CHOICES = ("all", "none")  # none: the recipe's rules only, without scikit-learn
+MAX_EPOCHS = 100_000
+MAX_RESTARTS = 1024
+MAX_DESCENT_STEPS = 1000  # rows of each Descent sheet
+MAX_SEED = 2**32 - 1
+
+# The lesson's quadratic (titanic_reg.lesson, `titanic-reg lesson quad`)
+LESSON_LR = 0.1  # the lesson uses 0.01 (2,695 steps to converge); 0.1 converges in 261 (see lesson.fit_quad)
+LESSON_MAX_STEPS = 3000  # enough for the lesson's lr 0.01; the workbook's Descent sheet has a row per step
+# --max-steps takes up to LESSON_STEPS_LIMIT, one Descent row each: --lr from 0.003 (9,007
+# steps) to LESSON_LR_LIMIT converges within it. The descent diverges above lesson._lr_limit
+# on the lesson's points, LESSON_DIVERGES to 4 places, which --help states without torch.
+# tests/test_lesson.py checks each of these numbers against the descent itself.
+LESSON_STEPS_LIMIT = 10_000
+LESSON_LR_LIMIT = 0.22
+LESSON_DIVERGES = 0.2215
