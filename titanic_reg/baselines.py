@@ -98,9 +98,10 @@ def fit_and_predict(X_train, y_train, X_valid, y_valid, X_test, seed: int, **kw)
     return scores, test
 
 
-def names(kind: str, rules, sklearn: bool = True) -> list[str]:
+def names(kind: str, rules, sklearn: bool = True, pixels: bool = False) -> list[str]:
     """Every baseline a run of this target kind has, in order (without scikit-learn's: the rules only)."""
-    return [n for n, spec in SKLEARN.items() if sklearn and kind in spec.kinds] + [r.name for r in rules]
+    return ([n for n, spec in SKLEARN.items() if sklearn and kind in spec.kinds]
+            + (list(PIXEL_SIMILARITY) if pixels and kind == "binary" else []) + [r.name for r in rules])
 
 
 def twin(name: str):
@@ -118,7 +119,7 @@ def twin(name: str):
 
 
 def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
-        decode=None, twins=(), sklearn: bool = True) -> tuple[dict, dict]:
+        decode=None, twins=(), sklearn: bool = True, pixels=()) -> tuple[dict, dict]:
     """Scores of every baseline, and for each a function X -> prediction (in y's units).
 
     A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
@@ -170,6 +171,16 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         }
         if spec.coefficients:
             out[name]["params"] = est.coef_.tolist()
+    for name, (title, distance) in (PIXEL_SIMILARITY.items() if pixels and kind == "binary" else ()):
+        start = time.perf_counter()
+        predict, means = _pixel_similarity(X_train, y_train, list(pixels), distance)
+        out[name] = {
+            "title": title,
+            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
+            "fit_seconds": time.perf_counter() - start,
+            "n_params": int(means.size),
+        }
+        predictors[name] = predict
     for rule in rules:
         start = time.perf_counter()
         predict = _rule(rule, y_train, kind, list(features), decode)
@@ -181,6 +192,28 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         }
         predictors[rule.name] = predict
     return out, predictors
+
+
+# fastbook chapter 4's first try: the mean image of each class over the training rows, and
+# each image predicted as the class whose mean it is nearer, by the mean absolute difference
+# (L1) or the root of the mean squared difference (L2). `pixels`: the image's feature columns.
+PIXEL_SIMILARITY = {
+    "pixel_l1": ("Pixel similarity: nearer mean image, mean absolute distance (L1)", "l1"),
+    "pixel_l2": ("Pixel similarity: nearer mean image, root mean squared distance (L2)", "l2"),
+}
+
+
+def _pixel_similarity(X_train, y_train, pixels, distance):
+    """A function X -> 1 where the image is nearer the mean image of class 1 than of class 0."""
+    images = np.asarray(X_train)[:, pixels]
+    means = np.stack([images[y_train == c].mean(axis=0) if (y_train == c).any() else np.zeros(len(pixels))
+                      for c in (0.0, 1.0)])
+
+    def far(X, k):
+        d = np.asarray(X)[:, pixels] - means[k]
+        return np.abs(d).mean(axis=1) if distance == "l1" else np.sqrt((d ** 2).mean(axis=1))
+
+    return (lambda X: (far(X, 1) < far(X, 0)).astype(np.float64)), means
 
 
 def _rule(rule, y_train, kind, features, decode):

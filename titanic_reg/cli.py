@@ -29,7 +29,10 @@ from titanic_reg.limits import (
     MAX_SEED,
     OPTIMIZER_CHOICES,
 )
+from titanic_reg.losses import LOSSES
 from titanic_reg.models import DEFAULT_MODELS, choices, get
+
+LOSS_CHOICES = tuple(LOSSES)
 
 EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: process.exit_interrupted()
 
@@ -158,8 +161,13 @@ def _data_options(f):
                    "(Kaggle's test.csv beside train.csv), if there is one.")
 @click.option("--out", "out", default="out", show_default=True, metavar="DIR",
               help="Folder for metrics.json, the predictions, loss.png, recipe.toml and the workbook.")
-@click.option("--models", "models", default=",".join(DEFAULT_MODELS), show_default=True, metavar="LIST",
-              help=f"Models to fit, comma-separated: {choices()}.")
+@click.option("--models", "models", default=None, metavar="LIST",
+              help=f"Models to fit, comma-separated: {choices()}.  [default: the recipe's models (an inferred "
+                   f"recipe names them for a wide table), else {','.join(DEFAULT_MODELS)}]")
+@click.option("--loss", type=click.Choice(LOSS_CHOICES), default="mse", show_default=True,
+              help="What the models are trained on: mse, the lesson's mean squared error, or mnist, fastbook's "
+                   "mnist_loss (1 - prediction where the target is 1, the prediction where it is 0; for models "
+                   "whose output is a sigmoid's).")
 @click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
               help=f"Gradient-descent steps for every model  [default: each model's own "
                    f"({_defaults('epochs')}); conjugate gradient stops sooner, once converged]")
@@ -188,7 +196,7 @@ def _data_options(f):
 @click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
-def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, epochs, lr, optimizer,
+def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, loss, epochs, lr, optimizer,
         restarts, device, baselines, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
     """Fit the models (the lesson's two by default) and the baselines on DATA (Kaggle's
     train.csv, or any CSV with --target or --recipe) and write the outputs."""
@@ -215,7 +223,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
                 valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
                 device=device, baselines=baselines, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
-                progress=progress, worker=worker, models=models,
+                progress=progress, worker=worker, models=models, loss=loss,
                 check_models=None if no_workbook else _sheet_limits,
             )
         process.stop_if_interrupted()

@@ -16,7 +16,12 @@ from .summary import short
 DESCENT_LR = 0.1  # the lesson's learning rate
 
 
-def stable_lr(model: Model, X: torch.Tensor) -> float:
+def curvature(X: torch.Tensor) -> float:
+    """lam, the largest eigenvalue of 2 X'X / n: the linear model's MSE curves at most this much."""
+    return float(torch.linalg.eigvalsh(2 * X.T @ X / max(len(X), 1)).max()) if len(X) else 0.0
+
+
+def stable_lr(model: Model, X: torch.Tensor, lam: float | None = None) -> float:
     """The lesson's 0.1, unless plain gradient descent would diverge with it on these rows.
 
     The linear model's MSE has curvature at most lam, the largest eigenvalue of 2 X'X / n,
@@ -24,7 +29,7 @@ def stable_lr(model: Model, X: torch.Tensor) -> float:
     as much. Past that limit (breast-cancer data's 30 correlated features: lam = 27.5, so
     0.1 blew the loss up to 1e15 in 50 steps) the step is half the limit, to 2 figures.
     """
-    lam = float(torch.linalg.eigvalsh(2 * X.T @ X / max(len(X), 1)).max()) if len(X) else 0.0
+    lam = curvature(X) if lam is None else lam  # the same rows for every model: computed once (pipeline)
     limit = 2 / (model.units * lam) if lam > 0 else float("inf")
     return DESCENT_LR if DESCENT_LR < limit else float(f"{limit / 2:.2g}")
 
@@ -33,11 +38,11 @@ CHECK_ROWS = 4096  # rows the check below runs on
 
 
 def descent_lr(model: Model, X: torch.Tensor, y: torch.Tensor, init: torch.Tensor, steps: int,
-               loss: Loss = MSE) -> float:
+               loss: Loss = MSE, lam: float | None = None) -> float:
     """stable_lr, and for a model of more than one layer of weights (whose curvature no
     eigenvalue of X bounds) halved until `steps` plain steps from `init` end finite and
     below where they began, on the first CHECK_ROWS rows."""
-    lr = stable_lr(model, X)
+    lr = stable_lr(model, X, lam)
     if model.linear_in_params or sum(t.bias is False for t in model.tensors(X.shape[1])) < 2:
         return lr
     X, y = X[:CHECK_ROWS], y[:CHECK_ROWS]

@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 
 from . import baselines as _baselines_module
-from . import leakage
+from . import leakage, losses
 from . import models as registry
 from .data import Rows, load, target_missing
-from .descent import descent_lr
+from .descent import curvature, descent_lr
 from .errors import InputError, OptionError, TrainingError, option, warn
 from .features import fill_problem, fit_recipe, new_rows
 from .infer import infer
@@ -269,9 +269,13 @@ def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, opti
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None, worker=None,
-        models=registry.DEFAULT_MODELS, check_models=None, baselines="all") -> FitResult:
+        models=None, check_models=None, baselines="all", loss="mse") -> FitResult:
     """Load, featurise, train both models and the baselines; see docs/api.md for every option.
 
+    `models`: the names of registry entries (a list, or one comma-separated text); by default
+    the recipe's (an inferred recipe names them for a wide table), else linear and two_relu.
+    `loss`: what every model is trained on (losses.py): "mse", the lesson's, or "mnist",
+    fastbook's mnist_loss (for a model whose output is between 0 and 1, a sigmoid's).
     `train_path` and `test_path`: CSV paths, or DataFrames (read as their CSV would be).
     `baselines`: "all", or None (or "none") for the recipe's rules only, without scikit-learn.
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
@@ -289,11 +293,15 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     else:
         test_path = Path(test_path) if test_path else None
     _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device, baselines_wanted)
-    chosen_models = choose_models(models)
+    if loss not in losses.LOSSES:
+        raise OptionError("loss", f"unknown loss {loss!r}: choose from {', '.join(losses.LOSSES)}")
+    chosen_models = choose_models(models) if models is not None else None  # refused before any reading
     dev = resolve_device(device)
 
     table = read_table(train_path) if train_frame is None else frame_table(train_frame, "DataFrame")
     recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed)
+    if chosen_models is None:
+        chosen_models = choose_models(recipe.models or registry.DEFAULT_MODELS)
     data, no_target, dropped, lacking = labelled_rows(table, recipe)
     data, n = split_rows(data, valid_pct, seed)
     del table
@@ -305,7 +313,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         test = new_rows(test_table, recipe, fitted, expected=lacking)
     kind = recipe.target.kind
     sklearn = baselines_wanted not in (None, "none")
-    names = baselines.names(kind, recipe.baselines, sklearn)
+    names = baselines.names(kind, recipe.baselines, sklearn, bool(recipe.pixel_columns))
     ours = [m.name for m in chosen_models]
     if sklearn:
         names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
@@ -317,7 +325,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         problem = check_models and check_models(model, len(fitted.names))
         if problem:
             raise OptionError("models", problem)
-        starts = model_config(model, epochs=epochs, restarts=restarts).restarts
+        starts = model_config(model, epochs=epochs, restarts=restarts, loss=loss).restarts
         numbers = model.size(len(fitted.names)) * starts
         if numbers > MAX_PARAM_NUMBERS:
             raise OptionError("models", f"model {model.name}: {model.size(len(fitted.names)):,} parameters x "
@@ -351,18 +359,21 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
                features=fitted.names, decode=fitted.decode,
-               twins=[m.sklearn for m in chosen_models if m.sklearn], sklearn=sklearn)
+               twins=[m.sklearn for m in chosen_models if m.sklearn], sklearn=sklearn,
+               pixels=[i for i, f in enumerate(fitted.features) if f.column in recipe.pixel_columns])
     if worker is not None:
         worker.submit(job)
     runs = {}
+    lam = curvature(X[:n]) if descent_steps else None
     for model in chosen_models:
         cfg = model_config(model, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
-                           bias=recipe.ones)
+                           bias=recipe.ones, loss=loss)
         trained = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(model.name, planned_steps(n, cfg)))
         pred = model.predict(X, trained.params[None])[0]
         scores = {"title": model.title, **split_scores(pred[:n], y[:n], pred[n:], y[n:], kind, fitted.decode),
                   "fit_seconds": trained.fit_seconds, "n_params": trained.params.numel()}
-        rate = descent_lr(model, X[:n], y[:n], trained.init, descent_steps) if descent_steps else None
+        rate = (descent_lr(model, X[:n], y[:n], trained.init, descent_steps, losses.get(loss), lam) if descent_steps
+                else None)
         runs[model.name] = ModelRun(model, cfg, trained, scores, rate)
 
     scored, test_predictions = worker.result() if worker is not None else baselines.fit_and_predict(**job)
@@ -400,12 +411,16 @@ def best_model(metrics: dict, ours: list, kind: str, valid: bool) -> str:
     return min(ours, key=lambda m: metrics[m][f"{split_}_mse"])
 
 
-def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True) -> TrainConfig:
+def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True,
+                 loss="mse") -> TrainConfig:
     """How fit() trains `model` (an entry or its name): its defaults, overridden by whatever is given.
-    A model fitted by conjugate gradient keeps its one start: CG ends at the same optimum from any."""
+    A model fitted by conjugate gradient keeps its one start: CG ends at the same optimum from any.
+    On a loss that is no quadratic, conjugate gradient does not apply: Adam trains it instead."""
     model = registry.get(model) if isinstance(model, str) else model
     d = model.defaults
-    opt = d["optimizer"] if optimizer == "auto" else optimizer
+    cg = d["optimizer"] == "cg" and losses.get(loss).quadratic
+    own = d["optimizer"] if d["optimizer"] != "cg" or cg else "adam"
+    opt = own if optimizer == "auto" else optimizer
     return TrainConfig(
         epochs=d["epochs"] if epochs is None else epochs,
         lr=None if opt == "cg" else (d["lr"] if lr is None else lr),
@@ -413,6 +428,7 @@ def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None
         restarts=d["restarts"] if restarts is None or d["optimizer"] == "cg" else restarts,
         seed=seed,
         bias=bias,
+        loss=loss,
     )
 
 

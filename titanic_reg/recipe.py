@@ -54,12 +54,19 @@ class Recipe:
     left_out: dict = field(default_factory=dict)  # column -> why
     baselines: list = field(default_factory=list)  # Rule
     submission: str | None = None  # "kaggle": write Kaggle's submission.csv
+    models: list | None = None  # the models fitted when none are asked for (else the registry's default)
+    models_reason: str = ""
     source: str = ""  # where it came from, said in the outputs (not part of the file)
     path: str | None = None  # the file it was read from, for errors found later (not part of the file)
 
     @property
     def columns(self) -> list[str]:
         return [t.column for t in self.inputs]
+
+    @property
+    def pixel_columns(self) -> set[str]:
+        """The columns of its image, if it has one (a block of pixels)."""
+        return {t.column for t in self.inputs if t.kind == "pixels"}
 
     @property
     def submission_strategy(self):
@@ -150,7 +157,7 @@ class _Keys:
 class _Reader:
     """Builds a Recipe from parsed TOML, checking each key's value; errors point at the line."""
 
-    KEYS = ("name", "title", "id", "missing", "missing_values", "ones", "show", "submission",
+    KEYS = ("name", "title", "id", "missing", "missing_values", "ones", "show", "submission", "models", "models_reason",
            "target", "inputs", "left_out", "baselines")
 
     def __init__(self, doc: dict, text: str, path: str):
@@ -232,6 +239,8 @@ class _Reader:
             left_out=dict(left_out),
             baselines=[self.rule(n, r) for n, r in self.get(doc, (), "baselines", "table", {}).items()],
             submission=self.get(doc, (), "submission", "str", None, _submission_names()),
+            models=self.scalars(doc, (), "models", strings_only=True),
+            models_reason=self.get(doc, (), "models_reason", "str", ""),
         )
         self.check(recipe)
         return recipe
@@ -278,6 +287,13 @@ class _Reader:
         return Rule(name, self.get(spec, keys, "title", "str", name), constant, feature, equals)
 
     def check(self, recipe: Recipe) -> None:
+        from .models import get as get_model
+
+        for name in recipe.models or ():
+            try:
+                get_model(name)
+            except ValueError as exc:
+                self.fail(("models",), str(exc))
         seen = {}
         for where, column in ([(("target", "column"), recipe.target.column)]
                               + ([(("id",), recipe.id)] if recipe.id else [])
@@ -315,7 +331,8 @@ def dumps(recipe: Recipe, header: str = "") -> str:
     input in feature order, [left_out] and [baselines.<name>]; `header` goes first as comments."""
     out = [f"# {line}".rstrip() for line in header.splitlines()] + ([""] if header else [])
     top = {"name": recipe.name, "title": recipe.title, "id": recipe.id, "missing": recipe.missing,
-           "ones": recipe.ones, "show": recipe.show or None, "submission": recipe.submission}
+           "ones": recipe.ones, "show": recipe.show or None, "submission": recipe.submission,
+           "models": recipe.models or None, "models_reason": recipe.models_reason or None}
     if tuple(recipe.missing_values) != MISSING_VALUES:
         top["missing_values"] = list(recipe.missing_values)
     out += _pairs(top)

@@ -20,6 +20,7 @@ DEFAULT_MAX_ROWS = 10_000
 # A wide table's rows cost more: every cell is written and recalculated. By default the
 # Data sheet holds at most this many cells (10,000 rows up to 40 columns; Titanic's has 21).
 CELL_BUDGET = 400_000
+MIN_ROWS = 200  # the fewest a default sample holds: an image of 784 pixels costs 1,568 cells a row
 
 
 def default_rows(result) -> int:
@@ -28,7 +29,7 @@ def default_rows(result) -> int:
     columns = 3 + len(result.recipe.inputs) + len(result.features) + len(result.recipe.show)
     p = len(result.features)
     columns = max([columns] + [5 + sum(m.widths(p)) for m in result.model_list])
-    return max(1_000, min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns))
+    return max(MIN_ROWS, min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns))
 
 
 def sample_rows(n_train: int, n_valid: int, max_rows: int, seed: int) -> np.ndarray:

@@ -1,0 +1,142 @@
+"""Images as tables (issue 19): the pixel rule, the pixel block in the recipe, pixel similarity,
+and the defaults on the shipped 3s and 7s."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import titanic_reg
+from titanic_reg import datasets
+from titanic_reg.errors import InputWarning
+from titanic_reg.infer import infer
+from titanic_reg.recipe import dumps, loads
+from titanic_reg.table import read_table
+
+
+def _write(tmp_path, frame: pd.DataFrame, name="t.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return read_table(path)
+
+
+def _kinds(recipe) -> set[str]:
+    return {t.kind for t in recipe.inputs}
+
+
+def test_the_shipped_digits_are_one_block_of_784_pixels_over_255():
+    recipe = infer(read_table(datasets.mnist37().train_path), "digit")
+    assert _kinds(recipe) == {"pixels"} and len(recipe.inputs) == 784
+    first = recipe.inputs[0]
+    assert (first.scale, first.shape, first.block) == (255.0, (28, 28), "pixels")
+    text = dumps(recipe)
+    assert text.count("[inputs.") == 1 and 'columns = "p0..p783"' in text and "shape = [28, 28]" in text
+    assert "never vary" in first.reason  # constant pixels are reported once, as a count
+    assert len(text) < 3_000  # one block, not 784 entries
+
+
+@pytest.mark.parametrize("side, top, names", [
+    (8, 16, "pixel_{}"),  # scikit-learn's digits: 8 x 8, 0 to 16
+    (16, 1.0, "x{}y"),  # fractions from 0 to 1, other names
+    (10, 255, "c{}"),  # 100 columns: 10 x 10
+])
+def test_the_rule_holds_on_pixel_tables_it_has_not_seen(tmp_path, side, top, names):
+    rng = np.random.default_rng(side)
+    n = side * side
+    values = rng.uniform(0, top, (60, n))
+    values = values.round() if isinstance(top, int) else values
+    frame = pd.DataFrame(values, columns=[names.format(i) for i in range(n)])
+    frame["label"] = rng.integers(0, 2, 60)
+    recipe = infer(_write(tmp_path, frame), "label")
+    assert _kinds(recipe) == {"pixels"}
+    assert recipe.inputs[0].shape == (side, side) and recipe.inputs[0].scale == (top if top != 1.0 else 1)
+
+
+def test_an_image_that_is_not_square_is_one_row_of_pixels(tmp_path):
+    frame = pd.DataFrame(np.random.default_rng(0).integers(0, 256, (40, 600)), columns=[f"v{i}" for i in range(600)])
+    frame["y"] = np.arange(40) % 2
+    recipe = infer(_write(tmp_path, frame), "y")
+    assert recipe.inputs[0].shape == (1, 600) and "not a square" in recipe.inputs[0].reason
+
+
+@pytest.mark.parametrize("case", ["few columns", "mixed ranges", "negative", "missing", "small range"])
+def test_the_rule_does_not_fire_on_ordinary_tables(tmp_path, case):
+    rng = np.random.default_rng(1)
+    width = 63 if case == "few columns" else 80
+    values = rng.integers(0, 256, (50, width)).astype(float)
+    if case == "mixed ranges":
+        values[:, ::3] *= 1000  # sensors on different scales share no range
+    elif case == "negative":
+        values[:, ::2] -= 128
+    elif case == "small range":
+        values = rng.integers(0, 20, (50, width)).astype(float)  # no pixel range's upper half
+    frame = pd.DataFrame(values, columns=[f"c{i}" for i in range(width)])
+    if case == "missing":
+        frame = frame.astype(object)
+        frame.iloc[::2, ::2] = ""
+    frame["y"] = np.arange(50) % 2
+    recipe = infer(_write(tmp_path, frame), "y")
+    assert "pixels" not in _kinds(recipe)
+
+
+@pytest.mark.parametrize("data", ["train.csv", "penguins.csv"])
+def test_shipped_tables_keep_their_recipes(data):
+    table = read_table(f"data/{data}")
+    recipe = infer(table, "Survived" if data == "train.csv" else "sex")
+    assert "pixels" not in _kinds(recipe) and recipe.models is None
+
+
+def test_a_pixel_block_reads_back_and_can_be_edited():
+    recipe = infer(read_table(datasets.mnist37().train_path), "digit")
+    text = dumps(recipe).replace("scale = 255", "scale = 256")
+    again = loads(text)
+    assert len(again.inputs) == 784 and {t.scale for t in again.inputs} == {256.0}
+    assert [t.column for t in again.inputs] == [f"p{i}" for i in range(784)]
+    with pytest.raises(Exception, match="shape"):
+        loads(text.replace("shape = [28, 28]", "shape = [28, 27]"))
+    with pytest.raises(Exception, match="columns"):
+        loads(text.replace('columns = "p0..p783"', 'columns = "p0..q783"'))
+
+
+def test_pixel_similarity_is_the_chapters_by_hand():
+    from titanic_reg import baselines
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, (40, 6))
+    y = (rng.uniform(size=40) > 0.5).astype(float)
+    scores, predict = baselines.run(X[:30], y[:30], X[30:], y[30:], seed=0, sklearn=False, pixels=[0, 1, 2, 3])
+    mean0, mean1 = X[:30][y[:30] == 0][:, :4].mean(axis=0), X[:30][y[:30] == 1][:, :4].mean(axis=0)
+    for name, dist in (("pixel_l1", lambda a, m: np.abs(a - m).mean(axis=1)),
+                       ("pixel_l2", lambda a, m: np.sqrt(((a - m) ** 2).mean(axis=1)))):
+        by_hand = (dist(X[30:, :4], mean1) < dist(X[30:, :4], mean0)).astype(float)
+        assert predict[name](X[30:]).tolist() == by_hand.tolist()
+        assert scores[name]["valid_acc"] == pytest.approx((by_hand == y[30:]).mean())
+        assert scores[name]["n_params"] == 8  # two mean images
+
+
+@pytest.mark.slow
+def test_the_default_models_on_the_digits_match_the_chapter_and_scikit_learn():
+    """Without options: at least pixel similarity's accuracy, within 0.01 of LogisticRegression."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        result = titanic_reg.fit(datasets.mnist37().train_path, target="digit", descent_steps=0)
+    m = result.metrics
+    assert list(result.runs) == ["logistic", "linear"] and result.recipe.models_reason
+    best = max(m[name]["valid_acc"] for name in result.runs)
+    assert best >= max(m["pixel_l1"]["valid_acc"], m["pixel_l2"]["valid_acc"])
+    assert best >= m["sklearn_logistic"]["valid_acc"] - 0.01
+
+
+def test_the_chapters_loss_trains_the_sigmoid_model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        result = titanic_reg.fit(datasets.mnist37().train_path, target="digit", models="logistic", loss="mnist",
+                                 epochs=100, restarts=1, baselines=None, descent_steps=3)
+    run = result.runs["logistic"]
+    assert run.config.loss == "mnist" and run.loss.name == "mnist"
+    history = run.trained.history
+    assert history[-1] < history[0] and result.metrics["logistic"]["valid_acc"] > 0.9
+    view = result.workbook_view(200)
+    assert view.runs["logistic"].descent.losses[-1] < view.runs["logistic"].descent.losses[0]
