@@ -140,3 +140,37 @@ def test_the_chapters_loss_trains_the_sigmoid_model():
     assert history[-1] < history[0] and result.metrics["logistic"]["valid_acc"] > 0.9
     view = result.workbook_view(200)
     assert view.runs["logistic"].descent.losses[-1] < view.runs["logistic"].descent.losses[0]
+
+
+def test_minibatches_are_the_chapters_loop():
+    """Each epoch a seeded pass over the rows in batches, a step each; a batch of every row is
+    the full-batch step; the history is the loss on every row after each epoch."""
+    import torch
+
+    from titanic_reg.models import get
+    from titanic_reg.pipeline import model_config
+    from titanic_reg.train import initial_params, train
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.cat([torch.rand(50, 5, generator=gen, dtype=torch.float64), torch.ones(50, 1, dtype=torch.float64)], 1)
+    y = (X[:, 0] > 0.5).to(torch.float64)
+    model = get("logistic")
+    cfg = model_config(model, epochs=4, lr=1.0, optimizer="sgd", restarts=1, loss="mnist", batch_size=16)
+    got = train(model, X, y, cfg)
+    assert len(got.history) == 5 and got.history == train(model, X, y, cfg).history  # seeded
+    # By hand: torch.randperm with the seed's generator, one step per batch of 16.
+    w = initial_params(model, X, cfg)[0].clone().requires_grad_(True)
+    order = torch.Generator().manual_seed(cfg.seed)
+    for _ in range(4):
+        for rows in torch.randperm(50, generator=order).split(16):
+            p = model.predict(X[rows], w[None])[0]
+            (g,) = torch.autograd.grad(torch.where(y[rows] == 1, 1 - p, p).mean(), w)
+            with torch.no_grad():
+                w -= 1.0 * g
+    assert got.params.tolist() == pytest.approx(w.detach().tolist(), abs=1e-12)
+    whole = model_config(model, epochs=4, lr=1.0, optimizer="sgd", restarts=1, loss="mnist", batch_size=50)
+    full = model_config(model, epochs=4, lr=1.0, optimizer="sgd", restarts=1, loss="mnist")
+    assert train(model, X, y, whole).params.tolist() == train(model, X, y, full).params.tolist()
+    assert model_config(get("linear"), batch_size=16).optimizer == "sgd"  # no conjugate gradient in batches
+    assert model_config(get("linear"), loss="mnist").optimizer == "adam"  # nor on a loss that is no quadratic
+    assert model_config(get("linear")).optimizer == "cg"

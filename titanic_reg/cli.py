@@ -164,6 +164,10 @@ def _data_options(f):
 @click.option("--models", "models", default=None, metavar="LIST",
               help=f"Models to fit, comma-separated: {choices()}.  [default: the recipe's models (an inferred "
                    f"recipe names them for a wide table), else {','.join(DEFAULT_MODELS)}]")
+@click.option("--batch-size", "batch_size", type=click.IntRange(1, 10_000_000), default=None,
+              help="Mini-batch descent, as fastbook's DataLoader: each epoch a pass over the training rows in "
+                   "shuffled batches of this many, a step each (models trained by conjugate gradient take the "
+                   "plain step instead)  [default: every row at each step]")
 @click.option("--loss", type=click.Choice(LOSS_CHOICES), default="mse", show_default=True,
               help="What the models are trained on: mse, the lesson's mean squared error, or mnist, fastbook's "
                    "mnist_loss (1 - prediction where the target is 1, the prediction where it is 0; for models "
@@ -196,7 +200,8 @@ def _data_options(f):
 @click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
-def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, loss, epochs, lr, optimizer,
+def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, batch_size, loss, epochs,
+        lr, optimizer,
         restarts, device, baselines, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
     """Fit the models (the lesson's two by default) and the baselines on DATA (Kaggle's
     train.csv, or any CSV with --target or --recipe) and write the outputs."""
@@ -223,7 +228,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
                 valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
                 device=device, baselines=baselines, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
-                progress=progress, worker=worker, models=models, loss=loss,
+                progress=progress, worker=worker, models=models, loss=loss, batch_size=batch_size,
                 check_models=None if no_workbook else _sheet_limits,
             )
         process.stop_if_interrupted()

@@ -46,6 +46,7 @@ from .transforms import level_text
 
 from .limits import (  # shared with the CLI
     BASELINE_CHOICES, MAX_DESCENT_STEPS, MAX_EPOCHS, MAX_RESTARTS, MAX_SEED, OPTIMIZER_CHOICES)
+MAX_BATCH = 10_000_000
 MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB with gradients and Adam's
 
 
@@ -269,13 +270,15 @@ def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, opti
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None, worker=None,
-        models=None, check_models=None, baselines="all", loss="mse") -> FitResult:
+        models=None, check_models=None, baselines="all", loss="mse", batch_size=None) -> FitResult:
     """Load, featurise, train both models and the baselines; see docs/api.md for every option.
 
     `models`: the names of registry entries (a list, or one comma-separated text); by default
     the recipe's (an inferred recipe names them for a wide table), else linear and two_relu.
     `loss`: what every model is trained on (losses.py): "mse", the lesson's, or "mnist",
     fastbook's mnist_loss (for a model whose output is between 0 and 1, a sigmoid's).
+    `batch_size`: mini-batch descent, each epoch a pass over the training rows in batches of
+    this many, as the chapter's DataLoader; None (the default) takes every row at each step.
     `train_path` and `test_path`: CSV paths, or DataFrames (read as their CSV would be).
     `baselines`: "all", or None (or "none") for the recipe's rules only, without scikit-learn.
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
@@ -293,6 +296,9 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     else:
         test_path = Path(test_path) if test_path else None
     _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device, baselines_wanted)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+                                   or not 1 <= batch_size <= MAX_BATCH):
+        raise OptionError("batch_size", f"must be a whole number from 1 to {MAX_BATCH:,}, not {batch_size!r}")
     if loss not in losses.LOSSES:
         raise OptionError("loss", f"unknown loss {loss!r}: choose from {', '.join(losses.LOSSES)}")
     chosen_models = choose_models(models) if models is not None else None  # refused before any reading
@@ -325,9 +331,9 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         problem = check_models and check_models(model, len(fitted.names))
         if problem:
             raise OptionError("models", problem)
-        starts = model_config(model, epochs=epochs, restarts=restarts, loss=loss).restarts
-        numbers = model.size(len(fitted.names)) * starts
-        if numbers > MAX_PARAM_NUMBERS:
+        starts = model_config(model, epochs=epochs, restarts=restarts, loss=loss, batch_size=batch_size).restarts
+        held = model.size(len(fitted.names)) * starts
+        if held > MAX_PARAM_NUMBERS:
             raise OptionError("models", f"model {model.name}: {model.size(len(fitted.names)):,} parameters x "
                                           f"{starts:,} starts is past the {MAX_PARAM_NUMBERS:,} numbers a fit may "
                                           "train at once (each held five times over, with Adam's state): choose "
@@ -367,7 +373,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     lam = curvature(X[:n]) if descent_steps else None
     for model in chosen_models:
         cfg = model_config(model, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts, seed=seed,
-                           bias=recipe.ones, loss=loss)
+                           bias=recipe.ones, loss=loss, batch_size=batch_size)
         trained = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(model.name, planned_steps(n, cfg)))
         pred = model.predict(X, trained.params[None])[0]
         scores = {"title": model.title, **split_scores(pred[:n], y[:n], pred[n:], y[n:], kind, fitted.decode),
@@ -412,14 +418,15 @@ def best_model(metrics: dict, ours: list, kind: str, valid: bool) -> str:
 
 
 def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True,
-                 loss="mse") -> TrainConfig:
+                 loss="mse", batch_size=None) -> TrainConfig:
     """How fit() trains `model` (an entry or its name): its defaults, overridden by whatever is given.
     A model fitted by conjugate gradient keeps its one start: CG ends at the same optimum from any.
-    On a loss that is no quadratic, conjugate gradient does not apply: Adam trains it instead."""
+    On a loss that is no quadratic, conjugate gradient does not apply: Adam trains it instead; in
+    mini-batches neither does it: the chapter's plain step (sgd) does."""
     model = registry.get(model) if isinstance(model, str) else model
     d = model.defaults
-    cg = d["optimizer"] == "cg" and losses.get(loss).quadratic
-    own = d["optimizer"] if d["optimizer"] != "cg" or cg else "adam"
+    cg = d["optimizer"] == "cg" and losses.get(loss).quadratic and batch_size is None
+    own = d["optimizer"] if d["optimizer"] != "cg" or cg else ("sgd" if batch_size is not None else "adam")
     opt = own if optimizer == "auto" else optimizer
     return TrainConfig(
         epochs=d["epochs"] if epochs is None else epochs,
@@ -429,6 +436,7 @@ def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None
         seed=seed,
         bias=bias,
         loss=loss,
+        batch_size=batch_size,
     )
 
 

@@ -75,7 +75,7 @@ class ModelRun:
     def settings(self) -> dict:
         """Its training settings, as metrics.json has them."""
         return {"optimizer": self.config.optimizer, "epochs": self.config.epochs, "lr": self.config.lr,
-                "restarts": self.config.restarts, "loss": self.config.loss}
+                "restarts": self.config.restarts, "loss": self.config.loss, "batch_size": self.config.batch_size}
 
     def __repr__(self) -> str:
         return f"ModelRun({self.name!r}, {self.optimizer_title}, {self.trained!r})"

@@ -34,6 +34,7 @@ class TrainConfig:
     init_bias: float = 0.2
     bias: bool = True  # the last feature is the constant Ones
     loss: str = "mse"  # the loss trained on (losses.py)
+    batch_size: int | None = None  # mini-batches of this many rows, each epoch a pass over every row; None: full batch
 
 
 @dataclass(repr=False)
@@ -263,20 +264,33 @@ def feature_major(X: torch.Tensor) -> torch.Tensor:
 
 def _descend(model, X, y, init, cfg, progress, update=None):
     """Gradient descent by sgd, momentum or adam; the gradient is autograd's. `update`
-    carries an optimizer's state over from an earlier run of the same starts."""
+    carries an optimizer's state over from an earlier run of the same starts.
+
+    Full batch (the lesson's), each epoch is one step on every row. With a batch size (the
+    chapter's DataLoader), each epoch is a pass over the rows in a seeded shuffled order, a
+    step per mini-batch; the history is still the loss on every row after each epoch."""
     X = feature_major(X)
     params = init.clone().requires_grad_(True)
     update = update or _Step(cfg, params)
     mean_loss = get_loss(cfg.loss).mean
     history = torch.empty(cfg.epochs + 1, init.shape[0], dtype=torch.float64, device=X.device)
+    batches = cfg.batch_size is not None and cfg.batch_size < X.shape[0]
+    order = torch.Generator().manual_seed(cfg.seed)
     for step in range(cfg.epochs + 1):
         loss = mean_loss(model.predict(X, params), y)
         history[step] = loss.detach()
         _check_finite(history[step], step, model, cfg)
         if step == cfg.epochs:
             break
-        (grad,) = torch.autograd.grad(loss.sum(), params)
-        update(params, grad)
+        if batches:
+            shuffled = torch.randperm(X.shape[0], generator=order).to(X.device)
+            for first in range(0, X.shape[0], cfg.batch_size):
+                rows = shuffled[first:first + cfg.batch_size]
+                (grad,) = torch.autograd.grad(mean_loss(model.predict(X[rows], params), y[rows]).sum(), params)
+                update(params, grad)
+        else:
+            (grad,) = torch.autograd.grad(loss.sum(), params)
+            update(params, grad)
         progress(1)
     return params.detach(), history, update
 
