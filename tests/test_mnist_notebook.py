@@ -2,15 +2,13 @@
 real Jupyter kernel, as notebooks/lesson3.ipynb is (tests/test_notebook.py), and what it shows."""
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 
-import nbclient
 import nbformat
 import pytest
 
-from tests.test_notebook import KERNEL, ROOT, _kernelspec, cell, data, result_output, stdout
+from tests.test_notebook import ROOT, cell, data, execute, result_output, stdout
 
 NOTEBOOK = ROOT / "notebooks" / "mnist_basics.ipynb"
 pytestmark = pytest.mark.slow
@@ -18,21 +16,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mnist-notebook-cwd")
-    jupyter = tmp_path_factory.mktemp("jupyter")
-    _kernelspec(jupyter)
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTER_PATH", str(jupyter))
-        mp.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
-        mp.setenv("IPYTHONDIR", str(jupyter / "ipython"))
-        mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-        mp.setenv("MPLCONFIGDIR", str(jupyter / "matplotlib"))
-        mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-        client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=900,
-                                         resources={"metadata": {"path": str(folder)}})
-        client.execute()
-    return nb, folder
+    return execute(NOTEBOOK, tmp_path_factory)
 
 
 def test_the_committed_notebook_has_no_outputs_and_every_section():

@@ -33,15 +33,15 @@ def _kernelspec(folder: Path) -> None:
         "display_name": "titanic-reg tests", "language": "python"}))
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """The notebook executed (nbclient raises CellExecutionError at the first failing cell),
-    and the folder it ran in."""
+def execute(notebook: Path, tmp_path_factory, probe: bool = False):
+    """The notebook executed in a real kernel of this interpreter (nbclient raises
+    CellExecutionError at the first failing cell), and the folder it ran in."""
     folder = tmp_path_factory.mktemp("notebook-cwd")
     jupyter = tmp_path_factory.mktemp("jupyter")
     _kernelspec(jupyter)
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    nb = nbformat.read(notebook, as_version=4)
+    if probe:
+        nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(jupyter))
         mp.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
@@ -52,10 +52,15 @@ def run(tmp_path_factory):
         # title then printed "findfont: Font family ['STIXGeneral'] not found".
         mp.setenv("MPLCONFIGDIR", str(jupyter / "matplotlib"))
         mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-        client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=600,
+        client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=900,
                                          resources={"metadata": {"path": str(folder)}})
         client.execute()
     return nb, folder
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return execute(NOTEBOOK, tmp_path_factory, probe=True)
 
 
 def cell(nb, start: str, whole: bool = False):
