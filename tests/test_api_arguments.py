@@ -68,7 +68,7 @@ def test_a_problem_with_the_data_suggests_a_python_argument():
 def test_the_same_problem_on_the_command_line_names_the_option():
     from click.testing import CliRunner
 
-    import cli
+    from titanic_reg import cli
 
     result = CliRunner().invoke(cli.main, ["fit", PENGUINS, "--target", "species", "--no-workbook"])
     assert result.exit_code == 1

@@ -698,7 +698,7 @@ def _state(path: Path):
 def test_catalogue(case: Case, tmp_path):
     from click.testing import CliRunner
 
-    import cli
+    from titanic_reg import cli
 
     places = {"tmp": str(tmp_path), "test": str(TEST), "out": str(tmp_path / "out")}
     if case.setup:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli
+from titanic_reg import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / "data" / "train.csv"
@@ -78,7 +78,7 @@ def test_help_does_not_load_the_heavy_libraries():
     code = "import sys, cli; assert not {'torch', 'pandas', 'rich', 'matplotlib'} & set(sys.modules), sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     # How quick it is, the benchmark measures (bench/run.py); a timed test would fail on a busy machine.
-    out = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "--help"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-c", "from titanic_reg import cli; cli.main()", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True)
     assert "fit" in out.stdout and "verify" in out.stdout
 
@@ -405,7 +405,7 @@ def test_write_atomic_keeps_the_old_file_on_interrupt(tmp_path):
 @pytest.mark.parametrize("entry", ["main", "run"])  # run: the console script
 def test_interrupt_exits_130(tmp_path, entry):
     proc = subprocess.Popen(
-        [sys.executable, "-c", f"import cli; cli.{entry}()", "fit", str(TRAIN), "--epochs", "100000",
+        [sys.executable, "-c", f"from titanic_reg import cli; cli.{entry}()", "fit", str(TRAIN), "--epochs", "100000",
          "--no-workbook", "--out", str(tmp_path / "out")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)  # into the imports or the training: both are inside the command

@@ -15,7 +15,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import cli
+from titanic_reg import cli
 from titanic_reg.sheets.functions import ALLOWED, functions_used
 from titanic_reg.sheets.lesson_sheets import DESCENT, POINTS, TOP, write_quad_workbook
 from titanic_reg.sheets.verify import read_formula_cells

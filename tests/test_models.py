@@ -147,7 +147,7 @@ def test_the_docs_table_of_models_is_the_registrys():
 def test_cli_refuses_a_model_it_cannot_name_or_write(tmp_path):
     from click.testing import CliRunner
 
-    from cli import main
+    from titanic_reg.cli import main
 
     bad = CliRunner().invoke(main, ["fit", "data/train.csv", "--models", "linear,cnn:3", "--out", str(tmp_path / "a")])
     assert bad.exit_code == 2 and "unknown model 'cnn:3'" in bad.output and "Traceback" not in bad.output

@@ -30,7 +30,7 @@ RUN = ["--epochs", "50", "--restarts", "8"]
 
 
 def cli_process(*args, **kw):
-    return subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", *map(str, args)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-c", "from titanic_reg import cli; cli.main()", *map(str, args)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
