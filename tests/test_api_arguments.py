@@ -33,7 +33,7 @@ def test_a_bad_argument_is_refused_at_once_by_its_name(kwargs, message):
 
 def test_a_dataframe_is_no_training_path():
     with pytest.raises(OptionError, match="^train_path: must be the path of a CSV file, not a DataFrame$"):
-        titanic_reg.fit(pd.read_csv("data/train.csv"))
+        titanic_reg.fit(pd.read_csv("data/train.csv"), epochs=1, restarts=1, baselines=None)
 
 
 # --------------------------------------------------------------------------- Python's words, the caller's line
@@ -94,6 +94,7 @@ def test_a_warning_points_at_the_callers_line():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        titanic_reg.fit("data/train.csv", epochs=5, restarts=2, descent_steps=0)  # test.csv lacks a Fare
+        # test.csv lacks a Fare
+        titanic_reg.fit("data/train.csv", epochs=5, restarts=2, descent_steps=0, baselines=None)
     ours = [w for w in caught if issubclass(w.category, InputWarning)]
     assert ours and all(w.filename == __file__ for w in ours), [(w.filename, w.lineno) for w in ours]
