@@ -12,7 +12,7 @@ import titanic_reg
 from titanic_reg import datasets
 from titanic_reg.errors import InputError, InputWarning, OptionError
 
-QUICK = {"epochs": 50, "restarts": 8, "descent_steps": 5}
+QUICK = {"epochs": 50, "restarts": 8, "descent_steps": 5, "baselines": None}
 PASSENGER = {"PassengerId": 892, "Pclass": 3, "Name": "Kelly, Mr. James", "Sex": "male", "Age": 34.5, "SibSp": 0,
              "Parch": 0, "Ticket": "330911", "Fare": 7.8292, "Cabin": None, "Embarked": "Q"}
 

@@ -147,6 +147,7 @@ class Case:
     train: str | None = None  # the TRAIN argument when it is not the csv above (a missing file, a folder)
     check: Callable[[dict, Path], None] | None = None  # more checks: (metrics.json, the --out folder)
     workbook: bool = False  # write titanic.xlsx too (the other cases run with --no-workbook)
+    baselines: bool = False  # fit scikit-learn's baselines too (the other cases run without: helpers.NO_BASELINES)
 
 
 def _fifo(tmp: Path) -> dict:
@@ -489,7 +490,8 @@ CATALOGUE: list[Case] = [
          records(_one_class_in_training), ("--valid-pct", "0.04"),
          expect=warn("baseline sklearn_logistic cannot be fitted (every training row's target is 0, and it needs "
                      "both classes); its scores are null"),
-         note="our models train; LogisticRegression cannot, so its scores are null", check=_logistic_null),
+         note="our models train; LogisticRegression cannot, so its scores are null", check=_logistic_null,
+         baselines=True),
     Case("two-rows", "two records, one of each class", records(lambda rows: rows[:3]),
          expect=warn("{train}: 2 training rows for 10 features: least squares has no single answer, so the "
                      "linear model takes the one with the smallest weights"),
@@ -537,7 +539,7 @@ CATALOGUE: list[Case] = [
          check=_binary_sex),
     Case("target-number", "penguins.csv with `--target body_mass_g` (grams)", penguins(), ("--target", "body_mass_g"),
          expect=warn("{train}, column body_mass_g: 2 rows without a target (rows 5, 273) left out of training"),
-         note="a number: MSE, RMSE and R² in grams", check=_number_mass),
+         note="a number: MSE, RMSE and R² in grams", check=_number_mass, baselines=True),
     Case("target-classes", "penguins.csv with `--target species` (three classes)", penguins(), ("--target", "species"),
          expect=refuse(1, "{train}, column species: the target has 3 classes (Adelie, Chinstrap, Gentoo); "
                           "titanic-reg predicts two: choose one against the rest with --positive CLASS, "
@@ -636,7 +638,7 @@ CATALOGUE: list[Case] = [
     Case("device-unknown", "`--device tpu`", None, ("--device", "tpu"), refuse(2, "Invalid value for '--device': 'tpu' is not one of 'auto', 'cpu', 'cuda'")),
     Case("model-unknown", "`--submit-model forest`", None, ("--submit-model", "forest"),
          refuse(2, "Invalid value for --submit-model: 'forest' is no model of this run: choose from linear, "
-                   "two_relu, sklearn_linear")),
+                   "two_relu, sklearn_linear"), baselines=True),
     Case("models-unknown", "`--models linear,forest`", None, ("--models", "linear,forest"),
          refuse(2, "Invalid value for --models: unknown model 'forest': choose from linear, two_relu, logistic, "
                    "relus:N, mlp:H[-H2[-H3]][:sigmoid]")),
@@ -695,9 +697,10 @@ def _state(path: Path):
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=[c.name for c in CATALOGUE])
-def test_catalogue(case: Case, tmp_path):
+def test_catalogue(case: Case, tmp_path, worker_in_process):
     from click.testing import CliRunner
 
+    from tests.helpers import NO_BASELINES
     from titanic_reg import cli
 
     places = {"tmp": str(tmp_path), "test": str(TEST), "out": str(tmp_path / "out")}
@@ -719,6 +722,7 @@ def test_catalogue(case: Case, tmp_path):
     out = Path(options[options.index("--out") + 1])
     before = _state(out)
     quick = [] if case.workbook else ["--no-workbook"]  # and small runs, unless the case says otherwise
+    quick += [] if case.baselines else list(NO_BASELINES)
     for name, value in (("--epochs", "5"), ("--restarts", "2")) + ((("--descent-steps", "2"),) if case.workbook else ()):
         if name not in options:
             quick += [name, value]

@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers import NO_BASELINES
 from titanic_reg import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / "data" / "train.csv"
 TEST = ROOT / "data" / "test.csv"
-QUICK = ["--epochs", "20", "--restarts", "2"]
+QUICK = ["--epochs", "20", "--restarts", "2", *NO_BASELINES]
 
 # The lesson's linear model on the 712 complete rows, from the closed-form fit.
 LINEAR_OPTIMUM = 0.144227149307
@@ -96,6 +97,18 @@ def test_version():
     result = run("--version")
     assert result.exit_code == 0
     assert "0.1.0" in result.stdout
+
+
+def test_python_m_titanic_reg_is_the_command():
+    """`python -m titanic_reg` (titanic_reg/__main__.py) runs the command, and exits with its status."""
+    def module(*args):
+        return subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+
+    version = module("--version")
+    assert version.returncode == 0 and "0.1.0" in version.stdout, version.stderr
+    usage = module("fit", TRAIN, "--epochs", "0")
+    assert usage.returncode == 2 and "Invalid value for '--epochs'" in usage.stderr
 
 
 def test_fit_help_states_the_default_models_own_settings():
@@ -202,11 +215,12 @@ def test_table_lists_ours_first_then_baselines(quick_run):
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("default") / "out"
-    result = run("fit", TRAIN, "--missing", "drop", "--valid-pct", "0", "--no-workbook", "--out", out)
+    result = run("fit", TRAIN, "--missing", "drop", "--valid-pct", "0", "--no-workbook", "--out", out, *NO_BASELINES)
     assert result.exit_code == 0, result.output + result.stderr
     return json.loads((out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_default_run_reaches_the_linear_optimum(default_run):
     linear = default_run["models"]["linear"]
     assert default_run["rows"] == {"train": 712, "valid": 0, "dropped": 179, "no_target": 0, "test": 418}
@@ -215,6 +229,7 @@ def test_default_run_reaches_the_linear_optimum(default_run):
     assert linear["valid_mse"] is None and linear["valid_acc"] is None
 
 
+@pytest.mark.slow
 def test_default_run_two_relus_beat_the_linear_model(default_run):
     assert default_run["models"]["two_relu"]["train_mse"] <= 0.1300
     assert default_run["submit_model"] == "two_relu"
@@ -260,7 +275,7 @@ def test_empty_file(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_test_file_with_an_embarked_code_training_never_saw(tmp_path):
+def test_test_file_with_an_embarked_code_training_never_saw(tmp_path, worker_in_process):
     """It is predicted all the same, with no port dummy, and a warning with the count."""
     test = edited(tmp_path, TEST, "test.csv", set_cell(7, "Embarked", "X"))
     result = run("fit", TRAIN, "--test", test, "--out", tmp_path / "out", *QUICK, "--no-workbook")
@@ -271,7 +286,7 @@ def test_test_file_with_an_embarked_code_training_never_saw(tmp_path):
     assert len((tmp_path / "out" / "submission.csv").read_text().splitlines()) == 419
 
 
-def test_test_file_beside_train_is_used(tmp_path):
+def test_test_file_beside_train_is_used(tmp_path, worker_in_process):
     train = edited(tmp_path, TRAIN, "train.csv", lambda rows: None)
     edited(tmp_path, TEST, "test.csv", lambda rows: rows.__delitem__(slice(11, None)))
     result = run("fit", train, "--out", tmp_path / "out", *QUICK, "--no-workbook")
@@ -281,7 +296,7 @@ def test_test_file_beside_train_is_used(tmp_path):
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu(tmp_path):
-    result = run("fit", TRAIN, "--device", "cuda", "--out", tmp_path / "out")
+    result = run("fit", TRAIN, "--device", "cuda", "--out", tmp_path / "out", *NO_BASELINES)
     assert result.exit_code == 1
     line = one_line_error(result)
     assert "CUDA" in line and "--device cpu" in line
@@ -308,7 +323,7 @@ def test_out_that_is_a_file(tmp_path):
     assert "is a file" in result.stderr
 
 
-def test_out_that_cannot_be_written(tmp_path, monkeypatch):
+def test_out_that_cannot_be_written(tmp_path, monkeypatch, worker_in_process):
     from titanic_reg import report
 
     def refuse(result, out, workbook_writer=None, loss_png=None):
@@ -324,7 +339,7 @@ def test_out_that_cannot_be_written(tmp_path, monkeypatch):
 
 def test_diverging_loss_names_the_step_and_suggests_a_smaller_lr(tmp_path):
     result = run("fit", TRAIN, "--lr", "1e6", "--optimizer", "sgd", "--epochs", "200",
-                 "--out", tmp_path / "out", "--no-workbook")
+                 "--out", tmp_path / "out", "--no-workbook", *NO_BASELINES)
     assert result.exit_code == 1
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: ") and "Traceback" not in result.stderr
@@ -350,7 +365,7 @@ def test_failed_run_leaves_previous_outputs_alone(tmp_path):
 def small_result():
     from titanic_reg import pipeline
 
-    return pipeline.fit(TRAIN, epochs=5, restarts=2)
+    return pipeline.fit(TRAIN, epochs=5, restarts=2, baselines=None)
 
 
 def test_failing_workbook_writer_leaves_previous_outputs_alone(tmp_path, small_result):
@@ -391,7 +406,7 @@ def test_no_test_set_means_no_submission(tmp_path):
     from titanic_reg import pipeline
     from titanic_reg.report import metrics_json, write_outputs
 
-    result = pipeline.fit(TRAIN, test_path=None, epochs=3, restarts=1)
+    result = pipeline.fit(TRAIN, test_path=None, epochs=3, restarts=1, baselines=None)
     paths = write_outputs(result, tmp_path / "a" / "b")
     assert [p.name for p in paths] == ["metrics.json", "loss.png", "recipe.toml"]
     assert metrics_json(result)["rows"]["test"] == 0
@@ -421,11 +436,12 @@ def test_write_atomic_keeps_the_old_file_on_interrupt(tmp_path):
     assert (tmp_path / "fresh.txt").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["main", "run"])  # run: the console script
 def test_interrupt_exits_130(tmp_path, entry):
     proc = subprocess.Popen(
         [sys.executable, "-c", f"from titanic_reg import cli; cli.{entry}()", "fit", str(TRAIN), "--epochs", "100000",
-         "--no-workbook", "--out", str(tmp_path / "out")],
+         "--no-workbook", "--out", str(tmp_path / "out"), *NO_BASELINES],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)  # into the imports or the training: both are inside the command
     proc.send_signal(signal.SIGINT)
@@ -553,6 +569,7 @@ def test_table_says_when_a_baseline_was_fitted_on_a_sample(lesson_fit):
     assert "sample" not in console.export_text()
 
 
+@pytest.mark.slow
 def test_the_console_script_exits_with_the_commands_status(tmp_path):
     """`titanic-reg` is cli.run: main(), then an exit without Python's slow teardown."""
     def script(*args):
@@ -569,6 +586,7 @@ def test_the_console_script_exits_with_the_commands_status(tmp_path):
     assert usage.returncode == 2 and "Invalid value for '--epochs'" in usage.stderr
 
 
+@pytest.mark.slow
 def test_an_interrupt_a_library_turns_into_its_own_error_still_stops_as_interrupted(tmp_path, monkeypatch):
     """matplotlib's renderer, interrupted while drawing, raises ValueError('Invalid bounding
     box'): the Ctrl-C must still end the run as one, with nothing half-written."""

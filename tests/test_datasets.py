@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers import NO_BASELINES
 from titanic_reg import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def test_penguins_sex(tmp_path, soffice):
     (tmp_path / "penguins_train.csv").write_text("\n".join(rows[:301]) + "\n", encoding="utf-8")
     (tmp_path / "penguins_test.csv").write_text("\n".join([rows[0]] + rows[301:]) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = fit(tmp_path / "penguins_train.csv", "--target", "sex", "--out", out, "--verify", *QUICK)
+    result = fit(tmp_path / "penguins_train.csv", "--target", "sex", "--out", out, "--verify", *QUICK, *NO_BASELINES)
     assert "11 rows without a target" in result.stderr  # of the first 300 penguins
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["target"]["positive"] in ("male", "female") and metrics["rows"]["no_target"] == 11
@@ -79,7 +80,7 @@ def test_penguins_sex(tmp_path, soffice):
     # The recipe written beside the outputs fits the same again.
     again = tmp_path / "again"
     fit(tmp_path / "penguins_train.csv", "--recipe", out / "recipe.toml", "--out", again, "--verify", *QUICK,
-        "--test", tmp_path / "penguins_test.csv")
+        *NO_BASELINES, "--test", tmp_path / "penguins_test.csv")
     first, second = (json.loads((d / "metrics.json").read_text()) for d in (out, again))
     assert second["models"]["linear"]["params"] == first["models"]["linear"]["params"]
     assert (again / "predictions.csv").read_text() == (out / "predictions.csv").read_text()
@@ -111,7 +112,7 @@ def test_wine_one_cultivar_against_the_rest(tmp_path, soffice):
     assert refused.exit_code == 1
     assert "3 classes (class_0, class_1, class_2)" in refused.stderr and "--positive" in refused.stderr
     out = tmp_path / "out"
-    fit(data, "--target", "target", "--positive", "class_0", "--out", out, "--verify", *QUICK)
+    fit(data, "--target", "target", "--positive", "class_0", "--out", out, "--verify", *QUICK, *NO_BASELINES)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["target"] == {"column": "target", "kind": "binary", "positive": "class_0", "negative": "rest"}
     assert metrics["models"]["linear"]["valid_acc"] > 0.9
@@ -126,7 +127,7 @@ def test_breast_cancer_descends_where_the_lessons_step_would_diverge(tmp_path, s
 
     data = sklearn_csv(tmp_path, load_breast_cancer, "cancer.csv", load_breast_cancer().target_names)
     out = tmp_path / "out"
-    fit(data, "--target", "target", "--out", out, "--verify", *QUICK)
+    fit(data, "--target", "target", "--out", out, "--verify", *QUICK, *NO_BASELINES)
     metrics = json.loads((out / "metrics.json").read_text())
     rates = metrics["settings"]["descent"]["lr"]
     assert 0 < rates["two_relu"] < rates["linear"] < 0.1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_repository
+from tests.helpers import NO_BASELINES, copy_repository
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +49,7 @@ def run(away, *args):
     return subprocess.run([*map(str, args)], cwd=away, capture_output=True, text=True, env=environ, timeout=600)
 
 
+@pytest.mark.slow
 def test_the_wheel_finds_its_data_from_another_folder(installed):
     env_dir, away, _ = installed
     out = run(away, env_dir / "bin" / "python", "-c",
@@ -61,12 +62,13 @@ def test_the_wheel_finds_its_data_from_another_folder(installed):
     assert (train_shape, test_shape, penguins_shape) == ([891, 12], [418, 11], [344, 8])
 
 
+@pytest.mark.slow
 def test_the_wheels_command_fits_the_shipped_data_from_another_folder(installed):
     env_dir, away, _ = installed
     found = run(away, env_dir / "bin" / "python", "-c",
                 "from titanic_reg import datasets; print(datasets.titanic().train_path)")
     out = run(away, env_dir / "bin" / "titanic-reg", "fit", found.stdout.strip(),
-              "--epochs", "50", "--restarts", "8", "--out", "out")
+              "--epochs", "50", "--restarts", "8", *NO_BASELINES, "--out", "out")
     assert out.returncode == 0, out.stderr
     assert sorted(os.listdir(away / "out")) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv",
                                                  "titanic.xlsx"]

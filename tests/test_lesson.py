@@ -402,6 +402,7 @@ def _python(code, **env):
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_import_star_gives_what_the_lesson_takes_from_fastai():
     out = _python("""
 import functools, sys
@@ -425,6 +426,7 @@ print(sorted(set(L.__all__) - set(globals())))
     assert set(L.__all__) <= set(dir(L))
 
 
+@pytest.mark.slow
 def test_the_plotting_functions_draw_and_a_notebook_prints_nothing_under_them():
     # 'single' mode compiles a line as a notebook cell's last line runs: its value is printed unless None.
     out = _python("""
@@ -485,6 +487,7 @@ def test_the_quad_picture_marks_the_rise_without_zeroing(monkeypatch, tmp_path):
     assert "step 6: the loss rises again" in [t.get_text() for t in loss_ax.get_legend().get_texts()]
 
 
+@pytest.mark.slow
 def test_nothing_else_imports_ipywidgets_or_loads_torch_for_help():
     code = ("import sys, cli; assert not {'torch', 'matplotlib'} & set(sys.modules); "
             "import titanic_reg.lesson, titanic_reg.sheets.lesson_sheets; assert 'ipywidgets' not in sys.modules; "

@@ -72,22 +72,24 @@ def test_baselines(lesson_fit):
         assert m[name]["valid_mse"] is None and m[name]["fit_seconds"] >= 0
 
 
-def test_validation_split_is_seeded_and_statistics_come_from_training_rows(default_fit):
+def test_validation_split_is_seeded_and_statistics_come_from_training_rows():
     import titanic_reg
 
-    r = default_fit
+    r = titanic_reg.fit("data/train.csv", epochs=2, restarts=1, descent_steps=0, baselines=None)
     assert r.n_train == 570 and len(r.data) - r.n_train == 142
-    again = titanic_reg.fit("data/train.csv", epochs=1)
+    again = titanic_reg.fit("data/train.csv", epochs=1, baselines=None)
     assert again.data.id.tolist() == r.data.id.tolist()
     ages = r.data.columns["Age"]
     assert r.fitted.stats["Age"]["max"] == ages[:r.n_train].max()
     assert r.metrics["linear"]["valid_mse"] is not None
 
 
-def test_fill_keeps_every_row_and_fills_with_the_training_mode(fill_fit):
+def test_fill_keeps_every_row_and_fills_with_the_training_mode():
     import pandas as pd
 
-    r = fill_fit
+    import titanic_reg
+
+    r = titanic_reg.fit("data/train.csv", missing="fill", epochs=2, restarts=1, descent_steps=0, baselines=None)
     assert len(r.data) == 891 and r.dropped == 0
     ages = pd.Series(r.data.columns["Age"][:r.n_train])
     assert r.fitted.stats["Age"]["fill"] == ages.mode().iloc[0]
@@ -282,6 +284,7 @@ def test_the_screened_best_goes_on_with_its_optimizers_state(lesson_fit, monkeyp
     assert cg.screen is None and len(cg.restart_losses) == 3
 
 
+@pytest.mark.slow
 def test_the_background_worker_gives_the_in_process_baselines(lesson_fit):
     """The command fits the scikit-learn baselines in a second process: the same numbers,
     and the same warnings, as fitting them here; a worker that cannot answer falls back."""
@@ -312,6 +315,7 @@ def test_the_background_worker_gives_the_in_process_baselines(lesson_fit):
     assert strip(broken.result()[0]) == strip(expected[0])
 
 
+@pytest.mark.slow
 def test_the_background_worker_draws_loss_png_as_this_process_would(lesson_fit, tmp_path):
     from titanic_reg import report
     from titanic_reg.background import Worker

@@ -30,12 +30,13 @@ def test_every_family_is_trained_and_verified_here():
 @pytest.fixture(scope="module")
 def many_fit():
     """Every family, briefly trained: the formulas, not the scores, are under test here."""
-    return titanic_reg.fit("data/train.csv", models=MANY, epochs=60, restarts=4, descent_steps=4)
+    return titanic_reg.fit("data/train.csv", models=MANY, epochs=60, restarts=4, descent_steps=4, baselines=None)
 
 
 @pytest.fixture(scope="module")
 def lesson_xy():
-    r = titanic_reg.fit("data/train.csv", missing="drop", valid_pct=0, models="linear", descent_steps=0)
+    r = titanic_reg.fit("data/train.csv", missing="drop", valid_pct=0, models="linear", descent_steps=0,
+                        baselines=None)
     return r.X, r.y
 
 
@@ -122,6 +123,7 @@ def test_filling_down_continues_every_models_descent(many_fit, tmp_path, soffice
             assert rows[last][1] == pytest.approx(float(nxt.losses[-1]), abs=1e-9), model.name
 
 
+@pytest.mark.slow
 def test_the_issues_targets_on_the_lessons_rows(lesson_xy):
     """mlp:8 <= 0.1150 with its defaults; relus:N's loss falls (or stays) from 2 to 4 to 8."""
     X, y = lesson_xy
@@ -187,6 +189,7 @@ def _looks_like_a_cell(text: str) -> bool:
     return bool(re.fullmatch(r"[Rr]\d*[Cc]\d*|[RrCc]", text))
 
 
+@pytest.mark.slow
 def test_sheet_and_defined_names_follow_excels_rules(many_fit, tmp_path):
     """Excel refuses a sheet named History, names that read as cell references, and a
     formula's bare reference to a sheet named like a cell (MLP8!A1 must be 'MLP8'!A1)."""

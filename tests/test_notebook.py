@@ -108,6 +108,7 @@ def test_every_section_is_there():
 # --------------------------------------------------------------------------- running it
 
 
+@pytest.mark.slow
 def test_it_runs_in_this_environments_python(run):
     nb, _ = run
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
@@ -115,6 +116,7 @@ def test_it_runs_in_this_environments_python(run):
     assert (executable, prefix) == (sys.executable, sys.prefix)
 
 
+@pytest.mark.slow
 def test_the_plots_show(run):
     nb, _ = run
     for start in ("plot_function(f,", "plt.scatter(x, y);", "plot_quad(1.1, 1.1, 1.1)",
@@ -122,6 +124,7 @@ def test_the_plots_show(run):
         assert data(cell(nb, start), "image/png"), start
 
 
+@pytest.mark.slow
 def test_the_lessons_loop_rises_again_and_the_zeroed_one_does_not(run):
     nb, _ = run
     losses = lambda c: [float(v) for v in re.findall(r"^step=\d+; loss=([\d.]+)$", stdout(c), re.M)]
@@ -135,6 +138,7 @@ def test_the_lessons_loop_rises_again_and_the_zeroed_one_does_not(run):
     assert "zeroed:       the loss first rises at step never" in rises
 
 
+@pytest.mark.slow
 def test_the_converged_fit_matches_the_closed_form(run):
     nb, _ = run
     text = data(cell(nb, "quad_fit = fit_quad()"), "text/plain")[0]
@@ -144,6 +148,7 @@ def test_the_converged_fit_matches_the_closed_form(run):
     assert [float(v) for v in fitted] == pytest.approx([float(v) for v in closed], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_the_sliders_render_as_widgets(run):
     nb, _ = run
     for start in ("interact_quad()", "interact_relu()", "interact_double_relu()"):
@@ -152,6 +157,7 @@ def test_the_sliders_render_as_widgets(run):
         assert not [o for o in c.outputs if o.output_type == "stream" and o.name == "stderr"], start
 
 
+@pytest.mark.slow
 def test_the_fit_shows_its_table_and_loss_curves(run):
     nb, _ = run
     html = result_output(cell(nb, "result = titanic_reg.fit(")).data["text/html"]
@@ -164,6 +170,7 @@ def test_the_fit_shows_its_table_and_loss_curves(run):
     assert "valid_mse" in scores and "train_acc" in scores
 
 
+@pytest.mark.slow
 def test_the_fit_is_shown_once(run):
     nb, _ = run
     shown = [o for o in cell(nb, "result = titanic_reg.fit(").outputs if o.output_type != "stream"]
@@ -171,6 +178,7 @@ def test_the_fit_is_shown_once(run):
     assert "two_relu" in shown[0].data["text/plain"]
 
 
+@pytest.mark.slow
 def test_a_new_passenger_gets_a_prediction_and_a_score(run):
     nb, _ = run
     text = result_output(cell(nb, "result.predict({")).data["text/plain"]
@@ -184,6 +192,7 @@ def test_a_new_passenger_gets_a_prediction_and_a_score(run):
     assert [line.split()[1] for line in test.splitlines()[1:]] == ["892", "893", "894", "895", "896"]
 
 
+@pytest.mark.slow
 def test_the_workbook_is_written_in_the_notebooks_folder_and_read_back(run):
     nb, folder = run
     workbook = folder / "titanic.xlsx"
@@ -200,12 +209,14 @@ def test_the_workbook_is_written_in_the_notebooks_folder_and_read_back(run):
     assert "<th>PassengerId</th>" in plain and "<th>Survived</th>" in plain
 
 
+@pytest.mark.slow
 def test_the_penguins_are_fitted_too(run):
     nb, _ = run
     html = result_output(cell(nb, 'titanic_reg.fit(penguins.train_path, target="sex")')).data["text/html"]
     assert "<table" in html and "<th>majority</th>" in html
 
 
+@pytest.mark.slow
 def test_no_warning_but_the_data_warnings(run):
     # The notebook's stderr holds only the InputWarnings it explains (one Fare missing in
     # test.csv, penguins without a sex); a FutureWarning or a ConvergenceWarning would be noise.

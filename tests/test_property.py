@@ -74,7 +74,7 @@ def test_workbook_features_equal_torch_features(rows, tmp_path_factory, soffice)
     tmp = tmp_path_factory.mktemp("property")
     write_csv(tmp / "train.csv", rows)
     result = titanic_reg.fit(tmp / "train.csv", test_path=None, valid_pct=0, epochs=2, restarts=1,
-                             descent_steps=0, missing="fill")
+                             descent_steps=0, missing="fill", baselines=None)
     FEATURE_NAMES = result.features
     assert len(result.data) == N_ROWS and result.data.id.tolist() == list(range(1, N_ROWS + 1))
     path = write_workbook(result, tmp / "property.xlsx")

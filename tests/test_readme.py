@@ -164,6 +164,7 @@ def test_the_quick_start_line_is_the_one_ci_and_the_tests_use():
     assert SUITE in first.splitlines()
 
 
+@pytest.mark.slow
 def test_the_shell_blocks_run(reader_copy):
     blocks = other_shell_blocks()
     assert blocks
@@ -177,6 +178,7 @@ def test_the_shell_blocks_run(reader_copy):
         assert (reader_copy / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_the_python_blocks_run_in_order_in_one_interpreter(reader_copy):
     blocks = python_blocks()
     assert blocks
@@ -194,6 +196,7 @@ def test_the_python_blocks_run_in_order_in_one_interpreter(reader_copy):
         assert (reader_copy / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_the_install_blocks_run_in_a_fresh_copy(fresh_install):
     """Last, so that it has run beside the others: the quick start from nothing."""
     assert fresh_install is not None

@@ -87,7 +87,7 @@ def test_an_inferred_recipe_with_an_id_fits_again(tmp_path):
     path.write_text(R.dumps(r), encoding="utf-8")
     again = R.load(path)
     assert again.id == r.id and again.inputs == r.inputs and again.left_out == r.left_out
-    fitted = titanic_reg.fit("data/train.csv", recipe=path, epochs=5, restarts=2, descent_steps=0)
+    fitted = titanic_reg.fit("data/train.csv", recipe=path, epochs=5, restarts=2, descent_steps=0, baselines=None)
     assert fitted.predictions.columns.tolist() == ["PassengerId", "prediction", "score"]
 
 
@@ -431,7 +431,7 @@ def test_every_transform_formula_equals_its_torch_form_in_libreoffice(tmp_path, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = titanic_reg.fit(tmp_path / "train.csv", recipe=tmp_path / "recipe.toml", valid_pct=0.25, epochs=20,
-                                 restarts=2, descent_steps=3)
+                                 restarts=2, descent_steps=3, baselines=None)
     said = " ".join(str(w.message) for w in caught)
     assert "column colour name" in said and "'ochre'" in said and "goes to colour name_other" in said
     assert "column plain" in said and "where no training row was; filled with the training mode" in said
@@ -469,7 +469,7 @@ def test_a_number_target_learns_from_0_in_sds_and_scores_in_its_units(tmp_path):
     rows = ["x,g,y"] + [f"{x:.3f},{rnd.choice('ab')},{1000 + 250 * x + rnd.gauss(0, 40):.2f}"
                         for x in (rnd.uniform(0, 4) for _ in range(200))]
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
-    r = titanic_reg.fit(tmp_path / "d.csv", target="y", epochs=200, restarts=4, descent_steps=0)
+    r = titanic_reg.fit(tmp_path / "d.csv", target="y", epochs=200, restarts=4, descent_steps=0, baselines=None)
     y = r.output(r.y).numpy()
     assert r.y[:r.n_train].min() == 0 and r.y[:r.n_train].std(correction=0) == pytest.approx(1)
     m = r.metrics["linear"]
@@ -494,7 +494,7 @@ def test_more_kept_levels_than_the_sheet_lists_by_default_still_verify(tmp_path,
                                      '[inputs.c]\nkind = "category"\ntop = 120\n[inputs.x]\nkind = "number"\n',
                                      encoding="utf-8")
     result = titanic_reg.fit(tmp_path / "many.csv", recipe=tmp_path / "r.toml", epochs=5, restarts=2,
-                             descent_steps=0)
+                             descent_steps=0, baselines=None)
     assert len(result.fitted.stats["c"]["kept"]) == 120
     report = verify(write_workbook(result, tmp_path / "many.xlsx"))
     assert report.ok and not report.errors, report.summary()

@@ -22,11 +22,12 @@ import openpyxl
 import pytest
 
 from test_cli import TRAIN, edited, one_line_error, run
+from tests.helpers import NO_BASELINES
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ["loss.png", "metrics.json", "recipe.toml", "submission.csv", "titanic.xlsx"]
 # Quick but complete runs: every output, the workbook included.
-RUN = ["--epochs", "50", "--restarts", "8"]
+RUN = ["--epochs", "50", "--restarts", "8", *NO_BASELINES]
 
 
 def cli_process(*args, **kw):
@@ -65,7 +66,7 @@ def test_the_writer_replaces_what_xml_cannot_hold(tmp_path):
     from titanic_reg.errors import InputWarning
 
     small = edited(tmp_path, TRAIN, "train.csv", lambda rows: rows.__delitem__(slice(60, None)))
-    result = titanic_reg.fit(small, valid_pct=0, epochs=2, restarts=1, descent_steps=0)
+    result = titanic_reg.fit(small, valid_pct=0, epochs=2, restarts=1, descent_steps=0, baselines=None)
     names = result.data.show["Name"]
     names[0] = "Lone \ud800 surrogate"
     names[1] = "Nul\x00 and \x1f unit separator"
@@ -102,6 +103,7 @@ def runs(tmp_path_factory):
     return done
 
 
+@pytest.mark.slow
 def test_same_inputs_and_seed_give_the_same_outputs(runs):
     new, again = snapshot(runs["new"]), snapshot(runs["again"])
     assert new["metrics.json"] == again["metrics.json"]  # every figure, parameters bit for bit
@@ -174,6 +176,7 @@ def _interrupted(runs, out, moment, share, signum=signal.SIGINT):
     return proc.returncode, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", [0.1, 0.3, 0.5, 0.7, "workbook", "renamed"])
 def test_interrupted_run_leaves_old_or_new_files_and_no_temporary_ones(runs, solo_seconds, tmp_path, moment):
     """Ctrl-C in the imports, the training, the writing, and just after the renames: at a share
@@ -204,6 +207,7 @@ def test_interrupted_run_leaves_old_or_new_files_and_no_temporary_ones(runs, sol
         assert after == new
 
 
+@pytest.mark.slow
 def test_interrupted_run_into_a_new_folder_leaves_no_folder(tmp_path):
     proc = cli_process("fit", TRAIN, *RUN, "--out", tmp_path / "a" / "out")
     assert _wait_for(lambda: (tmp_path / "a" / "out").exists(), proc)
@@ -508,13 +512,15 @@ def _console_script():
     return str(Path(sys.executable).with_name("titanic-reg"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stdout", ["closed", "full", "pipe closed early"])
 def test_a_summary_that_cannot_be_shown_leaves_the_outputs_and_says_so(tmp_path, stdout):
     """The outputs are written before the summary is printed. Closed stdout: exit 0 (no output
     was asked for); a reader that stops (`| head -1`): exit 0; a full one: one error line,
     exit 1. Never a traceback (before: AttributeError, OSError from rich, exit 1 from click)."""
     out = tmp_path / "out"
-    cmd = [_console_script(), "fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", str(out)]
+    cmd = [_console_script(), "fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", *NO_BASELINES,
+           "--out", str(out)]
     if stdout == "closed":
         proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               pass_fds=(), preexec_fn=lambda: os.close(1))
@@ -536,7 +542,9 @@ def test_a_summary_that_cannot_be_shown_leaves_the_outputs_and_says_so(tmp_path,
         assert proc.returncode == 0 and errors == [], proc.stderr
 
 
-@pytest.mark.parametrize("command", [["fit", TRAIN, "--epochs", "5", "--restarts", "2", "--descent-steps", "2"],
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["fit", TRAIN, "--epochs", "5", "--restarts", "2", "--descent-steps", "2",
+                                      *NO_BASELINES],
                                      ["lesson", "quad"]])
 def test_a_home_matplotlib_cannot_write_to_prints_nothing_of_its_own(tmp_path, command):
     """HOME a file: matplotlib printed "mkdir -p failed ..." and a paragraph on stderr. Only
@@ -555,6 +563,7 @@ def test_a_home_matplotlib_cannot_write_to_prints_nothing_of_its_own(tmp_path, c
     assert not [p.name for p in scratch.iterdir() if "matplotlib" in p.name]
 
 
+@pytest.mark.slow
 def test_outputs_get_ordinary_permissions_whatever_was_there(tmp_path):
     """A symbolic link in --out to a setuid, setgid file passed that mode on to the new output;
     an existing output with those bits kept them. Outputs are data: rw-r--r-- under umask 022."""
@@ -568,7 +577,8 @@ def test_outputs_get_ordinary_permissions_whatever_was_there(tmp_path):
     os.chmod(out / "submission.csv", 0o4750)
     old = os.umask(0o022)
     try:
-        proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out)
+        proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", *NO_BASELINES,
+                           "--out", out)
         _, err = proc.communicate(timeout=300)
     finally:
         os.umask(old)
@@ -579,6 +589,7 @@ def test_outputs_get_ordinary_permissions_whatever_was_there(tmp_path):
     assert target.read_text() == "{}" and stat.S_IMODE(target.stat().st_mode) == 0o6755  # the target untouched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
                                                       (signal.SIGHUP, 129, "hung up (SIGHUP)")])
 def test_sigterm_and_sighup_while_writing_leave_the_old_outputs_and_no_temporary_files(runs, tmp_path, signum, code,
@@ -603,6 +614,7 @@ def test_sigterm_and_sighup_while_writing_leave_the_old_outputs_and_no_temporary
     assert sorted(os.listdir(out)) == OUTPUTS
 
 
+@pytest.mark.slow
 def test_a_killed_runs_temporary_files_are_removed_by_the_next_and_a_live_ones_kept(tmp_path):
     """SIGKILL leaves temporary files nothing can remove then; the next run into the folder
     removes those whose writer is gone (the process id in their name) and no other."""
@@ -614,7 +626,7 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_and_a_live_ones_k
     live = out / f".metrics.{os.getpid()}.w0rk1n.tmp.json"  # this test is alive: another run's, say
     for path in (*stale, live):
         path.write_text("partial")
-    proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out)
+    proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", *NO_BASELINES, "--out", out)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert not any(p.exists() for p in stale) and live.read_text() == "partial"
@@ -629,6 +641,7 @@ def _file_size_limit(limit):
     return apply
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_error_line_and_leaves_nothing_behind(runs, tmp_path):
     """Files may not grow past 200 kB (the workbook is larger): as a disk that fills up while
     the workbook is written. Before: XlsxWriter's FileCreateError traceback, and its
@@ -648,13 +661,14 @@ def test_a_full_disk_is_one_error_line_and_leaves_nothing_behind(runs, tmp_path)
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_runs_into_one_folder_at_once_leave_one_runs_whole_set(tmp_path):
     """Four runs with different seeds, at once, into one --out: whatever order they end in,
     the folder holds one run's outputs, all of them (before: loss.png of one run beside the
     other files of another, once in three trials). Each run's own set, written alone, is
     the reference."""
     seeds = [11, 12, 13, 14]
-    args = ["--epochs", "30", "--restarts", "4", "--descent-steps", "2", "--sheet-rows", "200"]
+    args = ["--epochs", "30", "--restarts", "4", "--descent-steps", "2", "--sheet-rows", "200", *NO_BASELINES]
     alone = {}
     for seed in seeds:
         proc = cli_process("fit", TRAIN, "--seed", seed, *args, "--out", tmp_path / f"alone{seed}")

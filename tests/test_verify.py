@@ -634,6 +634,7 @@ def _many_elements(tmp_path, good_xlsx, n, inside_row=False):
     return path
 
 
+@pytest.mark.slow
 def test_millions_of_small_elements_are_read_in_bounded_memory(tmp_path, good_xlsx):
     """2.5 million elements outside the rows (48 MB unpacked): each is dropped as it ends, so
     the reading process stays far below what keeping them would take (over 400 MB)."""
@@ -652,6 +653,7 @@ def test_millions_of_small_elements_are_read_in_bounded_memory(tmp_path, good_xl
     assert peak_kb - before_kb < 150 * 1024, (before_kb, peak_kb)
 
 
+@pytest.mark.slow
 def test_a_row_of_too_many_elements_is_refused(tmp_path, good_xlsx):
     path = _many_elements(tmp_path, good_xlsx, 300_000, inside_row=True)
     with pytest.raises(VerifyError, match=r"refused: a <row> of xl/worksheets/sheet1\.xml holds more than "

@@ -134,7 +134,7 @@ def test_csv_text_is_never_a_formula(tmp_path):
         lines[1 + i] = ",".join(fields[:3] + [name] + fields[5:])
     csv = tmp_path / "train.csv"
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = titanic_reg.fit(csv, valid_pct=0, epochs=2)
+    result = titanic_reg.fit(csv, valid_pct=0, epochs=2, baselines=None)
     path = write_workbook(result, tmp_path / "t.xlsx")
     ws = openpyxl.load_workbook(path)["Data"]
     names = [ws.cell(6 + i, 21) for i in range(4)]
@@ -187,7 +187,7 @@ def test_big_data_gets_a_labelled_sample_that_still_verifies(tmp_path, soffice):
     big = pd.concat([raw.assign(PassengerId=raw["PassengerId"] + 1000 * k) for k in range(3)])
     csv = tmp_path / "train.csv"
     big.to_csv(csv, index=False)
-    result = titanic_reg.fit(csv, test_path=None, epochs=20, descent_steps=3)
+    result = titanic_reg.fit(csv, test_path=None, epochs=20, descent_steps=3, baselines=None)
     path = write_workbook(result, tmp_path / "t.xlsx", max_rows=300)
     report = verify(path)
     assert report.ok, report.summary()
@@ -205,7 +205,7 @@ def test_fewer_rows_than_features_still_verifies(tmp_path, soffice):
 
     csv = tmp_path / "train.csv"
     csv.write_text("".join(open("data/train.csv", encoding="utf-8").readlines()[:9]), encoding="utf-8")
-    result = titanic_reg.fit(csv, valid_pct=0, epochs=20, descent_steps=3)
+    result = titanic_reg.fit(csv, valid_pct=0, epochs=20, descent_steps=3, baselines=None)
     path = write_workbook(result, tmp_path / "t.xlsx")
     report = verify(path)
     assert report.ok and not report.errors, report.summary()
