@@ -396,8 +396,9 @@ def test_metrics_json_is_strict(small_result):
 
     from titanic_reg.report import metrics_json, metrics_text
 
-    broken = dataclasses.replace(small_result, metrics={
-        **small_result.metrics, "linear": {**small_result.metrics["linear"], "train_mse": float("nan")}})
+    linear = small_result.runs["linear"]
+    broken = dataclasses.replace(small_result, runs={
+        **small_result.runs, "linear": dataclasses.replace(linear, scores={**linear.scores, "train_mse": float("nan")})})
     assert metrics_json(broken)["models"]["linear"]["train_mse"] is None
     json.loads(metrics_text(broken), parse_constant=pytest.fail)
 
