@@ -160,7 +160,7 @@ def _interrupted(runs, out, moment, share, signum=signal.SIGINT):
     inode = (out / "titanic.xlsx").stat().st_ino
     proc = cli_process("fit", TRAIN, "--seed", 2, *RUN, "--out", out)
     if moment == "workbook":  # once the workbook is being written under its temporary name
-        _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc)
+        _wait_for(lambda: any(n.startswith(".titanic.xlsx.titanic-reg-tmp.") for n in os.listdir(out)), proc)
     elif moment == "renamed":  # once the new workbook is in place (renamed last)
         _wait_for(lambda: (out / "titanic.xlsx").stat().st_ino != inode, proc, limit=120)
     else:
@@ -610,8 +610,9 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_and_a_live_ones_k
     out.mkdir()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a process id that was ours and is gone
-    stale = [out / f".metrics.{dead.pid}.k1ll3d.tmp.json", out / f".submission.{dead.pid}.x.tmp.csv"]
-    live = out / f".metrics.{os.getpid()}.w0rk1n.tmp.json"  # this test is alive: another run's, say
+    stale = [out / f".metrics.json.titanic-reg-tmp.{dead.pid}.k1ll3d_x.json",
+             out / f".submission.csv.titanic-reg-tmp.{dead.pid}.abcdefgh.csv"]
+    live = out / f".metrics.json.titanic-reg-tmp.{os.getpid()}.w0rk1n_x.json"  # this test is alive: another run's, say
     for path in (*stale, live):
         path.write_text("partial")
     proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out)
