@@ -93,7 +93,7 @@ def _dead_pid() -> int:
 
 def _read_fifo_in_background(fifo):
     got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
     reader.start()
     return reader, got
 
