@@ -670,3 +670,19 @@ def test_runs_into_one_folder_at_once_leave_one_runs_whole_set(tmp_path):
     together = snapshot(shared)
     assert sorted(os.listdir(shared)) == OUTPUTS
     assert any(together == ref for ref in alone.values()), "the folder mixes the outputs of several runs"
+
+
+@pytest.mark.parametrize("command", [["fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2"],
+                                     ["lesson", "relu"]])
+def test_a_home_that_does_not_exist_is_not_created(tmp_path, command):
+    """HOME=/nonexistent (Debian's home for system users), run as root: fit created
+    /nonexistent/.config/matplotlib. Nothing may appear outside --out and the temporary folder."""
+    missing = tmp_path / "nonexistent"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    env["HOME"] = str(missing / "home")
+    proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, command), "--out", str(tmp_path / "out")],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not missing.exists(), sorted(str(p) for p in missing.rglob("*"))
+    assert sorted(os.listdir(tmp_path)) == ["out"]
