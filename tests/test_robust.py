@@ -686,3 +686,57 @@ def test_a_home_that_does_not_exist_is_not_created(tmp_path, command):
     assert proc.returncode == 0, proc.stderr
     assert not missing.exists(), sorted(str(p) for p in missing.rglob("*"))
     assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+# --------------------------------------------------------------------------- standard streams and a full disk (issue 21)
+
+
+def _module_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT, capture_output=True,
+                          **kw)
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_stderr_that_cannot_be_written_to_does_not_stop_the_run(tmp_path, stderr):
+    """Kaggle's test.csv gives a warning: its write to `2>/dev/full` raised, and the run ended
+    with nothing written and exit 1. Full or closed, the work goes on and the exit status is the
+    run's own (titanic_reg.process)."""
+    out = tmp_path / "out"
+    args = ["fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out]
+    if stderr == "full":
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=full, text=True)
+    else:
+        proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT,
+                              stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), text=True)
+    assert proc.returncode == 0
+    assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
+    assert f"wrote {out / 'metrics.json'}" in proc.stdout
+
+
+def test_a_stdout_that_cannot_hold_the_tables_characters_gets_question_marks(tmp_path):
+    """PYTHONIOENCODING=latin-1: the table's "–" and "→" ended every successful fit in a
+    UnicodeEncodeError after writing, exit 1."""
+    out = tmp_path / "out"
+    proc = _module_cli("fit", TRAIN, "--no-workbook", "--baselines", "none", "--valid-pct", "0", "--epochs", "5",
+                       "--restarts", "2", "--out", out, env={**os.environ, "PYTHONIOENCODING": "latin-1"})
+    stdout, stderr = proc.stdout.decode("latin-1"), proc.stderr.decode("latin-1")
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "|        ? |" in stdout  # no validation rows: "–" for each valid score
+    assert f"wrote {out / 'metrics.json'}" in stdout
+
+
+def test_lesson_quad_on_a_full_disk_is_one_error_line(tmp_path):
+    """Files may not grow past 200 kB: quad.png (100 kB) fits, quad.xlsx of --lr 0.01's 2,695
+    steps (470 kB) does not. Before: XlsxWriter's FileCreateError as a traceback."""
+    out = tmp_path / "out"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = _module_cli("lesson", "quad", "--lr", "0.01", "--out", out, text=True, preexec_fn=_file_size_limit(200_000),
+                       env={**os.environ, "TMPDIR": str(scratch)})
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("warning: ")]
+    assert errors == [f"error: cannot write to {out}: File too large"], proc.stderr
+    assert os.listdir(out) == [] and os.listdir(scratch) == []
