@@ -91,21 +91,25 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def _read_fifo_in_background(fifo):
-    got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
-    reader.start()
-    return reader, got
+def _reader(fifo) -> int:
+    """A reader already there when the writer comes (a thread's open might come too late); what
+    is written must fit a pipe's buffer (64 kB), as nobody reads until the writer is done."""
+    return os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+
+
+def _read_all(fd) -> bytes:
+    os.set_blocking(fd, True)
+    with open(fd, "rb") as fh:
+        return fh.read()
 
 
 def test_a_named_pipe_is_written_into_not_renamed_over(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    reader, got = _read_fifo_in_background(fifo)
+    reader = _reader(fifo)
     atomic.write_text(fifo, "recipe\n")
-    reader.join(timeout=30)
+    assert _read_all(reader) == b"recipe\n"
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
-    assert got == [b"recipe\n"]
     assert os.listdir(tmp_path) == ["pipe"]
 
 

@@ -692,18 +692,17 @@ PENGUINS = ROOT / "data" / "penguins.csv"
 def test_recipe_output_to_a_named_pipe_is_written_into_it(tmp_path):
     """-o a FIFO: the recipe goes to whoever reads it, and the FIFO stays (before: replaced by a file)."""
     import stat
-    import threading
 
     fifo = tmp_path / "recipe.pipe"
     os.mkfifo(fifo)
-    got = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)  # may never end: not waited for
-    reader.start()
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # there before the writer; the recipe fits the pipe's buffer
     result = run("recipe", PENGUINS, "--target", "sex", "-o", fifo)
-    reader.join(timeout=30)
+    os.set_blocking(reader, True)
+    with open(reader, "rb") as fh:
+        got = fh.read().decode()
     assert result.exit_code == 0, result.stderr
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
-    assert got and "[target]" in got[0]
+    assert "[target]" in got
 
 
 def test_recipe_output_to_a_pipe_nobody_reads_is_one_error_line(tmp_path):
