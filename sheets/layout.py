@@ -108,6 +108,18 @@ def new_workbook(path) -> xlsxwriter.Workbook:
     return wb
 
 
+def close_workbook(wb: xlsxwriter.Workbook) -> None:
+    """wb.close(), a failure to write the file (a full disk) raised as the OSError it is:
+    XlsxWriter wraps it in a FileCreateError, which the command would show as a traceback."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        wb.close()
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc))
+        raise cause from None
+
+
 class Writer:
     """Writes one sheet's cells with the legend's formats; formulas get cached values.
 

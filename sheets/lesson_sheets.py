@@ -24,7 +24,7 @@ from pathlib import Path
 from titanic_reg import lesson as L
 from titanic_reg.losses import MSE
 
-from .layout import Writer, col, new_workbook, ref, span
+from .layout import Writer, close_workbook, col, new_workbook, ref, span
 from .style import LEGEND, Styles
 
 POINTS, DESCENT = "Points", "Descent"
@@ -59,7 +59,7 @@ def write_quad_workbook(result, path) -> Path:
     _write_points(points, result)
     _write_descent(descent, result)
     points.ws.activate()
-    wb.close()
+    close_workbook(wb)
     return path
 
 

@@ -181,3 +181,16 @@ def test_baselines_none_fits_only_the_recipes_rules():
     assert not any(name.startswith("sklearn") for name in result.metrics)
     with pytest.raises(OptionError, match="baselines: must be 'all' or None"):
         titanic_reg.fit(datasets.titanic().train_path, baselines="some")
+
+
+def test_save_refuses_a_folder_where_an_output_would_replace_the_training_data(tmp_path):
+    """The data as folder/metrics.json (issue 21): save() would have replaced it with the metrics."""
+    data = tmp_path / "metrics.json"
+    data.write_bytes(datasets.titanic().train_path.read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        result = titanic_reg.fit(data, models="linear", baselines=None, descent_steps=0, epochs=5, restarts=1)
+    before = data.read_bytes()
+    with pytest.raises(OptionError, match="is the training data, which this run reads"):
+        result.save(tmp_path, workbook=False)
+    assert data.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]

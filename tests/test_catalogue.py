@@ -192,6 +192,21 @@ def _out_has_old_outputs(tmp: Path) -> dict:
     return {}
 
 
+def _input_in_out(name: str, source: Path, link: bool = False):
+    """An input of the run inside --out under an output's name (a hard link to it, with link)."""
+    def setup(tmp: Path) -> dict:
+        (tmp / "out").mkdir()
+        if link:
+            (tmp / "mine").mkdir()
+            (tmp / "mine" / source.name).write_bytes(source.read_bytes())
+            os.link(tmp / "mine" / source.name, tmp / "out" / name)
+        else:
+            (tmp / "out" / name).write_bytes(source.read_bytes())
+        return {"in_out": str(tmp / "out" / name)}
+
+    return setup
+
+
 def _no_valid_rows(metrics, out):
     assert metrics["rows"]["valid"] == 0
     assert metrics["models"]["linear"]["valid_mse"] is None
@@ -673,6 +688,19 @@ CATALOGUE: list[Case] = [
     Case("output-is-a-folder", "`--out` a folder in which metrics.json is a folder", None, setup=_output_is_folder,
          expect=refuse(2, "Invalid value for --out: {tmp}/out/metrics.json is a folder, "
                                      "where the output file metrics.json goes")),
+    Case("test-in-out", "`--test OUT/submission.csv --out OUT`: the test rows where an output goes", None,
+         ("--test", "{in_out}"), setup=_input_in_out("submission.csv", TEST),
+         expect=refuse(2, "Invalid value for --out: {in_out} is the --test file, which this run reads; the output "
+                          "submission.csv would replace it"), note="found before any training"),
+    Case("train-in-out", "DATA named `OUT/metrics.json`", train="{in_out}", setup=_input_in_out("metrics.json", TRAIN),
+         expect=refuse(2, "Invalid value for --out: {in_out} is the training data, which this run reads")),
+    Case("train-hard-link-in-out", "`OUT/metrics.json` a hard link to DATA", None,
+         setup=_input_in_out("metrics.json", TRAIN, link=True), train="{tmp}/mine/train.csv",
+         expect=refuse(2, "Invalid value for --out: {in_out} is the training data, which this run reads"),
+         note="the same file by another name: the same device and inode"),
+    Case("recipe-in-out", "`--recipe OUT/recipe.toml --out OUT`", None, ("--recipe", "{in_out}"),
+         setup=_input_in_out("recipe.toml", ROOT / "titanic_reg" / "recipes" / "titanic.toml"),
+         expect=refuse(2, "Invalid value for --out: {in_out} is the --recipe file, which this run reads")),
     Case("out-not-writable", "`--out` inside a folder nobody may write to", None, setup=_out_not_writable,
          expect=refuse(2, "Invalid value for --out: cannot create {out}:", "is not writable (permission denied)"),
          note="found before any training"),

@@ -702,3 +702,65 @@ def test_the_quick_exit_removes_matplotlibs_private_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "loss.png").read_bytes()[:4] == b"\x89PNG"  # matplotlib ran
     assert list(scratch.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- what is at an output's path (issue 21)
+PENGUINS = ROOT / "data" / "penguins.csv"
+
+
+def test_recipe_output_to_a_named_pipe_is_written_into_it(tmp_path):
+    """-o a FIFO: the recipe goes to whoever reads it, and the FIFO stays (before: replaced by a file)."""
+    import stat
+
+    fifo = tmp_path / "recipe.pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # there before the writer; the recipe fits the pipe's buffer
+    result = run("recipe", PENGUINS, "--target", "sex", "-o", fifo)
+    os.set_blocking(reader, True)
+    with open(reader, "rb") as fh:
+        got = fh.read().decode()
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert "[target]" in got
+
+
+def test_recipe_output_to_a_pipe_nobody_reads_is_one_error_line(tmp_path):
+    import stat
+
+    fifo = tmp_path / "recipe.pipe"
+    os.mkfifo(fifo)
+    result = run("recipe", PENGUINS, "--target", "sex", "-o", fifo)
+    assert result.exit_code == 1
+    assert one_line_error(result) == f"error: cannot write {fifo}: it is a named pipe that no process reads from"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.listdir(tmp_path) == ["recipe.pipe"]
+
+
+def test_recipe_output_to_a_link_to_dev_null_leaves_the_link_and_the_device(tmp_path):
+    import stat
+
+    link = tmp_path / "recipe.toml"
+    link.symlink_to("/dev/null")
+    result = run("recipe", PENGUINS, "--target", "sex", "-o", link)
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == "/dev/null"
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_fit_outputs_that_are_links_to_dev_null_stay_links(tmp_path):
+    """A user who wants no loss.png links it to /dev/null: the link stays, the other outputs are written."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "loss.png").symlink_to("/dev/null")
+    result = run("fit", TRAIN, "--no-workbook", "--baselines", "none", *QUICK, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert (out / "loss.png").is_symlink() and os.readlink(out / "loss.png") == "/dev/null"
+    assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
+
+
+def test_recipe_output_onto_its_own_data_is_refused(tmp_path):
+    data = tmp_path / "penguins.csv"
+    data.write_bytes(PENGUINS.read_bytes())
+    result = run("recipe", data, "--target", "sex", "-o", data)
+    assert result.exit_code == 2
+    assert "is DATA, the file the recipe is inferred from" in result.stderr
+    assert data.read_bytes() == PENGUINS.read_bytes()

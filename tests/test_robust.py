@@ -162,7 +162,7 @@ def _interrupted(runs, out, moment, share, signum=signal.SIGINT):
     inode = (out / "titanic.xlsx").stat().st_ino
     proc = cli_process("fit", TRAIN, "--seed", 2, *RUN, "--out", out)
     if moment == "workbook":  # once the workbook is being written under its temporary name
-        _wait_for(lambda: any(n.endswith(".tmp.xlsx") for n in os.listdir(out)), proc)
+        _wait_for(lambda: any(n.startswith(".titanic.xlsx.titanic-reg-tmp.") for n in os.listdir(out)), proc)
     elif moment == "renamed":  # once the new workbook is in place (renamed last)
         _wait_for(lambda: (out / "titanic.xlsx").stat().st_ino != inode, proc, limit=120)
     else:
@@ -622,8 +622,9 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_and_a_live_ones_k
     out.mkdir()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a process id that was ours and is gone
-    stale = [out / f".metrics.{dead.pid}.k1ll3d.tmp.json", out / f".submission.{dead.pid}.x.tmp.csv"]
-    live = out / f".metrics.{os.getpid()}.w0rk1n.tmp.json"  # this test is alive: another run's, say
+    stale = [out / f".metrics.json.titanic-reg-tmp.{dead.pid}.k1ll3d_x.json",
+             out / f".submission.csv.titanic-reg-tmp.{dead.pid}.abcdefgh.csv"]
+    live = out / f".metrics.json.titanic-reg-tmp.{os.getpid()}.w0rk1n_x.json"  # this test is alive: another run's, say
     for path in (*stale, live):
         path.write_text("partial")
     proc = cli_process("fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", *NO_BASELINES, "--out", out)
@@ -683,3 +684,73 @@ def test_runs_into_one_folder_at_once_leave_one_runs_whole_set(tmp_path):
     together = snapshot(shared)
     assert sorted(os.listdir(shared)) == OUTPUTS
     assert any(together == ref for ref in alone.values()), "the folder mixes the outputs of several runs"
+
+
+@pytest.mark.parametrize("command", [["fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2"],
+                                     ["lesson", "relu"]])
+def test_a_home_that_does_not_exist_is_not_created(tmp_path, command):
+    """HOME=/nonexistent (Debian's home for system users), run as root: fit created
+    /nonexistent/.config/matplotlib. Nothing may appear outside --out and the temporary folder."""
+    missing = tmp_path / "nonexistent"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    env["HOME"] = str(missing / "home")
+    proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, command), "--out", str(tmp_path / "out")],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not missing.exists(), sorted(str(p) for p in missing.rglob("*"))
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+# --------------------------------------------------------------------------- standard streams and a full disk (issue 21)
+
+
+def _module_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT, capture_output=True,
+                          **kw)
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_stderr_that_cannot_be_written_to_does_not_stop_the_run(tmp_path, stderr):
+    """Kaggle's test.csv gives a warning: its write to `2>/dev/full` raised, and the run ended
+    with nothing written and exit 1. Full or closed, the work goes on and the exit status is the
+    run's own (titanic_reg.process)."""
+    out = tmp_path / "out"
+    args = ["fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2", "--out", out]
+    if stderr == "full":
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=full, text=True)
+    else:
+        proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT,
+                              stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), text=True)
+    assert proc.returncode == 0
+    assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
+    assert f"wrote {out / 'metrics.json'}" in proc.stdout
+
+
+def test_a_stdout_that_cannot_hold_the_tables_characters_gets_question_marks(tmp_path):
+    """PYTHONIOENCODING=latin-1: the table's "–" and "→" ended every successful fit in a
+    UnicodeEncodeError after writing, exit 1."""
+    out = tmp_path / "out"
+    proc = _module_cli("fit", TRAIN, "--no-workbook", "--baselines", "none", "--valid-pct", "0", "--epochs", "5",
+                       "--restarts", "2", "--out", out, env={**os.environ, "PYTHONIOENCODING": "latin-1"})
+    stdout, stderr = proc.stdout.decode("latin-1"), proc.stderr.decode("latin-1")
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "|        ? |" in stdout  # no validation rows: "–" for each valid score
+    assert f"wrote {out / 'metrics.json'}" in stdout
+
+
+def test_lesson_quad_on_a_full_disk_is_one_error_line(tmp_path):
+    """Files may not grow past 200 kB: quad.png (100 kB) fits, quad.xlsx of --lr 0.01's 2,695
+    steps (470 kB) does not. Before: XlsxWriter's FileCreateError as a traceback."""
+    out = tmp_path / "out"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = _module_cli("lesson", "quad", "--lr", "0.01", "--out", out, text=True, preexec_fn=_file_size_limit(200_000),
+                       env={**os.environ, "TMPDIR": str(scratch)})
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("warning: ")]
+    assert errors == [f"error: cannot write to {out}: File too large"], proc.stderr
+    assert os.listdir(out) == [] and os.listdir(scratch) == []

@@ -39,10 +39,13 @@ class Result(FitResult):
         """Write every output `titanic-reg fit` writes into `folder` (created if missing):
         metrics.json, the predictions, recipe.toml, loss.png and the workbook; all replace
         their old versions together, or none does."""
-        from .report import out_problem, outputs, write_outputs
+        from .report import input_in_the_way, out_problem, outputs, write_outputs
         from .sheets.workbook import write_workbook
 
-        problem = out_problem(folder, outputs(self.submission.file, self.recipe.workbook_name if workbook else None))
+        names = outputs(self.submission.file, self.recipe.workbook_name if workbook else None)
+        problem = out_problem(folder, names) or input_in_the_way(folder, names, [
+            ("the training data", None if self.train_path is None else str(self.train_path)),
+            ("the test file", self.provenance.get("test"))])
         if problem:
             raise OptionError("folder", problem)
         return write_outputs(self, folder, write_workbook if workbook else None)

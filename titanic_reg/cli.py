@@ -222,6 +222,11 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
 
             from titanic_reg import pipeline, report
 
+        in_the_way = report.input_in_the_way(out, outputs(predictions, None if no_workbook else workbook_name), [
+            ("the training data", train), ("the --recipe file", recipe_path),
+            ("the --test file", pipeline.default_test_path(Path(train)) if test == "auto" else test)])
+        if in_the_way:
+            raise click.BadParameter(in_the_way, param_hint="--out")
         err, console = Console(stderr=True), Console()
         with _progress(err) as progress:
             result = pipeline.fit(
@@ -267,6 +272,11 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
         raise click.UsageError("recipe needs --target COLUMN, the column to predict")
     if output and Path(output).is_dir():
         raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+    from titanic_reg.report import input_in_the_way  # light: no torch, no pandas
+
+    if output and input_in_the_way(Path(output).parent, [Path(output).name], [("the data", train)]):
+        raise click.BadParameter(f"{output} is DATA, the file the recipe is inferred from; writing the recipe "
+                                 "there would replace it", param_hint="--output")
     with _user_errors(), _warnings_as_lines():
         from titanic_reg import pipeline
         from titanic_reg.recipe import dumps

@@ -48,7 +48,12 @@ closed (`1>&-`): dropped, exit 0, as no output was asked for, and fd 1 is taken
 by /dev/null so that the first file opened (or LibreOffice's output) does not
 become "standard output"; a reader that stopped reading (`| head -1`, a broken
 pipe): exit 0, as it chose to; anything else (`> /dev/full`): one error line,
-exit 1, since a log that was asked for is lost.
+exit 1, since a log that was asked for is lost. Standard error is guarded alike, and
+what befalls it changes nothing: closed (`2>&-`) or full (`2>/dev/full`), the warnings
+and the error line are lost, the work goes on and the exit status is the run's own, the
+one channel left to say how it went (before, the first warning raised and stopped the
+run). An encoding that cannot hold every character (PYTHONIOENCODING=latin-1) prints
+"?" for the rest on stdout, a backslash escape on stderr, as Python does there.
 
 The quick exit. With torch, pandas and scikit-learn loaded, Python's normal
 exit spends its time tearing down their modules, after the work is done.
@@ -185,12 +190,18 @@ def _run_cleanups() -> None:
 
 def run(main: Callable[[], object]) -> NoReturn:
     """The console script: main() (a click command), then the quick exit with its status."""
-    if sys.stdout is None:  # fd 1 closed: the first file opened would take it, and a child's output with it
-        fd = os.open(os.devnull, os.O_WRONLY)
-        if fd != 1:
-            os.dup2(fd, 1)
-            os.close(fd)
+    for number, stream in ((1, sys.stdout), (2, sys.stderr)):
+        if stream is None:  # closed: the first file opened would take its number, and a child's output with it
+            fd = os.open(os.devnull, os.O_WRONLY)
+            if fd != number:
+                os.dup2(fd, number)
+                os.close(fd)
+        elif getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            # An encoding short of the table's characters (PYTHONIOENCODING=latin-1): shown as "?",
+            # rather than an UnicodeEncodeError once the outputs are written.
+            stream.reconfigure(errors="replace" if number == 1 else "backslashreplace")
     sys.stdout = out = GuardedStdout(sys.stdout)
+    sys.stderr = GuardedStdout(sys.stderr)  # its failures change nothing: see the module's docstring
     try:
         main()
         code = 0
@@ -222,7 +233,7 @@ def run(main: Callable[[], object]) -> NoReturn:
 
 
 class GuardedStdout:
-    """Standard output that never raises; what went wrong is kept for run() (see the module's
+    """Standard output (or error) that never raises; what went wrong is kept for run() (see the module's
     docstring: closed, a broken pipe, anything else)."""
 
     def __init__(self, stream):
@@ -251,7 +262,8 @@ class GuardedStdout:
             raise OSError(errno.EBADF, "standard output is closed")
         return self._stream.fileno()
 
-    def __getattr__(self, name):  # encoding, errors, buffer, ...: the stream's own
-        if self._stream is None:
+    def __getattr__(self, name):  # encoding, errors, ...: the stream's own
+        # Not its buffer: click would write to that directly, past the guard.
+        if self._stream is None or name == "buffer":
             raise AttributeError(name)
         return getattr(self._stream, name)

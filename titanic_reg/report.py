@@ -349,6 +349,27 @@ def _cannot_create_in(folder: Path) -> str | None:
     return None
 
 
+def input_in_the_way(out_dir, names, inputs) -> str | None:
+    """Why an output would overwrite one of the run's own inputs, or None; checked before any
+    training. inputs: (what it is, its path or None). The same file by any name counts: the
+    same path, a link to it, a hard link (the same device and inode)."""
+    out = Path(out_dir)
+    for name in names:
+        try:
+            there = os.stat(out / name)
+        except OSError:  # nothing there (or nothing readable): nothing to overwrite
+            continue
+        for what, path in inputs:
+            try:
+                same = path is not None and os.path.samestat(there, os.stat(path))
+            except OSError:
+                continue
+            if same:
+                return (f"{out / name} is {what}, which this run reads; the output {name} would replace it: "
+                        "choose another folder, or move the file")
+    return None
+
+
 @contextlib.contextmanager
 def _folder_lock(folder: Path):
     """The outputs of a run are a set: runs writing into one folder at once take turns, each
