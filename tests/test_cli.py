@@ -559,8 +559,11 @@ def test_table_says_when_a_baseline_was_fitted_on_a_sample(lesson_fit):
 
     from titanic_reg.report import table
 
+    from titanic_reg.result import Baseline
+
     result = copy.copy(lesson_fit)
-    result.metrics = {**lesson_fit.metrics, "sklearn_mlp": {**lesson_fit.metrics["sklearn_mlp"], "fit_rows": 300}}
+    mlp = lesson_fit.baselines["sklearn_mlp"]
+    result.baselines = {**lesson_fit.baselines, "sklearn_mlp": Baseline(mlp.name, {**mlp.scores, "fit_rows": 300})}
     console = Console(record=True, width=100)
     console.print(table(result))
     text = " ".join(console.export_text().split())
