@@ -28,6 +28,7 @@ MAX_LEVELS = 1_000  # a category's kept levels (top, or fixed levels): one featu
 MAX_FEATURES = 20_000  # an image's 16,384 pixels (images.MAX_PIXELS) and some columns beside them
 MAX_MATRIX_NUMBERS = 250_000_000  # rows x features of the float64 feature matrix: 2 GB
 # The workbook: rows x columns of its widest row-per-row sheet (the Data sheet, or a model's).
-# 2,000,000 is five times the default's budget (sample.CELL_BUDGET); a million Titanic rows
-# made a 130 MB workbook that verify refuses.
-MAX_SHEET_CELLS = 2_000_000
+# A million Titanic rows made a 130 MB workbook that verify refuses; 80,000 (1.7 million
+# cells) a 34 MB one it refuses too, for its two-ReLU array formula of 160,000 cells (past
+# sheets.verify.MAX_ARRAY_CELLS). 1,000,000 (47,619 Titanic rows) keeps that formula below.
+MAX_SHEET_CELLS = 1_000_000
