@@ -225,6 +225,20 @@ def penguins() -> Callable[[], str]:
     return lambda: PENGUINS.read_text(encoding="utf-8")
 
 
+def _repeated(n: int) -> Callable[[], str]:
+    """Kaggle's rows repeated to n rows, each with an ID of its own."""
+
+    def make():
+        header, *rows = _records()
+        out = [header]
+        while len(out) <= n:
+            k = len(out) - 1
+            out += [[str(k + i + 1), *r[1:]] for i, r in enumerate(rows[:n + 1 - len(out)])]
+        return _csv(out)
+
+    return make
+
+
 def _titanic_recipe(old: str = "", new: str = "") -> str:
 
     text = (ROOT / "titanic_reg" / "recipes" / "titanic.toml").read_text(encoding="utf-8")
@@ -608,6 +622,23 @@ CATALOGUE: list[Case] = [
     Case("recipe-unknown-key", "a recipe with a misspelt key (`sclae`)", None, ("--recipe", "{tmp}/recipe.toml"),
          setup=_recipe_file(_titanic_recipe('scale = "max"', 'sclae = "max"')),
          expect=refuse(1, "{tmp}/recipe.toml, line 42, key inputs.Age.sclae: unknown key 'sclae'")),
+    Case("recipe-baseline-named-like-a-model", "a recipe whose rule baseline is `[baselines.linear]`", None,
+         ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("[baselines.everyone_dies]", "[baselines.linear]")),
+         expect=refuse(1, "{tmp}/recipe.toml, line 86, key baselines.linear: the rule baseline linear has the name "
+                          "of the model linear (--models): names are unique across models and baselines"),
+         note="it would have taken the model's place in the scores"),
+    Case("recipe-baseline-named-like-scikit-learns", "a recipe whose rule baseline is `[baselines.sklearn_gbm]`",
+         None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("[baselines.women_survive]", "[baselines.sklearn_gbm]")),
+         expect=refuse(1, "{tmp}/recipe.toml, line 90, key baselines.sklearn_gbm: the rule baseline sklearn_gbm has "
+                          "the name of scikit-learn's baseline sklearn_gbm")),
+    Case("recipe-top-too-many", "a recipe keeping `top = 100000` levels of Name", None,
+         ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("[left_out]\nName = \"free text: shown on the Data sheet, not a feature\"",
+                                            "[inputs.Name]\nkind = \"category\"\ntop = 100000\n\n[left_out]")),
+         expect=refuse(1, "{tmp}/recipe.toml, line 83, key inputs.Name.top: top 100,000 would keep more levels of "
+                          "Name than the 1,000 a category may")),
     Case("recipe-missing-column", "a recipe naming a column the data lacks (`Lifeboat`)", None,
          ("--recipe", "{tmp}/recipe.toml"),
          setup=_recipe_file(_titanic_recipe("[left_out]", '[inputs.Lifeboat]\nkind = "category"\n\n[left_out]')),
@@ -673,6 +704,15 @@ CATALOGUE: list[Case] = [
          refuse(2, "Invalid value for --models: model mlp:4096-4096-4096: 33,607,681 parameters x 2 starts is past "
                    "the 20,000,000 numbers a fit may train at once"),
          note="found before any training"),
+    Case("models-too-many", "`--models relus:1,relus:2,...,relus:33`", None,
+         ("--models", ",".join(f"relus:{k}" for k in range(1, 34))),
+         refuse(2, "Invalid value for --models: 33 models named; one fit takes at most 32"),
+         note="found before the file is read"),
+    Case("sheet-rows-too-many-cells", "`--sheet-rows 1000000` on 50,000 rows (Kaggle's, repeated), all filled",
+         _repeated(50_000), ("--sheet-rows", "1000000", "--missing", "fill", "--test", ""),
+         refuse(2, "Invalid value for --sheet-rows: 1,000,000 rows would put 50,000 rows x 21 columns = 1,050,000 "
+                   "cells on a sheet, past the 1,000,000 a workbook may hold", "at most about 47,619 rows here"),
+         workbook=True, note="found before any training"),
     Case("optimizer-unknown", "`--optimizer lbfgs`", None, ("--optimizer", "lbfgs"), refuse(2, "Invalid value for '--optimizer': 'lbfgs' is not one of 'auto', 'sgd', 'momentum', 'adam'")),
     Case("seed-negative", "`--seed -1`", None, ("--seed", "-1"), refuse(2, "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295")),
     # -- outputs

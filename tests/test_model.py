@@ -330,3 +330,37 @@ def test_the_background_worker_draws_loss_png_as_this_process_would(lesson_fit, 
     report.draw_loss(plot, tmp_path / "here.png")
     there = (tmp_path / "there.png").read_bytes()
     assert there[:8] == b"\x89PNG\r\n\x1a\n" and there == (tmp_path / "here.png").read_bytes()
+
+
+@pytest.mark.parametrize("rows,restarts", [(712, 128), (5000, 128)])
+def test_training_runs_on_one_thread_whatever_its_size(lesson_fit, monkeypatch, rows, restarts):
+    """Issue 21: a step of 128 starts on 4,096 rows (past the old "a million numbers" rule)
+    took torch's default threads, whose barriers made it 5 to 10 times slower on a loaded
+    machine. Every step is now on one thread, and torch's own setting is restored after."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    X = lesson_fit.X[torch.arange(rows) % len(lesson_fit.X)]
+    y = lesson_fit.y[torch.arange(rows) % len(lesson_fit.X)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    seen = []
+    try:
+        out = train(TWO_RELU, X, y, TrainConfig(epochs=3, lr=0.03, restarts=restarts),
+                    progress=lambda steps, total=None: seen.append(torch.get_num_threads()))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert (out.screen is not None) == (rows > 4096)
+    assert seen and set(seen) == {1}
+
+
+def test_omp_num_threads_leaves_torchs_threads_to_the_user(lesson_fit, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    seen = []
+    try:
+        train(TWO_RELU, lesson_fit.X, lesson_fit.y, TrainConfig(epochs=2, lr=0.03, restarts=4),
+              progress=lambda steps, total=None: seen.append(torch.get_num_threads()))
+    finally:
+        torch.set_num_threads(before)
+    assert set(seen) == {2}

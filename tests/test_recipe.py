@@ -529,3 +529,66 @@ def test_features_that_are_a_mix_of_others_get_the_smallest_weights_and_a_warnin
     path = write_workbook(r, tmp_path / "twice.xlsx")
     report = verify(path)
     assert report.ok and not report.errors, report.summary()
+
+
+# --------------------------------------------------------------------------- caps before work starts (issue 21)
+
+
+def test_a_category_keeps_at_most_max_levels(tmp_path):
+    from titanic_reg.limits import MAX_LEVELS
+
+    head = '[target]\ncolumn = "y"\n\n[inputs.c]\nkind = "category"\n'
+    R.loads(head + f"top = {MAX_LEVELS}\n")
+    with pytest.raises(RecipeError, match=r"line 6, key inputs\.c\.top: top 1,001 would keep more levels of c "
+                                          r"than the 1,000 a category may"):
+        R.loads(head + f"top = {MAX_LEVELS + 1}\n")
+    levels = ", ".join(str(k) for k in range(MAX_LEVELS + 1))
+    with pytest.raises(RecipeError, match=r"key inputs\.c\.levels: 1,001 levels of c, more than the 1,000"):
+        R.loads(head + f"levels = [{levels}]\n")
+
+
+def test_too_many_features_are_refused_naming_the_column_before_the_matrix(monkeypatch):
+    import titanic_reg
+    from titanic_reg import features
+
+    monkeypatch.setattr(features, "MAX_FEATURES", 5)
+    # SibSp, Parch, Age_N, log_Fare, then Pclass's two
+    with pytest.raises(RecipeError, match=r"key inputs\.Pclass: 6 features with Pclass's \(column Pclass makes 2\), "
+                                          r"past the 5 a fit takes"):
+        titanic_reg.fit("data/train.csv", epochs=1, baselines=None)
+
+
+def test_a_feature_matrix_past_its_cap_is_refused_before_it_is_built(monkeypatch):
+    import titanic_reg
+    from titanic_reg import features, pipeline
+
+    built = []
+    monkeypatch.setattr(pipeline, "MAX_MATRIX_NUMBERS", 712 * 10 - 1)
+    monkeypatch.setattr(features.FittedRecipe, "matrix", lambda self, rows: built.append(rows))
+    with pytest.raises(InputError, match=r"712 rows x 10 features are 7,120 numbers, past the 7,119"):
+        titanic_reg.fit("data/train.csv", test_path=None, missing="drop", epochs=1, baselines=None)
+    assert built == []
+
+
+def test_a_rule_baseline_may_not_take_a_models_name():
+    import titanic_reg
+    from titanic_reg.recipe import titanic
+
+    recipe = titanic()
+    recipe.baselines[0].name = "relus:3"
+    with pytest.raises(RecipeError, match=r"key baselines\.\"?relus:3\"?: the rule baseline relus:3 has the name of the "
+                                          r"model relus:3 \(models\)"):
+        titanic_reg.fit("data/train.csv", recipe=recipe, models="linear,relus:3", epochs=1, baselines=None)
+    # Without that model in the run, the name is free.
+    out = titanic_reg.fit("data/train.csv", recipe=recipe, models="linear", epochs=1, baselines=None)
+    assert "relus:3" in out.baselines
+
+
+def test_to_excel_refuses_more_cells_than_a_workbook_may_hold(default_fit, tmp_path, monkeypatch):
+    from titanic_reg import sample
+    from titanic_reg.errors import OptionError
+
+    monkeypatch.setattr(sample, "MAX_SHEET_CELLS", 10_000)
+    with pytest.raises(OptionError, match=r"max_rows: 1,000 rows would put 1,130 rows x 21 columns = 23,730 cells"):
+        default_fit.to_excel(tmp_path / "t.xlsx", max_rows=1_000)
+    assert list(tmp_path.iterdir()) == []

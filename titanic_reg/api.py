@@ -33,6 +33,12 @@ class Result(FitResult):
         path = Path(path)
         if path.suffix.lower() != ".xlsx":
             raise OptionError("path", f"a workbook's name ends in .xlsx, not {path.name!r}")
+        from .sample import too_many_cells
+
+        problem = too_many_cells(max_rows, self.recipe, self.features, self.model_list, len(self.data),
+                                 0 if self.test is None else len(self.test))
+        if problem:
+            raise OptionError("max_rows", problem)
         return write_atomic(path, lambda tmp: write_workbook(self, tmp, max_rows))
 
     def save(self, folder, workbook: bool = True) -> list[Path]:

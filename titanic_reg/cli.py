@@ -27,6 +27,7 @@ from titanic_reg.limits import (
     MAX_EPOCHS,
     MAX_RESTARTS,
     MAX_SEED,
+    MAX_SHEET_CELLS,
     OPTIMIZER_CHOICES,
 )
 from titanic_reg.losses import LOSSES
@@ -195,7 +196,8 @@ def _data_options(f):
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
 @click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=None,
               help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
-                   "(torch and the metrics always use every row)  [default: 10,000, fewer for a wide "
+                   "(torch and the metrics always use every row); rows x columns of a sheet may reach "
+                   f"{MAX_SHEET_CELLS:,}  [default: 10,000, fewer for a wide "
                    "table: at most 400,000 cells on the Data sheet]")
 @click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
@@ -235,6 +237,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 device=device, baselines=baselines, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
                 progress=progress, worker=worker, models=models, loss=loss, batch_size=batch_size,
                 check_models=None if no_workbook else _sheet_limits,
+                check_workbook=None if no_workbook else functools.partial(_sheet_cells, sheet_rows),
             )
         process.stop_if_interrupted()
         worker.draw(report.loss_plot(result))  # drawn on the other core while the workbook is written
@@ -303,6 +306,12 @@ def _sheet_limits(model, n_features):
     from titanic_reg.sheets.workbook import too_wide
 
     return too_wide(model, n_features)
+
+
+def _sheet_cells(max_rows, recipe, features, models, rows, test_rows):
+    from titanic_reg.sample import too_many_cells
+
+    return too_many_cells(max_rows, recipe, features, models, rows, test_rows)
 
 
 def _workbook_writer(max_rows):

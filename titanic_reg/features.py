@@ -17,6 +17,7 @@ import torch
 
 from .data import Rows
 from .errors import InputError
+from .limits import MAX_FEATURES
 from .recipe import Recipe, problem
 from .summary import short
 from .transforms import DTYPE, FitContext
@@ -87,6 +88,11 @@ def fit_recipe(recipe: Recipe, train: Rows) -> FittedRecipe:
         stats[spec.column] = s
         for name, doc in zip(spec.names(s), spec.docs(s)):
             features.append(Feature(name, spec.column, doc))
+        if len(features) > MAX_FEATURES:  # before a matrix of rows x features is built
+            raise problem(recipe, ("inputs", spec.column),
+                          f"{len(features):,} features with {spec.column}'s (column {spec.column} makes "
+                          f"{len(spec.names(s)):,}), past the {MAX_FEATURES:,} a fit takes: keep fewer levels "
+                          "or columns")
     if recipe.ones:
         features.append(Feature(ONES, None, "the constant 1: each unit's bias"))
     _unique_names(features)

@@ -21,3 +21,14 @@ LESSON_MAX_STEPS = 3000  # enough for the lesson's lr 0.01; the workbook's Desce
 LESSON_STEPS_LIMIT = 10_000
 LESSON_LR_LIMIT = 0.22
 LESSON_DIVERGES = 0.2215
+
+# What one fit may take on, checked before any work that grows with it (issue 21)
+MAX_MODELS = 32  # --models: each model trains for its own seconds; a list of thousands ran for minutes
+MAX_LEVELS = 1_000  # a category's kept levels (top, or fixed levels): one feature each
+MAX_FEATURES = 20_000  # an image's 16,384 pixels (images.MAX_PIXELS) and some columns beside them
+MAX_MATRIX_NUMBERS = 250_000_000  # rows x features of the float64 feature matrix: 2 GB
+# The workbook: rows x columns of its widest row-per-row sheet (the Data sheet, or a model's).
+# A million Titanic rows made a 130 MB workbook that verify refuses; 80,000 (1.7 million
+# cells) a 34 MB one it refuses too, for its two-ReLU array formula of 160,000 cells (past
+# sheets.verify.MAX_ARRAY_CELLS). 1,000,000 (47,619 Titanic rows) keeps that formula below.
+MAX_SHEET_CELLS = 1_000_000

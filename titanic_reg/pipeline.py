@@ -45,7 +45,8 @@ from .train import (
 from .transforms import level_text
 
 from .limits import (  # shared with the CLI
-    BASELINE_CHOICES, MAX_DESCENT_STEPS, MAX_EPOCHS, MAX_RESTARTS, MAX_SEED, OPTIMIZER_CHOICES)
+    BASELINE_CHOICES, MAX_DESCENT_STEPS, MAX_EPOCHS, MAX_MATRIX_NUMBERS, MAX_MODELS, MAX_RESTARTS, MAX_SEED,
+    OPTIMIZER_CHOICES)
 MAX_BATCH = 10_000_000
 MAX_PARAM_NUMBERS = 20_000_000  # parameters x starts: 160 MB a copy, about 1 GB with gradients and Adam's
 
@@ -210,6 +211,8 @@ def choose_models(names) -> list[Model]:
     """The registry's entries for --models (a comma-separated text or a list of names)."""
     if isinstance(names, str):
         names = [k for k in names.split(",")]
+    if len(names) > MAX_MODELS:  # before any is looked up: each costs its own training
+        raise OptionError("models", f"{len(names):,} models named; one fit takes at most {MAX_MODELS}")
     chosen = []
     for name in names:
         try:
@@ -270,7 +273,8 @@ def _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, opti
 def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None, missing=None,
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None, worker=None,
-        models=None, check_models=None, baselines="all", loss="mse", batch_size=None) -> FitResult:
+        models=None, check_models=None, baselines="all", loss="mse", batch_size=None,
+        check_workbook=None) -> FitResult:
     """Load, featurise, train both models and the baselines; see docs/api.md for every option.
 
     `models`: the names of registry entries (a list, or one comma-separated text); by default
@@ -308,6 +312,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed)
     if chosen_models is None:
         chosen_models = choose_models(recipe.models or registry.DEFAULT_MODELS)
+    unique_names(recipe, chosen_models)
     data, no_target, dropped, lacking = labelled_rows(table, recipe)
     data, n = split_rows(data, valid_pct, seed)
     del table
@@ -338,6 +343,16 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                                           f"{starts:,} starts is past the {MAX_PARAM_NUMBERS:,} numbers a fit may "
                                           "train at once (each held five times over, with Adam's state): choose "
                                           f"fewer units, or fewer {option('restarts')}")
+    problem = check_workbook and check_workbook(recipe, fitted.names, chosen_models,
+                                                len(data), 0 if test is None else len(test))
+    if problem:
+        raise OptionError("sheet_rows", problem)
+    numbers = (len(data) + (0 if test is None else len(test))) * len(fitted.names)
+    if numbers > MAX_MATRIX_NUMBERS:
+        raise InputError(train_path, f"{len(data) + (0 if test is None else len(test)):,} rows x "
+                                     f"{len(fitted.names):,} features are {numbers:,} numbers, past the "
+                                     f"{MAX_MATRIX_NUMBERS:,} (2 GB) a feature matrix may hold: keep fewer "
+                                     "columns or levels in the recipe, or fewer rows")
     X = fitted.matrix(data)
     y = fitted.y(data)
     X_test = fitted.matrix(test) if test is not None else None
@@ -396,6 +411,24 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     return FitResult(provenance, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
                      X, y, X_test, runs, fitted_baselines, chosen, predictions, optimum, descent_steps,
                      suspects, collinear, lacking=tuple(sorted(lacking)))
+
+
+def unique_names(recipe: Recipe, models) -> None:
+    """A recipe's rule baseline named like a model or a scikit-learn baseline would take that
+    one's place among the scores (and could be submitted as it): names are unique across both."""
+    taken = {name.casefold(): f"scikit-learn's baseline {name}" for name in _baselines_module.SKLEARN}
+    for model in models:
+        taken[model.name.casefold()] = f"the model {model.name} ({option('models')})"
+        if model.sklearn:
+            taken.setdefault(model.sklearn.casefold(), f"scikit-learn's baseline {model.sklearn}")
+    for rule in recipe.baselines:
+        other = taken.get(rule.name.casefold())
+        if other:
+            from .recipe import problem
+
+            raise problem(recipe, ("baselines", rule.name),
+                          f"the rule baseline {rule.name} has the name of {other}: names are unique across "
+                          "models and baselines; rename the rule")
 
 
 def dependent_features(X: torch.Tensor, names) -> list[str]:

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from .descent import plain_descent
+from .limits import MAX_SHEET_CELLS
 from .optimum import closed_form
 
 DEFAULT_MAX_ROWS = 10_000
@@ -23,13 +24,33 @@ CELL_BUDGET = 400_000
 MIN_ROWS = 200  # the fewest a default sample holds: an image of 784 pixels costs 1,568 cells a row
 
 
+def sheet_columns(recipe, features, models) -> int:
+    """Columns of the widest sheet with a row per data row: the Data sheet or a model's."""
+    p = len(features)
+    return max([3 + len(recipe.inputs) + p + len(recipe.show)] + [5 + sum(m.widths(p)) for m in models])
+
+
 def default_rows(result) -> int:
     """--sheet-rows when it is not given: 10,000 rows, fewer for wide tables or wide models
     (CELL_BUDGET on the widest of the Data sheet and the models' sheets)."""
-    columns = 3 + len(result.recipe.inputs) + len(result.features) + len(result.recipe.show)
-    p = len(result.features)
-    columns = max([columns] + [5 + sum(m.widths(p)) for m in result.model_list])
+    columns = sheet_columns(result.recipe, result.features, result.model_list)
     return max(MIN_ROWS, min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns))
+
+
+def too_many_cells(max_rows, recipe, features, models, rows: int, test_rows: int = 0) -> str | None:
+    """Why a workbook of at most `max_rows` rows (None: default_rows) would be too large, or None:
+    the rows it would hold (of `rows` and `test_rows`) x its widest sheet's columns past
+    MAX_SHEET_CELLS."""
+    if max_rows is None:
+        return None  # default_rows keeps to CELL_BUDGET, below the cap
+    columns = sheet_columns(recipe, features, models)
+    held = min(rows, max_rows) + min(test_rows, max_rows)
+    if held * columns <= MAX_SHEET_CELLS:
+        return None
+    fits = MAX_SHEET_CELLS // columns // (2 if test_rows else 1)
+    return (f"{max_rows:,} rows would put {held:,} rows x {columns:,} columns = {held * columns:,} cells on a "
+            f"sheet, past the {MAX_SHEET_CELLS:,} a workbook may hold (a spreadsheet recalculates every one); "
+            f"at most about {fits:,} rows here")
 
 
 def sample_rows(n_train: int, n_valid: int, max_rows: int, seed: int) -> np.ndarray:

@@ -20,7 +20,6 @@ OPTIMIZER_TITLES = {"sgd": "plain gradient descent", "momentum": "gradient desce
                     "adam": "Adam", "cg": "conjugate gradient"}
 CG_TOLERANCE = 1e-10  # cg stops once the gradient has shrunk by this much: zero, to rounding
 SCREEN_ROWS = 4096  # with more training rows than this, the random starts are screened on a sample
-SMALL_WORK = 1_000_000  # rows x starts x units below which one CPU thread is faster
 
 
 @dataclass(frozen=True)
@@ -140,17 +139,21 @@ class _Step:
 
 
 @contextlib.contextmanager
-def _threads_for(work: int, device: torch.device):
-    """One CPU thread for small problems, unless OMP_NUM_THREADS says otherwise.
+def _threads_for(device: torch.device):
+    """One CPU thread, unless OMP_NUM_THREADS says otherwise.
 
-    The lesson's matrices are tiny (712 x 10, 128 starts): extra threads gain nothing,
-    and on a busy machine their spin-waiting made training 20 to 100 times slower. The
-    128 starts screened on 4,096 rows train two and a half times faster on two threads
-    (the command's baselines, beside them, run at a low priority: background.py).
+    Every torch operation on several threads ends at a barrier, and a step here is a few
+    dozen operations of at most a few million numbers: when another process holds a core
+    (the command's own baselines, beside the training, or anyone's work on a shared
+    machine), each barrier waits for a descheduled thread. Measured on two loaded cores,
+    two threads cost 5 to 10 times the CPU time of one and took as many times longer:
+    128 starts x 4,096 rows for 300 steps, 49 s against 3.6 s (21.7 s of CPU against
+    2.0 s); one start on 640,000 rows for 200 steps, 30 to 38 s against 8 to 9 s. One
+    thread also gives the same rounding on any machine.
     """
-    small = device.type == "cpu" and work < SMALL_WORK and "OMP_NUM_THREADS" not in os.environ
+    one = device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ
     before = torch.get_num_threads()
-    if small:
+    if one:
         torch.set_num_threads(1)
     try:
         yield
@@ -198,9 +201,9 @@ def _screened(model, X, y, cfg, device, progress) -> Trained:
     rows = rows.sort().values.to(device)
     init = initial_params(model, X[rows], cfg, y[rows].cpu())
     start = time.perf_counter()
-    with _threads_for(SCREEN_ROWS * cfg.restarts * model.units, device):
+    with _threads_for(device):
         params, history, update = _descend(model, X[rows], y[rows], init.to(device), cfg, progress)
-    with _threads_for(X.shape[0] * cfg.restarts * model.units, device):
+    with _threads_for(device):
         on_every_row = _losses(model, X, y, params, loss=get_loss(cfg.loss)).cpu()
     kept = int(torch.argmin(on_every_row))
     best = _train(model, X, y, replace(cfg, restarts=1), device, progress, init=params[kept:kept + 1],
@@ -229,7 +232,7 @@ def _train(model, X, y, cfg, device, progress, init=None, update=None) -> Traine
     X, y = X.to(device), y.to(device)
     start = time.perf_counter()
     converged = None
-    with _threads_for(X.shape[0] * init.shape[0] * model.units, device):
+    with _threads_for(device):
         if cfg.optimizer == "cg":
             params, history, converged = _conjugate_gradient(model, X, y, init.to(device), cfg, progress)
         else:

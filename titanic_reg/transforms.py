@@ -30,6 +30,8 @@ from typing import Callable, ClassVar
 import numpy as np
 import torch
 
+from .limits import MAX_LEVELS
+
 DTYPE = torch.float64
 FILLS = ("median", "mean", "mode")
 SCALES = ("none", "max", "standard")
@@ -455,6 +457,12 @@ class Category(Transform):
                   values=keys.scalars("values"), known=keys.scalars("known"), reason=g("reason", "str", ""))
         if out.top < 1:
             keys.fail("top", f"top {out.top} keeps no level: use 1 or more")
+        if out.top > MAX_LEVELS:
+            keys.fail("top", f"top {out.top:,} would keep more levels of {column} than the {MAX_LEVELS:,} a "
+                             "category may (a feature each): lower it, or leave the column out")
+        if out.levels is not None and len(out.levels) > MAX_LEVELS:
+            keys.fail("levels", f"{len(out.levels):,} levels of {column}, more than the {MAX_LEVELS:,} a "
+                                "category may have (a feature each)")
         if out.features is not None and (out.levels is None or len(out.features) != len(out.levels)):
             keys.fail("features", "features name the fixed levels, one each: give levels of the same length")
         if out.levels is not None and len(set(out.levels)) < len(out.levels):
