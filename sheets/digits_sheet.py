@@ -173,8 +173,8 @@ class _Sheet:
                     w.ws.write_formula(r, c0, "=" + text, fmt, cached)
 
         r = top
-        label(r, f"row {_plain(key)} ({split}), {result.recipe.target.column}", (ref(data.target, row, data.sheet), _plain(truth),
-                                                   None, False))
+        heading = f"row {_plain(key)} ({split}), {result.recipe.target.column}"
+        label(r, heading, (ref(data.target, row, data.sheet), _plain(truth), None, False))
         r += 1
         for name, run in result.runs.items():
             summary, pred = self.summaries[name], float(self.preds[name][i])
