@@ -158,12 +158,14 @@ class _Sheet:
         split = "training" if i < result.n_train else "validation"
         binary = result.kind == "binary"
 
-        def label(r, name, *cells):
-            """A label row: its name, then one value across the rest or two side by side."""
+        def label(r, name, *cells, wide=False):
+            """A label row: its name, then two values side by side, or one across the rest (or, `wide`,
+            across the last third)."""
             bold = s(None, None, bold=True)
-            merged(w, r, *a, bold)
+            merged(w, r, a[0], b[1] if wide else a[1], bold)
             w.text(r, a[0], name, bold)
-            for (c0, c1), (text, value, number, array) in zip((b, c) if len(cells) == 2 else ((b[0], c[1]),), cells):
+            places = (b, c) if len(cells) == 2 else (c,) if wide else ((b[0], c[1]),)
+            for (c0, c1), (text, value, number, array) in zip(places, cells):
                 fmt = s("formula", number, align="center")
                 merged(w, r, c0, c1, fmt)
                 cached = xml_safe(value, f"{SHEET}!{ref(c0, r, fix_col=False)}") if isinstance(value, str) else value
@@ -174,7 +176,9 @@ class _Sheet:
 
         r = top
         heading = f"row {_plain(key)} ({split}), {result.recipe.target.column}"
-        label(r, heading, (ref(data.target, row, data.sheet), _plain(truth), None, False))
+        truth = _plain(truth)
+        whole = isinstance(truth, str) or float(truth).is_integer()
+        label(r, heading, (ref(data.target, row, data.sheet), truth, None if whole else "pred", False), wide=True)
         r += 1
         for name, run in result.runs.items():
             summary, pred = self.summaries[name], float(self.preds[name][i])

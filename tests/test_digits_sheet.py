@@ -74,7 +74,7 @@ def test_the_images_are_formulas_over_the_data_sheets_raw_pixels(books, digits_f
     header = list(data.columns)
     shown = _labels(values, r"row (\d+) \((training|validation)\), digit")
     assert len(shown) == 12
-    digits = [values.cell(r, c + 11).value for r, c, _ in shown]
+    digits = [values.cell(r, c + 19).value for r, c, _ in shown]
     assert digits == [3] * 6 + [7] * 6  # the first six of each class
     for r, c, m in shown:
         key = int(m[1])
