@@ -210,3 +210,21 @@ def test_the_sheets_call_only_functions_every_engine_has(books):
                 if isinstance(text, str) and text.startswith("="):
                     used |= functions_used(text)
     assert {"AVERAGEIFS", "ABS", "SUMPRODUCT", "SQRT", "INDEX", "IF"} <= used <= ALLOWED
+
+
+def test_the_rows_shown_are_validation_rows_first_then_training_rows():
+    from titanic_reg.pixels import shown_rows
+
+    y = np.array([0, 1, 0, 1, 1, 0, 0], dtype=float)  # rows 0-3 train, 4-6 validation
+    assert shown_rows(y, 4, per_class=2) == [[5, 6], [4, 1]]
+    assert shown_rows(y, 4, per_class=3) == [[5, 6, 0], [4, 1, 3]]
+    assert shown_rows(y, 4, per_class=2, binary=False) == [[4, 5], [6, 0]]
+
+
+def test_the_weights_colours_end_at_the_95th_percentile_of_their_sizes():
+    from titanic_reg.pixels import colour_limit
+
+    weights = np.r_[np.linspace(-1, 1, 101), 50.0, -80.0]  # two outliers do not wash the rest out
+    assert colour_limit(weights) == pytest.approx(np.quantile(np.abs(weights), 0.95))
+    assert colour_limit(weights) < 1.0
+    assert colour_limit(np.zeros(5)) == 1.0  # all zero: a scale that still has two ends
