@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from titanic_reg import pixels
 
-from .digits_sheet import PIXEL_POINTS, draw, merged, pixel_width
+from .digits_sheet import HIDDEN, PIXEL_POINTS, draw, merged, pixel_width
 from .layout import Writer
 
 SHEET = "Weights"
@@ -45,7 +45,7 @@ def write_weights(w: Writer, result) -> None:
     w.text(2, 0, "Weights of features that are no pixel (Ones, the intercept) are on the Params sheet only.", s.note)
     ws.set_column(0, len(runs) * step - 1, pixel_width(shape))
     bold = s(None, None, bold=True)
-    px = s(None, None, num_format=";;;")
+    px = s(None, None, num_format=HIDDEN)
     for j, run in enumerate(runs):
         left, tensor = j * step, run.model.tensors(p)[0]
         values = run.model.unpack(run.params, p)[tensor.name].numpy()[0]
