@@ -10,6 +10,9 @@ WHAT = {  # the sheets of every workbook; the models' sheets say their own (Mode
     "Data": "the rows used (training rows first, then validation), raw, and the features by formula",
     "Recipe": "how each column becomes features, with the statistics by formula over the training rows",
     "Params": "the parameters torch fitted, one named block per parameter tensor (a row per unit)",
+    "Digits": "a table with an image: a few images drawn from the Data sheet's pixels, the mean image of each "
+              "class over the training rows, each image's L1 and L2 distance to the means, and the models' verdicts",
+    "Weights": "a one-unit model's weight on each pixel, drawn in the image's shape (blue below 0, red above)",
     "Compare": "torch's losses against the workbook's; the linear optimum by torch, scikit-learn and LINEST; "
                "baselines",
     "Test": "the test rows with the same formulas, and the predictions' columns",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from xlsxwriter.exceptions import FileCreateError
 
+from . import digits_sheet, weights_sheet
 from .about_sheet import write_about
 from .charts_sheet import write_charts, write_history
 from .compare_sheet import write_compare
@@ -34,7 +35,8 @@ def sheet_names(result) -> list[str]:
     models = result.model_list
     mmult = [MATMUL] if _matmul_model(result) else []
     descent = [sheet_name(run.model) for run in result.runs.values() if model_note(result, run) is None]
-    return (["About", "Data", "Recipe", "Params", *[m.sheet for m in models], *mmult, "Compare"]
+    images = [m.SHEET for m in (digits_sheet, weights_sheet) if m.wanted(result)]
+    return (["About", "Data", "Recipe", "Params", *[m.sheet for m in models], *mmult, *images, "Compare"]
             + (["Test"] if result.test is not None else []) + descent + ["Losses", "Charts"])
 
 
@@ -102,6 +104,10 @@ def _write(result, path, max_rows) -> Path:
         summaries[run.name] = write_model_sheet(writers[run.model.sheet], result, run, data, names)
     if MATMUL in writers:
         write_model_sheet(writers[MATMUL], result, result.runs[_matmul_model(result).name], data, names, mmult=True)
+    if digits_sheet.SHEET in writers:
+        digits_sheet.write_digits(writers[digits_sheet.SHEET], result, data, summaries)
+    if weights_sheet.SHEET in writers:
+        weights_sheet.write_weights(writers[weights_sheet.SHEET], result)
     write_compare(writers["Compare"], result, summaries, names)
     if result.test is not None:
         t = writers["Test"]

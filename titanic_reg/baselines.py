@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import TrainingError, option, warn
 from .metrics import SCORES, split_scores
+from .pixels import class_means, nearer
 
 # MLPRegressor trains by mini-batches of 200 rows, a Python step each: 20 s at 640,000
 # rows. Beyond this many it is fitted on a seeded sample of them (scored on every row).
@@ -205,15 +206,8 @@ PIXEL_SIMILARITY = {
 
 def _pixel_similarity(X_train, y_train, pixels, distance):
     """A function X -> 1 where the image is nearer the mean image of class 1 than of class 0."""
-    images = np.asarray(X_train)[:, pixels]
-    means = np.stack([images[y_train == c].mean(axis=0) if (y_train == c).any() else np.zeros(len(pixels))
-                      for c in (0.0, 1.0)])
-
-    def far(X, k):
-        d = np.asarray(X)[:, pixels] - means[k]
-        return np.abs(d).mean(axis=1) if distance == "l1" else np.sqrt((d ** 2).mean(axis=1))
-
-    return (lambda X: (far(X, 1) < far(X, 0)).astype(np.float64)), means
+    means = np.nan_to_num(class_means(np.asarray(X_train)[:, pixels], y_train))  # a class without rows: all 0
+    return (lambda X: nearer(np.asarray(X)[:, pixels], means, distance)), means
 
 
 def _rule(rule, y_train, kind, features, decode):
