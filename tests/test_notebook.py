@@ -159,11 +159,16 @@ def test_the_fit_shows_its_table_and_loss_curves(run):
     assert "valid_mse" in scores and "train_acc" in scores
 
 
-def test_the_fit_is_shown_once(run):
+def test_the_fit_is_shown_once_after_a_progress_line_per_model(run):
     nb, _ = run
     shown = [o for o in cell(nb, "result = titanic_reg.fit(").outputs if o.output_type != "stream"]
-    assert [o.output_type for o in shown] == ["execute_result"]
-    assert "two_relu" in shown[0].data["text/plain"]
+    assert [o.output_type for o in shown] == ["display_data", "display_data", "execute_result"]
+    assert "two_relu" in shown[-1].data["text/plain"]
+    # Each model's line, redrawn in place while it trained, ends finished.
+    lines = [o.data["text/plain"] for o in shown[:-1]]
+    assert [line.split()[0] for line in lines] == ["linear", "two_relu"], lines
+    for line in lines:
+        assert re.fullmatch(r"\S+ +█+ ([\d,]+)/\1 steps, \d+\.\d s", line), line
 
 
 def test_a_new_passenger_gets_a_prediction_and_a_score(run):
