@@ -21,3 +21,7 @@ LESSON_MAX_STEPS = 3000  # enough for the lesson's lr 0.01; the workbook's Desce
 LESSON_STEPS_LIMIT = 10_000
 LESSON_LR_LIMIT = 0.22
 LESSON_DIVERGES = 0.2215
+LESSON_START = (1.5, 1.5, 1.5)  # lesson.START: a, b, c before the first step
+# --start's largest |a|, |b|, |c|: beyond about 1e150 the loss at the start is already infinite,
+# and far below that the descent needs more steps than --max-steps takes.
+LESSON_START_LIMIT = 1e6
