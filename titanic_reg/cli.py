@@ -136,12 +136,15 @@ def main():
     process.handle_signals()
 
 
-def _data_options(f):
+def _data_options(f, target_required=False):
     """Options shared by `fit` and `recipe`: which column, which class, which rows."""
+    # `recipe` has no lesson's recipe to fall back on: its --target is required, and says so.
+    target_help = ("The column to predict (required); the recipe is inferred from the other columns."
+                   if target_required else
+                   "The column to predict; the recipe is inferred from the data (see `recipe`).  "
+                   "[default: Survived, with the lesson's recipe, for Kaggle's Titanic columns]")
     for option in reversed((
-        click.option("--target", metavar="COLUMN", default=None,
-                     help="The column to predict; the recipe is inferred from the data (see `recipe`).  "
-                          "[default: Survived, with the lesson's recipe, for Kaggle's Titanic columns]"),
+        click.option("--target", metavar="COLUMN", default=None, help=target_help),
         click.option("--positive", metavar="VALUE", default=None,
                      help="The class predicted as 1 (binary target), or the one class against the rest of "
                           "several.  [default: 1, yes, true, ... or the rarer of two classes]"),
@@ -253,7 +256,7 @@ def _outputs_of(train, recipe_path, target) -> tuple[str, str]:
 
 @main.command("recipe")
 @click.argument("train", metavar="DATA")
-@_data_options
+@functools.partial(_data_options, target_required=True)
 @click.option("-o", "--output", metavar="FILE", default=None,
               help="Write the recipe here (replaced whole) instead of printing it.")
 def recipe_command(train, target, positive, missing, valid_pct, seed, output):
