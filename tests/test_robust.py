@@ -126,7 +126,7 @@ def test_same_inputs_and_seed_give_the_same_outputs(runs):
     assert f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>' in core
     assert f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>' in core
     ws = openpyxl.load_workbook(runs["new"] / "titanic.xlsx")["Compare"]
-    assert "in metrics.json" in [c.value for row in ws.iter_rows() for c in row]
+    assert "see metrics.json" in [c.value for row in ws.iter_rows() for c in row]
 
 
 def _wait_for(predicate, proc, limit=60.0):

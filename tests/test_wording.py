@@ -4,6 +4,7 @@ pass): help that matches what is required, numbers rounded for prose, no "-0.000
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -117,3 +118,101 @@ def test_a_binary_tables_caption_says_a_score_is_not_a_probability():
     caption = " ".join(repr(result).split())
     assert "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1" in caption
     assert "scores are not probabilities" in result._repr_html_()
+
+
+# --------------------------------------------------------------------------- the workbook
+
+
+@pytest.fixture(scope="module")
+def sampled_book(body_mass, tmp_path_factory):
+    """body_mass's workbook on a sample of 200 of its 342 rows, its two-ReLU run marked as
+    screened (as train() marks a run of more than SCREEN_ROWS rows: 128 starts on a sample)."""
+    import dataclasses
+
+    import openpyxl
+
+    run = body_mass.runs["two_relu"]
+    screened = dataclasses.replace(run.trained, screen={"rows": 4096, "steps": 1000, "sample_mse": 0.1})
+    body_mass.runs["two_relu"] = dataclasses.replace(run, trained=screened)
+    path = body_mass.to_excel(tmp_path_factory.mktemp("book") / "penguins.xlsx", max_rows=200)
+    return path, openpyxl.load_workbook(path)
+
+
+def _texts(ws):
+    return [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+
+
+def test_a_number_targets_model_output_says_it_is_scaled(sampled_book):
+    _, book = sampled_book
+    for sheet in ("Linear", "TwoReLU"):
+        heads = [c.value for c in book[sheet][5]]
+        assert heads[:2] == ["row", "body_mass_g"] and "Prediction" in heads, heads
+        assert heads[heads.index("Prediction") - 1] in ("Linear (scaled)", "Preds (scaled)"), heads
+
+
+def test_compare_says_linest_saw_only_the_sample_and_where_the_fit_times_are(body_mass, sampled_book):
+    _, book = sampled_book
+    texts = _texts(book["Compare"])
+    assert not [t for t in texts if "three engines, one answer" in t]  # not on a sample: LINEST differs
+    assert ("The linear model's optimum (training rows) (the target scaled by its sd, as the models learn it): "
+            "torch and scikit-learn fit every training row, LINEST only this sample's 160, so LINEST differs") in texts
+    assert "fit time" in texts and "fit ms" not in texts and "in metrics.json" not in texts
+    assert texts.count("see metrics.json") == len(body_mass.metrics)  # a row per model and baseline
+
+
+def _width(ws, column: int) -> float:
+    """A column's width; openpyxl keys a range of columns (<col min="4" max="6">) by its first."""
+    (width,) = [d.width for d in ws.column_dimensions.values() if d.min <= column <= d.max]
+    return width
+
+
+def test_every_compare_header_word_fits_its_column(sampled_book):
+    # "LinearRegression" in a column 13 wide was broken by the engines as "LinearRegressi / on".
+    from titanic_reg.sheets.layout import word_width
+
+    _, book = sampled_book
+    ws = book["Compare"]
+    headers = [c for row in ws.iter_rows() for c in row
+               if isinstance(c.value, str) and c.font.b and c.alignment.wrap_text]
+    assert "scikit-learn LinearRegression" in [c.value for c in headers]
+    for cell in headers:
+        width = _width(ws, cell.column)
+        assert width >= word_width(cell.value) >= 1.2 * max(map(len, cell.value.split())), (cell.value, width)
+    titles = [c.value for c in ws["A"] if isinstance(c.value, str) and "HistGradient" in c.value]
+    assert all(len(t) <= _width(ws, 1) for t in titles)
+
+
+def test_about_wraps_long_values_in_rows_tall_enough(sampled_book):
+    import textwrap
+
+    from titanic_reg.sheets.layout import LINE_POINTS
+
+    _, book = sampled_book
+    ws = book["About"]
+    width = _width(ws, 2)
+    long = [c for c in ws["B"] if isinstance(c.value, str) and len(c.value) > width + 8]
+    assert len(long) >= 2  # the target's reason and the screened run's settings, at least
+    for cell in long:
+        assert cell.alignment.wrap_text and cell.alignment.vertical == "top", cell.value
+        lines = len(textwrap.wrap(cell.value, int(width)))
+        assert ws.row_dimensions[cell.row].height >= LINE_POINTS * lines >= 2 * LINE_POINTS, cell.value
+        assert ws.cell(cell.row, 1).alignment.vertical == "top"
+
+
+def test_a_screened_runs_loss_curve_says_it_starts_after_the_screening(sampled_book):
+    path, _ = sampled_book
+    with zipfile.ZipFile(path) as zf:
+        charts = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/charts/chart"))
+    assert ("Two ReLUs (Adam), every row, after 1,000 steps of screening on 4,096 sampled rows (not shown)"
+            in charts)
+    assert "<c:v>Linear (conjugate gradient)</c:v>" in charts or ">Linear (conjugate gradient)<" in charts
+
+
+def test_compare_keeps_three_engines_one_answer_when_the_workbook_holds_every_row(body_mass, tmp_path):
+    import openpyxl
+
+    book = openpyxl.load_workbook(body_mass.to_excel(tmp_path / "whole.xlsx"))
+    texts = _texts(book["Compare"])
+    assert ("The linear model's optimum, three engines, one answer (training rows) (the target scaled by its sd, "
+            "as the models learn it)") in texts
+    assert not [t for t in texts if "LINEST differs" in t]
