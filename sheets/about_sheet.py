@@ -1,10 +1,13 @@
 """About: what the workbook is, how to read it, the run's settings, how to check it."""
 from __future__ import annotations
 
+import textwrap
 
 from .descent_sheet import model_note, sheet_name
-from .layout import Writer
+from .layout import LINE_POINTS, Writer
 from .style import LEGEND
+
+WIDTH = 90  # column B's, in characters
 
 WHAT = {  # the sheets of every workbook; the models' sheets say their own (Model.sheet_about ...)
     "Data": "the rows used (training rows first, then validation), raw, and the features by formula",
@@ -24,7 +27,20 @@ WHAT = {  # the sheets of every workbook; the models' sheets say their own (Mode
 def write_about(w: Writer, result, sheets: list) -> None:
     ws, s = w.ws, w.s
     ws.set_column(0, 0, 26)
-    ws.set_column(1, 1, 90)
+    ws.set_column(1, 1, WIDTH)
+    wrap = s(None, None, text_wrap=True, valign="top")
+    top = s(None, None, valign="top")  # a label beside a wrapped value sits on its first line
+
+    def value(r, text):
+        # Text wider than column B wraps in it: overflowing into C, it is cut off in print
+        # and whenever C is not empty. The row is made tall enough here: LibreOffice fits
+        # some wrapped rows' heights on opening and not others.
+        if len(text) <= WIDTH + 8:  # text is narrower than the digits a column's width counts
+            w.text(r, 1, text)
+            return
+        w.text(r, 1, text, wrap)
+        ws.set_row(r, LINE_POINTS * len(textwrap.wrap(text, WIDTH)))
+
     title = result.recipe.title or result.recipe.target.column
     w.text(0, 0, f"titanic-reg: the fast.ai lesson's models, as live formulas: {title}", s.title)
     ws.write_string(1, 0, "Every number a model computes here is a formula over the raw data and the "
@@ -49,41 +65,42 @@ def write_about(w: Writer, result, sheets: list) -> None:
         if name == "About":
             continue
         r += 1
-        ws.write_url(r, 0, f"internal:'{name}'!A1", string=name)
-        ws.write_string(r, 1, what.get(name, ""), s())
+        ws.write_url(r, 0, f"internal:'{name}'!A1", s(None, None, valign="top", font_color="blue", underline=1),
+                     string=name)
+        value(r, what.get(name, ""))
     described = any(run.descent is not None for run in result.runs.values())
     for run in result.runs.values():
         why = model_note(result, run) if described else None
         if why:
             r += 1
-            w.text(r, 0, f"{sheet_name(run.model)} (left out)")
-            w.text(r, 1, f"the {run.title} model has no Descent sheet: {why}")
+            w.text(r, 0, f"{sheet_name(run.model)} (left out)", top)
+            value(r, f"the {run.title} model has no Descent sheet: {why}")
     r += 2
     recipe = result.recipe
-    ws.write_string(r, 0, "Recipe", s(None, None, bold=True))
-    w.text(r, 1, f"{recipe.source}; the Recipe sheet has the statistics by formula")
+    ws.write_string(r, 0, "Recipe", s(None, None, bold=True, valign="top"))
+    value(r, f"{recipe.source}; the Recipe sheet has the statistics by formula")
     r += 1
-    ws.write_string(r, 0, f"target: {recipe.target.column}", s())
-    w.text(r, 1, f"{recipe.target.describe(result.fitted.target)}: {recipe.target.reason}")
+    w.text(r, 0, f"target: {recipe.target.column}", top)
+    value(r, f"{recipe.target.describe(result.fitted.target)}: {recipe.target.reason}")
     for spec in recipe.inputs:
         r += 1
-        w.text(r, 0, spec.column)
-        w.text(r, 1, f"{spec.kind}: {spec.reason}")
+        w.text(r, 0, spec.column, top)
+        value(r, f"{spec.kind}: {spec.reason}")
     for column, why in recipe.left_out.items():
         r += 1
-        w.text(r, 0, f"{column} (left out)")
-        w.text(r, 1, why)
+        w.text(r, 0, f"{column} (left out)", top)
+        value(r, why)
     for found in result.leakage:
         r += 1
-        w.text(r, 0, f"{found['column']} (warning)")
-        w.text(r, 1, "alone it predicts the target almost perfectly on the training rows: leakage? "
+        w.text(r, 0, f"{found['column']} (warning)", top)
+        value(r, "alone it predicts the target almost perfectly on the training rows: leakage? "
                      "(metrics.json, leakage)")
     r += 2
     ws.write_string(r, 0, "Features", s(None, None, bold=True))
     for f in result.fitted.features:
         r += 1
-        w.text(r, 0, f.name)
-        w.text(r, 1, f.doc)
+        w.text(r, 0, f.name, top)
+        value(r, f.doc)
     r += 2
     ws.write_string(r, 0, "Settings of this run", s(None, None, bold=True))
     st = result.provenance
@@ -121,10 +138,10 @@ def write_about(w: Writer, result, sheets: list) -> None:
                                f"{result.sample_of['rows']:,} rows (--sheet-rows); torch and the metrics used every row"))
     rows.append(("predictions from", result.submit_model))
     rows.append(("library versions", ", ".join(f"{k} {v}" for k, v in st["versions"].items())))
-    for name, value in rows:
+    for name, text in rows:
         r += 1
-        ws.write_string(r, 0, name, s())
-        w.text(r, 1, value)  # paths and versions come from outside: made XML-safe
+        ws.write_string(r, 0, name, top)
+        value(r, text)  # paths and versions come from outside: made XML-safe
     r += 2
     ws.write_string(r, 0, "How to check it", s(None, None, bold=True))
     for line in (
@@ -135,7 +152,7 @@ def write_about(w: Writer, result, sheets: list) -> None:
         "Or by hand: change a parameter on Params, or a raw value on Data, and watch every sheet follow.",
     ):
         r += 1
-        ws.write_string(r, 1, line, s())
+        value(r, line)
 
 
 def _count(n: int, what: str) -> str:

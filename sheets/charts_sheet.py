@@ -69,7 +69,7 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
             continue  # no step taken: nothing after the start
         steps = run.trained.history[1:]
         series = {
-            "name": f"{model.title} ({run.optimizer_title})",
+            "name": _series_name(run),
             "categories": ["Losses", r0 + 1, 0, r1, 0],
             "values": ["Losses", r0 + 1, c, r1, c],
         }
@@ -94,6 +94,17 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
         _calibration(w, result, summaries)
     else:
         _predicted_against_actual(w, result, summaries)
+
+
+def _series_name(run) -> str:
+    """A loss curve's legend entry; a screened run's curve starts where its screening ended, so
+    it is nearly flat: the name says so."""
+    name = f"{run.model.title} ({run.optimizer_title})"
+    screen = run.trained.screen
+    if screen:
+        name += (f", every row, after {screen['steps']:,} steps of screening on {screen['rows']:,} "
+                 "sampled rows (not shown)")
+    return name
 
 
 def _calibration(w: Writer, result, summaries: dict) -> None:

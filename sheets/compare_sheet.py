@@ -17,9 +17,13 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     ws, s = w.ws, w.s
     features = list(result.features)
     scores = SCORES[result.kind]
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 12, 13)
-    widths = [30, 13]  # headers wrap in these (the last repeats)
+    # Column A holds the models' and baselines' titles whole; a number target's MSE, in its
+    # squared units, needs more digits than a 0/1 target's.
+    first = min(50, max([30] + [len(m.get("title", name)) + 2 for name, m in result.metrics.items()]))
+    number_width = 16 if result.kind == "number" else 13
+    ws.set_column(0, 0, first)
+    ws.set_column(1, 12, number_width)
+    widths = [first, number_width]  # headers wrap in these (the last repeats)
     ws.write_string(0, 0, "Compare: what torch reported against what this workbook computes", s.title)
     if result.sample_of:
         ws.write_string(1, 0, f"This workbook holds a sample of {len(result.data):,} of the "
@@ -55,8 +59,12 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # 2. The linear optimum three ways: torch's fit, scikit-learn, LINEST (in y's units).
     r += 3
     units = " (the target scaled by its sd, as the models learn it)" if result.kind == "number" else ""
-    ws.write_string(r - 1, 0, f"The linear model's optimum, three engines, one answer (training rows){units}",
-                    s(None, None, bold=True))
+    if result.sample_of:  # LINEST sees the sample's training rows only, torch and scikit-learn every one
+        heading = (f"The linear model's optimum (training rows){units}: torch and scikit-learn fit every "
+                   f"training row, LINEST only this sample's {result.n_train:,}, so LINEST differs")
+    else:
+        heading = f"The linear model's optimum, three engines, one answer (training rows){units}"
+    ws.write_string(r - 1, 0, heading, s(None, None, bold=True))
     n_train = result.n_train
     optimum = result.optimum  # over the rows this workbook holds (sample.workbook_view)
     coef, rank, p = optimum.params, optimum.rank, len(features)
@@ -127,14 +135,14 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                     s(None, None, bold=True))
     keys = [f"{split}_{x}" for x in scores for split in ("train", "valid")]
     w.headers(r, 0, ["model"] + [f"{k.split('_')[0]} {SUMMARY_TITLES[k.split('_', 1)[1]]}" for k in keys]
-              + ["parameters", "fit ms"], widths)
+              + ["parameters", "fit time"], widths)
     for name, m in result.metrics.items():
         r += 1
         w.text(r, 0, m.get("title", name))
         for c, key in enumerate(keys, 1):
             w.reported(r, c, m.get(key), SUMMARY_FORMAT[key.split("_", 1)[1]])
         w.reported(r, len(keys) + 1, m.get("n_params"), "int")
-        ws.write_string(r, len(keys) + 2, "in metrics.json", s.note)  # timings vary; the workbook's bytes must not
+        ws.write_string(r, len(keys) + 2, "see metrics.json", s.note)  # timings vary; the workbook's bytes must not
     ws.write_string(r + 2, 0, f"{result.submission.file} comes from: "
                               f"{result.submit_model}", s.note)
     ws.freeze_panes(1, 1)

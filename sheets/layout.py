@@ -120,6 +120,12 @@ def close_workbook(wb: xlsxwriter.Workbook) -> None:
         raise cause from None
 
 
+def word_width(text: str) -> int:
+    """The column width (in characters of the default font) that the longest word of a bold
+    header needs: bold letters are wider than the digit a width counts."""
+    return min(40, math.ceil(1.2 * max(map(len, text.split()), default=0)) + 1)  # a longer word must break
+
+
 class Writer:
     """Writes one sheet's cells with the legend's formats; formulas get cached values.
 
@@ -131,6 +137,7 @@ class Writer:
         self.wb, self.ws, self.s = wb, ws, styles
         self._headers: dict[int, set] = {}  # row -> the header names written on it
         self._header_lines: dict[int, int] = {}  # row -> lines its longest header wraps onto
+        self._widths: dict[int, float] = {}  # column -> the width headers() gave it
 
     def _string(self, r, c, value, fmt):
         where = f"{self.ws.get_name()}!{col(c)}{r + 1}"
@@ -184,6 +191,10 @@ class Writer:
             self._string(row, first_col + i, unique, self.s.header)
             width = HEADER_WIDTH if widths is None else (widths[i] if i < len(widths) else widths[-1])
             if widths is not None:
+                # Wide enough for the longest word, which the engines would break mid-word
+                # ("LinearRegressi / on"); never narrower than an earlier header made it.
+                width = max(width, word_width(unique), self._widths.get(first_col + i, 0))
+                self._widths[first_col + i] = width
                 self.ws.set_column(first_col + i, first_col + i, width)
             lines = max(lines, len(textwrap.wrap(unique, max(int(width), 1), break_long_words=False)))
         self._header_lines[row] = lines

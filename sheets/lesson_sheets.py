@@ -5,11 +5,11 @@ Two sheets:
 * Points: the 20 noisy points (raw), the prediction a*x^2 + b*x + c and its squared
   error by formula from the fitted a, b, c (named fit_a, fit_b, fit_c), the MSE, and
   a, b, c three ways: gradient descent, torch's least squares, Excel's LINEST.
-* Descent: one row per gradient-descent step. Row 0 holds the start (1.5, 1.5, 1.5);
+* Descent: one row per gradient-descent step. Row 0 holds the start (1.5, 1.5, 1.5 by default);
   every later row is `previous - lr * gradient of the previous row`, the loss and the
   three derivatives are formulas over all points, beside torch's loss at that step.
   For a run that never zeroed the gradients (fit_quad(zero_grad=False), the lesson's
-  loop as written), three more columns hold abc.grad as it was used: the sum of the
+  loop with the MSE), three more columns hold abc.grad as it was used: the sum of the
   gradients so far, `above + this row's gradient`; each update subtracts lr times it.
 
 Every formula comes from the `..._excel` twins in titanic_reg.lesson and carries its
@@ -125,8 +125,8 @@ def _write_points(w: Writer, result) -> None:
     how = (f"converged after {result.steps} steps: every |gradient| < {result.tol:g}" if result.converged
            else f"NOT converged: stopped at the limit of {result.steps} steps "
                 f"(largest |gradient| {result.max_grad:.2g}, above {result.tol:g})")
-    grads = "" if result.zero_grad else " with the gradients never zeroed (the lesson's loop as written)"
-    ws.write_string(r, c0, f"Gradient descent from a = b = c = 1.5, lr {result.lr:g}{grads}, {how}; "
+    grads = "" if result.zero_grad else " with the gradients never zeroed (as in the lesson's loop)"
+    ws.write_string(r, c0, f"Gradient descent from {_start(result)}, lr {result.lr:g}{grads}, {how}; "
                            f"every step is on the {DESCENT} sheet.", s.note)
     ws.write_string(r + 1, c0, "The noise allows no better: least squares is the smallest MSE any a, b, c "
                                "reach on these 20 points; the true f's MSE is larger.", s.note)
@@ -150,6 +150,11 @@ def _write_points(w: Writer, result) -> None:
     ws.freeze_panes(FIRST_POINT_ROW, 0)
 
 
+def _start(result) -> str:
+    a, b, c = (f"{v:g}" for v in result.params[0].tolist())
+    return f"a = b = c = {a}" if a == b == c else f"a = {a}, b = {b}, c = {c}"
+
+
 def _write_descent(w: Writer, result) -> None:
     ws, s = w.ws, w.s
     params = result.params.tolist()
@@ -162,13 +167,13 @@ def _write_descent(w: Writer, result) -> None:
                     s.title)
     summed = not result.zero_grad
     if summed:
-        ws.write_string(1, 0, "The lesson's loop as written: abc.grad is never zeroed, so backward() adds each "
-                              "step's gradient to it. Step 0 starts at a = b = c = 1.5; each later a is the a "
+        ws.write_string(1, 0, "The lesson's loop, with the MSE: abc.grad is never zeroed, so backward() adds each "
+                              f"step's gradient to it. Step 0 starts at {_start(result)}; each later a is the a "
                               "above − lr × (abc.grad for a above: the sum of d loss/d a over every step so far), "
                               "b and c alike. The loss and its derivatives are formulas over all points "
                               "(pts_x, pts_y on Points); torch's loss is autograd's at the same step.", s.note)
     else:
-        ws.write_string(1, 0, "Step 0 starts at a = b = c = 1.5; each later a is the a above − lr × (d loss/d a "
+        ws.write_string(1, 0, f"Step 0 starts at {_start(result)}; each later a is the a above − lr × (d loss/d a "
                               "above), b and c alike. The loss and its derivatives are formulas over all points "
                               "(pts_x, pts_y on Points); torch's loss is autograd's at the same step.", s.note)
     stop = (f"converged after {result.steps} steps" if result.converged

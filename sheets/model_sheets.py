@@ -71,18 +71,21 @@ class ModelColumns:
 
 
 def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
-                feature_sheet: str | None, mmult: bool = False) -> ModelColumns:
+                feature_sheet: str | None, mmult: bool = False, scaled: bool = False) -> ModelColumns:
     """Each layer of the model as columns of formulas over the rows, torch's numbers cached.
 
     The lesson's models (model.lesson) are written as the lesson's sheets are: each unit a
     SUMPRODUCT per row, ReLU = IF(x<0,0,x) per cell. Every other model, and any model with
     `mmult`, layer by layer: one MMULT array formula per layer over every row, then the
-    activation over the same block, as the lesson's mmult sheet.
+    activation over the same block, as the lesson's mmult sheet. `scaled`: a number target's
+    output, in the scaled units the model learns, says so beside the raw target's column.
     """
     p = data.n_features
     per_row = model.lesson and not mmult
     heads = model.columns(p)
     names = [h for layer in heads for h in layer]
+    if scaled:
+        names[-1] += " (scaled)"
     w.headers(HEADER_ROW, first_col, names)
     last = FIRST_ROW + n - 1
     c = first_col
@@ -204,11 +207,12 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
         w.formula(r, 0, ref(data.key, r, data.sheet), k.item() if hasattr(k, "item") else k,
                   "text" if isinstance(k, str) else "int")
         w.formula(r, 1, ref(y_src, r, data.sheet), float(truth[i]), "pred" if number else "int")
-    cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult)
+    cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult, scaled=number)
     write_scoring(w, result, run, cols, pred, 1, n, names)
     last_col = cols.loss if number else cols.correct
-    ws.set_column(2, last_col, 10)
-    ws.set_column(4, 6, 13)  # the split summary's scores sit above columns E:G
+    # A number target's losses, in its squared units, need more digits than a 0/1 target's.
+    ws.set_column(2, last_col, 13 if number else 10)
+    ws.set_column(4, 6, 16 if number else 13)  # the split summary's scores sit above columns E:G
     summary = Summary(ws.name, {}, {}, cols.pred, cols.output)
     scores = SCORES[result.kind]
     w.headers(1, 3, ["rows"] + [SUMMARY_TITLES[x] for x in scores])
@@ -253,7 +257,7 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
     preds = {}
     for run in result.runs.values():
         values = run.layers(result.X_test)
-        cols = write_steps(w, run.model, values, test, c, n, None)
+        cols = write_steps(w, run.model, values, test, c, n, None, scaled=result.kind == "number")
         preds[run.name] = cols.pred
         c += len(cols.names)
     chosen = result.submit_model

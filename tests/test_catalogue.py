@@ -573,6 +573,18 @@ CATALOGUE: list[Case] = [
          expect=refuse(1, "{train}, column species: the target has 3 classes (Adelie, Chinstrap, Gentoo); "
                           "titanic-reg predicts two: choose one against the rest with --positive CLASS, "
                           "e.g. --positive Adelie")),
+    Case("target-dates", "`--target date`, a column of monthly dates (1967-07-01, ...), one per row",
+         literal("date,unemploy\n" + "".join(f"{1967 + (6 + i) // 12}-{(6 + i) % 12 + 1:02d}-01,{2944 + 41 * i}\n"
+                                              for i in range(48))),
+         ("--target", "date"),
+         expect=refuse(1, "{train}, column date: the target has 48 distinct values (1967-07-01, 1967-08-01, ",
+                          "(48 in all)): dates, not classes; titanic-reg predicts a number, or one class against "
+                          "the rest: choose another --target COLUMN"),
+         note="no date is suggested as --positive"),
+    Case("target-free-text", "`--target name`, a different text in each of 50 rows",
+         literal("name,x\n" + "".join(f"person {i},{i}\n" for i in range(50))), ("--target", "name"),
+         expect=refuse(1, "{train}, column name: the target has 50 distinct values (person 0, ",
+                          "free text (more than max(42, rows/100) = 42 of them), not classes")),
     Case("target-classes-positive", "`--target species --positive Gentoo`", penguins(),
          ("--target", "species", "--positive", "Gentoo"),
          note="Gentoo (1) against the other two (0); predictions say Gentoo or rest", check=_gentoo),

@@ -124,11 +124,11 @@ def test_same_inputs_and_seed_give_the_same_outputs(runs):
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}  # XlsxWriter's, in memory
         core = zf.read("docProps/core.xml").decode()
     sha = json.loads((runs["new"] / "metrics.json").read_text())["settings"]["sha256"]["train"]
-    stamp = _stamp(SimpleNamespace(settings={"sha256": {"train": sha}})).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = _stamp(SimpleNamespace(provenance={"sha256": {"train": sha}})).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>' in core
     assert f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>' in core
     ws = openpyxl.load_workbook(runs["new"] / "titanic.xlsx")["Compare"]
-    assert "in metrics.json" in [c.value for row in ws.iter_rows() for c in row]
+    assert "see metrics.json" in [c.value for row in ws.iter_rows() for c in row]
 
 
 def _wait_for(predicate, proc, limit=60.0):

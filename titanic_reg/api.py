@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import pipeline
 from .errors import OptionError
+from .progress import choose as choose_progress
 from .result import FitResult
 from .sheets.read import read_sheet
 
@@ -58,6 +59,7 @@ class Result(FitResult):
 
 
 @functools.wraps(pipeline.fit)  # its signature and docstring: every option, for help() and completion
-def fit(*args, **options) -> Result:
-    core = pipeline.fit(*args, **options)
+def fit(*args, progress=None, **options) -> Result:
+    # A fit of minutes is otherwise silent in a notebook; a script or a test prints nothing.
+    core = pipeline.fit(*args, progress=choose_progress(progress), **options)
     return Result(**{name: getattr(core, name) for name in core.__dataclass_fields__})

@@ -22,6 +22,8 @@ from titanic_reg.limits import (
     LESSON_LR,
     LESSON_LR_LIMIT,
     LESSON_MAX_STEPS,
+    LESSON_START,
+    LESSON_START_LIMIT,
     LESSON_STEPS_LIMIT,
     MAX_DESCENT_STEPS,
     MAX_EPOCHS,
@@ -114,6 +116,13 @@ def _positive_finite(ctx, param, value):
     return value
 
 
+def _start(ctx, param, value):
+    if not all(math.isfinite(v) and abs(v) <= LESSON_START_LIMIT for v in value):
+        raise click.BadParameter(f"{' '.join(f'{v:g}' for v in value)}: a, b and c must be finite numbers "
+                                 f"from -{LESSON_START_LIMIT:g} to {LESSON_START_LIMIT:g}")
+    return value
+
+
 def _fraction(ctx, param, value):
     if not (math.isfinite(value) and 0 <= value < 1):
         raise click.BadParameter(f"{value} is not in [0, 1)")
@@ -131,12 +140,15 @@ def main():
     process.handle_signals()
 
 
-def _data_options(f):
+def _data_options(f, target_required=False):
     """Options shared by `fit` and `recipe`: which column, which class, which rows."""
+    # `recipe` has no lesson's recipe to fall back on: its --target is required, and says so.
+    target_help = ("The column to predict (required); the recipe is inferred from the other columns."
+                   if target_required else
+                   "The column to predict; the recipe is inferred from the data (see `recipe`).  "
+                   "[default: Survived, with the lesson's recipe, for Kaggle's Titanic columns]")
     for option in reversed((
-        click.option("--target", metavar="COLUMN", default=None,
-                     help="The column to predict; the recipe is inferred from the data (see `recipe`).  "
-                          "[default: Survived, with the lesson's recipe, for Kaggle's Titanic columns]"),
+        click.option("--target", metavar="COLUMN", default=None, help=target_help),
         click.option("--positive", metavar="VALUE", default=None,
                      help="The class predicted as 1 (binary target), or the one class against the rest of "
                           "several.  [default: 1, yes, true, ... or the rarer of two classes]"),
@@ -265,7 +277,7 @@ def _outputs_of(train, recipe_path, target) -> tuple[str, str]:
 
 @main.command("recipe")
 @click.argument("train", metavar="DATA")
-@_data_options
+@functools.partial(_data_options, target_required=True)
 @click.option("-o", "--output", metavar="FILE", default=None,
               help="Write the recipe here (replaced whole) instead of printing it.")
 def recipe_command(train, target, positive, missing, valid_pct, seed, output):
@@ -430,7 +442,7 @@ def _lesson_not_converged(lesson_mod, result) -> str:
     """fit_quad's ConvergenceWarning, said with the command's options."""
     lr = result.lr
     text = f"not converged after {result.steps:,} steps (largest |gradient| {result.max_grad:.2g})"
-    need = lesson_mod.steps_to_converge(lr, result.tol)
+    need = lesson_mod.steps_to_converge(lr, result.tol, start=tuple(result.params[0].tolist()))
     if not result.zero_grad:
         if need <= LESSON_STEPS_LIMIT:
             return text + (f": the gradients were never zeroed (--no-zero-grad); zeroed, --lr {lr:g} "
@@ -461,15 +473,17 @@ def lesson():
               show_default=True,
               help=f"Stop here if not converged yet, at most {LESSON_STEPS_LIMIT:,} (--lr 0.003 to "
                    f"{LESSON_LR_LIMIT} converges within it); one Descent row per step.")
+@click.option("--start", type=(float, float, float), default=LESSON_START, show_default=True, callback=_start,
+              metavar="A B C", help="The a, b, c before the first step (the lesson's loop starts from 1.1 1.1 1.1).")
 @click.option("--no-zero-grad", "no_zero_grad", is_flag=True,
-              help="Run the lesson's loop as written, without abc.grad.zero_(): backward() adds each "
-                   "gradient to the sum of the earlier ones, every step uses that sum, and the loss "
-                   "rises again after a few steps.")
+              help="Run the lesson's loop (with the MSE; the lesson's own minimises the MAE) without "
+                   "abc.grad.zero_(): backward() adds each gradient to the sum of the earlier ones, every "
+                   "step uses that sum, and the loss rises again after a few steps.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate quad.xlsx in LibreOffice afterwards and compare every formula.")
-def lesson_quad(out, lr, max_steps, no_zero_grad, verify_after):
-    """Fit a*x^2 + b*x + c to the lesson's noisy points by gradient descent, from 1.5, 1.5, 1.5,
-    until every |gradient| < 1e-9; write quad.png and quad.xlsx (every step by formula).
+def lesson_quad(out, lr, max_steps, start, no_zero_grad, verify_after):
+    """Fit a*x^2 + b*x + c to the lesson's noisy points by gradient descent, minimising the MSE,
+    from --start until every |gradient| < 1e-9; write quad.png and quad.xlsx (every step by formula).
 
     The gradients are zeroed after each step, which the lesson's loop does not do:
     --no-zero-grad shows what that does."""
@@ -484,7 +498,7 @@ def lesson_quad(out, lr, max_steps, no_zero_grad, verify_after):
             with warnings.catch_warnings():
                 # Its ConvergenceWarning speaks Python (max_steps=...): said below with the options.
                 warnings.simplefilter("ignore", lesson_mod.ConvergenceWarning)
-                result = lesson_mod.fit_quad(lr=lr, max_steps=max_steps, zero_grad=not no_zero_grad)
+                result = lesson_mod.fit_quad(lr=lr, max_steps=max_steps, zero_grad=not no_zero_grad, start=start)
         except lesson_mod.DivergedError as exc:
             _fail(f"--lr {lr:g} is too large: the loss became {exc.loss} at step {exc.step} "
                   f"(this descent diverges above --lr {exc.lr_limit:.3g})")

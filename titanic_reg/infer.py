@@ -37,6 +37,7 @@ from .recipe import MISSING_VALUES, Recipe, Rule
 from .report import data_name
 from .table import Column, Table, numbers
 from .target import Target
+from .summary import prose_number
 from .transforms import Category, Number, Pixel, number_text
 
 TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
@@ -165,9 +166,9 @@ def _pixel_block(columns: list[Column], table: Table, train: np.ndarray, markers
     side = math.isqrt(n)
     shape = (side, side) if side * side == n else (1, n)
     constant = sum(c for *_, c in found)
-    reason = (f"{n:,} number columns that share one range, 0 to {number_text(scale)} (the largest value is "
-              f"{number_text(top)}): an image, {_shape(shape, n)}, read as one block of pixels, each divided by "
-              f"{number_text(scale)} (fastbook's /255), with no log and no categories"
+    reason = (f"{n:,} number columns that share one range, 0 to {prose_number(scale)} (the largest value is "
+              f"{prose_number(top)}): an image, {_shape(shape, n)}, read as one block of pixels, each divided by "
+              f"{prose_number(scale)} (fastbook's /255), with no log and no categories"
               + (f"; {constant:,} pixel{'s' if constant > 1 else ''} never vary in the training rows (kept, so "
                  "that the image keeps its shape)" if constant else ""))
     return {name: Pixel(name, float(scale), shape, i, "pixels", reason) for i, (name, *_rest) in enumerate(found)}
@@ -219,6 +220,13 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
     if numeric and len(classes) > 2:
         return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
                                                  "number (MSE; scored by RMSE and R²)")
+    if len(classes) > 2 and not _classes_like(classes, len(train)):
+        # Dates or free text hold no class worth suggesting as --positive.
+        what = ("dates" if all(_DATE.match(c) for c in classes[:2000])
+                else f"free text (more than max(42, rows/100) = {free_text_limit(len(train)):,} of them)")
+        raise InputError(table.path, f"the target has {len(classes):,} distinct values ({listed}): {what}, not "
+                                     "classes; titanic-reg predicts a number, or one class against the rest: "
+                                     f"choose another {option('target', metavar='COLUMN')}", column=col.name)
     if len(classes) > 2:
         counts = pd.Series(train_values).value_counts()
         raise InputError(table.path, f"the target has {len(classes)} classes ({listed}); titanic-reg predicts "
@@ -238,6 +246,12 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
         why = (f"two values, {shown[0]} and {shown[1]}: binary, the rarer in the training rows, "
                f"{chosen!r}, is positive (1); --positive chooses")
     return Target(col.name, "binary", chosen, reason=why)
+
+
+def _classes_like(classes, n_train: int) -> bool:
+    """Whether text values look like classes, by the rule an input column meets to be a
+    category (neither dates nor free text)."""
+    return len(classes) <= free_text_limit(n_train) and not all(_DATE.match(c) for c in classes[:2000])
 
 
 def _match(wanted, classes, numeric):
@@ -270,7 +284,7 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
     values = nums[codes] if numeric else col.texts.to_numpy(dtype=object)[codes]
     distinct = len(np.unique(values)) if numeric else len(set(values))
     if distinct <= 1 and not missing.any():
-        shown = number_text(values[0]) if numeric else values[0]
+        shown = prose_number(values[0]) if numeric else values[0]
         return f"constant: every training row holds {shown!r}"
     whole = numeric and bool(np.all(np.floor(values) == values))
     every_row = distinct == n and not missing.any() and unique
@@ -281,7 +295,7 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
     counts = pd.Series(np.where(missing, None, (nums if numeric else col.texts.to_numpy(dtype=object))[col.codes]),
                        dtype=object).value_counts(dropna=False)
     if numeric and distinct == 1:  # one value, and missing cells: all it says is which rows are missing
-        return Category(col.name, top=top, reason=f"one number ({number_text(values[0])}) and missing cells: a "
+        return Category(col.name, top=top, reason=f"one number ({prose_number(values[0])}) and missing cells: a "
                                                   f"category, present or missing{_baseline(counts, True)}"
                                                   f"{_missing_level(missing, drop)}")
     if numeric and whole and distinct <= MAX_CATEGORY_NUMBERS:
@@ -336,7 +350,7 @@ def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: i
             twin: str | None = None) -> Number:
     low, high = float(values.min()), float(values.max())
     spec = Number(column, fill="median", indicator=n_missing > 0 and not drop and twin is None, scale="standard")
-    why = [f"numbers ({distinct:,} distinct, {number_text(low)} to {number_text(high)})"]
+    why = [f"numbers ({distinct:,} distinct, {prose_number(low)} to {prose_number(high)})"]
     if n_missing:
         rows = "1 training row" if n_missing == 1 else f"{n_missing:,} training rows"
         if drop:

@@ -7,7 +7,7 @@
                                          # (sliders need ipywidgets: pip install -e '.[notebook]')
     result = fit_quad()                  # gradient descent on a, b, c until it converges
     result.a, result.b, result.c, result.closed_form
-    fit_quad(lr=0.01, max_steps=10, zero_grad=False, log=print)  # the lesson's loop exactly as written
+    fit_quad(lr=0.01, max_steps=10, zero_grad=False, log=print)  # the lesson's loop, with the MSE for its MAE
     relus = fit_relus()                  # a sum of ReLUs follows the same curve
 
 `from titanic_reg.lesson import *` gives the names of __all__: the lesson's own
@@ -27,7 +27,11 @@ The data are the lesson's: 20 points of f(x) = 3x^2 + 2x + 1 on [-2, 2] with noi
 (`np.random.seed(42)`, `add_noise(f(x), 0.15, 1.5)`), in float64.
 
 Why fit_quad zeroes the gradients. `loss.backward()` adds this step's gradient to
-`abc.grad`; it does not replace it. The lesson's loop
+`abc.grad`; it does not replace it. The lesson's loop minimises the MAE
+(`quad_mae`), never clears the gradient, and falls steadily: each MAE gradient is
+small, so their sum grows like momentum without overshooting in ten steps. This
+module minimises the MSE (it has a closed form to check against), and the same loop
+with the MSE, our variant and not the lesson's,
 
     for i in range(10):
         loss = quad_mse(abc); loss.backward()
@@ -40,9 +44,8 @@ nothing to damp it, a, b, c overshoot the minimum and swing back and forth: at l
 0.01 the loss falls from 5.49 to 2.32 in 5 steps, then rises again (4.94 at step
 10) and never settles. fit_quad therefore calls `abc.grad.zero_()` after each
 update, as every PyTorch training loop does (`opt.zero_grad()`), and the loss then
-falls at every step. `fit_quad(zero_grad=False)` runs the lesson's loop as
-written, for seeing what happens without it (`titanic-reg lesson quad
---no-zero-grad`).
+falls at every step. `fit_quad(zero_grad=False)` runs that MSE variant, for seeing
+what happens without it (`titanic-reg lesson quad --no-zero-grad`).
 
 As in titanic_reg.models, each computation the workbook repeats (the quadratic, the
 squared error, the loss over all points, its gradient, the descent step) is written
@@ -276,7 +279,7 @@ class QuadFit:
     lr: float
     tol: float
     max_steps: int
-    zero_grad: bool  # abc.grad zeroed after each update (else: the lesson's loop, gradients adding up)
+    zero_grad: bool  # abc.grad zeroed after each update (else: gradients adding up, as in the lesson's loop)
     params: torch.Tensor  # (rows, 3): a, b, c before each update; row 0 = START
     grads: torch.Tensor  # (rows, 3): autograd's gradient of the loss there
     applied: torch.Tensor  # (rows, 3): abc.grad as the update used it; = grads if zero_grad, else their sum
@@ -411,8 +414,8 @@ def fit_quad(lr: float = LR, max_steps: int = MAX_STEPS, tol: float = TOL, x=Non
     rather than replacing it. Without zeroing, each update uses the sum of every
     gradient so far; a, b, c overshoot and swing about the minimum, and the loss
     rises again after a few steps (lr 0.01: down from 5.49 to 2.32 at step 5, back up
-    to 4.94 at step 10) and never settles. zero_grad=False runs the lesson's loop as
-    written, to see it: the run goes on to max_steps (it raises only if the loss
+    to 4.94 at step 10) and never settles. zero_grad=False runs the lesson's loop
+    (with the MSE; the lesson's minimises the MAE) without zeroing, to see it: the run goes on to max_steps (it raises only if the loss
     becomes infinite), `result.rose_at` is the step where the loss first went up,
     `result.applied` the summed gradients each update used, and a ConvergenceWarning
     says so.
@@ -687,7 +690,7 @@ def save_quad_plot(result: QuadFit, path) -> None:
     _draw(ax, f, color="tab:green", linestyle=":", label="true f: 3x² + 2x + 1")
     how = (f"converged in {result.steps:,} steps" if result.converged
            else f"stopped after {result.steps:,} steps, not converged")
-    grads = "" if result.zero_grad else ", gradients never zeroed (the lesson's loop)"
+    grads = "" if result.zero_grad else ", gradients never zeroed (as the lesson's loop)"
     fig.suptitle(f"Gradient descent on a, b, c, lr {result.lr:g}{grads}: {how}")
     ax.set_title(f"final MSE {result.loss:.4f} (least squares {result.closed_form_loss:.4f})", fontsize="medium")
     ax.set_xlabel("x")

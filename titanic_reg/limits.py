@@ -32,3 +32,8 @@ MAX_MATRIX_NUMBERS = 250_000_000  # rows x features of the float64 feature matri
 # cells) a 34 MB one it refuses too, for its two-ReLU array formula of 160,000 cells (past
 # sheets.verify.MAX_ARRAY_CELLS). 1,000,000 (47,619 Titanic rows) keeps that formula below.
 MAX_SHEET_CELLS = 1_000_000
+
+LESSON_START = (1.5, 1.5, 1.5)  # lesson.START: a, b, c before the first step
+# --start's largest |a|, |b|, |c|: beyond about 1e150 the loss at the start is already infinite,
+# and far below that the descent needs more steps than --max-steps takes.
+LESSON_START_LIMIT = 1e6

@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import __version__
 from .atomic import staged
+from .summary import unsigned_zero
 
 
 
@@ -425,7 +426,7 @@ def _num(value, kind: str = "binary") -> str:
     if value is None:
         return "–"
     if kind == "binary" or abs(value) < 1:
-        return f"{value:.4f}" if kind == "binary" else f"{value:.3f}"
+        return unsigned_zero(f"{value:.4f}" if kind == "binary" else f"{value:.3f}")
     if abs(value) < 1e4:
         return f"{value:.4g}"
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):  # a target's squared units
@@ -480,7 +481,8 @@ def table(result, api: bool = False):
                            f"{result.n_train:,} training rows, and scored on all of them")
     if result.kind == "binary":
         target = result.recipe.target
-        caption.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5")
+        caption.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
+                       "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
     else:
         caption.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
     written = result.submission.file

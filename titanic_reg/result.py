@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .models import Model
 from .optimum import Optimum
 from .recipe import Recipe
 from .submissions import Submission
+from .summary import unsigned_zero
 from .train import OPTIMIZER_TITLES, TrainConfig, Trained
 
 
@@ -222,8 +224,11 @@ class FitResult:
         caption = table(self, api=True).caption or ""
         scores = self.scores.rename(index={self.submit_model: f"{self.submit_model} *"})
         formats = {c: (lambda v: f"{v:.4f}") for c in scores.columns}
-        formats.update(params=lambda v: "–" if pd.isna(v) else f"{v:,}", fit_ms=lambda v: f"{v:,.0f}")
-        numbers = scores.to_html(formatters=formats, na_rep="–", border=0)
+        formats.update(params=lambda v: f"{v:,}", fit_ms=lambda v: f"{v:,.0f}")
+        # Formatted here, not by to_html: its formatters and na_rep skip the Int64 column's <NA>.
+        shown = pd.DataFrame({c: scores[c].map(functools.partial(_cell, formats[c])) for c in scores.columns},
+                             index=scores.index)
+        numbers = shown.to_html(border=0)
         figure = loss_figure(loss_plot(self))
         png = io.BytesIO()
         figure.savefig(png, format="png", dpi=80)
@@ -273,3 +278,10 @@ class FitResult:
         data = new_rows(table, recipe, self.fitted, expected=self.lacking)
         run = self.runs[name]
         return PREDICTIONS.frame(recipe, self.fitted, data, run.predict(self.fitted.matrix(data)), run.model.output)
+
+
+def _cell(fmt, value) -> str:
+    """A score table's cell: "–" for a score a model has not, and no "-0.0000"."""
+    if value is None or pd.isna(value):
+        return "–"
+    return unsigned_zero(fmt(value))

@@ -41,5 +41,21 @@ def short(value) -> str:
     return text if len(text) <= 2 * MAX_TEXT else f"<{type(value).__name__}>"
 
 
+def prose_number(value) -> str:
+    """A number for a sentence: 6 significant figures, as the recipe's reasons and the warnings
+    write them (2654.32, not 2654.32257628018); the recipe's keys keep the exact value."""
+    from .transforms import number_text
+
+    return number_text(float(f"{float(value):.6g}"))
+
+
+def unsigned_zero(text: str) -> str:
+    """A rounded number's text without the sign of a zero: -0.00004 shown to 4 places is
+    0.0000, as a spreadsheet shows it, not -0.0000."""
+    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0].split("E")[0]):
+        return text[1:]
+    return text
+
+
 def _number(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else repr(v)
