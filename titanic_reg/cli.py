@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from titanic_reg import __version__, process
+from titanic_reg.errors import printable
 from titanic_reg.limits import (
     BASELINE_CHOICES,
     LESSON_DIVERGES,
@@ -35,8 +36,9 @@ EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: pr
 
 
 def _fail(message, code=EXIT_ERROR):
-    # One line, whatever the message holds: scripts grep it, people read it.
-    click.echo(f"error: {' '.join(str(message).split())}", err=True)
+    # One line, whatever the message holds: scripts grep it, people read it; control
+    # characters escaped, so that a name from the user's file cannot drive the terminal.
+    click.echo(f"error: {' '.join(printable(message).split())}", err=True)
     sys.exit(code)
 
 
@@ -52,7 +54,7 @@ def _user_errors():
             yield
     except OptionError as exc:  # an option this data or recipe cannot take: a usage error
         process.stop_if_interrupted()
-        raise click.BadParameter(exc.problem, param_hint=exc.option) from None
+        raise click.BadParameter(printable(exc.problem), param_hint=printable(exc.option)) from None
     except NoEngine as exc:
         _fail(exc, EXIT_NO_ENGINE)
     except (InputError, TrainingError, VerifyError, RecalcError) as exc:
@@ -83,7 +85,7 @@ def _warnings_as_lines():
     shown = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
+        text = " ".join(printable(message).split())
         if not issubclass(category, InputWarning):
             text = f"{category.__name__} from {Path(filename).name}:{lineno}: {text}"
         if text not in shown:
@@ -199,7 +201,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
     predictions, workbook_name = _outputs_of(train, recipe_path, target)
     problem = out_problem(out, outputs(predictions, None if no_workbook else workbook_name))  # now, not after training
     if problem:
-        raise click.BadParameter(problem, param_hint="--out")
+        raise click.BadParameter(printable(problem), param_hint="--out")
     from titanic_reg.background import Worker
 
     with Worker() as worker, _user_errors(), _warnings_as_lines():  # scikit-learn loads on the other core
@@ -253,7 +255,7 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
     if target is None:
         raise click.UsageError("recipe needs --target COLUMN, the column to predict")
     if output and Path(output).is_dir():
-        raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+        raise click.BadParameter(printable(f"{output} is a folder"), param_hint="--output")
     with _user_errors(), _warnings_as_lines():
         from titanic_reg import pipeline
         from titanic_reg.recipe import dumps
@@ -378,7 +380,7 @@ LESSON_OUT = "out/lesson"
 
 def _lesson_out(out):
     if Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
+        raise click.BadParameter(printable(f"{out} is a file, not a folder"), param_hint="--out")
     return Path(out)
 
 
