@@ -404,6 +404,8 @@ CATALOGUE: list[Case] = [
     Case("semicolons", "`;`-separated with decimal commas (`7,25`), as European spreadsheets save",
          lambda: _csv(_semicolons(_records()), delimiter=";")),
     Case("tabs", "tab-separated", lambda: _csv(_records(), delimiter="\t")),
+    Case("utf-16", "UTF-16 with a byte-order mark, tab-separated (Excel's \"Unicode text\")",
+         lambda: _csv(_records(), delimiter="\t").encode("utf-16"), note="decoded by its byte-order mark"),
     Case("quoted-numbers", "every field quoted, numbers too (`\"22\"`)",
          lambda: _csv(_records(), quoting=csv.QUOTE_ALL)),
     Case("decimal-comma", "a decimal comma in a comma-separated file (`\"22,5\"`)", cells((2, "Age", "22,5")),

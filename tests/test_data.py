@@ -462,3 +462,41 @@ def test_bom_then_windows_1252(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + csv_text(row).encode("cp1252"))
     df = load_csv(path, labelled=True)
     assert df["Name"].iloc[0] == "O\u2019Brien, Mr. Tim"
+
+
+# --------------------------------------------------------------------------- UTF-16 (Excel's "Unicode text")
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_tabs_reads_as_the_utf8_csv(tmp_path, encoding):
+    """Excel's "Save as Unicode text" writes UTF-16 LE with a byte-order mark, tab-separated."""
+    penguins = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
+    records = list(csv.reader(io.StringIO(penguins.read_text(encoding="utf-8"))))
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="\r\n").writerows(records)
+    path = tmp_path / "penguins.txt"
+    path.write_bytes("\ufeff".encode(encoding) + buffer.getvalue().encode(encoding))
+    utf16, utf8 = read_table(path), read_table(penguins)
+    assert utf16.header == utf8.header
+    assert list(utf16.rows) == list(utf8.rows)
+    for a, b in zip(utf16.columns, utf8.columns):
+        assert list(a.values()) == list(b.values())
+
+
+def test_a_utf16_file_fits_to_the_same_numbers_as_the_utf8_csv(tmp_path):
+    import titanic_reg
+
+    penguins = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
+    path = tmp_path / "penguins.txt"
+    path.write_bytes(penguins.read_text(encoding="utf-8").replace(",", "\t").encode("utf-16"))
+    options = dict(target="body_mass_g", epochs=20, restarts=1, descent_steps=0, baselines=None)
+    a, b = titanic_reg.fit(path, **options), titanic_reg.fit(penguins, **options)
+    assert a.recipe.columns == b.recipe.columns
+    for name in b.runs:
+        assert a.runs[name].scores["valid_mse"] == b.runs[name].scores["valid_mse"]
+        assert a.runs[name].trained.params.tolist() == b.runs[name].trained.params.tolist()
+
+
+def test_a_broken_utf16_file_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xff\xfe" + "a\tb\r\n1\t2\r\n".encode("utf-16-le") + b"\x00\xd8")  # a lone high surrogate
+    with pytest.raises(InputError, match=r"broken\.csv: starts as UTF-16 but is not valid UTF-16"):
+        read_table(path)
