@@ -540,6 +540,15 @@ CATALOGUE: list[Case] = [
     Case("target-number", "penguins.csv with `--target body_mass_g` (grams)", penguins(), ("--target", "body_mass_g"),
          expect=warn("{train}, column body_mass_g: 2 rows without a target (rows 5, 273) left out of training"),
          note="a number: MSE, RMSE and R² in grams", check=_number_mass),
+    Case("target-1e300", "penguins.csv with a body_mass_g of `1e300`, `--target body_mass_g`",
+         lambda: PENGUINS.read_text(encoding="utf-8").replace(",181,3750,", ",181,1e300,", 1), ("--target", "body_mass_g"),
+         expect=refuse(1, "{train}, row 2, column body_mass_g: '1e300' is too large to fit with: numbers beyond 1e150 "
+                          "in size are refused, as their squares would overflow"),
+         note="up to 1e150 in size is fitted: a square stays finite"),
+    Case("input-1e300", "penguins.csv with a bill_length_mm of `-1e300`, `--target body_mass_g`",
+         lambda: PENGUINS.read_text(encoding="utf-8").replace(",39.1,", ",-1e300,", 1), ("--target", "body_mass_g"),
+         expect=refuse(1, "{train}, row 2, column bill_length_mm: '-1e300' is too large to fit with"),
+         note="a column read as log10(x+1) takes any finite size (see fare-1e308)"),
     Case("target-classes", "penguins.csv with `--target species` (three classes)", penguins(), ("--target", "species"),
          expect=refuse(1, "{train}, column species: the target has 3 classes (Adelie, Chinstrap, Gentoo); "
                           "titanic-reg predicts two: choose one against the rest with --positive CLASS, "
@@ -598,6 +607,16 @@ CATALOGUE: list[Case] = [
          setup=_recipe_file(_titanic_recipe("[left_out]", '[inputs.Lifeboat]\nkind = "category"\n\n[left_out]')),
          expect=refuse(1, "{train}, row 1: the recipe ({tmp}/recipe.toml) names column Lifeboat, which the file "
                           "lacks; the header has PassengerId")),
+    Case("recipe-constant-huge", "a recipe whose constant baseline is `1e308`", None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("constant = 0", "constant = 1e308")),
+         expect=refuse(1, "{tmp}/recipe.toml, line 88, key baselines.everyone_dies.constant: 1e+308 is past 1e150 in "
+                          "size; its squared error would overflow")),
+    Case("recipe-positive-precise", "a recipe with `positive = 1.0000000000000002` (not 1)", None,
+         ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("positive = 1\n", "positive = 1.0000000000000002\n")),
+         expect=refuse(1, "{train}, column Survived: the positive class '1.0000000000000002' never occurs; the "
+                          "target's values: 0, 1"),
+         note="the class is shown with every digit it has where 15 would round it to another number"),
     Case("positive-other-than-the-recipe", "`--positive 0` with the lesson's recipe (which predicts Survived = 1)",
          None, ("--positive", "0"),
          expect=refuse(2, "Invalid value for --positive: '0', but the recipe predicts Survived = 1"),

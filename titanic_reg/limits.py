@@ -21,3 +21,9 @@ LESSON_MAX_STEPS = 3000  # enough for the lesson's lr 0.01; the workbook's Desce
 LESSON_STEPS_LIMIT = 10_000
 LESSON_LR_LIMIT = 0.22
 LESSON_DIVERGES = 0.2215
+
+# Input numbers (titanic_reg.data) and a recipe's constant baseline: larger magnitudes are
+# refused, so that a square (a variance, a squared error) stays finite in float64 (below
+# 1.8e308) with room for sums over many rows.
+MAX_MAGNITUDE = 1e150
+MAGNITUDE_TEXT = f"{MAX_MAGNITUDE:.0e}".replace("e+", "e")  # 1e150, as messages say it

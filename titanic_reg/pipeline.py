@@ -124,7 +124,7 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
         if t.kind == "binary" and value != t.positive:
             # Its rules (everyone_dies, say) and its outputs (Kaggle's Survived) mean its own class.
             raise OptionError("positive", f"{positive!r}, but the recipe predicts {t.column} = "
-                                            f"{level_text(t.positive)}: change [target] positive (and any rule) in a "
+                                            f"{_exact_text(t.positive)}: change [target] positive (and any rule) in a "
                                             f"copy of it, or infer one with {option('target')}")
         t.kind, t.positive = "binary", value
     if missing is not None:
@@ -193,8 +193,17 @@ def _check_classes(data: Rows, recipe: Recipe) -> None:
         raise InputError(data.path, f"the target has one value ({shown}) in every row used: there is nothing "
                                     "to predict", column=t.column)
     if positive not in classes:
-        raise InputError(data.path, f"the positive class {level_text(positive)!r} never occurs; the target's "
+        raise InputError(data.path, f"the positive class {_exact_text(positive)!r} never occurs; the target's "
                                     f"values: {shown}", column=t.column)
+
+
+def _exact_text(value) -> str:
+    """level_text, unless its 15 digits stand for another number (1.0000000000000002 is not
+    1): then every digit the number has."""
+    text = level_text(value)
+    if isinstance(value, str) or not isinstance(value, numbers.Real):
+        return text
+    return text if float(text) == float(value) else repr(float(value))
 
 
 def split_rows(data: Rows, valid_pct: float, seed: int) -> tuple[Rows, int]:

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import RecipeError
+from .limits import MAGNITUDE_TEXT, MAX_MAGNITUDE
 from .summary import short
 from .target import KINDS, Target
 from .transforms import TRANSFORMS
@@ -271,6 +272,9 @@ class _Reader:
         constant = self.get(spec, keys, "constant", "scalar")
         if isinstance(constant, str) and constant not in ("majority", "mean"):
             self.fail((*keys, "constant"), f"{constant!r} is not a number, \"majority\" or \"mean\"")
+        if isinstance(constant, (int, float)) and not abs(constant) <= MAX_MAGNITUDE:  # nan and inf too
+            self.fail((*keys, "constant"), f"{constant!r} is past {MAGNITUDE_TEXT} in size; its squared "
+                                           "error would overflow")
         feature = self.get(spec, keys, "feature", "str")
         equals = self.get(spec, keys, "equals", "number")
         if (constant is None) == (feature is None) or (feature is not None and equals is None):
