@@ -216,9 +216,9 @@ def _titanic_recipe(old: str = "", new: str = "") -> str:
     return text.replace(old, new, 1) if old else text
 
 
-def _recipe_file(text: str):
+def _recipe_file(text: str, encoding: str = "utf-8"):
     def setup(tmp: Path) -> dict:
-        (tmp / "recipe.toml").write_text(text, encoding="utf-8")
+        (tmp / "recipe.toml").write_text(text, encoding=encoding)
         return {}
 
     return setup
@@ -607,6 +607,17 @@ CATALOGUE: list[Case] = [
          setup=_recipe_file(_titanic_recipe("[left_out]", '[inputs.Lifeboat]\nkind = "category"\n\n[left_out]')),
          expect=refuse(1, "{train}, row 1: the recipe ({tmp}/recipe.toml) names column Lifeboat, which the file "
                           "lacks; the header has PassengerId")),
+    Case("recipe-bom", "a recipe saved with a UTF-8 byte-order mark (as Windows editors do)", None,
+         ("--recipe", "{tmp}/recipe.toml"), setup=_recipe_file(_titanic_recipe(), "utf-8-sig"),
+         note="the mark is dropped, as for a CSV"),
+    Case("recipe-nested", "a recipe whose value is an array nested 5,000 deep", None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file("x = " + "[" * 5000 + "]" * 5000 + "\n"),
+         expect=refuse(1, "{tmp}/recipe.toml: not valid TOML for a recipe (arrays or tables nested too deeply)")),
+    Case("recipe-name-too-long", "a recipe whose `name` has 300 characters", None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe('name = "titanic"', f'name = "{"t" * 300}"')),
+         expect=refuse(1, "{tmp}/recipe.toml, line 9, key name: 300 characters is too long for the workbook's "
+                          "file name: at most 200"),
+         note="refused as the recipe is read, before any training"),
     Case("recipe-constant-huge", "a recipe whose constant baseline is `1e308`", None, ("--recipe", "{tmp}/recipe.toml"),
          setup=_recipe_file(_titanic_recipe("constant = 0", "constant = 1e308")),
          expect=refuse(1, "{tmp}/recipe.toml, line 88, key baselines.everyone_dies.constant: 1e+308 is past 1e150 in "

@@ -27,3 +27,8 @@ LESSON_DIVERGES = 0.2215
 # 1.8e308) with room for sums over many rows.
 MAX_MAGNITUDE = 1e150
 MAGNITUDE_TEXT = f"{MAX_MAGNITUDE:.0e}".replace("e+", "e")  # 1e150, as messages say it
+
+# A recipe's name names its workbook, <name>.xlsx. A file name is at most 255 bytes, and
+# titanic_reg.atomic writes it first as .<name>.<pid>.<random>.tmp.xlsx, 27 characters more
+# today: 200 leaves room. (Names are ASCII: recipe._NAME.)
+MAX_NAME = 200
