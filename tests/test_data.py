@@ -553,3 +553,20 @@ def test_a_recipe_constant_past_1e150_is_refused(tmp_path):
                                               r"in size; its squared error would overflow"):
             loads(text.replace("constant = 0", f"constant = {value}"), "r.toml")
     assert loads(text.replace("constant = 0", "constant = 1e150"), "r.toml").baselines[0].constant == 1e150
+
+
+def test_distinct_values_near_1e_300_are_not_called_the_same(tmp_path):
+    """Their deviations square to 0 (underflow): the column is refused for that, not as constant."""
+    import titanic_reg
+
+    path = tmp_path / "tiny.csv"
+    path.write_text("x,y\n" + "".join(f"{(i + 1) * 1e-300!r},{i * 2 + i % 3}\n" for i in range(60)))
+    with pytest.raises(InputError) as caught:
+        titanic_reg.fit(path, target="y", epochs=2, restarts=1, baselines=None)
+    assert caught.value.column == "x"
+    assert "differ by too little to standardise (standard deviation 1.73e-299: their squares underflow)" \
+        in str(caught.value)
+    same = tmp_path / "same.csv"
+    same.write_text("x,y\n" + "".join(f"1e-300,{i}\n" for i in range(60)))
+    with pytest.raises(InputError, match="constant: every training row holds '1E-300'"):  # truly the same
+        titanic_reg.fit(same, target="y", epochs=2, restarts=1, baselines=None)

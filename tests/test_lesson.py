@@ -602,3 +602,14 @@ def test_lesson_relu_writes_both_pictures(tmp_path):
 def test_zero_grad_takes_only_true_or_false():
     with pytest.raises(TypeError, match=r"^fit_quad\(zero_grad='no'\): zero_grad must be True or False$"):
         L.fit_quad(zero_grad="no")
+
+
+@pytest.mark.parametrize("lr", ["1e-320", "1e-17"])
+def test_a_learning_rate_lost_in_rounding_is_called_too_small_not_too_large(tmp_path, lr):
+    result = CliRunner().invoke(cli.main, ["lesson", "quad", "--lr", lr, "--max-steps", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "is too small: each step is (nearly) lost in rounding" in warning[0], result.stderr
+    assert "too large" not in result.stderr
+    with pytest.warns(L.ConvergenceWarning, match=r"lr=1e-17 is too small: each step is \(nearly\) lost"):
+        L.fit_quad(lr=1e-17, max_steps=3)

@@ -406,6 +406,9 @@ def _lesson_not_converged(lesson_mod, result) -> str:
             return text + (f": the gradients were never zeroed (--no-zero-grad); zeroed, --lr {lr:g} "
                            f"converges in {need:,} steps")
         return text + ": the gradients were never zeroed (--no-zero-grad)"
+    if need == float("inf") and lr < lesson_mod._lr_limit(result.x):  # 1 - lr*curvature rounds to 1
+        return text + (f": --lr {lr:g} is too small: each step is (nearly) lost in rounding, and the descent "
+                       f"never gets there; use 0.003 to {LESSON_LR_LIMIT}")
     if need == float("inf"):
         return text + f": --lr {lr:g} is too large, this descent diverges above {lesson_mod._lr_limit(result.x):.4g}"
     if need > LESSON_STEPS_LIMIT:
