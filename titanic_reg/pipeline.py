@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import collections
 import copy
 import hashlib
 import numbers
@@ -324,6 +325,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
 
     for model in chosen_models:  # a model the workbook or memory cannot hold is refused before any training
         problem = check_models and check_models(model, len(fitted.names))
+        if problem and check_models(registry.get("linear"), len(fitted.names)):
+            raise _too_many_features(train_path, fitted)  # no model would do: the recipe's features are the cause
         if problem:
             raise OptionError("models", problem)
         starts = model_config(model, epochs=epochs, restarts=restarts).restarts
@@ -388,6 +391,15 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     return FitResult(provenance, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
                      X, y, X_test, runs, fitted_baselines, chosen, predictions, optimum, descent_steps,
                      suspects, collinear, lacking=tuple(sorted(lacking)))
+
+
+def _too_many_features(path, fitted) -> InputError:
+    """The workbook cannot hold even the linear model's sheet: said of the column that makes the most features."""
+    counts = collections.Counter(f.column for f in fitted.features if f.column is not None)
+    column, made = counts.most_common(1)[0]
+    return InputError(path, f"the recipe makes {len(fitted.names):,} features, {made:,} of them from this column, "
+                            "more than a workbook's sheet has columns for; keep fewer of its levels (top = "
+                            "... in the recipe), leave it out, or leave the workbook out", column=column)
 
 
 def dependent_features(X: torch.Tensor, names) -> list[str]:
