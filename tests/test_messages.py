@@ -54,3 +54,33 @@ def test_a_usage_error_from_an_option_escapes_its_value(tmp_path):
                   "--out", tmp_path / "out")
     assert result.exit_code == 1, result.stderr
     assert "\x1b" not in result.stderr and "Ad\\x1b[31melie" in result.stderr
+
+
+# --------------------------------------------------------------------------- a standard output that fails
+def _to_dev_full(*args):
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full, a device every write to fails (Linux)")
+    with open("/dev/full", "w") as full:
+        return subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=600)
+
+
+def test_a_full_standard_output_does_not_claim_outputs_that_were_never_written():
+    # recipe without -o: its only output is standard output
+    done = _to_dev_full("recipe", PENGUINS, "--target", "sex")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == "error: cannot write to standard output (No space left on device)"
+
+
+def test_a_full_standard_output_says_the_outputs_were_written_when_they_were(tmp_path):
+    done = _to_dev_full("lesson", "relu", "--out", tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == ("error: cannot write to standard output (No space left on device); "
+                                            "the outputs were written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["relu.png", "relu_fit.png"]

@@ -227,6 +227,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
             process.stop_if_interrupted()
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+        process.outputs_written()
         process.stop_if_interrupted()
         console.print(report.table(result))
         for path in paths:
@@ -275,6 +276,7 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
             write_text(output, text)
         except OSError as exc:
             _fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+        process.outputs_written()
         click.echo(f"wrote {output}: {len(recipe.inputs)} input columns, {len(recipe.left_out)} left out", err=True)
 
 
@@ -391,7 +393,9 @@ def _write_lesson_files(out, files):
     try:
         out.mkdir(parents=True, exist_ok=True)
         with staged() as stage:
-            return [stage.file(out / name, writer) for name, writer in files]
+            paths = [stage.file(out / name, writer) for name, writer in files]
+        process.outputs_written()
+        return paths
     except OSError as exc:  # a full disk, a read-only folder: the user's to fix
         _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
 
