@@ -29,6 +29,7 @@ from titanic_reg.limits import (
     MAX_RESTARTS,
     MAX_SEED,
     OPTIMIZER_CHOICES,
+    SHEET_ROWS,
 )
 from titanic_reg.models import DEFAULT_MODELS, choices, get
 
@@ -183,7 +184,7 @@ def _data_options(f):
                    "sklearn_..., or the recipe's rules)  [default: ours with the best validation score]")
 @click.option("--descent-steps", type=click.IntRange(min=0, max=MAX_DESCENT_STEPS), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
-@click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=None,
+@click.option("--sheet-rows", type=click.IntRange(*SHEET_ROWS), default=None,
               help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
                    "(torch and the metrics always use every row)  [default: 10,000, fewer for a wide "
                    "table: at most 400,000 cells on the Data sheet]")

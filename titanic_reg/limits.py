@@ -32,3 +32,6 @@ MAGNITUDE_TEXT = f"{MAX_MAGNITUDE:.0e}".replace("e+", "e")  # 1e150, as messages
 # titanic_reg.atomic writes it first as .<name>.<pid>.<random>.tmp.xlsx, 27 characters more
 # today: 200 leaves room. (Names are ASCII: recipe._NAME.)
 MAX_NAME = 200
+
+# The most rows a workbook holds (fit --sheet-rows, Result.to_excel's max_rows): past it, a sample.
+SHEET_ROWS = (10, 1_000_000)

@@ -233,6 +233,24 @@ def choose_models(names) -> list[Model]:
     return chosen
 
 
+def _check_kinds(train_path, recipe, target, positive, models, progress) -> None:
+    """The arguments that name things, checked for a Python caller as _check_types checks numbers."""
+    if train_path is None:
+        raise OptionError("train_path", "must be a DataFrame or the path of a CSV file, not None")
+    if recipe is not None and not isinstance(recipe, (str, os.PathLike, Recipe)):
+        raise OptionError("recipe", f"must be the path of a recipe file or a Recipe (titanic_reg.recipe.load), "
+                                    f"not a {type(recipe).__name__}")
+    if target is not None and not isinstance(target, str):
+        raise OptionError("target", f"must be a column's name (text), not {target!r}")
+    if positive is not None and (isinstance(positive, bool) or not isinstance(positive, (str, numbers.Real))):
+        raise OptionError("positive", f"must be a class of the target (text or a number), not {positive!r}")
+    if not isinstance(models, str) and not (isinstance(models, (list, tuple))
+                                            and all(isinstance(m, str) for m in models)):
+        raise OptionError("models", f"must be model names, comma-separated text or a list, not {models!r}")
+    if progress is not None and not callable(progress):
+        raise OptionError("progress", f"must be None or a callable progress(name, total), not {progress!r}")
+
+
 def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct) -> None:
     """What the CLI's option types guarantee, checked for a Python caller, in Python's words:
     a bool is no number here, 2.5 steps are none, and a DataFrame is no path. (epochs is
@@ -288,6 +306,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     while torch trains (the command's way); without one they are fitted here, after.
     """
     baselines_wanted, baselines = baselines, _baselines_module
+    _check_kinds(train_path, recipe, target, positive, models, progress)
     _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
     train_frame = train_path if isinstance(train_path, pd.DataFrame) else None
     test_frame = test_path if isinstance(test_path, pd.DataFrame) else None
