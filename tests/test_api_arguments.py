@@ -97,3 +97,48 @@ def test_a_warning_points_at_the_callers_line():
         titanic_reg.fit("data/train.csv", epochs=5, restarts=2, descent_steps=0)  # test.csv lacks a Fare
     ours = [w for w in caught if issubclass(w.category, InputWarning)]
     assert ours and all(w.filename == __file__ for w in ours), [(w.filename, w.lineno) for w in ours]
+
+
+# --------------------------------------------------------------------------- issue 21: no raw TypeError, AttributeError or OSError
+@pytest.mark.parametrize(("args", "kwargs", "message"), [
+    ((None,), {}, "train_path: must be a DataFrame or the path of a CSV file, not None"),
+    ((PENGUINS,), {"target": 5}, "target: must be a column's name (text), not 5"),
+    ((PENGUINS,), {"recipe": {"target": {"column": "sex"}}},
+     "recipe: must be the path of a recipe file or a Recipe (titanic_reg.recipe.load), not a dict"),
+    ((PENGUINS,), {"target": "sex", "progress": 5}, "progress: must be None or a callable progress(name, total), not 5"),
+    ((PENGUINS,), {"target": "sex", "positive": ["male"]},
+     "positive: must be a class of the target (text or a number), not ['male']"),
+    ((PENGUINS,), {"target": "sex", "models": 5}, "models: must be model names, comma-separated text or a list, not 5"),
+])
+def test_a_wrong_kind_of_argument_is_an_option_error_naming_it(args, kwargs, message):
+    with pytest.raises(OptionError) as caught:
+        titanic_reg.fit(*args, **kwargs)
+    assert str(caught.value) == message
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    return titanic_reg.fit(PENGUINS, target="sex", epochs=2, restarts=1, descent_steps=1, models="linear",
+                           baselines=None)
+
+
+@pytest.mark.parametrize(("where", "kwargs", "message"), [
+    (5, {}, "path: must be a path (text or a pathlib.Path), not 5"),
+    ("{tmp}/no/such/folder/p.xlsx", {}, "path: the folder '{tmp}/no/such/folder' does not exist"),
+    ("{tmp}/" + "p" * 201 + ".xlsx", {}, "path: a name of 201 bytes before .xlsx is too long for a file: at most 200"),
+    ("{tmp}/p.xlsx", {"max_rows": 0}, "max_rows: must be None or a whole number from 10 to 1,000,000, not 0"),
+    ("{tmp}/p.xlsx", {"max_rows": 2.5}, "max_rows: must be None or a whole number from 10 to 1,000,000, not 2.5"),
+])
+def test_to_excel_refuses_what_it_cannot_write_by_the_arguments_name(small_result, tmp_path, where, kwargs, message):
+    path = where.format(tmp=tmp_path) if isinstance(where, str) else where
+    with pytest.raises(OptionError) as caught:
+        small_result.to_excel(path, **kwargs)
+    assert str(caught.value).startswith(message.format(tmp=tmp_path)), str(caught.value)
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
+
+
+def test_to_excel_writes_the_longest_name_it_takes_and_save_refuses_a_non_path(small_result, tmp_path):
+    path = tmp_path / ("p" * 200 + ".xlsx")
+    assert small_result.to_excel(path, max_rows=10) == path and path.is_file()
+    with pytest.raises(OptionError, match=r"^folder: must be a path \(text or a pathlib.Path\), not None$"):
+        small_result.save(None)

@@ -246,9 +246,9 @@ def _titanic_recipe(old: str = "", new: str = "") -> str:
     return text.replace(old, new, 1) if old else text
 
 
-def _recipe_file(text: str):
+def _recipe_file(text: str, encoding: str = "utf-8"):
     def setup(tmp: Path) -> dict:
-        (tmp / "recipe.toml").write_text(text, encoding="utf-8")
+        (tmp / "recipe.toml").write_text(text, encoding=encoding)
         return {}
 
     return setup
@@ -434,6 +434,8 @@ CATALOGUE: list[Case] = [
     Case("semicolons", "`;`-separated with decimal commas (`7,25`), as European spreadsheets save",
          lambda: _csv(_semicolons(_records()), delimiter=";")),
     Case("tabs", "tab-separated", lambda: _csv(_records(), delimiter="\t")),
+    Case("utf-16", "UTF-16 with a byte-order mark, tab-separated (Excel's \"Unicode text\")",
+         lambda: _csv(_records(), delimiter="\t").encode("utf-16"), note="decoded by its byte-order mark"),
     Case("quoted-numbers", "every field quoted, numbers too (`\"22\"`)",
          lambda: _csv(_records(), quoting=csv.QUOTE_ALL)),
     Case("decimal-comma", "a decimal comma in a comma-separated file (`\"22,5\"`)", cells((2, "Age", "22,5")),
@@ -569,6 +571,15 @@ CATALOGUE: list[Case] = [
     Case("target-number", "penguins.csv with `--target body_mass_g` (grams)", penguins(), ("--target", "body_mass_g"),
          expect=warn("{train}, column body_mass_g: 2 rows without a target (rows 5, 273) left out of training"),
          note="a number: MSE, RMSE and R² in grams", check=_number_mass, baselines=True),
+    Case("target-1e300", "penguins.csv with a body_mass_g of `1e300`, `--target body_mass_g`",
+         lambda: PENGUINS.read_text(encoding="utf-8").replace(",181,3750,", ",181,1e300,", 1), ("--target", "body_mass_g"),
+         expect=refuse(1, "{train}, row 2, column body_mass_g: '1e300' is too large to fit with: numbers beyond 1e150 "
+                          "in size are refused, as their squares would overflow"),
+         note="up to 1e150 in size is fitted: a square stays finite"),
+    Case("input-1e300", "penguins.csv with a bill_length_mm of `-1e300`, `--target body_mass_g`",
+         lambda: PENGUINS.read_text(encoding="utf-8").replace(",39.1,", ",-1e300,", 1), ("--target", "body_mass_g"),
+         expect=refuse(1, "{train}, row 2, column bill_length_mm: '-1e300' is too large to fit with"),
+         note="a column read as log10(x+1) takes any finite size (see fare-1e308)"),
     Case("target-classes", "penguins.csv with `--target species` (three classes)", penguins(), ("--target", "species"),
          expect=refuse(1, "{train}, column species: the target has 3 classes (Adelie, Chinstrap, Gentoo); "
                           "titanic-reg predicts two: choose one against the rest with --positive CLASS, "
@@ -656,6 +667,35 @@ CATALOGUE: list[Case] = [
          setup=_recipe_file(_titanic_recipe("[left_out]", '[inputs.Lifeboat]\nkind = "category"\n\n[left_out]')),
          expect=refuse(1, "{train}, row 1: the recipe ({tmp}/recipe.toml) names column Lifeboat, which the file "
                           "lacks; the header has PassengerId")),
+    Case("recipe-bom", "a recipe saved with a UTF-8 byte-order mark (as Windows editors do)", None,
+         ("--recipe", "{tmp}/recipe.toml"), setup=_recipe_file(_titanic_recipe(), "utf-8-sig"),
+         note="the mark is dropped, as for a CSV"),
+    Case("recipe-nested", "a recipe whose value is an array nested 5,000 deep", None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file("x = " + "[" * 5000 + "]" * 5000 + "\n"),
+         expect=refuse(1, "{tmp}/recipe.toml: not valid TOML for a recipe (arrays or tables nested too deeply)")),
+    Case("recipe-name-too-long", "a recipe whose `name` has 300 characters", None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe('name = "titanic"', f'name = "{"t" * 300}"')),
+         expect=refuse(1, "{tmp}/recipe.toml, line 9, key name: 300 characters is too long for the workbook's "
+                          "file name: at most 200"),
+         note="refused as the recipe is read, before any training"),
+    Case("recipe-levels-too-many", "a recipe keeping 16,799 levels of one column (`top = 20000`), with the workbook",
+         lambda: "c,x,y\n" + "".join(f"L{i},{i % 7},{i * 7 % 11}\n" for i in range(21000)),
+         ("--recipe", "{tmp}/recipe.toml"), workbook=True,
+         setup=_recipe_file('[target]\ncolumn = "y"\n\n[inputs.c]\nkind = "category"\ntop = 20000\n\n'
+                            '[inputs.x]\nkind = "number"\n'),
+         expect=refuse(1, "{train}, column c: the recipe makes 16,801 features, 16,799 of them from this column, "
+                          "more than a workbook's sheet has columns for"),
+         note="found before any training"),
+    Case("recipe-constant-huge", "a recipe whose constant baseline is `1e308`", None, ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("constant = 0", "constant = 1e308")),
+         expect=refuse(1, "{tmp}/recipe.toml, line 88, key baselines.everyone_dies.constant: 1e+308 is past 1e150 in "
+                          "size; its squared error would overflow")),
+    Case("recipe-positive-precise", "a recipe with `positive = 1.0000000000000002` (not 1)", None,
+         ("--recipe", "{tmp}/recipe.toml"),
+         setup=_recipe_file(_titanic_recipe("positive = 1\n", "positive = 1.0000000000000002\n")),
+         expect=refuse(1, "{train}, column Survived: the positive class '1.0000000000000002' never occurs; the "
+                          "target's values: 0, 1"),
+         note="the class is shown with every digit it has where 15 would round it to another number"),
     Case("positive-other-than-the-recipe", "`--positive 0` with the lesson's recipe (which predicts Survived = 1)",
          None, ("--positive", "0"),
          expect=refuse(2, "Invalid value for --positive: '0', but the recipe predicts Survived = 1"),

@@ -462,3 +462,111 @@ def test_bom_then_windows_1252(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + csv_text(row).encode("cp1252"))
     df = load_csv(path, labelled=True)
     assert df["Name"].iloc[0] == "O\u2019Brien, Mr. Tim"
+
+
+# --------------------------------------------------------------------------- UTF-16 (Excel's "Unicode text")
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_tabs_reads_as_the_utf8_csv(tmp_path, encoding):
+    """Excel's "Save as Unicode text" writes UTF-16 LE with a byte-order mark, tab-separated."""
+    penguins = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
+    records = list(csv.reader(io.StringIO(penguins.read_text(encoding="utf-8"))))
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="\r\n").writerows(records)
+    path = tmp_path / "penguins.txt"
+    path.write_bytes("\ufeff".encode(encoding) + buffer.getvalue().encode(encoding))
+    utf16, utf8 = read_table(path), read_table(penguins)
+    assert utf16.header == utf8.header
+    assert list(utf16.rows) == list(utf8.rows)
+    for a, b in zip(utf16.columns, utf8.columns):
+        assert list(a.values()) == list(b.values())
+
+
+def test_a_utf16_file_fits_to_the_same_numbers_as_the_utf8_csv(tmp_path):
+    import titanic_reg
+
+    penguins = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
+    path = tmp_path / "penguins.txt"
+    path.write_bytes(penguins.read_text(encoding="utf-8").replace(",", "\t").encode("utf-16"))
+    options = dict(target="body_mass_g", epochs=20, restarts=1, descent_steps=0, baselines=None)
+    a, b = titanic_reg.fit(path, **options), titanic_reg.fit(penguins, **options)
+    assert a.recipe.columns == b.recipe.columns
+    for name in b.runs:
+        assert a.runs[name].scores["valid_mse"] == b.runs[name].scores["valid_mse"]
+        assert a.runs[name].trained.params.tolist() == b.runs[name].trained.params.tolist()
+
+
+def test_a_broken_utf16_file_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xff\xfe" + "a\tb\r\n1\t2\r\n".encode("utf-16-le") + b"\x00\xd8")  # a lone high surrogate
+    with pytest.raises(InputError, match=r"broken\.csv: starts as UTF-16 but is not valid UTF-16"):
+        read_table(path)
+
+
+# --------------------------------------------------------------------------- numbers near a double's limits
+PENGUINS_CSV = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
+
+
+def _penguins(tmp_path, old, new) -> Path:
+    text = PENGUINS_CSV.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "penguins.csv"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "column"), [
+    (",181,3750,", ",181,1e300,", "body_mass_g"),     # the target
+    (",39.1,", ",-1e151,", "bill_length_mm"),         # an input
+])
+def test_a_number_whose_square_overflows_is_refused_naming_row_and_column(tmp_path, old, new, column):
+    import titanic_reg
+
+    path = _penguins(tmp_path, old, new)
+    with pytest.raises(InputError) as caught:
+        titanic_reg.fit(path, target="body_mass_g", epochs=2, restarts=1, baselines=None)
+    assert (caught.value.row, caught.value.column) == (2, column)
+    assert f"{new.strip(',').split(',')[-1]!r} is too large to fit with: numbers beyond 1e150" in str(caught.value)
+
+
+def test_numbers_up_to_1e150_fit_and_make_a_workbook(tmp_path):
+    """The limit leaves room: a target and an input of 1e150 in size train, score finite, and
+    the workbook writes every number (xlsxwriter refuses NaN and infinity)."""
+    import titanic_reg
+
+    text = PENGUINS_CSV.read_text(encoding="utf-8").replace(",181,3750,", ",181,1e150,", 1)
+    path = tmp_path / "penguins.csv"
+    path.write_text(text.replace(",39.5,", ",-1e150,", 1), encoding="utf-8")
+    result = titanic_reg.fit(path, target="body_mass_g", epochs=5, restarts=1, descent_steps=2, baselines=None)
+    for run in result.runs.values():
+        mse = [run.scores["train_mse"], run.scores["valid_mse"]]
+        assert all(math.isfinite(v) for v in mse) and max(mse) > 1e290, mse  # the 1e150 row's error, squared
+    assert result.to_excel(tmp_path / "edge.xlsx").is_file()
+
+
+def test_a_recipe_constant_past_1e150_is_refused(tmp_path):
+    from titanic_reg.errors import RecipeError
+    from titanic_reg.recipe import loads
+
+    text = (Path(__file__).resolve().parents[1] / "titanic_reg" / "recipes" / "titanic.toml").read_text()
+    for value in ("1e308", "-1e151", "inf", "nan"):
+        with pytest.raises(RecipeError, match=r"line 88, key baselines\.everyone_dies\.constant: .* is past 1e150 "
+                                              r"in size; its squared error would overflow"):
+            loads(text.replace("constant = 0", f"constant = {value}"), "r.toml")
+    assert loads(text.replace("constant = 0", "constant = 1e150"), "r.toml").baselines[0].constant == 1e150
+
+
+def test_distinct_values_near_1e_300_are_not_called_the_same(tmp_path):
+    """Their deviations square to 0 (underflow): the column is refused for that, not as constant."""
+    import titanic_reg
+
+    path = tmp_path / "tiny.csv"
+    path.write_text("x,y\n" + "".join(f"{(i + 1) * 1e-300!r},{i * 2 + i % 3}\n" for i in range(60)))
+    with pytest.raises(InputError) as caught:
+        titanic_reg.fit(path, target="y", epochs=2, restarts=1, baselines=None)
+    assert caught.value.column == "x"
+    assert "differ by too little to standardise (standard deviation 1.73e-299: their squares underflow)" \
+        in str(caught.value)
+    same = tmp_path / "same.csv"
+    same.write_text("x,y\n" + "".join(f"1e-300,{i}\n" for i in range(60)))
+    with pytest.raises(InputError, match="constant: every training row holds '1E-300'"):  # truly the same
+        titanic_reg.fit(same, target="y", epochs=2, restarts=1, baselines=None)

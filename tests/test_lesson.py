@@ -643,3 +643,14 @@ def test_lesson_quad_start_defaults_to_the_modules_and_is_checked(tmp_path):
         assert "Traceback" not in result.output and not (tmp_path / "bad").exists()
     result = run("lesson", "quad", "--out", tmp_path, "--start", "1", "2")
     assert result.exit_code == 2 and "'--start' requires 3 arguments" in result.stderr
+
+
+@pytest.mark.parametrize("lr", ["1e-320", "1e-17"])
+def test_a_learning_rate_lost_in_rounding_is_called_too_small_not_too_large(tmp_path, lr):
+    result = CliRunner().invoke(cli.main, ["lesson", "quad", "--lr", lr, "--max-steps", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "is too small: each step is (nearly) lost in rounding" in warning[0], result.stderr
+    assert "too large" not in result.stderr
+    with pytest.warns(L.ConvergenceWarning, match=r"lr=1e-17 is too small: each step is \(nearly\) lost"):
+        L.fit_quad(lr=1e-17, max_steps=3)

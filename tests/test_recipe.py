@@ -592,3 +592,55 @@ def test_to_excel_refuses_more_cells_than_a_workbook_may_hold(default_fit, tmp_p
     with pytest.raises(OptionError, match=r"max_rows: 1,000 rows would put 1,130 rows x 21 columns = 23,730 cells"):
         default_fit.to_excel(tmp_path / "t.xlsx", max_rows=1_000)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- recipe files that tomllib or a file system balk at
+def _lesson_text() -> str:
+    from pathlib import Path
+
+    return (Path(R.__file__).parent / "recipes" / "titanic.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a = " * 3000 + "1" + "}" * 3000])
+def test_a_recipe_nested_thousands_deep_is_refused_in_one_line(tmp_path, value):
+    path = tmp_path / "deep.toml"
+    path.write_text(f"x = {value}\n", encoding="utf-8")
+    with pytest.raises(RecipeError) as caught:
+        R.load(path)
+    assert str(caught.value) == f"{path}: not valid TOML for a recipe (arrays or tables nested too deeply)"
+
+
+def test_a_recipe_with_a_byte_order_mark_reads_as_without(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(_lesson_text().encode("utf-8-sig"))
+    read, lesson = R.load(path), R.titanic()
+    assert R.dumps(read) == R.dumps(lesson)
+
+
+def test_a_workbook_name_too_long_for_a_file_is_refused_when_the_recipe_is_read(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text(_lesson_text().replace('name = "titanic"', f'name = "{"n" * 201}"'), encoding="utf-8")
+    with pytest.raises(RecipeError, match=r"long\.toml, line 9, key name: 201 characters is too long for the "
+                                          r"workbook's file name: at most 200$"):
+        R.load(path)
+
+
+def test_the_longest_name_a_recipe_takes_still_writes_its_workbook(tmp_path):
+    """200 characters and .xlsx, with the temporary name's extras, stay within a file name's 255 bytes."""
+    import titanic_reg
+    from titanic_reg.limits import MAX_NAME
+
+    path = tmp_path / "long.toml"
+    path.write_text(_lesson_text().replace('name = "titanic"', f'name = "{"n" * MAX_NAME}"'), encoding="utf-8")
+    result = titanic_reg.fit("data/train.csv", None, recipe=path, epochs=2, restarts=1, descent_steps=1,
+                             models="linear", baselines=None)
+    written = result.save(tmp_path / "out")
+    assert tmp_path / "out" / f"{'n' * MAX_NAME}.xlsx" in written
+
+
+def test_a_data_file_with_a_long_name_gives_a_workbook_name_a_file_system_takes(tmp_path):
+    from titanic_reg.limits import MAX_NAME
+    from titanic_reg.report import data_name
+
+    assert data_name(tmp_path / f"{'p' * 250}.csv") == "p" * MAX_NAME
+    assert data_name(tmp_path / f"{'p' * 199}...csv") == "p" * 199  # cut, then the dots stripped

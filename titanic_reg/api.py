@@ -11,11 +11,14 @@ never import each other upward or here.
 from __future__ import annotations
 
 import functools
+import numbers
+import os
 from pathlib import Path
 
 from . import pipeline
 from .errors import OptionError
 from .progress import choose as choose_progress
+from .limits import MAX_NAME, SHEET_ROWS
 from .result import FitResult
 from .sheets.read import read_sheet
 
@@ -31,9 +34,19 @@ class Result(FitResult):
         from .atomic import write_atomic
         from .sheets.workbook import write_workbook
 
-        path = Path(path)
+        path = _path("path", path)
         if path.suffix.lower() != ".xlsx":
             raise OptionError("path", f"a workbook's name ends in .xlsx, not {path.name!r}")
+        if len(path.stem.encode("utf-8", "surrogateescape")) > MAX_NAME:  # with atomic.py's temporary name's extras
+            raise OptionError("path", f"a name of {len(path.stem.encode('utf-8', 'surrogateescape')):,} bytes before "
+                                      f".xlsx is too long for a file: at most {MAX_NAME}")
+        if not path.parent.is_dir():
+            raise OptionError("path", f"the folder {str(path.parent)!r} does not exist (save() creates its folder; "
+                                      "this writes one file)")
+        if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral)
+                                     or not SHEET_ROWS[0] <= max_rows <= SHEET_ROWS[1]):
+            raise OptionError("max_rows", f"must be None or a whole number from {SHEET_ROWS[0]:,} to "
+                                          f"{SHEET_ROWS[1]:,}, not {max_rows!r}")
         from .sample import too_many_cells
 
         problem = too_many_cells(max_rows, self.recipe, self.features, self.model_list, len(self.data),
@@ -49,6 +62,7 @@ class Result(FitResult):
         from .report import input_in_the_way, out_problem, outputs, write_outputs
         from .sheets.workbook import write_workbook
 
+        folder = _path("folder", folder)
         names = outputs(self.submission.file, self.recipe.workbook_name if workbook else None)
         problem = out_problem(folder, names) or input_in_the_way(folder, names, [
             ("the training data", None if self.train_path is None else str(self.train_path)),
@@ -56,6 +70,12 @@ class Result(FitResult):
         if problem:
             raise OptionError("folder", problem)
         return write_outputs(self, folder, write_workbook if workbook else None)
+
+
+def _path(name: str, value) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise OptionError(name, f"must be a path (text or a pathlib.Path), not {value!r}")
+    return Path(value)
 
 
 @functools.wraps(pipeline.fit)  # its signature and docstring: every option, for help() and completion

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from titanic_reg import __version__, process
+from titanic_reg.errors import printable
 from titanic_reg.limits import (
     BASELINE_CHOICES,
     LESSON_DIVERGES,
@@ -31,6 +32,7 @@ from titanic_reg.limits import (
     MAX_SEED,
     MAX_SHEET_CELLS,
     OPTIMIZER_CHOICES,
+    SHEET_ROWS,
 )
 from titanic_reg.losses import LOSSES
 from titanic_reg.models import DEFAULT_MODELS, choices, get
@@ -41,8 +43,9 @@ EXIT_ERROR, EXIT_NO_ENGINE = 1, 3  # and 128 + the signal that stopped a run: pr
 
 
 def _fail(message, code=EXIT_ERROR):
-    # One line, whatever the message holds: scripts grep it, people read it.
-    click.echo(f"error: {' '.join(str(message).split())}", err=True)
+    # One line, whatever the message holds: scripts grep it, people read it; control
+    # characters escaped, so that a name from the user's file cannot drive the terminal.
+    click.echo(f"error: {' '.join(printable(message).split())}", err=True)
     sys.exit(code)
 
 
@@ -58,7 +61,7 @@ def _user_errors():
             yield
     except OptionError as exc:  # an option this data or recipe cannot take: a usage error
         process.stop_if_interrupted()
-        raise click.BadParameter(exc.problem, param_hint=exc.option) from None
+        raise click.BadParameter(printable(exc.problem), param_hint=printable(exc.option)) from None
     except NoEngine as exc:
         _fail(exc, EXIT_NO_ENGINE)
     except (InputError, TrainingError, VerifyError, RecalcError) as exc:
@@ -89,7 +92,7 @@ def _warnings_as_lines():
     shown = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
+        text = " ".join(printable(message).split())
         if not issubclass(category, InputWarning):
             text = f"{category.__name__} from {Path(filename).name}:{lineno}: {text}"
         if text not in shown:
@@ -206,7 +209,7 @@ def _data_options(f, target_required=False):
                    "sklearn_..., or the recipe's rules)  [default: ours with the best validation score]")
 @click.option("--descent-steps", type=click.IntRange(min=0, max=MAX_DESCENT_STEPS), default=50, show_default=True,
               help="Rows of plain gradient descent by formula on the Descent sheets; 0 leaves them out.")
-@click.option("--sheet-rows", type=click.IntRange(min=10, max=1_000_000), default=None,
+@click.option("--sheet-rows", type=click.IntRange(*SHEET_ROWS), default=None,
               help="Most rows the workbook holds; beyond it, a seeded sample, labelled as one "
                    "(torch and the metrics always use every row); rows x columns of a sheet may reach "
                    f"{MAX_SHEET_CELLS:,}  [default: 10,000, fewer for a wide "
@@ -226,7 +229,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
     predictions, workbook_name = _outputs_of(train, recipe_path, target)
     problem = out_problem(out, outputs(predictions, None if no_workbook else workbook_name))  # now, not after training
     if problem:
-        raise click.BadParameter(problem, param_hint="--out")
+        raise click.BadParameter(printable(problem), param_hint="--out")
     from titanic_reg.background import Worker
 
     with Worker() as worker, _user_errors(), _warnings_as_lines():  # scikit-learn loads on the other core
@@ -258,6 +261,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
             process.stop_if_interrupted()
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+        process.outputs_written()
         process.stop_if_interrupted()
         console.print(report.table(result))
         for path in paths:
@@ -286,12 +290,12 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
     if target is None:
         raise click.UsageError("recipe needs --target COLUMN, the column to predict")
     if output and Path(output).is_dir():
-        raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+        raise click.BadParameter(printable(f"{output} is a folder"), param_hint="--output")
     from titanic_reg.report import input_in_the_way  # light: no torch, no pandas
 
     if output and input_in_the_way(Path(output).parent, [Path(output).name], [("the data", train)]):
-        raise click.BadParameter(f"{output} is DATA, the file the recipe is inferred from; writing the recipe "
-                                 "there would replace it", param_hint="--output")
+        raise click.BadParameter(printable(f"{output} is DATA, the file the recipe is inferred from; writing the "
+                                           "recipe there would replace it"), param_hint="--output")
     with _user_errors(), _warnings_as_lines():
         from titanic_reg import pipeline
         from titanic_reg.recipe import dumps
@@ -311,6 +315,7 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
             write_text(output, text)
         except OSError as exc:
             _fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+        process.outputs_written()
         click.echo(f"wrote {output}: {len(recipe.inputs)} input columns, {len(recipe.left_out)} left out", err=True)
 
 
@@ -422,7 +427,7 @@ LESSON_OUT = "out/lesson"
 
 def _lesson_out(out):
     if Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
+        raise click.BadParameter(printable(f"{out} is a file, not a folder"), param_hint="--out")
     return Path(out)
 
 
@@ -433,7 +438,9 @@ def _write_lesson_files(out, files):
     try:
         out.mkdir(parents=True, exist_ok=True)
         with staged() as stage:
-            return [stage.file(out / name, writer) for name, writer in files]
+            paths = [stage.file(out / name, writer) for name, writer in files]
+        process.outputs_written()
+        return paths
     except OSError as exc:  # a full disk, a read-only folder: the user's to fix
         _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
 
@@ -448,6 +455,9 @@ def _lesson_not_converged(lesson_mod, result) -> str:
             return text + (f": the gradients were never zeroed (--no-zero-grad); zeroed, --lr {lr:g} "
                            f"converges in {need:,} steps")
         return text + ": the gradients were never zeroed (--no-zero-grad)"
+    if need == float("inf") and lr < lesson_mod._lr_limit(result.x):  # 1 - lr*curvature rounds to 1
+        return text + (f": --lr {lr:g} is too small: each step is (nearly) lost in rounding, and the descent "
+                       f"never gets there; use 0.003 to {LESSON_LR_LIMIT}")
     if need == float("inf"):
         return text + f": --lr {lr:g} is too large, this descent diverges above {lesson_mod._lr_limit(result.x):.4g}"
     if need > LESSON_STEPS_LIMIT:

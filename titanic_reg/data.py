@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, warn
+from .limits import MAGNITUDE_TEXT, MAX_MAGNITUDE
 from .recipe import Recipe
 from .summary import short
 from .table import Column, Table, clean_text, numbers
@@ -139,6 +140,8 @@ class _Reader:
                 ok &= nums >= low
             if spec.max is not None:
                 ok &= nums <= spec.max
+            if not getattr(spec, "log", False):  # log10(x+1) brings any finite number down to 308 or less
+                ok &= ~(np.abs(nums) > MAX_MAGNITUDE)
         ok |= empty
         self._report(col.name, ~ok[col.codes], lambda i: self._number_problem(col, nums, i, spec, low))
         values = nums[col.codes]
@@ -154,6 +157,8 @@ class _Reader:
         if not np.isfinite(value):
             return (f"{text!r} is not a finite number{hint}" if text.lower() in _NONFINITE
                     else f"{text!r} is not a number{hint}")
+        if abs(value) > MAX_MAGNITUDE and not getattr(spec, "log", False):
+            return _too_large(text, "; rescale the column, or take its log10(x+1) (log = true in a recipe)")
         return f"{text!r} is not {describe_range(spec, low)}"
 
     def levels(self, col: Column, spec: Category, numeric: bool | None, expected: bool) -> tuple[np.ndarray, bool]:
@@ -216,6 +221,9 @@ class _Reader:
         if target.numeric:
             nums, empty = self.parse(col)
             ok = np.isfinite(nums) | empty
+            if target.kind == "number":
+                with np.errstate(invalid="ignore"):
+                    ok &= ~(np.abs(nums) > MAX_MAGNITUDE)
             if target.values is not None:
                 ok &= np.isin(nums, np.asarray(target.values, dtype=np.float64)) | empty
             shown = ", ".join(number_text(v) for v in target.values) if target.values is not None else ""
@@ -224,6 +232,8 @@ class _Reader:
                 text = col.texts.iloc[col.codes[i]]
                 if not np.isfinite(nums[col.codes[i]]):
                     return f"{text!r} is not a number"
+                if target.values is None:
+                    return _too_large(text, "; rescale the target (in other units, say)")
                 return f"{text!r} is not one of {shown}"
 
             self._report(col.name, ~ok[col.codes], problem)
@@ -239,6 +249,11 @@ class _Reader:
             self._report(col.name, ~ok[col.codes], lambda i: f"{canon[col.codes[i]]!r} is not one of "
                                                              f"{', '.join(map(str, target.values))}")
         return canon[col.codes]
+
+
+def _too_large(text: str, remedy: str) -> str:
+    return (f"{text!r} is too large to fit with: numbers beyond {MAGNITUDE_TEXT} in size are "
+            f"refused, as their squares would overflow{remedy}")
 
 
 def describe_range(spec: Number, low) -> str:

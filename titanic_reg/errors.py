@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import sys
 import warnings
 from pathlib import Path
 
+# C0 controls but tab, LF and CR (whitespace, which a message line folds), DEL and C1 controls:
+# a terminal acts on them (ESC[31m colours, ESC]... retitles, CSI erases), so a value from the
+# user's file that holds them is shown as \x1b, never sent as it is.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CLI = contextvars.ContextVar("titanic_reg_cli", default=False)
 # Python names whose command-line option is not the name with - for _.
 _FLAGS = {"train_path": "DATA", "test_path": "--test"}
@@ -44,6 +49,11 @@ def option(name: str, value=None, metavar: str | None = None) -> str:
     return name if value is None else f"{name}={value!r}"
 
 
+def printable(text) -> str:
+    """`text` with every control character a terminal would act on written as its escape (\\x1b)."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 class InputError(Exception):
     """Bad input data: the message names the file, the row and the column."""
 
@@ -54,7 +64,7 @@ class InputError(Exception):
             where.append(f"row {row}")
         if column is not None:
             where.append(f"column {column}")
-        super().__init__(f"{', '.join(where)}: {problem}")
+        super().__init__(printable(f"{', '.join(where)}: {problem}"))
 
 
 class RecipeError(InputError):
@@ -69,7 +79,7 @@ class RecipeError(InputError):
             where.append(f"line {line}")
         if key:
             where.append(f"key {key}")
-        self.args = (f"{', '.join(where)}: {problem}",)
+        self.args = (printable(f"{', '.join(where)}: {problem}"),)
 
     def __str__(self):
         return self.args[0]
@@ -84,11 +94,14 @@ class OptionError(ValueError):
     def __init__(self, name: str, problem: str):
         self.name, self.problem = name, problem
         self.option = option(name)
-        super().__init__(f"{self.option}: {problem}")
+        super().__init__(printable(f"{self.option}: {problem}"))
 
 
 class TrainingError(Exception):
     """Training could not go on (a loss that became NaN or infinite, for one)."""
+
+    def __str__(self):
+        return printable(super().__str__())
 
 
 class InputWarning(UserWarning):
@@ -105,4 +118,4 @@ def warn(message: str, category: type[Warning] = InputWarning) -> None:
     frame, level = sys._getframe(1), 2
     while frame is not None and frame.f_code.co_filename.startswith(_OURS):
         frame, level = frame.f_back, level + 1
-    warnings.warn(category(message), stacklevel=level if frame is not None else 2)
+    warnings.warn(category(printable(message)), stacklevel=level if frame is not None else 2)

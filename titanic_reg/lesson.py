@@ -493,6 +493,9 @@ def _not_converged(result: QuadFit, start) -> str:
         return (text + ": without abc.grad.zero_() each backward() adds to the gradients of the steps "
                        "before, so every update uses their sum; zero_grad=True zeroes them")
     need = steps_to_converge(result.lr, result.tol, result.x, result.y, start)
+    if math.isinf(need) and result.lr < _lr_limit(result.x):  # 1 - lr*curvature rounds to 1
+        return text + (f"; lr={result.lr:g} is too small: each step is (nearly) lost in rounding, and the "
+                       "descent never gets there")
     if math.isinf(need):
         return text + (f"; at lr={result.lr:g} it never converges: this descent needs lr below "
                        f"{_lr_limit(result.x):.3g}")

@@ -37,3 +37,17 @@ LESSON_START = (1.5, 1.5, 1.5)  # lesson.START: a, b, c before the first step
 # --start's largest |a|, |b|, |c|: beyond about 1e150 the loss at the start is already infinite,
 # and far below that the descent needs more steps than --max-steps takes.
 LESSON_START_LIMIT = 1e6
+
+# Input numbers (titanic_reg.data) and a recipe's constant baseline: larger magnitudes are
+# refused, so that a square (a variance, a squared error) stays finite in float64 (below
+# 1.8e308) with room for sums over many rows.
+MAX_MAGNITUDE = 1e150
+MAGNITUDE_TEXT = f"{MAX_MAGNITUDE:.0e}".replace("e+", "e")  # 1e150, as messages say it
+
+# A recipe's name names its workbook, <name>.xlsx. A file name is at most 255 bytes, and
+# titanic_reg.atomic writes it first as .<name>.<pid>.<random>.tmp.xlsx, 27 characters more
+# today: 200 leaves room. (Names are ASCII: recipe._NAME.)
+MAX_NAME = 200
+
+# The most rows a workbook holds (fit --sheet-rows, Result.to_excel's max_rows): past it, a sample.
+SHEET_ROWS = (10, 1_000_000)

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import collections
 import copy
 import hashlib
 import numbers
@@ -126,7 +127,7 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
         if t.kind == "binary" and value != t.positive:
             # Its rules (everyone_dies, say) and its outputs (Kaggle's Survived) mean its own class.
             raise OptionError("positive", f"{positive!r}, but the recipe predicts {t.column} = "
-                                            f"{level_text(t.positive)}: change [target] positive (and any rule) in a "
+                                            f"{_exact_text(t.positive)}: change [target] positive (and any rule) in a "
                                             f"copy of it, or infer one with {option('target')}")
         t.kind, t.positive = "binary", value
     if missing is not None:
@@ -195,8 +196,17 @@ def _check_classes(data: Rows, recipe: Recipe) -> None:
         raise InputError(data.path, f"the target has one value ({shown}) in every row used: there is nothing "
                                     "to predict", column=t.column)
     if positive not in classes:
-        raise InputError(data.path, f"the positive class {level_text(positive)!r} never occurs; the target's "
+        raise InputError(data.path, f"the positive class {_exact_text(positive)!r} never occurs; the target's "
                                     f"values: {shown}", column=t.column)
+
+
+def _exact_text(value) -> str:
+    """level_text, unless its 15 digits stand for another number (1.0000000000000002 is not
+    1): then every digit the number has."""
+    text = level_text(value)
+    if isinstance(value, str) or not isinstance(value, numbers.Real):
+        return text
+    return text if float(text) == float(value) else repr(float(value))
 
 
 def split_rows(data: Rows, valid_pct: float, seed: int) -> tuple[Rows, int]:
@@ -225,6 +235,24 @@ def choose_models(names) -> list[Model]:
     if not chosen:
         raise OptionError("models", f"name at least one model: {registry.choices()}")
     return chosen
+
+
+def _check_kinds(train_path, recipe, target, positive, models, progress) -> None:
+    """The arguments that name things, checked for a Python caller as _check_types checks numbers."""
+    if train_path is None:
+        raise OptionError("train_path", "must be a DataFrame or the path of a CSV file, not None")
+    if recipe is not None and not isinstance(recipe, (str, os.PathLike, Recipe)):
+        raise OptionError("recipe", f"must be the path of a recipe file or a Recipe (titanic_reg.recipe.load), "
+                                    f"not a {type(recipe).__name__}")
+    if target is not None and not isinstance(target, str):
+        raise OptionError("target", f"must be a column's name (text), not {target!r}")
+    if positive is not None and (isinstance(positive, bool) or not isinstance(positive, (str, numbers.Real))):
+        raise OptionError("positive", f"must be a class of the target (text or a number), not {positive!r}")
+    if not isinstance(models, str) and not (isinstance(models, (list, tuple))
+                                            and all(isinstance(m, str) for m in models)):
+        raise OptionError("models", f"must be model names, comma-separated text or a list, not {models!r}")
+    if progress is not None and not callable(progress):
+        raise OptionError("progress", f"must be None or a callable progress(name, total), not {progress!r}")
 
 
 def _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct) -> None:
@@ -289,6 +317,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     while torch trains (the command's way); without one they are fitted here, after.
     """
     baselines_wanted, baselines = baselines, _baselines_module
+    _check_kinds(train_path, recipe, target, positive, models, progress)
     _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
     train_frame = train_path if isinstance(train_path, pd.DataFrame) else None
     test_frame = test_path if isinstance(test_path, pd.DataFrame) else None
@@ -334,6 +363,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
 
     for model in chosen_models:  # a model the workbook or memory cannot hold is refused before any training
         problem = check_models and check_models(model, len(fitted.names))
+        if problem and check_models(registry.get("linear"), len(fitted.names)):
+            raise _too_many_features(train_path, fitted)  # no model would do: the recipe's features are the cause
         if problem:
             raise OptionError("models", problem)
         starts = model_config(model, epochs=epochs, restarts=restarts, loss=loss, batch_size=batch_size).restarts
@@ -429,6 +460,15 @@ def unique_names(recipe: Recipe, models) -> None:
             raise problem(recipe, ("baselines", rule.name),
                           f"the rule baseline {rule.name} has the name of {other}: names are unique across "
                           "models and baselines; rename the rule")
+
+
+def _too_many_features(path, fitted) -> InputError:
+    """The workbook cannot hold even the linear model's sheet: said of the column that makes the most features."""
+    counts = collections.Counter(f.column for f in fitted.features if f.column is not None)
+    column, made = counts.most_common(1)[0]
+    return InputError(path, f"the recipe makes {len(fitted.names):,} features, {made:,} of them from this column, "
+                            "more than a workbook's sheet has columns for; keep fewer of its levels (top = "
+                            "... in the recipe), leave it out, or leave the workbook out", column=column)
 
 
 def dependent_features(X: torch.Tensor, names) -> list[str]:

@@ -95,6 +95,7 @@ EXIT_ERROR = 1
 _noted: list = []  # every signal of this command: a number, or the unraisable record of a dropped Ctrl-C
 _deferring: list = []  # non-empty while a signal is only to be noted (see deferred())
 _cleanups: list = []  # (func, args, kwargs) of on_exit(), run last first
+_written: list = []  # non-empty once the command has put its outputs in place (outputs_written())
 
 
 def handle_signals() -> None:
@@ -174,6 +175,11 @@ def signals_held() -> Iterator[None]:
             signal.raise_signal(noted[0])
 
 
+def outputs_written() -> None:
+    """The command's files are in place: a standard output that fails after this says so."""
+    _written.append(True)
+
+
 def on_exit(func: Callable, *args, **kwargs) -> None:
     """Call func(*args, **kwargs) as the process ends: at `run()`'s quick exit, or at
     Python's own exit (the Python API, a notebook). Once either way, last registered first."""
@@ -226,7 +232,8 @@ def run(main: Callable[[], object]) -> NoReturn:
             pass
     failed = out.failed
     if failed is not None and failed.errno != errno.EPIPE and code == 0:
-        print(f"error: cannot write to standard output ({failed.strerror or failed}); the outputs were written",
+        done = "; the outputs were written" if _written else ""
+        print(f"error: cannot write to standard output ({failed.strerror or failed}){done}",
               file=sys.stderr, flush=True)
         code = EXIT_ERROR
     os._exit(code)

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import RecipeError
+from .limits import MAGNITUDE_TEXT, MAX_MAGNITUDE, MAX_NAME
 from .summary import short
 from .target import KINDS, Target
 from .transforms import TRANSFORMS
@@ -100,7 +101,7 @@ def load(path) -> Recipe:
         kind = special_file(path.stat())
         if kind:
             raise RecipeError(path, f"is {kind}, not a recipe file")
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # an editor's byte-order mark, as for a CSV
     except FileNotFoundError:
         raise RecipeError(path, "recipe file not found") from None
     except IsADirectoryError:
@@ -127,8 +128,11 @@ def problem(recipe: Recipe, keys: tuple, message: str) -> RecipeError:
 
 
 def loads(text: str, path: str = "recipe") -> Recipe:
+    text = text.removeprefix("\ufeff")
     try:
         doc = tomllib.loads(text)
+    except RecursionError:  # tomllib parses nested arrays and inline tables by recursion
+        raise RecipeError(path, "not valid TOML for a recipe (arrays or tables nested too deeply)") from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(m.group(1)) if m else None
@@ -224,6 +228,9 @@ class _Reader:
         name = self.get(doc, (), "name", "str", "data")
         if not _NAME.fullmatch(name):
             self.fail(("name",), f"{name!r} names the workbook file: use letters, digits, '_', '.' and '-'")
+        if len(name) > MAX_NAME:
+            self.fail(("name",), f"{len(name)} characters is too long for the workbook's file name: at most "
+                                 f"{MAX_NAME}")
         recipe = Recipe(
             target=target,
             inputs=inputs,
@@ -280,6 +287,9 @@ class _Reader:
         constant = self.get(spec, keys, "constant", "scalar")
         if isinstance(constant, str) and constant not in ("majority", "mean"):
             self.fail((*keys, "constant"), f"{constant!r} is not a number, \"majority\" or \"mean\"")
+        if isinstance(constant, (int, float)) and not abs(constant) <= MAX_MAGNITUDE:  # nan and inf too
+            self.fail((*keys, "constant"), f"{constant!r} is past {MAGNITUDE_TEXT} in size; its squared "
+                                           "error would overflow")
         feature = self.get(spec, keys, "feature", "str")
         equals = self.get(spec, keys, "equals", "number")
         if (constant is None) == (feature is None) or (feature is not None and equals is None):

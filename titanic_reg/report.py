@@ -281,7 +281,9 @@ def data_name(path) -> str:
     digits, '_', '.' and '-' (penguins.csv -> penguins.xlsx)."""
     import re
 
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem).strip("._-") or "data"
+    from .limits import MAX_NAME
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem)[:MAX_NAME].strip("._-") or "data"
 
 
 def planned_outputs(train, recipe_path, target) -> tuple[str, str]:
@@ -302,8 +304,8 @@ def planned_outputs(train, recipe_path, target) -> tuple[str, str]:
         if not Path(recipe_path).is_file():  # a pipe would block here; its own error comes later
             return PREDICTIONS.file, "data.xlsx"
         try:
-            return named(Path(recipe_path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return named(Path(recipe_path).read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return PREDICTIONS.file, "data.xlsx"  # the recipe's own error comes later, in one line
     if target:
         return PREDICTIONS.file, f"{data_name(train)}.xlsx"

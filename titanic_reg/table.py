@@ -5,7 +5,8 @@ categories, the target or an ID, and data.py parses them accordingly. A Table (c
 is what every source becomes: a CSV here, a folder of images (images.py), a DataFrame. Reading is
 shared by every dataset:
 
-* UTF-8 (with or without a BOM); when that fails, Windows-1252 and then Latin-1, with a
+* UTF-8 (with or without a BOM), or UTF-16 with its BOM (Excel's "Unicode text",
+  tab-separated); when UTF-8 fails, Windows-1252 and then Latin-1, with a
   warning. Files containing NUL bytes are refused as binary (a saved workbook by name).
 * ``,`` delimited; a header with ``;`` and no ``,`` is read as ``;``-delimited, and then
   decimal commas (``22,5``) are accepted in numbers; a header with tabs and neither
@@ -217,6 +218,8 @@ def _read_text(path) -> str:
         raise InputError(path, f"cannot read the file: {exc.strerror or exc}") from None
     if not data:
         raise InputError(path, "the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16, tab-separated
+        return _utf16(path, data)
     if b"\x00" in data:
         if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
             raise InputError(path, "is a spreadsheet workbook, not a CSV file; save it as CSV")
@@ -235,6 +238,18 @@ def _read_text(path) -> str:
         warn(f"{path}: not UTF-8 (line {line} is the first that is not), so read as {label}; "
              "check the names and codes")
         return text
+
+
+def _utf16(path, data: bytes) -> str:
+    """A file that starts with a UTF-16 byte-order mark, decoded by it (the codec reads the
+    mark and drops it)."""
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"starts as UTF-16 but is not valid UTF-16 (at byte {exc.start:,})") from None
+    if "\x00" in text:
+        raise InputError(path, "is not a text CSV file (it contains binary data)")
+    return text
 
 
 def _read_frame(text, sep, usecols=None):

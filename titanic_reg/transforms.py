@@ -166,6 +166,10 @@ def mode_is_unique(values: np.ndarray) -> bool:
     return len(counts) > 0 and int((counts == counts.max()).sum()) == 1 and int(counts.max()) >= 2
 
 
+# Deviations this small square to below a double's normal range (2.2e-308).
+_SMALLEST_SD = 1e-150
+
+
 @dataclass
 class Number(Transform):
     """A numeric column: fill, indicator, log10(x+1), scale."""
@@ -202,6 +206,10 @@ class Number(Transform):
         if self.scale == "max" and not (s["max"] > 0):
             raise InputError(path, f"no training row has {self.column} above 0, so {self.name} = "
                                    f"{self.column} / max({self.column}) is undefined", **where)
+        if self.scale == "standard" and 0 < s["sd"] < _SMALLEST_SD:
+            raise InputError(path, f"the training rows' {self.column} differ by too little to standardise "
+                                   f"(standard deviation {s['sd']:.3g}: their squares underflow); rescale the "
+                                   "column, or leave it unscaled (scale = \"none\")", **where)
         if self.scale == "standard" and not (s["sd"] > 0):
             raise InputError(path, f"every training row has the same {self.column} "
                                    f"({number_text(s['mean'])}), so it cannot be standardised", **where)
@@ -246,6 +254,12 @@ class Number(Transform):
         elif self.scale == "standard":
             stats["mean"] = float(v.mean()) if v.size else math.nan
             stats["sd"] = float(np.sqrt(np.mean((v - stats["mean"]) ** 2))) if v.size else math.nan
+            if v.size and not stats["sd"] >= _SMALLEST_SD and v.max() > v.min():
+                # The squares underflowed: the true spread, found without squaring anything so small
+                # (refused in _check all the same: a workbook's STDEVP underflows too).
+                d = v - stats["mean"]
+                top = float(np.abs(d).max())
+                stats["sd"] = top * float(np.sqrt(np.mean((d / top) ** 2)))
         return stats
 
     def names(self, stats: dict) -> list[str]:
