@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (sheet, print area).  A chart or picture anchored inside the area is shown
 # whole: the area grows to its bottom-right corner.
 SHOTS = (
-    ("About", "A1:B62"),
+    ("About", "A1:B70"),  # the whole sheet, to "How to check it"
     ("Data", "A1:U30"),
     ("Recipe", "A1:G34"),
     ("TwoReLU", "A1:N30"),
