@@ -248,9 +248,10 @@ def _check_kinds(train_path, recipe, target, positive, models, progress) -> None
         raise OptionError("target", f"must be a column's name (text), not {target!r}")
     if positive is not None and (isinstance(positive, bool) or not isinstance(positive, (str, numbers.Real))):
         raise OptionError("positive", f"must be a class of the target (text or a number), not {positive!r}")
-    if not isinstance(models, str) and not (isinstance(models, (list, tuple))
-                                            and all(isinstance(m, str) for m in models)):
-        raise OptionError("models", f"must be model names, comma-separated text or a list, not {models!r}")
+    if models is not None and not isinstance(models, str) and not (isinstance(models, (list, tuple))
+                                                                   and all(isinstance(m, str) for m in models)):
+        raise OptionError("models", f"must be model names, comma-separated text or a list (or None: the "
+                                    f"recipe's), not {models!r}")
     if progress is not None and not callable(progress):
         raise OptionError("progress", f"must be None or a callable progress(name, total), not {progress!r}")
 
