@@ -108,7 +108,7 @@ def test_a_warning_points_at_the_callers_line():
     ((PENGUINS,), {"target": "sex", "progress": 5}, "progress: must be None or a callable progress(name, total), not 5"),
     ((PENGUINS,), {"target": "sex", "positive": ["male"]},
      "positive: must be a class of the target (text or a number), not ['male']"),
-    ((PENGUINS,), {"target": "sex", "models": 5}, "models: must be model names, comma-separated text or a list, not 5"),
+    ((PENGUINS,), {"target": "sex", "models": 5}, "models: must be model names, comma-separated text or a list (or None: the recipe's), not 5"),
 ])
 def test_a_wrong_kind_of_argument_is_an_option_error_naming_it(args, kwargs, message):
     with pytest.raises(OptionError) as caught:
