@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import costs
 from .errors import TrainingError, option, warn
 from .metrics import SCORES, split_scores
 
@@ -128,6 +129,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     the predictions.
     """
     out, predictors = {}, {}
+    # Timed on the rows our models are timed on (pipeline.fit): training, then validation.
+    timing_rows = np.concatenate([X_train[:costs.TIMING_ROWS], X_valid[:costs.TIMING_ROWS]])
     empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
     ordered = dict(SKLEARN)  # our models' twins right after scikit-learn's default MLP
     sized = {name: twin(name) for name in twins if name not in SKLEARN}
@@ -148,8 +151,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             seconds = time.perf_counter() - start
             reason = _why_not(exc, y_train, kind)
             warn(f"baseline {name} cannot be fitted ({reason}); its scores are null")
-            out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None, "fit_rows": len(fit_X),
-                         "error": reason}
+            out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None,
+                         "predict_ms_per_1000": None, "size_bytes": None, "fit_rows": len(fit_X), "error": reason}
             if spec.coefficients:
                 out[name]["params"] = [None] * X_train.shape[1]
             predictors[name] = _unfitted(name, reason)
@@ -167,6 +170,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": seconds,
             "n_params": _n_params(est),
+            "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
+            "size_bytes": costs.pickled_bytes(est),
             "fit_rows": len(fit_X),
         }
         if spec.coefficients:
@@ -179,6 +184,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": time.perf_counter() - start,
             "n_params": int(means.size),
+            "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
+            "size_bytes": costs.tensor_bytes(means),
         }
         predictors[name] = predict
     for rule in rules:
@@ -189,6 +196,9 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": time.perf_counter() - start,
             "n_params": 0,
+            "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
+            # Nothing learnt by descent, but it keeps a constant, or a feature and its value.
+            "size_bytes": costs.numbers_bytes(1 if rule.feature is None else 2),
         }
         predictors[rule.name] = predict
     return out, predictors
