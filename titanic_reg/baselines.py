@@ -128,6 +128,9 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     an InputWarning says why, and its predictor raises TrainingError if it is asked for
     the predictions.
     """
+    # An array unpickled (the background process's) has a dtype object of its own, not numpy's
+    # shared one; the estimators keep it, and their pickles (their size) grew by its copies.
+    X_train, y_train = (np.asarray(a).view(np.asarray(a).dtype.type) for a in (X_train, y_train))
     out, predictors = {}, {}
     # Timed on the rows our models are timed on (pipeline.fit): training, then validation.
     timing_rows = np.concatenate([X_train[:costs.TIMING_ROWS], X_valid[:costs.TIMING_ROWS]])
