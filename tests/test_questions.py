@@ -147,7 +147,10 @@ def test_the_figure_has_labelled_axes_and_every_point_named(which, request):
     assert sorted(names) == sorted(p["name"] for p in plot["points"])
     xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
     assert sorted(xs.tolist()) == sorted(p["fit_seconds"] for p in plot["points"])
-    boxes = [t.get_window_extent() for t in ax.texts]  # no name over another
+    from matplotlib.text import Text
+
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]  # no name over another
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "our models (torch)" in legend and "scikit-learn" in legend

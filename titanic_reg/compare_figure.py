@@ -95,7 +95,8 @@ def compare_figure(plot: dict):
     pad = max(0.05 * (high - low), 0.01)
     ax.set_ylim(low - pad, high + 3 * pad)  # room above the top point for its label
     ax.set_xlabel(plot["xlabel"])
-    ax.set_ylabel(plot["ylabel"] + (f" (below {R2_FLOOR:g}: drawn at {R2_FLOOR:g})" if plot["r2"] else ""))
+    floored = plot["r2"] and any(p["score"] < R2_FLOOR for p in points)
+    ax.set_ylabel(plot["ylabel"] + (f" (below {R2_FLOOR:g}: drawn at {R2_FLOOR:g})" if floored else ""))
     ax.set_title(plot["title"], fontsize="medium")
     ax.grid(True, alpha=0.3)
     _label(fig, ax, [p["name"] + (f" (R² {p['score']:.3g})" if plot["r2"] and p["score"] < R2_FLOOR else "")
@@ -123,18 +124,18 @@ def _label(fig, ax, names, xs, ys, areas) -> None:
     """Each point's name beside it, moved up or down a line at a time until it overlaps no
     marker and no label placed before it (points fitted in about the same time with the same
     score are common: a rule of thumb and a constant, a model and its scikit-learn twin)."""
+    from matplotlib.text import Text
     from matplotlib.transforms import Bbox
 
     renderer = fig.canvas.get_renderer()
     fig.draw_without_rendering()  # the axes' final place, for the labels' positions in pixels
     to_axes = ax.transData + ax.transAxes.inverted()
-    placed = []
+    markers = []
     for x, y, area in zip(xs, ys, areas):
         cx, cy = ax.transData.transform((x, y))
         r = math.sqrt(area) / 2 * fig.dpi / 72  # points to pixels
-        placed.append(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r))
-    if ax.get_legend() is not None:
-        placed.append(ax.get_legend().get_window_extent(renderer))
+        markers.append(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r))
+    placed = [ax.get_legend().get_window_extent(renderer)] if ax.get_legend() is not None else []
     inside = ax.get_window_extent(renderer)
     for i in sorted(range(len(names)), key=lambda i: (-ys[i], xs[i])):
         gap = math.sqrt(areas[i]) / 2 + 3  # points: past the marker's edge
@@ -145,9 +146,11 @@ def _label(fig, ax, names, xs, ys, areas) -> None:
                                textcoords="offset points", va="center", ha="left" if side > 0 else "right",
                                fontsize="small", zorder=4,
                                arrowprops=dict(arrowstyle="-", color="grey", lw=0.5) if k else None)
-            box = text.get_window_extent(renderer).padded(2)
+            text.update_positions(renderer)  # the name alone: an annotation's own extent spans its line too
+            box = Text.get_window_extent(text, renderer).padded(4)  # a little air between names
+            others = placed + markers[:i] + markers[i + 1:]
             free = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
-                    and not any(box.overlaps(other) for other in placed))
+                    and not any(box.overlaps(other) for other in others))
             if free:
                 break
             text.remove()

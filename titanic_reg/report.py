@@ -401,7 +401,8 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
                 paths.append(stage.file(out / names[-1], lambda tmp: workbook_writer(result, tmp)))
             at = 2 if result.predictions is not None else 1
             paths.insert(at, stage.file(out / "loss.png", loss_png or (lambda tmp: save_loss_plot(result, tmp))))
-            paths.insert(at + 1, stage.file(out / "compare.png", compare_png or (lambda tmp: save_compare_plot(result, tmp))))
+            paths.insert(at + 1, stage.file(out / "compare.png",
+                                            compare_png or (lambda tmp: save_compare_plot(result, tmp))))
     except BaseException:
         for folder in new:  # deepest first; only if still empty
             with contextlib.suppress(OSError):
