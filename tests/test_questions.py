@@ -170,6 +170,22 @@ def test_the_background_process_draws_compare_png_as_this_process_would(default_
     assert (tmp_path / "loss.png").read_bytes() == (tmp_path / "loss_here.png").read_bytes()
 
 
+def test_the_background_process_runs_this_package_from_any_folder(default_fit, tmp_path, monkeypatch):
+    """Run from another folder, the process found the titanic_reg installed in the environment
+    (where there is one), not this clone's: its baselines had no sizes."""
+    from titanic_reg import baselines
+    from titanic_reg.background import Worker
+
+    X, y = default_fit.X.numpy(), default_fit.y.numpy()
+    job = dict(X_train=X[:500], y_train=y[:500], X_valid=X[500:], y_valid=y[500:], X_test=None, seed=1)
+    monkeypatch.chdir(tmp_path)
+    with Worker() as worker:
+        worker.submit(job)
+        there = worker.result()[0]
+    here = baselines.fit_and_predict(**job)[0]
+    assert {n: m["size_bytes"] for n, m in there.items()} == {n: m["size_bytes"] for n, m in here.items()}
+
+
 def test_the_tables_scores_and_notebook_view_answer_all_three(default_fit):
     from rich.console import Console
 

@@ -40,6 +40,10 @@ class Worker:
         # other on two cores made the lesson's whole command three times slower.
         mplconfig.ensure()  # here, so that this process removes matplotlib's folder (the worker ends by _exit)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        # This package, not another one the process would find first: a clone's cli.py run from
+        # another folder, beside an installed titanic-reg, got the installed baselines.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
+                                                          os.environ.get("PYTHONPATH"))))
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "titanic_reg.background"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
