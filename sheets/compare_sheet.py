@@ -135,14 +135,22 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                     s(None, None, bold=True))
     keys = [f"{split}_{x}" for x in scores for split in ("train", "valid")]
     w.headers(r, 0, ["model"] + [f"{k.split('_')[0]} {SUMMARY_TITLES[k.split('_', 1)[1]]}" for k in keys]
-              + ["parameters", "fit time"], widths)
+              + ["parameters", "model size (KB)", "fit time"], widths)
     for name, m in result.metrics.items():
         r += 1
         w.text(r, 0, m.get("title", name))
         for c, key in enumerate(keys, 1):
             w.reported(r, c, m.get(key), SUMMARY_FORMAT[key.split("_", 1)[1]])
-        w.reported(r, len(keys) + 1, m.get("n_params"), "int")
-        ws.write_string(r, len(keys) + 2, "see metrics.json", s.note)  # timings vary; the workbook's bytes must not
-    ws.write_string(r + 2, 0, f"{result.submission.file} comes from: "
+        c = len(keys) + 1
+        if m.get("n_params") is None and not m.get("error"):
+            w.reported(r, c, "none: trees", "text")
+        else:
+            w.reported(r, c, m.get("n_params"), "int")
+        w.reported(r, c + 1, None if m.get("size_bytes") is None else m["size_bytes"] / 1000, "kb")
+        ws.write_string(r, c + 2, "see metrics.json", s.note)  # timings vary; the workbook's bytes must not
+    ws.write_string(r + 1, 0, "Model size: the parameters as float64 (8 bytes each); scikit-learn's models as "
+                              "pickled; KB: 1,000 bytes. Fit and prediction times are in metrics.json "
+                              "(fit_seconds, predict_ms_per_1000), and in compare.png.", s.note)
+    ws.write_string(r + 3, 0, f"{result.submission.file} comes from: "
                               f"{result.submit_model}", s.note)
     ws.freeze_panes(1, 1)

@@ -116,8 +116,8 @@ def test_to_excel_and_save_write_what_the_command_writes(titanic, tmp_path):
     with pytest.raises(OptionError, match="ends in .xlsx"):
         titanic.to_excel(tmp_path / "mine.csv")
     written = titanic.save(tmp_path / "out")
-    assert sorted(p.name for p in written) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv",
-                                               "titanic.xlsx"]
+    assert sorted(p.name for p in written) == ["compare.png", "loss.png", "metrics.json", "recipe.toml",
+                                               "submission.csv", "titanic.xlsx"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)
 
 

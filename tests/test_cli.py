@@ -141,8 +141,9 @@ def quick_run(tmp_path_factory):
 
 def test_fit_writes_metrics_submission_and_plot(quick_run):
     result, out = quick_run
-    assert sorted(p.name for p in out.iterdir()) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
-    for name in ("metrics.json", "submission.csv", "loss.png", "recipe.toml"):
+    assert sorted(p.name for p in out.iterdir()) == ["compare.png", "loss.png", "metrics.json", "recipe.toml",
+                                                     "submission.csv"]
+    for name in ("metrics.json", "submission.csv", "loss.png", "compare.png", "recipe.toml"):
         assert f"wrote {out / name}" in result.stdout
 
     metrics = json.loads((out / "metrics.json").read_text(), parse_constant=pytest.fail)
@@ -155,7 +156,7 @@ def test_fit_writes_metrics_submission_and_plot(quick_run):
     for name, units, tensor in (("linear", 1, "lin_w"), ("two_relu", 2, "relu_W")):
         m = metrics["models"][name]
         for key in ("train_mse", "valid_mse", "train_acc", "valid_acc", "fit_seconds", "n_params",
-                    "params", "init", "history", "restarts", "restart_losses"):
+                    "predict_ms_per_1000", "size_bytes", "params", "init", "history", "restarts", "restart_losses"):
             assert key in m, (name, key)
         assert m["n_params"] == units * 10
         assert list(m["params"]) == [tensor] and list(m["init"]) == [tensor]
@@ -326,7 +327,7 @@ def test_out_that_is_a_file(tmp_path):
 def test_out_that_cannot_be_written(tmp_path, monkeypatch, worker_in_process):
     from titanic_reg import report
 
-    def refuse(result, out, workbook_writer=None, loss_png=None):
+    def refuse(result, out, workbook_writer=None, loss_png=None, compare_png=None):
         raise PermissionError(13, "Permission denied", str(out))
 
     monkeypatch.setattr(report, "write_outputs", refuse)
@@ -386,7 +387,8 @@ def test_failing_workbook_writer_leaves_previous_outputs_alone(tmp_path, small_r
     assert (out / "metrics.json").read_text() == "old" and (out / "loss.png").read_text() == "old png"
 
     paths = write_outputs(small_result, out, lambda result, path: Path(path).write_bytes(b"xlsx"))
-    assert [p.name for p in paths] == ["metrics.json", "submission.csv", "loss.png", "recipe.toml", "titanic.xlsx"]
+    assert [p.name for p in paths] == ["metrics.json", "submission.csv", "loss.png", "compare.png", "recipe.toml",
+                                       "titanic.xlsx"]
     assert (out / "titanic.xlsx").read_bytes() == b"xlsx"
     assert sorted(os.listdir(out)) == sorted(p.name for p in paths)
 
@@ -409,7 +411,7 @@ def test_no_test_set_means_no_submission(tmp_path):
 
     result = pipeline.fit(TRAIN, test_path=None, epochs=3, restarts=1, baselines=None)
     paths = write_outputs(result, tmp_path / "a" / "b")
-    assert [p.name for p in paths] == ["metrics.json", "loss.png", "recipe.toml"]
+    assert [p.name for p in paths] == ["metrics.json", "loss.png", "compare.png", "recipe.toml"]
     assert metrics_json(result)["rows"]["test"] == 0
 
 

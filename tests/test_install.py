@@ -70,8 +70,8 @@ def test_the_wheels_command_fits_the_shipped_data_from_another_folder(installed)
     out = run(away, env_dir / "bin" / "titanic-reg", "fit", found.stdout.strip(),
               "--epochs", "50", "--restarts", "8", *NO_BASELINES, "--out", "out")
     assert out.returncode == 0, out.stderr
-    assert sorted(os.listdir(away / "out")) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv",
-                                                 "titanic.xlsx"]
+    assert sorted(os.listdir(away / "out")) == ["compare.png", "loss.png", "metrics.json", "recipe.toml",
+                                                 "submission.csv", "titanic.xlsx"]
     metrics = json.loads((away / "out" / "metrics.json").read_text())
     assert metrics["settings"]["test"].endswith("test.csv")  # Kaggle's test.csv found beside train.csv
     assert metrics["models"]["linear"]["valid_acc"] > 0.75

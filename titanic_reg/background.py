@@ -1,22 +1,24 @@
-"""The scikit-learn baselines, and loss.png, in a second process on the other core.
+"""The scikit-learn baselines, loss.png and compare.png, in a second process on the other core.
 
 `titanic-reg fit` starts the process first thing, before importing torch, so that
 scikit-learn's import (about a second) overlaps torch's and the data's loading; fit()
 then sends it the training matrix and trains our models meanwhile; last, the process
-draws loss.png (matplotlib's import included) while the command writes the workbook.
+draws loss.png and compare.png (matplotlib's import included) while the command writes
+the workbook.
 On the lesson's data that takes about a quarter off the whole command; at 300,000 rows
 the baselines' seconds disappear behind the two-ReLU model's training.
 
 The results are the same numbers, in the same order, as baselines.fit_and_predict() and
-report.draw_loss() in this process (which the Python API uses, and which take over
+report.draw_loss() and compare_figure.draw_compare() in this process (which the Python API uses, and which take over
 should the process fail to start or to answer). Warnings raised in the process come
 back and are raised again here.
 
     worker = Worker()                  # importing scikit-learn in the background
     worker.submit(job)                 # the arguments of baselines.fit_and_predict()
     scores, test_predictions = worker.result()
-    worker.draw(report.loss_plot(result))
+    worker.draw(report.loss_plot(result), compare_figure.compare_plot(result))
     worker.drawn(path)                 # writes loss.png
+    worker.drawn_compare(path)         # writes compare.png
 """
 from __future__ import annotations
 
@@ -38,12 +40,19 @@ class Worker:
         # other on two cores made the lesson's whole command three times slower.
         mplconfig.ensure()  # here, so that this process removes matplotlib's folder (the worker ends by _exit)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        # This package, not another one the process would find first: a clone's cli.py run from
+        # another folder, beside an installed titanic-reg, got the installed baselines.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
+                                                          os.environ.get("PYTHONPATH"))))
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "titanic_reg.background"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         except OSError:
             self.proc = None
-        self.job = self.plot = None
+        self.job = None
+        self.plots = {}  # what each picture shows, by name (for drawing here should the process fail)
+        self.waiting = []  # the pictures asked for and not yet answered, in the order asked
+        self.pictures = {}  # the process's PNGs (or None where it gave none), by name
 
     def _send(self, message) -> None:
         if self.proc is None:
@@ -81,20 +90,31 @@ class Worker:
             warn(message, category)
         return scores, test
 
-    def draw(self, plot: dict) -> None:
-        """Start drawing loss.png (report.loss_plot's data); drawn() writes it."""
-        self.plot = plot
-        self._send(("plot", plot))
+    def draw(self, plot: dict, compare: dict | None = None) -> None:
+        """Start drawing loss.png (report.loss_plot's data) and compare.png (compare_figure.
+        compare_plot's); drawn() and drawn_compare() write them."""
+        for name, body in (("loss", plot), ("compare", compare)):
+            if body is not None:
+                self.plots[name] = body
+                self.waiting.append(name)
+                self._send(("plot", (name, body)))
 
     def drawn(self, path) -> None:
-        answer = self._answer()
-        self.close()
-        if isinstance(answer, bytes):
-            Path(path).write_bytes(answer)
-        else:
-            from .report import draw_loss
+        self._picture("loss", path)
 
-            draw_loss(self.plot, path)
+    def drawn_compare(self, path) -> None:
+        self._picture("compare", path)
+
+    def _picture(self, name: str, path) -> None:
+        while name in self.waiting:  # answers come in the order asked
+            self.pictures[self.waiting.pop(0)] = self._answer()
+        if not self.waiting:
+            self.close()
+        png = self.pictures.pop(name, None)
+        if isinstance(png, bytes):
+            Path(path).write_bytes(png)
+        else:
+            DRAW[name](self.plots[name], path)
 
     def close(self) -> None:
         if self.proc is not None:
@@ -153,12 +173,26 @@ def _serve() -> None:
             mplconfig.ensure()
             import matplotlib.figure  # noqa: F401  (for the plot that comes next)
         elif kind == "plot":
-            from .report import draw_loss
-
+            name, plot = body
             png = io.BytesIO()
-            draw_loss(body, png)
+            DRAW[name](plot, png)
             pickle.dump(png.getvalue(), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
+
+
+def _draw_loss(plot, path) -> None:
+    from .report import draw_loss
+
+    draw_loss(plot, path)
+
+
+def _draw_compare(plot, path) -> None:
+    from .compare_figure import draw_compare
+
+    draw_compare(plot, path)
+
+
+DRAW = {"loss": _draw_loss, "compare": _draw_compare}
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import costs
 from .errors import TrainingError, option, warn
 from .metrics import SCORES, split_scores
 from .pixels import class_means, nearer
@@ -128,7 +129,12 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     an InputWarning says why, and its predictor raises TrainingError if it is asked for
     the predictions.
     """
+    # An array unpickled (the background process's) has a dtype object of its own, not numpy's
+    # shared one; the estimators keep it, and their pickles (their size) grew by its copies.
+    X_train, y_train = (np.asarray(a).view(np.asarray(a).dtype.type) for a in (X_train, y_train))
     out, predictors = {}, {}
+    # Timed on the rows our models are timed on (pipeline.fit): training, then validation.
+    timing_rows = np.concatenate([X_train[:costs.TIMING_ROWS], X_valid[:costs.TIMING_ROWS]])
     empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
     ordered = dict(SKLEARN)  # our models' twins right after scikit-learn's default MLP
     sized = {name: twin(name) for name in twins if name not in SKLEARN}
@@ -149,8 +155,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             seconds = time.perf_counter() - start
             reason = _why_not(exc, y_train, kind)
             warn(f"baseline {name} cannot be fitted ({reason}); its scores are null")
-            out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None, "fit_rows": len(fit_X),
-                         "error": reason}
+            out[name] = {"title": title, **empty, "fit_seconds": seconds, "n_params": None,
+                         "predict_ms_per_1000": None, "size_bytes": None, "fit_rows": len(fit_X), "error": reason}
             if spec.coefficients:
                 out[name]["params"] = [None] * X_train.shape[1]
             predictors[name] = _unfitted(name, reason)
@@ -168,6 +174,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": seconds,
             "n_params": _n_params(est),
+            "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
+            "size_bytes": costs.pickled_bytes(est),
             "fit_rows": len(fit_X),
         }
         if spec.coefficients:
@@ -180,6 +188,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": time.perf_counter() - start,
             "n_params": int(means.size),
+            "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
+            "size_bytes": costs.tensor_bytes(means),
         }
         predictors[name] = predict
     for rule in rules:
@@ -190,6 +200,9 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
             "fit_seconds": time.perf_counter() - start,
             "n_params": 0,
+            "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
+            # Nothing learnt by descent, but it keeps a constant, or a feature and its value.
+            "size_bytes": costs.numbers_bytes(1 if rule.feature is None else 2),
         }
         predictors[rule.name] = predict
     return out, predictors

@@ -176,7 +176,7 @@ def _data_options(f, target_required=False):
               help="Rows to predict; auto = the file beside DATA named with 'test' for 'train' "
                    "(Kaggle's test.csv beside train.csv), if there is one.")
 @click.option("--out", "out", default="out", show_default=True, metavar="DIR",
-              help="Folder for metrics.json, the predictions, loss.png, recipe.toml and the workbook.")
+              help="Folder for metrics.json, the predictions, loss.png, compare.png, recipe.toml and the workbook.")
 @click.option("--models", "models", default=None, metavar="LIST",
               help=f"Models to fit, comma-separated: {choices()}.  [default: the recipe's models (an inferred "
                    f"recipe names them for a wide table), else {','.join(DEFAULT_MODELS)}]")
@@ -255,9 +255,13 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
                 check_workbook=None if no_workbook else functools.partial(_sheet_cells, sheet_rows),
             )
         process.stop_if_interrupted()
-        worker.draw(report.loss_plot(result))  # drawn on the other core while the workbook is written
+        from titanic_reg.compare_figure import compare_plot
+
+        # drawn on the other core while the workbook is written
+        worker.draw(report.loss_plot(result), compare_plot(result))
         try:
-            paths = report.write_outputs(result, out, workbook_writer, loss_png=worker.drawn)
+            paths = report.write_outputs(result, out, workbook_writer, loss_png=worker.drawn,
+                                         compare_png=worker.drawn_compare)
         except OSError as exc:  # a full disk, a read-only folder: the user's to fix
             process.stop_if_interrupted()
             _fail(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from . import baselines as _baselines_module
-from . import leakage, losses
+from . import costs, leakage, losses
 from . import models as registry
 from .data import Rows, load, target_missing
 from .descent import curvature, descent_lr
@@ -424,7 +424,10 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         trained = train(model, X[:n], y[:n], cfg, dev, progress=progress and progress(model.name, planned_steps(n, cfg)))
         pred = model.predict(X, trained.params[None])[0]
         scores = {"title": model.title, **split_scores(pred[:n], y[:n], pred[n:], y[n:], kind, fitted.decode),
-                  "fit_seconds": trained.fit_seconds, "n_params": trained.params.numel()}
+                  "fit_seconds": trained.fit_seconds, "n_params": trained.params.numel(),
+                  "predict_ms_per_1000": costs.predict_ms_per_1000(
+                      lambda rows, m=model, p=trained.params[None]: m.predict(rows, p), X),
+                  "size_bytes": costs.tensor_bytes(trained.params)}
         rate = (descent_lr(model, X[:n], y[:n], trained.init, descent_steps, losses.get(loss), lam) if descent_steps
                 else None)
         runs[model.name] = ModelRun(model, cfg, trained, scores, rate)

@@ -1,4 +1,4 @@
-"""What a fit leaves behind: metrics.json, submission.csv, loss.png, the workbook, the table."""
+"""What a fit leaves behind: metrics.json, submission.csv, loss.png, compare.png, the workbook, the table."""
 from __future__ import annotations
 
 import contextlib
@@ -49,6 +49,8 @@ def metrics_json(result) -> dict:
             **{k: m.get(k) for k in scored},
             "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
             "n_params": m.get("n_params", trained.params.numel()),
+            "predict_ms_per_1000": m.get("predict_ms_per_1000"),
+            "size_bytes": m.get("size_bytes"),
             **run.settings(),  # optimizer, epochs, lr, restarts
             "steps": len(trained.history) - 1,  # fewer than epochs where cg converged sooner
             "restarts": len(trained.restart_losses) or 1,
@@ -276,6 +278,12 @@ def save_loss_plot(result, path) -> None:
     draw_loss(loss_plot(result), path)
 
 
+def save_compare_plot(result, path) -> None:
+    from .compare_figure import save_compare_plot
+
+    save_compare_plot(result, path)
+
+
 def data_name(path) -> str:
     """An inferred recipe's name, and so its workbook's: the data file's stem in letters,
     digits, '_', '.' and '-' (penguins.csv -> penguins.xlsx)."""
@@ -314,8 +322,8 @@ def planned_outputs(train, recipe_path, target) -> tuple[str, str]:
 
 def outputs(predictions: str, workbook: str | None) -> tuple[str, ...]:
     """The names of a run's outputs: metrics.json, the predictions file (the submission's:
-    submissions.py), loss.png, recipe.toml, the workbook."""
-    return ("metrics.json", predictions, "loss.png", "recipe.toml", *((workbook,) if workbook else ()))
+    submissions.py), loss.png, compare.png, recipe.toml, the workbook."""
+    return ("metrics.json", predictions, "loss.png", "compare.png", "recipe.toml", *((workbook,) if workbook else ()))
 
 
 def out_problem(out_dir, names) -> str | None:
@@ -395,11 +403,12 @@ def _folder_lock(folder: Path):
 
 
 def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
-                  loss_png: Callable | None = None) -> list[Path]:
+                  loss_png: Callable | None = None, compare_png: Callable | None = None) -> list[Path]:
     """Write every output into out_dir; all files replace their old versions together or not at all.
 
-    `loss_png(path)`, if given, writes loss.png (the command's background process draws it
-    while the workbook is written); else it is drawn here. A folder this call creates is
+    `loss_png(path)` and `compare_png(path)`, if given, write loss.png and compare.png (the
+    command's background process draws them while the workbook is written); else they are
+    drawn here. A folder this call creates is
     removed again if the writing fails (or is interrupted).
     """
     out = Path(out_dir)
@@ -414,8 +423,10 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
             paths.append(stage.text(out / "recipe.toml", recipe_text(result)))
             if workbook_writer is not None:
                 paths.append(stage.file(out / names[-1], lambda tmp: workbook_writer(result, tmp)))
-            paths.insert(2 if result.predictions is not None else 1,
-                         stage.file(out / "loss.png", loss_png or (lambda tmp: save_loss_plot(result, tmp))))
+            at = 2 if result.predictions is not None else 1
+            paths.insert(at, stage.file(out / "loss.png", loss_png or (lambda tmp: save_loss_plot(result, tmp))))
+            paths.insert(at + 1, stage.file(out / "compare.png",
+                                            compare_png or (lambda tmp: save_compare_plot(result, tmp))))
     except BaseException:
         for folder in new:  # deepest first; only if still empty
             with contextlib.suppress(OSError):
@@ -437,65 +448,122 @@ def _num(value, kind: str = "binary") -> str:
 
 
 def table(result, api: bool = False):
-    """The run at a glance: our models first, then the baselines."""
+    """The run at a glance, our models first, then the baselines: how accurate (the scores),
+    then how fast and how big (a second table: one that held both would not fit 80 columns)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    # The notes under both, as wide as the console: a table's caption wraps at the table's width.
+    return Group(_scores_table(result), _costs_table(result), Text("\n".join(caption(result, api))))
+
+
+def _rich_table(**kw):
     from rich import box
     from rich.table import Table
 
+    # Short names and no inner rules: the tables fit the 80 columns of a log file.
+    return Table(box=box.SIMPLE_HEAD, caption_justify="left", title_justify="left", pad_edge=False,
+                 collapse_padding=True, **kw)
+
+
+def _scores_table(result):
     from .metrics import SCORES, TITLES
 
     valid = len(result.data) > result.n_train
     title = result.recipe.title or result.recipe.target.column
-    # Short names and no inner rules: the table fits the 80 columns of a log file.
-    t = Table(title=f"{title}, {result.n_train:,} training rows"
-                    + (f", {len(result.data) - result.n_train:,} validation rows" if valid else ""),
-              box=box.SIMPLE_HEAD, caption_justify="left", title_justify="left", pad_edge=False,
-              collapse_padding=True)
+    t = _rich_table(title=f"{title}, {result.n_train:,} training rows"
+                          + (f", {len(result.data) - result.n_train:,} validation rows" if valid else ""))
     t.add_column("model", no_wrap=True)
     shown = [f"{split}_{s}" for s in SCORES[result.kind] for split in ("train", "valid")]
     for key in shown:
         split, score = key.split("_", 1)
         t.add_column(f"{split} {TITLES[score] if score != 'acc' else 'acc'}", justify="right", min_width=6,
                      max_width=6 if result.kind == "number" else None)
-    for head in ("params", "fit ms"):
+    metrics = result.metrics
+    ours = list(result.runs)
+    for name in ours + list(result.baselines):
+        m = metrics[name]
+        t.add_row(_label(result, name), *[_num(m.get(key), result.kind) for key in shown],
+                  end_section=name == ours[-1] if ours else False)
+    return t
+
+
+def _costs_table(result):
+    t = _rich_table(title="How fast and how big")
+    t.add_column("model", no_wrap=True)
+    for head in ("params", "size KB", "fit ms", "predict ms\nper 1k rows"):
         t.add_column(head, justify="right", min_width=6)
     metrics = result.metrics
     ours = list(result.runs)
-    others = list(result.baselines)
-    for name in ours + others:
+    for name in ours + list(result.baselines):
         m = metrics[name]
-        label = name + (" *" if name == result.submit_model else "")
         t.add_row(
-            f"[bold]{label}[/bold]" if name in result.runs else label,
-            *[_num(m.get(key), result.kind) for key in shown],
-            "–" if m.get("n_params") is None else str(m["n_params"]),
-            f"{1000 * m['fit_seconds']:.0f}" if m.get("fit_seconds") is not None else "–",
+            _label(result, name),
+            params_text(m),
+            "–" if m.get("size_bytes") is None else _kb(m["size_bytes"]),
+            f"{1000 * m['fit_seconds']:,.0f}" if m.get("fit_seconds") is not None else "–",
+            "–" if m.get("predict_ms_per_1000") is None else _ms(m["predict_ms_per_1000"]),
             end_section=name == ours[-1] if ours else False,
         )
-    caption = []
+    return t
+
+
+def _label(result, name: str) -> str:
+    label = name + (" *" if name == result.submit_model else "")
+    return f"[bold]{label}[/bold]" if name in result.runs else label
+
+
+def params_text(m: dict) -> str:
+    """A row's parameter count; a fitted model without one is trees (scikit-learn's boosting)."""
+    if m.get("n_params") is not None:
+        return f"{m['n_params']:,}"
+    return "–" if m.get("error") else "trees"
+
+
+def _kb(size_bytes: int) -> str:
+    kb = size_bytes / 1000
+    return f"{kb:.2f}" if kb < 10 else (f"{kb:.1f}" if kb < 100 else f"{kb:,.0f}")
+
+
+def _ms(ms: float) -> str:
+    """About three significant figures, at most four decimals."""
+    if ms <= 0:
+        return "0"
+    return f"{ms:,.{min(4, max(0, 2 - math.floor(math.log10(ms))))}f}"
+
+
+def caption(result, api: bool = False) -> list[str]:
+    """The notes under the comparison, a line each."""
+    from .costs import REPEATS, TIMING_ROWS
+
+    metrics = result.metrics
+    lines = []
     for run in result.closed_form_runs() if result.optimum else ():
         gd, best = run.trained.train_mse, result.optimum.mse
         units = " (target scaled by its sd)" if result.kind == "number" else ""
-        caption.append(f"{run.name}, {run.optimizer_title} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
-                       f"(gap {gd - best:.1e})")
+        lines.append(f"{run.name}, {run.optimizer_title} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
+                     f"(gap {gd - best:.1e})")
     for name, m in metrics.items():
         if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:
-            caption.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
-                           f"{result.n_train:,} training rows, and scored on all of them")
+            lines.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
+                         f"{result.n_train:,} training rows, and scored on all of them")
     if result.kind == "binary":
         target = result.recipe.target
-        caption.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
-                       "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
+        lines.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
+                     "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
     else:
-        caption.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
+        lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
+    timed = min(len(result.data), TIMING_ROWS)
+    lines.append(f"size: parameters as float64, scikit-learn's models pickled (KB: 1,000 bytes); predict: "
+                 f"the median of {REPEATS} predictions of {timed:,} rows (times vary from run to run)")
     written = result.submission.file
     if api:  # from Python nothing is written until save(): say what the star means there
-        caption.append(f"* the model predict() uses (save() writes its {written}"
-                       + (f" for the {len(result.predictions):,} test rows)" if result.predictions is not None
-                          else ")"))
+        lines.append(f"* the model predict() uses (save() writes its {written}"
+                     + (f" for the {len(result.predictions):,} test rows)" if result.predictions is not None
+                        else ")"))
     elif result.predictions is not None:
-        caption.append(f"* predicts {written} ({len(result.predictions):,} test rows)")
-    t.caption = "\n".join(caption) or None
-    return t
+        lines.append(f"* predicts {written} ({len(result.predictions):,} test rows)")
+    return lines
 
 
 def _named(model, flat, n_features: int) -> dict:

@@ -189,7 +189,8 @@ class FitResult:
     @property
     def scores(self) -> pd.DataFrame:
         """The comparison table: one row per model (ours first, then the baselines), its
-        training and validation scores, parameters and fitting time."""
+        training and validation scores, parameters, size, fitting time and prediction time
+        (ms per 1,000 rows)."""
         from .metrics import SCORES
 
         keys = [f"{split}_{s}" for s in SCORES[self.kind] for split in ("train", "valid")]
@@ -198,9 +199,11 @@ class FitResult:
         metrics = self.metrics
         frame = pd.DataFrame([{"model": n, **{k: m.get(k) for k in keys},
                                "params": m.get("n_params"),
-                               "fit_ms": None if m.get("fit_seconds") is None
-                               else 1000 * m["fit_seconds"]} for n, m in metrics.items()]).set_index("model")
-        return frame.astype({"params": "Int64"})
+                               "size_kb": None if m.get("size_bytes") is None else m["size_bytes"] / 1000,
+                               "fit_ms": None if m.get("fit_seconds") is None else 1000 * m["fit_seconds"],
+                               "predict_ms_per_1000": m.get("predict_ms_per_1000")}
+                              for n, m in metrics.items()]).set_index("model")
+        return frame.astype({"params": "Int64", "size_kb": "float64", "predict_ms_per_1000": "float64"})
 
     def __repr__(self) -> str:
         from rich.console import Console
@@ -219,26 +222,32 @@ class FitResult:
     def _repr_html_(self) -> str:
         from html import escape
 
-        from .report import loss_figure, loss_plot, table
+        from .compare_figure import compare_figure, compare_plot
+        from .report import caption as notes
+        from .report import loss_figure, loss_plot
 
-        caption = table(self, api=True).caption or ""
+        caption = "\n".join(notes(self, api=True))
         scores = self.scores.rename(index={self.submit_model: f"{self.submit_model} *"})
         formats = {c: (lambda v: f"{v:.4f}") for c in scores.columns}
-        formats.update(params=lambda v: f"{v:,}", fit_ms=lambda v: f"{v:,.0f}")
+        formats.update(params=lambda v: f"{v:,}", fit_ms=lambda v: f"{v:,.0f}",
+                       size_kb=lambda v: f"{v:,.2f}", predict_ms_per_1000=lambda v: f"{v:,.4g}")
         # Formatted here, not by to_html: its formatters and na_rep skip the Int64 column's <NA>.
         shown = pd.DataFrame({c: scores[c].map(functools.partial(_cell, formats[c])) for c in scores.columns},
                              index=scores.index)
         numbers = shown.to_html(border=0)
-        figure = loss_figure(loss_plot(self))
-        png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=80)
-        picture = base64.b64encode(png.getvalue()).decode("ascii")
+        pictures = []
+        for figure in (loss_figure(loss_plot(self)), compare_figure(compare_plot(self))):
+            png = io.BytesIO()
+            figure.savefig(png, format="png", dpi=80)
+            pictures.append(base64.b64encode(png.getvalue()).decode("ascii"))
+        picture, compared = pictures
         title = self.recipe.title or self.recipe.target.column
         rows = f"{self.n_train:,} training rows" + (f", {len(self.data) - self.n_train:,} validation rows"
                                                     if len(self.data) > self.n_train else "")
         return (f"<div><b>{escape(title)}</b>, {rows}{numbers}"
                 f"<p style='font-size:smaller'>{'<br>'.join(map(escape, caption.splitlines()))}</p>"
                 f"<img alt='training loss' src='data:image/png;base64,{picture}'>"
+                f"<img alt='accuracy against fit time and size' src='data:image/png;base64,{compared}'>"
                 f"<p><code>{escape(self._hint())}</code></p></div>")
 
     # ------------------------------------------------------------------ using it
