@@ -558,6 +558,15 @@ def _parse_ref(ref: str) -> tuple[int, int]:
     return r, c
 
 
+def _row_number(text: str, member: str) -> int:
+    """A <row>'s r attribute as a 0-based row: a whole number from 1 to MAX_ROW, as Excel reads
+    it; anything else ("-5", "0", "1e3") is refused rather than read as some other cell."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ROW:
+        raise VerifyError(f"refused: a <row> of {member} has r={text[:20]!r}, not a row number from 1 to "
+                          f"{MAX_ROW:,}")
+    return int(text) - 1
+
+
 def _col_letters(c: int) -> str:
     s = ""
     c += 1
@@ -652,7 +661,7 @@ def _read_sheet(zf, member, shared, *, wanted=None, budget, deadline=None):
         if ns is None:
             ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
         r_attr = elem.get("r")
-        row_idx = int(r_attr) - 1 if r_attr else row_idx + 1
+        row_idx = _row_number(r_attr, member) if r_attr else row_idx + 1
         col_idx = -1
         for c in elem:
             if c.tag != ns + "c":

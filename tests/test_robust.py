@@ -310,6 +310,15 @@ def _long_row(tmp_path, monkeypatch):
                         b'<row r="1">' + row + b"</row></sheetData></worksheet>")
 
 
+def _negative_row(tmp_path, monkeypatch):
+    """A sheet whose rows have no cell references, its row numbered -5: read as row -5, its
+    formula was reported as cell A-5 (issue 21)."""
+    good = _small_workbook(tmp_path / "good.xlsx")
+    return _with_member(good, tmp_path / "negative.xlsx", "xl/worksheets/sheet1.xml",
+                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                        b'<row r="-5"><c><v>2</v></c><c><f>A1*3</f><v>6</v></c></row></sheetData></worksheet>')
+
+
 def _formula(formula, name="calls.xlsx"):
     """A workbook whose Data!B2 holds `formula` (cached 0)."""
     def make(tmp_path, monkeypatch):
@@ -406,6 +415,8 @@ UNTRUSTED = {
     "a row of too many elements": (_long_row, ["refused: a <row> of xl/worksheets/sheet1.xml holds more than 100 "
                                                "elements"]),
     "a CSV renamed .xlsx": (_renamed_csv, ["not an .xlsx workbook (not a zip archive)"]),
+    "a row numbered -5": (_negative_row, ["refused: a <row> of xl/worksheets/sheet1.xml has r='-5', not a row "
+                                          "number from 1 to 1,048,576"]),
     "a zip bomb": (_zip_bomb, ["zip bomb", "sheet2.xml", "limit 200:1"]),
     "over the size limit": (_over_size, ["is larger than the 1,000 bytes limit"]),
     "billion laughs in a sheet": (_billion_laughs, ["xl/worksheets/sheet1.xml declares a DTD", "billion laughs"]),
