@@ -82,7 +82,21 @@ def write_about(w: Writer, result, sheets: list) -> None:
     r += 1
     w.text(r, 0, f"target: {recipe.target.column}", top)
     value(r, f"{recipe.target.describe(result.fitted.target)}: {recipe.target.reason}")
+    if recipe.models_reason:
+        r += 1
+        w.text(r, 0, "models", top)
+        value(r, f"{', '.join(recipe.models)} unless --models says otherwise: {recipe.models_reason}")
+    blocks = set()
     for spec in recipe.inputs:
+        if spec.block is not None:  # a block of columns (an image's pixels) is said once
+            if spec.block in blocks:
+                continue
+            blocks.add(spec.block)
+            columns = [t.column for t in recipe.inputs if t.block == spec.block]
+            r += 1
+            w.text(r, 0, f"{spec.block} ({len(columns):,} columns, {columns[0]} to {columns[-1]})", top)
+            value(r, f"{spec.kind}: {spec.reason}")
+            continue
         r += 1
         w.text(r, 0, spec.column, top)
         value(r, f"{spec.kind}: {spec.reason}")

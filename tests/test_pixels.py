@@ -174,3 +174,19 @@ def test_minibatches_are_the_chapters_loop():
     assert model_config(get("linear"), batch_size=16).optimizer == "sgd"  # no conjugate gradient in batches
     assert model_config(get("linear"), loss="mnist").optimizer == "adam"  # nor on a loss that is no quadratic
     assert model_config(get("linear")).optimizer == "cg"
+
+
+def test_the_about_sheet_says_the_block_and_the_models_once(tmp_path):
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        result = titanic_reg.fit(datasets.mnist37().train_path, target="digit", epochs=5, restarts=1,
+                                 baselines=None, descent_steps=2)
+    path = result.to_excel(tmp_path / "m.xlsx", max_rows=20)
+    about = openpyxl.load_workbook(path)["About"]
+    labels = [row[0].value for row in about.iter_rows() if row[0].value]
+    recipe = labels[labels.index("Recipe"):labels.index("Features")]
+    assert "pixels (784 columns, p0 to p783)" in recipe and "p0" not in recipe and len(recipe) < 10
+    said = [c.value for c in next(r for r in about.iter_rows() if r[0].value == "models")]
+    assert said[1].startswith("logistic, linear unless --models says otherwise: 784 inputs for 800 training rows")
