@@ -186,7 +186,7 @@ def test_the_about_sheet_says_the_block_and_the_models_once(tmp_path):
     path = result.to_excel(tmp_path / "m.xlsx", max_rows=20)
     about = openpyxl.load_workbook(path)["About"]
     labels = [row[0].value for row in about.iter_rows() if row[0].value]
-    recipe = labels[labels.index("Recipe"):labels.index("Features")]
+    recipe = labels[labels.index("target: digit"):labels.index("Features")]
     assert "pixels (784 columns, p0 to p783)" in recipe and "p0" not in recipe and len(recipe) < 10
     said = [c.value for c in next(r for r in about.iter_rows() if r[0].value == "models")]
     assert said[1].startswith("logistic, linear unless --models says otherwise: 784 inputs for 800 training rows")
