@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from titanic_reg.report import FLOOR
+from titanic_reg.ticks import FLOOR
 
 from .layout import FIRST_ROW, Writer, ref, span
 

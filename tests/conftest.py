@@ -50,8 +50,7 @@ def worker_in_process(monkeypatch):
 
     class InProcess(background.Worker):
         def __init__(self):
-            self.proc = None
-            self.job = self.plot = None
+            super().__init__(start=False)
 
     monkeypatch.setattr(background, "Worker", InProcess)
 

@@ -105,7 +105,7 @@ def test_a_warning_points_at_the_callers_line():
     ((PENGUINS,), {"target": 5}, "target: must be a column's name (text), not 5"),
     ((PENGUINS,), {"recipe": {"target": {"column": "sex"}}},
      "recipe: must be the path of a recipe file or a Recipe (titanic_reg.recipe.load), not a dict"),
-    ((PENGUINS,), {"target": "sex", "progress": 5}, "progress: must be None or a callable progress(name, total), not 5"),
+    ((PENGUINS,), {"target": "sex", "progress": 5}, "progress: must be True, False, None or a function progress(name, total), not 5"),
     ((PENGUINS,), {"target": "sex", "positive": ["male"]},
      "positive: must be a class of the target (text or a number), not ['male']"),
     ((PENGUINS,), {"target": "sex", "models": 5}, "models: must be model names, comma-separated text or a list (or None: the recipe's), not 5"),

@@ -678,12 +678,14 @@ CATALOGUE: list[Case] = [
          expect=refuse(1, "{tmp}/recipe.toml, line 9, key name: 300 characters is too long for the workbook's "
                           "file name: at most 200"),
          note="refused as the recipe is read, before any training"),
-    Case("recipe-levels-too-many", "a recipe keeping 16,799 levels of one column (`top = 20000`), with the workbook",
-         lambda: "c,x,y\n" + "".join(f"L{i},{i % 7},{i * 7 % 11}\n" for i in range(21000)),
+    Case("recipe-levels-too-many", "a recipe keeping 1,000 levels of each of 17 columns (17,002 features), with the "
+         "workbook", lambda: ",".join([*(f"c{k}" for k in range(17)), "x", "y"]) + "\n" + "".join(
+             ",".join([*(f"L{i}" for _ in range(17)), str(i % 7), str(i * 7 % 11)]) + "\n" for i in range(1400)),
          ("--recipe", "{tmp}/recipe.toml"), workbook=True,
-         setup=_recipe_file('[target]\ncolumn = "y"\n\n[inputs.c]\nkind = "category"\ntop = 20000\n\n'
-                            '[inputs.x]\nkind = "number"\n'),
-         expect=refuse(1, "{train}, column c: the recipe makes 16,801 features, 16,799 of them from this column, "
+         setup=_recipe_file('[target]\ncolumn = "y"\n\n' + "".join(
+             f'[inputs.c{k}]\nkind = "category"\ntop = 1000\n\n' for k in range(17))
+             + '[inputs.x]\nkind = "number"\n'),
+         expect=refuse(1, "{train}, column c0: the recipe makes 17,002 features, 1,000 of them from this column, "
                           "more than a workbook's sheet has columns for"),
          note="found before any training"),
     Case("recipe-constant-huge", "a recipe whose constant baseline is `1e308`", None, ("--recipe", "{tmp}/recipe.toml"),

@@ -759,7 +759,7 @@ def test_fit_outputs_that_are_links_to_dev_null_stay_links(tmp_path):
     result = run("fit", TRAIN, "--no-workbook", "--baselines", "none", *QUICK, "--out", out)
     assert result.exit_code == 0, result.stderr
     assert (out / "loss.png").is_symlink() and os.readlink(out / "loss.png") == "/dev/null"
-    assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
+    assert sorted(os.listdir(out)) == ["compare.png", "loss.png", "metrics.json", "recipe.toml", "submission.csv"]
 
 
 def test_recipe_output_onto_its_own_data_is_refused(tmp_path):

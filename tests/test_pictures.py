@@ -8,7 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from titanic_reg import report
+from titanic_reg import report, ticks
 
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -130,13 +130,13 @@ def test_number_target_ticks_differ_from_the_lessons(small_fits, default_fit):
 
 
 def test_log_ticks():
-    assert report.log_ticks(0.129, 0.383) == [0.12, 0.15, 0.2, 0.25, 0.3, 0.4]
-    wide = report.log_ticks(1e-5, 3.0)
-    assert wide[0] <= 1e-5 and wide[-1] >= 3 and len(wide) <= report.MOST_TICKS
-    flat = report.log_ticks(0.145, 0.145)
+    assert ticks.log_ticks(0.129, 0.383) == [0.12, 0.15, 0.2, 0.25, 0.3, 0.4]
+    wide = ticks.log_ticks(1e-5, 3.0)
+    assert wide[0] <= 1e-5 and wide[-1] >= 3 and len(wide) <= ticks.MOST_TICKS
+    flat = ticks.log_ticks(0.145, 0.145)
     assert flat[0] < 0.145 < flat[-1] and len(flat) >= 3
-    assert [report.tick_label(v) for v in (0.12, 0.5, 1.0, 1000.0, 1e-7)] == ["0.12", "0.5", "1", "1,000", "1e-07"]
-    assert report.step_ticks(12) == [1, 2, 5, 10]
+    assert [ticks.tick_label(v) for v in (0.12, 0.5, 1.0, 1000.0, 1e-7)] == ["0.12", "0.5", "1", "1,000", "1e-07"]
+    assert ticks.step_ticks(12) == [1, 2, 5, 10]
 
 
 def test_draw_loss_writes_a_png(default_fit):

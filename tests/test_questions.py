@@ -220,7 +220,7 @@ def test_the_compare_sheet_holds_the_sizes_and_no_times(default_fit, tmp_path):
         assert row[size_col] == titles[title]["size_bytes"] / 1000
         assert row[param_col] == (titles[title]["n_params"] if titles[title]["n_params"] is not None
                                   else "none: trees")
-        assert row[size_col + 1] == "in metrics.json"
+        assert row[size_col + 1] == "see metrics.json"
     numbers = {c for row in cells for c in row if isinstance(c, float)}
     times = {m[k] for m in titles.values() for k in ("fit_seconds", "predict_ms_per_1000")}
     assert not numbers & times and not numbers & {1000 * t for t in times}

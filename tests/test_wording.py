@@ -104,8 +104,9 @@ def test_the_html_table_shows_no_minus_zero_and_no_na(body_mass):
     assert cells[4] == "0.0000" and cells[6] == "–", cells
     assert "-0.0000" not in html and "NA" not in html and "nan" not in html
     text = repr(body_mass)
-    (line,) = [line for line in text.splitlines() if line.lstrip().startswith("mean")]
-    assert " 0.000 " in line and "-0.000" not in line and line.split()[7] == "–", line
+    scores, costs = [line for line in text.splitlines() if line.lstrip().startswith("mean")]  # the two tables
+    assert " 0.000 " in scores and "-0.000" not in scores, scores
+    assert costs.split()[1] in ("–", "trees") and "NA" not in costs, costs  # no count of parameters, no <NA>
 
 
 def test_unsigned_zero():

@@ -35,7 +35,8 @@ from .errors import warn
 
 
 class Worker:
-    def __init__(self):
+    def __init__(self, start: bool = True):
+        """start=False: no process; every answer is computed here (the fallback, and the tests' way)."""
         # One thread: the other core is torch's. Two OpenMP pools spin-waiting against each
         # other on two cores made the lesson's whole command three times slower.
         mplconfig.ensure()  # here, so that this process removes matplotlib's folder (the worker ends by _exit)
@@ -44,11 +45,13 @@ class Worker:
         # another folder, beside an installed titanic-reg, got the installed baselines.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
                                                           os.environ.get("PYTHONPATH"))))
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "titanic_reg.background"], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        except OSError:
-            self.proc = None
+        self.proc = None
+        if start:
+            try:
+                self.proc = subprocess.Popen([sys.executable, "-m", "titanic_reg.background"], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+            except OSError:
+                self.proc = None
         self.job = None
         self.plots = {}  # what each picture shows, by name (for drawing here should the process fail)
         self.waiting = []  # the pictures asked for and not yet answered, in the order asked

@@ -71,7 +71,7 @@ def compare_figure(plot: dict):
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
-    from .report import log_ticks, tick_label
+    from .ticks import log_ticks, tick_label
 
     fig = Figure(figsize=(9, 6), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)

@@ -364,7 +364,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
 
     for model in chosen_models:  # a model the workbook or memory cannot hold is refused before any training
         problem = check_models and check_models(model, len(fitted.names))
-        if problem and check_models(registry.get("linear"), len(fitted.names)):
+        if problem and check_models(registry.narrowest(), len(fitted.names)):
             raise _too_many_features(train_path, fitted)  # no model would do: the recipe's features are the cause
         if problem:
             raise OptionError("models", problem)
@@ -478,6 +478,8 @@ def _too_many_features(path, fitted) -> InputError:
 def dependent_features(X: torch.Tensor, names) -> list[str]:
     """The features that take part in a linear dependence among the columns of X (none when
     X has full column rank): those with weight in a direction X maps to 0."""
+    if X.shape[0] < X.shape[1]:  # fewer rows than features: every direction cannot be pinned down, and
+        return list(names)  # the features x features eigendecomposition would cost minutes at thousands
     null = null_space(X.T @ X, X.shape[0])
     if not null.shape[1]:
         return []
