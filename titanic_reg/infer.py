@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, option
+from .models import WIDE_MODELS
 from .recipe import MISSING_VALUES, Recipe, Rule
 from .report import data_name
 from .table import Column, Table, numbers
@@ -109,7 +110,7 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
         why = "; ".join(f"{c}: {r}" for c, r in recipe.left_out.items()) or "the file has no other column"
         raise InputError(table.path, f"no usable input column is left to predict {name} from ({why})")
     if target_spec.kind == "binary" and len(recipe.inputs) * WIDE >= len(train):
-        recipe.models = list(WIDE_MODELS)
+        recipe.models = list(WIDE_MODELS)  # the registry's (models.py)
         recipe.models_reason = (
             f"{len(recipe.inputs):,} inputs for {len(train):,} training rows (a quarter of the rows or more): a "
             "least-squares line with a weight per input can pass through 0/1 targets it has memorised, and its "
@@ -123,7 +124,6 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
 
 
 WIDE = 4  # inputs x WIDE >= training rows: a wide table
-WIDE_MODELS = ("logistic", "linear")  # a wide binary table's default models (the recipe's `models`)
 MIN_PIXELS = 64  # an 8 x 8 image, scikit-learn's digits: fewer columns are a table, not an image
 PIXEL_SHARE = 0.9  # of the inputs: an image with a few more columns (an ID, a source) is still an image
 PIXEL_RANGES = (1, 15, 16, 255, 1023, 4095, 65535)  # whole-number pixel ranges: 1, 4, 4 (0-16), 8, 10, 12, 16 bits

@@ -257,6 +257,9 @@ FAMILIES = (
     Family("mlp:H[-H2[-H3]][:sigmoid]", "mlp:8-4", _mlp, r"mlp:(\d+(?:-\d+)*)(:sigmoid)?"),
 )
 DEFAULT_MODELS = ("linear", "two_relu")
+# A wide binary table's (infer.py: a quarter as many inputs as training rows, or more): the
+# chapter's linear model through a sigmoid, with the lesson's least-squares line to compare.
+WIDE_MODELS = ("logistic", "linear")
 
 
 def get(name: str) -> Model:
