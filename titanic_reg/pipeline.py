@@ -379,10 +379,10 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                                                 len(data), 0 if test is None else len(test))
     if problem:
         raise OptionError("sheet_rows", problem)
-    numbers = (len(data) + (0 if test is None else len(test))) * len(fitted.names)
-    if numbers > MAX_MATRIX_NUMBERS:
+    held = (len(data) + (0 if test is None else len(test))) * len(fitted.names)
+    if held > MAX_MATRIX_NUMBERS:
         raise InputError(train_path, f"{len(data) + (0 if test is None else len(test)):,} rows x "
-                                     f"{len(fitted.names):,} features are {numbers:,} numbers, past the "
+                                     f"{len(fitted.names):,} features are {held:,} numbers, past the "
                                      f"{MAX_MATRIX_NUMBERS:,} (2 GB) a feature matrix may hold: keep fewer "
                                      "columns or levels in the recipe, or fewer rows")
     X = fitted.matrix(data)
