@@ -739,7 +739,7 @@ def test_a_stderr_that_cannot_be_written_to_does_not_stop_the_run(tmp_path, stde
         proc = subprocess.run([sys.executable, "-m", "titanic_reg", *map(str, args)], cwd=ROOT,
                               stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), text=True)
     assert proc.returncode == 0
-    assert sorted(os.listdir(out)) == ["loss.png", "metrics.json", "recipe.toml", "submission.csv"]
+    assert sorted(os.listdir(out)) == ["compare.png", "loss.png", "metrics.json", "recipe.toml", "submission.csv"]
     assert f"wrote {out / 'metrics.json'}" in proc.stdout
 
 
