@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import baselines as _baselines_module
+from . import baselines as baseline_fits  # `baselines` is fit()'s argument
 from . import costs, leakage, losses
 from . import models as registry
 from .data import Rows, load, target_missing
@@ -317,7 +317,6 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
     while torch trains (the command's way); without one they are fitted here, after.
     """
-    baselines_wanted, baselines = baselines, _baselines_module
     _check_kinds(train_path, recipe, target, positive, models, progress)
     _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
     train_frame = train_path if isinstance(train_path, pd.DataFrame) else None
@@ -329,7 +328,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         test_path = None if train_frame is not None else default_test_path(train_path)
     else:
         test_path = Path(test_path) if test_path else None
-    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device, baselines_wanted)
+    _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device, baselines)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
                                    or not 1 <= batch_size <= MAX_BATCH):
         raise OptionError("batch_size", f"must be a whole number from 1 to {MAX_BATCH:,}, not {batch_size!r}")
@@ -353,8 +352,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         test_table = read_table(test_path) if test_frame is None else frame_table(test_frame, "test DataFrame")
         test = new_rows(test_table, recipe, fitted, expected=lacking)
     kind = recipe.target.kind
-    sklearn = baselines_wanted not in (None, "none")
-    names = baselines.names(kind, recipe.baselines, sklearn, bool(recipe.pixel_columns))
+    sklearn = baselines not in (None, "none")
+    names = baseline_fits.names(kind, recipe.baselines, sklearn, bool(recipe.pixel_columns))
     ours = [m.name for m in chosen_models]
     if sklearn:
         names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
@@ -432,7 +431,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                 else None)
         runs[model.name] = ModelRun(model, cfg, trained, scores, rate)
 
-    scored, test_predictions = worker.result() if worker is not None else baselines.fit_and_predict(**job)
+    scored, test_predictions = worker.result() if worker is not None else baseline_fits.fit_and_predict(**job)
     fitted_baselines = {name: Baseline(name, scores) for name, scores in scored.items()}
     optimum = closed_form(X[:n], y[:n])
 
@@ -451,7 +450,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
 def unique_names(recipe: Recipe, models) -> None:
     """A recipe's rule baseline named like a model or a scikit-learn baseline would take that
     one's place among the scores (and could be submitted as it): names are unique across both."""
-    taken = {name.casefold(): f"scikit-learn's baseline {name}" for name in _baselines_module.SKLEARN}
+    taken = {name.casefold(): f"scikit-learn's baseline {name}" for name in baseline_fits.SKLEARN}
     for model in models:
         taken[model.name.casefold()] = f"the model {model.name} ({option('models')})"
         if model.sklearn:
