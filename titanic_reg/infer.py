@@ -109,7 +109,13 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
     if not recipe.inputs:
         why = "; ".join(f"{c}: {r}" for c, r in recipe.left_out.items()) or "the file has no other column"
         raise InputError(table.path, f"no usable input column is left to predict {name} from ({why})")
-    if target_spec.kind == "binary" and len(recipe.inputs) * WIDE >= len(train):
+    if target_spec.kind == "binary" and pixels:
+        recipe.models = list(WIDE_MODELS)  # the registry's (models.py)
+        recipe.models_reason = (
+            f"the inputs are an image ({len(pixels):,} pixels): fastbook chapter 4's model for images, the linear "
+            "model with a sigmoid (logistic), leads, with the lesson's linear model beside it to compare; the lesson's "
+            "two ReLUs, started for a handful of columns, stay at the majority class on 12,396 MNIST images")
+    elif target_spec.kind == "binary" and len(recipe.inputs) * WIDE >= len(train):
         recipe.models = list(WIDE_MODELS)  # the registry's (models.py)
         recipe.models_reason = (
             f"{len(recipe.inputs):,} inputs for {len(train):,} training rows (a quarter of the rows or more): a "
