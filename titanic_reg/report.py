@@ -48,6 +48,7 @@ def metrics_json(result) -> dict:
         models[name] = {
             "title": m.get("title", name),
             **{k: m.get(k) for k in scored},
+            **({"per_class": m["per_class"]} if "per_class" in m else {}),
             "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
             "n_params": m.get("n_params", trained.params.numel()),
             "predict_ms_per_1000": m.get("predict_ms_per_1000"),
@@ -77,6 +78,7 @@ def metrics_json(result) -> dict:
         "target": {"column": target.column, "kind": target.kind,
                    **({"positive": target.label(result.fitted.target, True),
                        "negative": target.label(result.fitted.target, False)} if target.kind == "binary" else
+                      {"classes": result.classes} if target.kind == "classes" else
                       {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"]})},
         "rows": {
             "train": result.n_train,
@@ -152,7 +154,8 @@ def loss_plot(result) -> dict:
     return {
         "curves": curves,
         "optimum": float(result.optimum.mse) if result.optimum and result.optimum.mse is not None else None,
-        "ylabel": "training MSE" + (" (target scaled by its sd)" if result.kind == "number" else ""),
+        "ylabel": ("training cross-entropy" if result.kind == "classes" else "training MSE")
+                  + (" (target scaled by its sd)" if result.kind == "number" else ""),
         "title": (f"Training loss by step, full batch on {result.n_train:,} rows\n"
                   "both axes logarithmic, from step 1; legend: the loss at the start (step 0) \u2192 at the end"),
     }
@@ -355,6 +358,11 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     try:
         out.mkdir(parents=True, exist_ok=True)
         names = outputs(result.submission.file, result.recipe.workbook_name)
+        if workbook_writer is not None and result.kind == "classes":
+            from .errors import warn
+
+            warn(CLASSES_WORKBOOK.format(k=len(result.classes), column=result.recipe.target.column))
+            workbook_writer = None
         with _folder_lock(out), staged() as stage:
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
             if result.predictions is not None:
@@ -374,11 +382,16 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     return paths
 
 
+# Until the workbook has sheets for K classes: written by no one, said by this line.
+CLASSES_WORKBOOK = ("the workbook for K classes is not written yet ({column} has {k} classes); every other output "
+                    "is written")
+
+
 def _num(value, kind: str = "binary") -> str:
     if value is None:
         return "–"
-    if kind == "binary" or abs(value) < 1:
-        return unsigned_zero(f"{value:.4f}" if kind == "binary" else f"{value:.3f}")
+    if kind != "number" or abs(value) < 1:
+        return unsigned_zero(f"{value:.4f}" if kind != "number" else f"{value:.3f}")
     if abs(value) < 1e4:
         return f"{value:.4g}"
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):  # a target's squared units
@@ -490,6 +503,10 @@ def caption(result, api: bool = False) -> list[str]:
         target = result.recipe.target
         lines.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
                      "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
+    elif result.kind == "classes":
+        lines.append(f"target: {result.recipe.target.describe(result.fitted.target)}\n"
+                     "accuracy: the class of the largest probability; cross-entropy: -ln(p of the true class), "
+                     "averaged")
     else:
         lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
     timed = min(len(result.data), TIMING_ROWS)
