@@ -215,7 +215,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             "n_params": 0,
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
             # Nothing learnt by descent, but it keeps a constant, or a feature and its value.
-            "size_bytes": costs.numbers_bytes(1 if rule.feature is None else 2),
+            "size_bytes": costs.numbers_bytes(len(classes) if classes is not None else 1 if rule.feature is None else 2),
             **_counts(predict, X_train, y_train, X_valid, y_valid, classes),
         }
         predictors[rule.name] = predict

@@ -17,7 +17,7 @@ from .losses import CROSS_ENTROPY, MSE
 from .outputs import IDENTITY, SOFTMAX
 
 SCORES = {"binary": ("mse", "acc"), "number": ("mse", "rmse", "r2"), "classes": ("ce", "acc")}
-TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²", "ce": "cross-entropy"}
+TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²", "ce": "CE"}  # CE: cross-entropy
 # A probability is scored as at least this (scikit-learn's log_loss clips alike): a model or a
 # baseline certain of a wrong class costs -ln(1e-15) = 34.5 on that row, not an infinite mean.
 SMALLEST_P = 1e-15

@@ -406,7 +406,8 @@ def table(result, api: bool = False):
     from rich.text import Text
 
     # The notes under both, as wide as the console: a table's caption wraps at the table's width.
-    return Group(_scores_table(result), _costs_table(result), Text("\n".join(caption(result, api))))
+    per_class = [_classes_table(result)] if result.kind == "classes" else []
+    return Group(_scores_table(result), *per_class, _costs_table(result), Text("\n".join(caption(result, api))))
 
 
 def _rich_table(**kw):
@@ -437,6 +438,31 @@ def _scores_table(result):
         m = metrics[name]
         t.add_row(_label(result, name), *[_num(m.get(key), result.kind) for key in shown],
                   end_section=name == ours[-1] if ours else False)
+    return t
+
+
+SHOWN_CLASSES = 10  # columns of the per-class table: the digits' 10 fit in 80 columns; metrics.json has them all
+
+
+def _classes_table(result):
+    """A K-class target's counts per class: of the rows of each class, how many each model got right."""
+    split = "valid" if len(result.data) > result.n_train else "train"
+    names = result.classes
+    more = len(names) - SHOWN_CLASSES
+    t = _rich_table(title=f"Per class: right / {'validation' if split == 'valid' else 'training'} rows"
+                          + (f" (the first {SHOWN_CLASSES}; all {len(names)} in metrics.json)" if more > 0 else ""))
+    t.add_column("model", no_wrap=True)
+    metrics = result.metrics
+    ours = list(result.runs)
+    rows = metrics[ours[0]]["per_class"][split]  # the same rows for every model
+    for name in names[:SHOWN_CLASSES]:  # the class, and its rows under it: each cell is one count
+        t.add_column(f"{name}\n/{rows[name]['rows']}", justify="right", overflow="fold")
+    for model in ours + list(result.baselines):
+        counts = metrics[model].get("per_class", {}).get(split)
+        if counts is None:  # a baseline that could not be fitted
+            continue
+        t.add_row(_label(result, model), *[f"{counts[n]['correct']}" for n in names[:SHOWN_CLASSES]],
+                  end_section=model == ours[-1])
     return t
 
 
@@ -505,7 +531,7 @@ def caption(result, api: bool = False) -> list[str]:
                      "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
     elif result.kind == "classes":
         lines.append(f"target: {result.recipe.target.describe(result.fitted.target)}\n"
-                     "accuracy: the class of the largest probability; cross-entropy: -ln(p of the true class), "
+                     "accuracy: the class of the largest probability; CE, cross-entropy: -ln(p of the true class), "
                      "averaged")
     else:
         lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
