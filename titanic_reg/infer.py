@@ -227,10 +227,7 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
                       reason=f"{len(classes)} classes; {number_text(chosen) if numeric else chosen} (1) against "
                              f"{'the other' if others == 1 else f'the {others} others'} (0), as --positive asks")
     if numeric and len(classes) > 2 and not class_numbers(classes):
-        whole = all(float(v).is_integer() for v in classes)
-        why = (f" (more than {MAX_CLASS_NUMBERS}: a count or a measure, not classes; kind = \"classes\" in the "
-               "recipe makes them classes)" if whole else "")
-        return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values{why}: predicted as a "
+        return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
                                                  "number (MSE; scored by RMSE and R²)")
     if len(classes) > 2 and not numeric and not _classes_like(classes, len(train)):
         # Dates or free text hold no class worth suggesting as --positive.
