@@ -588,7 +588,7 @@ CATALOGUE: list[Case] = [
     Case("target-classes", "penguins.csv with `--target species` (three classes)", penguins(), ("--target", "species"),
          expect=warn("the workbook for K classes is not written yet (species has 3 classes)"),
          note="3 classes: linear and mlp:16 end in 3 outputs and a softmax, trained on cross-entropy; predictions "
-              "give the class and a probability per class", check=_species),
+              "give the class and a probability per class", check=_species, workbook=True),
     Case("target-dates", "`--target date`, a column of monthly dates (1967-07-01, ...), one per row",
          literal("date,unemploy\n" + "".join(f"{1967 + (6 + i) // 12}-{(6 + i) % 12 + 1:02d}-01,{2944 + 41 * i}\n"
                                               for i in range(48))),
