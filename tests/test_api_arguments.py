@@ -58,8 +58,8 @@ def test_a_problem_with_the_data_suggests_a_python_argument():
     from titanic_reg.errors import InputError
 
     with pytest.raises(InputError) as caught:
-        titanic_reg.fit(PENGUINS, target="species")
-    assert "choose one against the rest with positive=..., e.g. positive='Adelie'" in str(caught.value)
+        titanic_reg.fit(PENGUINS, target="species", positive="Emperor")
+    assert "positive='Emperor' is not a value of the target" in str(caught.value)
     with pytest.raises(InputError, match=r"which column is to be predicted\? Name it with target=\.\.\. \(or give "
                                          r"a recipe\)"):
         titanic_reg.fit(PENGUINS)
@@ -70,9 +70,10 @@ def test_the_same_problem_on_the_command_line_names_the_option():
 
     from titanic_reg import cli
 
-    result = CliRunner().invoke(cli.main, ["fit", PENGUINS, "--target", "species", "--no-workbook"])
+    result = CliRunner().invoke(cli.main, ["fit", PENGUINS, "--target", "species", "--positive", "Emperor",
+                                           "--no-workbook"])
     assert result.exit_code == 1
-    assert "choose one against the rest with --positive CLASS, e.g. --positive Adelie" in result.stderr
+    assert "--positive Emperor is not a value of the target" in result.stderr
 
 
 def test_asking_for_a_missing_gpu_names_the_argument():

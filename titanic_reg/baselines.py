@@ -5,7 +5,11 @@ By the target's kind:
 * binary: LinearRegression (the closed form of our linear model), LogisticRegression, a
   16-ReLU MLPRegressor and HistGradientBoostingClassifier (its probability);
 * number: LinearRegression, the MLP and HistGradientBoostingRegressor, all on the
-  scaled target the models learn (their predictions scored in its own units).
+  scaled target the models learn (their predictions scored in its own units);
+* classes: multinomial LogisticRegression, an MLPClassifier and HistGradientBoostingClassifier,
+  each's K probabilities (a column per class, in the target's order), the majority class
+  (the training rows' class shares as probabilities) and, for an image, pixel similarity
+  (the nearest of the K mean images).
 
 Rules need no fitting: a constant (a number in the target's units, "majority" or "mean"),
 or 1 where one feature has one value (the Titanic recipe's women_survive).
@@ -22,8 +26,8 @@ import numpy as np
 
 from . import costs
 from .errors import TrainingError, option, warn
-from .metrics import SCORES, split_scores
-from .pixels import class_means, nearer
+from .metrics import SCORES, class_counts, split_scores
+from .pixels import class_means, nearer, nearest
 
 # MLPRegressor trains by mini-batches of 200 rows, a Python step each: 20 s at 640,000
 # rows. Beyond this many it is fitted on a seeded sample of them (scored on every row).
@@ -45,14 +49,18 @@ def _logistic_regression(seed):
     return LogisticRegression(fit_intercept=False, max_iter=5000), "proba"
 
 
-def _mlp(seed, sizes=(16,)):
+def _mlp(seed, sizes=(16,), kind="binary"):
+    if kind == "classes":
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(hidden_layer_sizes=tuple(sizes), max_iter=3000, random_state=seed), "proba"
     from sklearn.neural_network import MLPRegressor
 
     return MLPRegressor(hidden_layer_sizes=tuple(sizes), max_iter=3000, random_state=seed), "predict"
 
 
 def _boosting(seed, kind):
-    if kind == "binary":
+    if kind in ("binary", "classes"):
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         return HistGradientBoostingClassifier(random_state=seed), "proba"
@@ -73,10 +81,11 @@ class Spec:
 SKLEARN = {
     "sklearn_linear": Spec("LinearRegression (closed form)", lambda s, k: _linear_regression(s), None,
                            ("binary", "number"), coefficients=True),
-    "sklearn_logistic": Spec("LogisticRegression", lambda s, k: _logistic_regression(s), None, ("binary",)),
-    "sklearn_mlp": Spec("MLPRegressor, 16 hidden ReLUs", lambda s, k: _mlp(s), MLP_MAX_ROWS, ("binary", "number")),
+    "sklearn_logistic": Spec("LogisticRegression", lambda s, k: _logistic_regression(s), None, ("binary", "classes")),
+    "sklearn_mlp": Spec("MLPRegressor, 16 hidden ReLUs", lambda s, k: _mlp(s, kind=k), MLP_MAX_ROWS,
+                        ("binary", "number", "classes")),
     "sklearn_gbm": Spec("HistGradientBoosting (gradient-boosted trees)", _boosting, BOOSTING_MAX_ROWS,
-                        ("binary", "number")),
+                        ("binary", "number", "classes")),
 }
 
 
@@ -103,7 +112,7 @@ def fit_and_predict(X_train, y_train, X_valid, y_valid, X_test, seed: int, **kw)
 def names(kind: str, rules, sklearn: bool = True, pixels: bool = False) -> list[str]:
     """Every baseline a run of this target kind has, in order (without scikit-learn's: the rules only)."""
     return ([n for n, spec in SKLEARN.items() if sklearn and kind in spec.kinds]
-            + (list(PIXEL_SIMILARITY) if pixels and kind == "binary" else []) + [r.name for r in rules])
+            + (list(PIXEL_SIMILARITY) if pixels and kind != "number" else []) + [r.name for r in rules])
 
 
 def twin(name: str):
@@ -116,12 +125,12 @@ def twin(name: str):
     if m is None:
         raise ValueError(f"no scikit-learn baseline is called {name!r}")
     hidden = tuple(int(k) for k in m[1].split("-"))
-    return Spec(f"MLPRegressor, {' x '.join(map(str, hidden))} hidden ReLUs", lambda s, k: _mlp(s, hidden),
-                MLP_MAX_ROWS, ("binary", "number"))
+    return Spec(f"MLPRegressor, {' x '.join(map(str, hidden))} hidden ReLUs", lambda s, k: _mlp(s, hidden, k),
+                MLP_MAX_ROWS, ("binary", "number", "classes"))
 
 
 def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
-        decode=None, twins=(), sklearn: bool = True, pixels=()) -> tuple[dict, dict]:
+        decode=None, twins=(), sklearn: bool = True, pixels=(), classes=None) -> tuple[dict, dict]:
     """Scores of every baseline, and for each a function X -> prediction (in y's units).
 
     A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
@@ -143,7 +152,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     for name, spec in ordered.items():
         if kind not in spec.kinds or not sklearn:
             continue
-        title = spec.title
+        title = spec.title.replace("MLPRegressor", "MLPClassifier") if kind == "classes" else spec.title
         est, how = spec.make(seed, kind)
         fit_X, fit_y = _at_most(spec.max_rows, X_train, y_train, seed)
         start = time.perf_counter()
@@ -164,6 +173,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         seconds = time.perf_counter() - start
 
         def predict(X, est=est, how=how):
+            if classes is not None:
+                return _probabilities(est, X, len(classes))
             if len(X) == 0:
                 return np.zeros(0)
             return est.predict_proba(X)[:, 1] if how == "proba" else est.predict(X)
@@ -177,12 +188,13 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
             "size_bytes": costs.pickled_bytes(est),
             "fit_rows": len(fit_X),
+            **_counts(predict, X_train, y_train, X_valid, y_valid, classes),
         }
         if spec.coefficients:
             out[name]["params"] = est.coef_.tolist()
-    for name, (title, distance) in (PIXEL_SIMILARITY.items() if pixels and kind == "binary" else ()):
+    for name, (title, distance) in (PIXEL_SIMILARITY.items() if pixels and kind != "number" else ()):
         start = time.perf_counter()
-        predict, means = _pixel_similarity(X_train, y_train, list(pixels), distance)
+        predict, means = _pixel_similarity(X_train, y_train, list(pixels), distance, classes)
         out[name] = {
             "title": title,
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
@@ -190,11 +202,12 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             "n_params": int(means.size),
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
             "size_bytes": costs.tensor_bytes(means),
+            **_counts(predict, X_train, y_train, X_valid, y_valid, classes),
         }
         predictors[name] = predict
     for rule in rules:
         start = time.perf_counter()
-        predict = _rule(rule, y_train, kind, list(features), decode)
+        predict = _rule(rule, y_train, kind, list(features), decode, classes)
         out[rule.name] = {
             "title": rule.title,
             **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
@@ -202,7 +215,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
             "n_params": 0,
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
             # Nothing learnt by descent, but it keeps a constant, or a feature and its value.
-            "size_bytes": costs.numbers_bytes(1 if rule.feature is None else 2),
+            "size_bytes": costs.numbers_bytes(len(classes) if classes is not None else 1 if rule.feature is None else 2),
+            **_counts(predict, X_train, y_train, X_valid, y_valid, classes),
         }
         predictors[rule.name] = predict
     return out, predictors
@@ -217,14 +231,38 @@ PIXEL_SIMILARITY = {
 }
 
 
-def _pixel_similarity(X_train, y_train, pixels, distance):
-    """A function X -> 1 where the image is nearer the mean image of class 1 than of class 0."""
-    means = np.nan_to_num(class_means(np.asarray(X_train)[:, pixels], y_train))  # a class without rows: all 0
-    return (lambda X: nearer(np.asarray(X)[:, pixels], means, distance)), means
+def _pixel_similarity(X_train, y_train, pixels, distance, classes=None):
+    """A function X -> 1 where the image is nearer the mean image of class 1 than of class 0;
+    for K classes, X -> probability 1 for the class whose mean image is nearest, 0 for the rest."""
+    k = len(classes) if classes is not None else 2
+    means = np.nan_to_num(class_means(np.asarray(X_train)[:, pixels], y_train, range(k)))  # a class without rows: all 0
+    if classes is None:
+        return (lambda X: nearer(np.asarray(X)[:, pixels], means, distance)), means
+    return (lambda X: np.eye(k)[nearest(np.asarray(X)[:, pixels], means, distance)]), means
 
 
-def _rule(rule, y_train, kind, features, decode):
-    """A rule as a function X -> prediction in y's units (0/1, or scaled)."""
+def _probabilities(est, X, k: int) -> np.ndarray:
+    """A classifier's probabilities (rows, k), a column per class index 0 to k-1: a class no
+    training row had (it is only in the validation rows) gets 0."""
+    out = np.zeros((len(X), k))
+    if len(X):
+        out[:, est.classes_.astype(int)] = est.predict_proba(X)
+    return out
+
+
+def _counts(predict, X_train, y_train, X_valid, y_valid, classes) -> dict:
+    """A K-class target's per_class counts (metrics.py) of each split; nothing for other targets."""
+    if classes is None:
+        return {}
+    return {"per_class": class_counts(np.concatenate([predict(X_train), predict(X_valid)]),
+                                      np.concatenate([y_train, y_valid]), len(y_train), classes)}
+
+
+def _rule(rule, y_train, kind, features, decode, classes=None):
+    """A rule as a function X -> prediction in y's units (0/1, or scaled; for K classes, K probabilities)."""
+    if classes is not None:  # "majority", the only rule of a classes target: the training rows' class shares
+        shares = np.bincount(np.asarray(y_train, dtype=np.int64), minlength=len(classes)) / max(len(y_train), 1)
+        return lambda X: np.tile(shares, (len(X), 1))
     if rule.feature is not None:  # fit_recipe made sure it names a feature
         j, value = features.index(rule.feature), float(rule.equals)
         return lambda X: (np.asarray(X)[:, j] == value).astype(np.float64)

@@ -21,7 +21,7 @@ def compare_plot(result) -> dict:
     seconds and size in bytes, as result.metrics has them."""
     valid = len(result.data) > result.n_train
     split = "valid" if valid else "train"
-    score = "acc" if result.kind == "binary" else "r2"
+    score = "r2" if result.kind == "number" else "acc"
     points, left_out = [], []
     for name, m in result.metrics.items():
         value, seconds, size = m.get(f"{split}_{score}"), m.get("fit_seconds"), m.get("size_bytes")

@@ -218,21 +218,22 @@ class _Reader:
         return col.values()
 
     def target(self, col: Column, target) -> np.ndarray:
+        allowed = target.allowed  # a K-class target's values are its classes
         if target.numeric:
             nums, empty = self.parse(col)
             ok = np.isfinite(nums) | empty
             if target.kind == "number":
                 with np.errstate(invalid="ignore"):
                     ok &= ~(np.abs(nums) > MAX_MAGNITUDE)
-            if target.values is not None:
-                ok &= np.isin(nums, np.asarray(target.values, dtype=np.float64)) | empty
-            shown = ", ".join(number_text(v) for v in target.values) if target.values is not None else ""
+            if allowed is not None:
+                ok &= np.isin(nums, np.asarray(allowed, dtype=np.float64)) | empty
+            shown = ", ".join(number_text(v) for v in allowed) if allowed is not None else ""
 
             def problem(i):
                 text = col.texts.iloc[col.codes[i]]
                 if not np.isfinite(nums[col.codes[i]]):
                     return f"{text!r} is not a number"
-                if target.values is None:
+                if allowed is None:
                     return _too_large(text, "; rescale the target (in other units, say)")
                 return f"{text!r} is not one of {shown}"
 
@@ -244,10 +245,10 @@ class _Reader:
         empty = self._missing(col.texts)
         canon = col.texts.to_numpy(dtype=object).copy()
         canon[empty] = None
-        if target.values is not None:
-            ok = np.array([c is None or c in target.values for c in canon], dtype=bool)
+        if allowed is not None:
+            ok = np.array([c is None or c in allowed for c in canon], dtype=bool)
             self._report(col.name, ~ok[col.codes], lambda i: f"{canon[col.codes[i]]!r} is not one of "
-                                                             f"{', '.join(map(str, target.values))}")
+                                                             f"{', '.join(map(str, allowed))}")
         return canon[col.codes]
 
 

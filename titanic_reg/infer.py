@@ -20,8 +20,9 @@ that nothing about the validation rows leaks into the features:
   rest.
 
 The target: numbers with two values, or text with two values, are binary (the positive
-class: 1, yes, true, ... or else the rarer class; `positive` chooses); more numbers are a
-number to predict; more text classes need `positive` (that class against the rest).
+class: 1, yes, true, ... or else the rarer class; `positive` chooses); text with more values,
+and whole numbers with 3 to 10 (the digits 0-9), are classes, one output each (at most
+MAX_CLASSES; `positive` still makes one class against the rest); other numbers are a number.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, option
-from .models import WIDE_MODELS
+from .limits import MAX_CLASSES
+from .models import CLASS_MODELS, WIDE_MODELS
 from .recipe import MISSING_VALUES, Recipe, Rule
 from .report import data_name
 from .table import Column, Table, numbers
@@ -43,6 +45,7 @@ from .transforms import Category, Number, Pixel, number_text
 
 TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
 MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
+MAX_CLASS_NUMBERS = 10  # a target of whole numbers with at most this many values is classes (the digits 0-9)
 MOSTLY_MISSING = 0.99
 SKEWED = 2.0
 _ID_NAME = re.compile(r"^(id|index|idx|unnamed: ?\d+|row ?names|row ?id|row|rowid|record ?id|key|#)$|[ _.-]id$", re.I)
@@ -122,7 +125,13 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
             "least-squares line with a weight per input can pass through 0/1 targets it has memorised, and its "
             "scores leave 0..1 on new rows; a sigmoid keeps each prediction between 0 and 1, so fastbook's "
             "linear model with a sigmoid (logistic) leads, with the lesson's linear model beside it to compare")
-    if target_spec.kind == "binary":
+    if target_spec.kind == "classes":
+        recipe.models = list(CLASS_MODELS)  # the registry's (models.py)
+        recipe.models_reason = (
+            f"{len(target_spec.classes)} classes: the linear model becomes {len(target_spec.classes)} linear units "
+            "and a softmax (multinomial logistic regression), and an MLP ends in as many outputs; two_relu adds "
+            "its units up into one output, so it cannot score each class")
+    if target_spec.kind != "number":
         recipe.baselines = [Rule("majority", "Majority class", constant="majority")]
     else:
         recipe.baselines = [Rule("mean", "Mean of the training rows", constant="mean")]
@@ -223,21 +232,27 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
         return Target(col.name, "binary", chosen,
                       reason=f"{len(classes)} classes; {number_text(chosen) if numeric else chosen} (1) against "
                              f"{'the other' if others == 1 else f'the {others} others'} (0), as --positive asks")
-    if numeric and len(classes) > 2:
+    if numeric and len(classes) > 2 and not class_numbers(classes):
         return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
                                                  "number (MSE; scored by RMSE and R²)")
-    if len(classes) > 2 and not _classes_like(classes, len(train)):
+    if len(classes) > 2 and not numeric and not _classes_like(classes, len(train)):
         # Dates or free text hold no class worth suggesting as --positive.
         what = ("dates" if all(_DATE.match(c) for c in classes[:2000])
                 else f"free text (more than max(42, rows/100) = {free_text_limit(len(train)):,} of them)")
         raise InputError(table.path, f"the target has {len(classes):,} distinct values ({listed}): {what}, not "
                                      "classes; titanic-reg predicts a number, or one class against the rest: "
                                      f"choose another {option('target', metavar='COLUMN')}", column=col.name)
+    if len(classes) > MAX_CLASSES:
+        raise InputError(table.path, f"the target has {len(classes):,} classes ({listed}), past the {MAX_CLASSES} "
+                                     "a fit takes (one output each): choose one against the rest with "
+                                     f"{option('positive', metavar='CLASS')}, or another {option('target', metavar='COLUMN')}",
+                         column=col.name)
     if len(classes) > 2:
-        counts = pd.Series(train_values).value_counts()
-        raise InputError(table.path, f"the target has {len(classes)} classes ({listed}); titanic-reg predicts "
-                                     f"two: choose one against the rest with {option('positive', metavar='CLASS')}, e.g. "
-                                     f"{option('positive', counts.index[0])}", column=col.name)
+        what = (f"whole numbers with {len(classes)} distinct values ({MAX_CLASS_NUMBERS} or fewer, as the digits "
+                "0-9)" if numeric else f"text with {len(classes)} distinct values")
+        return Target(col.name, "classes", classes=classes,
+                      reason=f"{what}: {len(classes)} classes, one output each through a softmax, trained on "
+                             "cross-entropy and scored by accuracy; --positive CLASS predicts one against the rest")
     words = {str(c).lower(): c for c in classes}
     if numeric:
         chosen = classes[-1]
@@ -252,6 +267,17 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
         why = (f"two values, {shown[0]} and {shown[1]}: binary, the rarer in the training rows, "
                f"{chosen!r}, is positive (1); --positive chooses")
     return Target(col.name, "binary", chosen, reason=why)
+
+
+def class_numbers(values) -> bool:
+    """Whether distinct numbers are class labels: whole numbers, at most MAX_CLASS_NUMBERS of them.
+
+    A label names a class and a count counts: the digits 0-9 and a 7-point party ID are
+    labels; a count (of children, of visits) reaches past 10 values once there are rows
+    enough to show its tail, and a measure is seldom whole. The few that are both (a count
+    from 0 to 5) are learnt as classes, each on its own; kind = "number" in the recipe turns
+    them back into a number."""
+    return len(values) <= MAX_CLASS_NUMBERS and all(float(v).is_integer() for v in values)
 
 
 def _classes_like(classes, n_train: int) -> bool:

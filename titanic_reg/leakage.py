@@ -9,6 +9,8 @@ that a level seen once predicts nothing). Flagged:
 
 * binary: leave-one-out accuracy of at least 0.95, and at most a quarter of the
   majority rule's errors;
+* classes: the same as binary, each row predicted as the most frequent class among the
+  other rows of its group, the majority rule being the most frequent class overall;
 * number: leave-one-out R² of at least 0.95.
 """
 from __future__ import annotations
@@ -38,8 +40,10 @@ def _groups(v: np.ndarray) -> np.ndarray:
 
 
 def score(v: np.ndarray, y: np.ndarray, kind: str) -> float:
-    """How well the column alone predicts y: accuracy (binary) or R² (number), leave-one-out."""
+    """How well the column alone predicts y: accuracy (binary, classes) or R² (number), leave-one-out."""
     groups = _groups(v)
+    if kind == "classes":
+        return _class_score(groups, y.astype(np.int64))
     sums = np.bincount(groups, weights=y)
     counts = np.bincount(groups).astype(np.float64)
     total, n = y.sum(), len(y)
@@ -51,6 +55,19 @@ def score(v: np.ndarray, y: np.ndarray, kind: str) -> float:
     return 1 - float(((y - loo) ** 2).sum()) / sst if sst > 0 else 0.0
 
 
+def _class_score(groups: np.ndarray, y: np.ndarray) -> float:
+    """Leave-one-out accuracy of the most frequent class among the other rows of a row's group
+    (of every other row, for a row alone in its group; the first class among equals)."""
+    counts = np.zeros((groups.max() + 1, y.max() + 1))
+    np.add.at(counts, (groups, y), 1)
+    others = counts[groups]
+    others[np.arange(len(y)), y] -= 1
+    alone = others.sum(axis=1) == 0
+    overall = np.bincount(y, minlength=counts.shape[1])[None] - np.eye(counts.shape[1])[y]
+    others[alone] = overall[alone]
+    return float(np.mean(others.argmax(axis=1) == y))
+
+
 def suspects(train: Rows, y: np.ndarray, columns: list[str], kind: str) -> list[dict]:
     """The inputs that predict y almost perfectly on their own, most telling first."""
     if len(y) < 10:
@@ -59,9 +76,11 @@ def suspects(train: Rows, y: np.ndarray, columns: list[str], kind: str) -> list[
     if kind == "binary":
         p = float(np.mean(y))
         majority = max(p, 1 - p)
+    if kind == "classes":
+        majority = float(np.bincount(y.astype(np.int64)).max() / len(y))
     for column in columns:
         s = score(train.columns[column], y, kind)
-        if kind == "binary":
+        if kind in ("binary", "classes"):
             flagged = s >= MIN_ACCURACY and (1 - s) <= ERROR_SHARE * (1 - majority)
             out += [{"column": column, "accuracy": s, "majority_accuracy": majority}] if flagged else []
         elif s >= MIN_R2:

@@ -24,6 +24,9 @@ LESSON_DIVERGES = 0.2215
 
 # What one fit may take on, checked before any work that grows with it (issue 21)
 MAX_MODELS = 32  # --models: each model trains for its own seconds; a list of thousands ran for minutes
+# A classes target's classes (one output each): past it, the target is refused with its count.
+# 50 is five times the digits' 10, and a softmax over more is rarely what a table's column means.
+MAX_CLASSES = 50
 MAX_LEVELS = 1_000  # a category's kept levels (top, or fixed levels): one feature each
 MAX_FEATURES = 20_000  # an image's 16,384 pixels (images.MAX_PIXELS) and some columns beside them
 MAX_MATRIX_NUMBERS = 250_000_000  # rows x features of the float64 feature matrix: 2 GB

@@ -1,6 +1,8 @@
 """The scores of any prediction, by the target's kind; each beside its formula.
 
 binary: MSE (the loss) and accuracy (a prediction above 0.5 says 1).
+classes: cross-entropy (the loss) and accuracy (the class of the largest probability), and
+per class its rows, the rows predicted as it and those right (`per_class`).
 number: MSE, RMSE and R² in the target's own units (the models learn it scaled, from 0:
 predictions are turned back first). R² = 1 - SSE/SST with SST about the split's own
 mean, as scikit-learn's r2_score.
@@ -11,11 +13,14 @@ import math
 
 import torch
 
-from .losses import MSE
-from .outputs import IDENTITY
+from .losses import CROSS_ENTROPY, MSE
+from .outputs import IDENTITY, SOFTMAX
 
-SCORES = {"binary": ("mse", "acc"), "number": ("mse", "rmse", "r2")}
-TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²"}
+SCORES = {"binary": ("mse", "acc"), "number": ("mse", "rmse", "r2"), "classes": ("ce", "acc")}
+TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²", "ce": "CE"}  # CE: cross-entropy
+# A probability is scored as at least this (scikit-learn's log_loss clips alike): a model or a
+# baseline certain of a wrong class costs -ln(1e-15) = 34.5 on that row, not an infinite mean.
+SMALLEST_P = 1e-15
 
 
 def keys(kind: str) -> list[str]:
@@ -31,6 +36,9 @@ def scores(pred, y, kind: str = "binary", decode=None) -> dict:
         return {s: None for s in SCORES[kind]}
     if kind == "binary":
         return {"mse": float(MSE.mean(pred, y)), "acc": float(IDENTITY.correct(pred, y).mean())}
+    if kind == "classes":  # pred: (rows, K) probabilities; y: class indices
+        return {"ce": float(CROSS_ENTROPY.mean(pred.clamp(min=SMALLEST_P), y)),
+                "acc": float(SOFTMAX.correct(pred, y).mean())}
     if decode is not None:
         pred, y = decode(pred), decode(y)
     err = float(MSE.mean(pred, y))
@@ -43,6 +51,24 @@ def split_scores(pred_train, y_train, pred_valid, y_valid, kind: str = "binary",
     tr = scores(pred_train, y_train, kind, decode)
     va = scores(pred_valid, y_valid, kind, decode)
     return {f"{split}_{s}": part[s] for s in SCORES[kind] for split, part in (("train", tr), ("valid", va))}
+
+
+def per_class(pred, y, names) -> dict:
+    """For each class (by its name): its rows, the rows predicted as it, and the right ones among them."""
+    pred = torch.as_tensor(pred, dtype=torch.float64)
+    y = torch.as_tensor(y, dtype=torch.float64).long()
+    k = len(names)
+    said = SOFTMAX.decide(pred).long() if len(y) else y
+    rows = torch.bincount(y, minlength=k).tolist()
+    predicted = torch.bincount(said, minlength=k).tolist()
+    right = torch.bincount(y[said == y], minlength=k).tolist()
+    return {name: {"rows": rows[i], "predicted": predicted[i], "correct": right[i]} for i, name in enumerate(names)}
+
+
+def class_counts(pred, y, n_train: int, names) -> dict:
+    """per_class of the training rows (the first n_train) and of the validation rows."""
+    return {"train": per_class(pred[:n_train], y[:n_train], names),
+            "valid": per_class(pred[n_train:], y[n_train:], names)}
 
 
 # The same scores by formula, over a split's column of squared errors (and of y); the MSE's

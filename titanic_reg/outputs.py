@@ -1,4 +1,4 @@
-"""Outputs: a model's last step, from its score to a prediction and a 0/1 decision.
+"""Outputs: a model's last step, from its score to a prediction and a decision (0/1, or a class).
 
 Each output is a layer (layers.py: its torch form, its formula and its backward formula)
 that a model ends with, and says how a prediction becomes a decision, in both renderings:
@@ -63,3 +63,42 @@ class Sigmoid(Output):
 
 
 SIGMOID = Sigmoid()
+
+
+@dataclass(frozen=True)
+class Softmax(Output):
+    """K class scores z to K probabilities, e^z / sum(e^z), for a target of K classes.
+
+    Both renderings subtract the row's largest score first, as torch does: the same numbers
+    (e^z of a score of 800 is past float64; e^(z - max) never is), the same probabilities.
+    Its torch form runs over the layers' (starts, K, rows); a model's prediction is laid out
+    (starts, rows, K) (models.Model.predict), and `decide` reads that: the class with the
+    largest probability (the first among equals, as torch.argmax), as its index 0 to K-1.
+
+    Its backward passes the error on unchanged: the loss it is trained with, cross-entropy,
+    gives its gradient at the scores already, p - onehot (losses.CrossEntropy), the form
+    that needs neither 1/p nor a K x K Jacobian."""
+
+    label: str = "Softmax"
+
+    def torch(self, a, t):
+        e = (a - a.amax(dim=-2, keepdim=True)).exp()
+        return e / e.sum(dim=-2, keepdim=True)
+
+    def excel(self, a, refs):
+        """Over one row's K scores (a 1 x K range or array): the K probabilities, an array formula."""
+        shifted = f"EXP({a}-MAX({a}))"
+        return f"{shifted}/SUM({shifted})"
+
+    def backward(self, delta, a, refs, ones):
+        return delta, {}
+
+    def decide(self, pred):
+        return pred.argmax(dim=-1).to(pred.dtype)
+
+    def decide_excel(self, pred: str) -> str:
+        """The class index from one row's K probabilities (a 1 x K range)."""
+        return f"MATCH(MAX({pred}),{pred},0)-1"
+
+
+SOFTMAX = Softmax()

@@ -28,7 +28,7 @@ from .descent import curvature, descent_lr
 from .errors import InputError, OptionError, TrainingError, option, warn
 from .features import fill_problem, fit_recipe, new_rows
 from .infer import infer
-from .metrics import split_scores
+from .metrics import class_counts, split_scores
 from .models import Model
 from .recipe import MISSING_VALUES, Recipe, titanic
 from .recipe import load as load_recipe
@@ -129,7 +129,7 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
             raise OptionError("positive", f"{positive!r}, but the recipe predicts {t.column} = "
                                             f"{_exact_text(t.positive)}: change [target] positive (and any rule) in a "
                                             f"copy of it, or infer one with {option('target')}")
-        t.kind, t.positive = "binary", value
+        t.kind, t.positive, t.classes = "binary", value, None
     if missing is not None:
         recipe.missing = missing
     return recipe
@@ -184,6 +184,9 @@ def labelled_rows(table: Table, recipe: Recipe) -> tuple[Rows, int, int, set]:
         data = data.take(np.flatnonzero(complete))
     if recipe.target.kind == "binary":
         _check_classes(data, recipe)
+    if recipe.target.kind == "classes" and len(set(data.target.tolist())) < 2:
+        raise InputError(data.path, f"the target has one value ({level_text(data.target[0])}) in every row used: "
+                                    "there is nothing to predict", column=recipe.target.column)
     return data, int(no_target.sum()), dropped, lacking
 
 
@@ -340,7 +343,9 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     table = read_table(train_path) if train_frame is None else frame_table(train_frame, "DataFrame")
     recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed)
     if chosen_models is None:
-        chosen_models = choose_models(recipe.models or registry.DEFAULT_MODELS)
+        chosen_models = choose_models(recipe.models or default_models(recipe))
+    chosen_models = for_target(chosen_models, recipe.target)
+    loss = target_loss(loss, recipe.target)
     unique_names(recipe, chosen_models)
     data, no_target, dropped, lacking = labelled_rows(table, recipe)
     data, n = split_rows(data, valid_pct, seed)
@@ -391,7 +396,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     for found in suspects:
         warn(leakage.message(train_path, found))
     collinear = dependent_features(X[:n], fitted.names)
-    if collinear:
+    if collinear and kind != "classes":  # the least-squares answer and LINEST: a number's or 0/1's
         shown = ", ".join(collinear[:8]) + (f" and {len(collinear) - 8} more" if len(collinear) > 8 else "")
         why = (f"{n} training row{'s' if n > 1 else ''} for {X.shape[1]} features" if n < X.shape[1] else
                f"on the training rows some features are a mix of others ({shown})")
@@ -401,7 +406,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     provenance = {
         "train": str(train_path), "test": str(test_path) if test_path else None,
         "recipe": recipe.source, "target": recipe.target.column, "kind": kind,
-        "positive": None if kind == "number" else level_text(recipe.target.positive),
+        "positive": level_text(recipe.target.positive) if kind == "binary" else None,
         "missing": recipe.missing, "valid_pct": valid_pct, "seed": seed, "optimizer": optimizer,
         "device": str(dev),
         "sha256": {"train": _hash(train_frame, train_path),
@@ -412,7 +417,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
                features=fitted.names, decode=fitted.decode,
                twins=[m.sklearn for m in chosen_models if m.sklearn], sklearn=sklearn,
-               pixels=[i for i, f in enumerate(fitted.features) if f.column in recipe.pixel_columns])
+               pixels=[i for i, f in enumerate(fitted.features) if f.column in recipe.pixel_columns],
+               classes=recipe.target.class_names(fitted.target) if kind == "classes" else None)
     if worker is not None:
         worker.submit(job)
     runs = {}
@@ -427,13 +433,15 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                   "predict_ms_per_1000": costs.predict_ms_per_1000(
                       lambda rows, m=model, p=trained.params[None]: m.predict(rows, p), X),
                   "size_bytes": costs.tensor_bytes(trained.params)}
+        if kind == "classes":
+            scores["per_class"] = class_counts(pred, y, n, job["classes"])
         rate = (descent_lr(model, X[:n], y[:n], trained.init, descent_steps, losses.get(loss), lam) if descent_steps
                 else None)
         runs[model.name] = ModelRun(model, cfg, trained, scores, rate)
 
     scored, test_predictions = worker.result() if worker is not None else baseline_fits.fit_and_predict(**job)
     fitted_baselines = {name: Baseline(name, scores) for name, scores in scored.items()}
-    optimum = closed_form(X[:n], y[:n])
+    optimum = closed_form(X[:n], y[:n]) if kind != "classes" else None  # least squares: of a number or 0/1
 
     chosen = submit_model or best_model({n: r.scores for n, r in runs.items()}, ours, kind, n < len(data))
     predictions = None
@@ -490,9 +498,39 @@ def best_model(metrics: dict, ours: list, kind: str, valid: bool) -> str:
     """Ours with the best validation (or, without validation rows, training) score; the
     first asked for among equals."""
     split_ = "valid" if valid else "train"
-    if kind == "binary":
+    if kind in ("binary", "classes"):
         return max(ours, key=lambda m: metrics[m][f"{split_}_acc"])
     return min(ours, key=lambda m: metrics[m][f"{split_}_mse"])
+
+
+def default_models(recipe: Recipe) -> tuple[str, ...]:
+    """The registry's models for a recipe that names none: for K classes, ones that end in K outputs."""
+    return registry.CLASS_MODELS if recipe.target.kind == "classes" else registry.DEFAULT_MODELS
+
+
+def for_target(models: list[Model], target) -> list[Model]:
+    """The models as a target of K classes needs them (K outputs and a softmax), or as they are;
+    OptionError naming a model that cannot end in K outputs."""
+    if target.kind != "classes":
+        return models
+    try:
+        return [model.with_classes(len(target.classes)) for model in models]
+    except ValueError as exc:
+        raise OptionError("models", f"{exc} ({target.column} has {len(target.classes)} classes)") from None
+
+
+def target_loss(loss: str, target) -> str:
+    """The loss a target trains on: cross-entropy for K classes (the default mse stands for it there),
+    else the one asked for; OptionError for a loss that does not fit the target."""
+    if target.kind == "classes":
+        if loss not in ("mse", "cross_entropy"):
+            raise OptionError("loss", f"{loss!r} scores one output; a target of {len(target.classes)} classes "
+                                      "trains on cross_entropy (its softmax's K probabilities)")
+        return "cross_entropy"
+    if losses.get(loss).classes:
+        raise OptionError("loss", f"{loss!r} is for a target of several classes (a softmax's K probabilities); "
+                                  f"{target.column} is a {target.kind} target: use mse or mnist")
+    return loss
 
 
 def model_config(model, *, epochs=None, lr=None, optimizer="auto", restarts=None, seed=42, bias=True,

@@ -38,11 +38,12 @@ def first_block(recipe) -> Block | None:
     return Block([t.column for t in mine], shape, float(mine[0].scale))
 
 
-def class_means(images: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The mean image of each class (rows: CLASSES); a class without rows has NaN pixels."""
+def class_means(images: np.ndarray, y: np.ndarray, classes=CLASSES) -> np.ndarray:
+    """The mean image of each class (rows: `classes`, y's values); a class without rows has NaN pixels."""
     images = np.asarray(images, dtype=np.float64)
-    out = np.full((len(CLASSES), images.shape[1]), np.nan)
-    for k, c in enumerate(CLASSES):
+    classes = list(classes)
+    out = np.full((len(classes), images.shape[1]), np.nan)
+    for k, c in enumerate(classes):
         if (y == c).any():
             out[k] = images[y == c].mean(axis=0)
     return out
@@ -58,6 +59,11 @@ def distance(images: np.ndarray, mean: np.ndarray, kind: str) -> np.ndarray:
 def nearer(images: np.ndarray, means: np.ndarray, kind: str) -> np.ndarray:
     """1.0 where an image is nearer the mean of class 1 than of class 0 (a tie says 0)."""
     return (distance(images, means[1], kind) < distance(images, means[0], kind)).astype(np.float64)
+
+
+def nearest(images: np.ndarray, means: np.ndarray, kind: str) -> np.ndarray:
+    """For each image, the index of the mean image it is nearest (the first among equals)."""
+    return np.stack([distance(images, mean, kind) for mean in means], axis=1).argmin(axis=1)
 
 
 def shown_rows(y: np.ndarray, n_train: int, per_class: int = 6, binary: bool = True) -> list[list[int]]:

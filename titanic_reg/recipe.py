@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import RecipeError
-from .limits import MAGNITUDE_TEXT, MAX_MAGNITUDE, MAX_NAME
+from .limits import MAGNITUDE_TEXT, MAX_CLASSES, MAX_MAGNITUDE, MAX_NAME
 from .summary import short
 from .target import KINDS, Target
 from .transforms import TRANSFORMS
@@ -36,7 +36,7 @@ class Rule:
 
     name: str
     title: str
-    constant: object = None  # a number, "majority" (binary) or "mean" (number)
+    constant: object = None  # a number, "majority" (binary, classes) or "mean" (number)
     feature: str | None = None
     equals: float | None = None
 
@@ -258,15 +258,33 @@ class _Reader:
         column = self.get(spec, keys, "column", "str")
         if not column:
             self.fail((*keys, "column"), "the target table needs column = \"...\"")
-        kind = self.get(spec, keys, "kind", "str", "binary" if "positive" in spec else "number", KINDS)
+        kind = self.get(spec, keys, "kind", "str", "binary" if "positive" in spec else
+                        ("classes" if "classes" in spec else "number"), KINDS)
         positive = self.get(spec, keys, "positive", "scalar")
         if kind == "binary" and positive is None:
             self.fail((*keys, "positive"), "a binary target needs positive = the class predicted as 1")
-        if kind == "number" and positive is not None:
-            self.fail((*keys, "positive"), "a number target has no positive class (kind = \"binary\" for one)")
+        if kind != "binary" and positive is not None:
+            self.fail((*keys, "positive"), f"a {kind} target has no positive class (kind = \"binary\" for one)")
         positive = float(positive) if isinstance(positive, (int, float)) else positive
         values = self.scalars(spec, keys, "values")
-        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""))
+        classes = self.target_classes(spec, keys, kind)
+        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), classes)
+
+    def target_classes(self, spec: dict, keys: tuple, kind: str) -> list | None:
+        """A K-class target's classes, in the order of the models' outputs: 2 to MAX_CLASSES, each once."""
+        classes = self.scalars(spec, keys, "classes")
+        if kind != "classes":
+            if classes is not None:
+                self.fail((*keys, "classes"), f"a {kind} target has no list of classes (kind = \"classes\" for one)")
+            return None
+        if classes is None:
+            self.fail((*keys, "classes"), "a classes target needs classes = [...], one output each, in order")
+        if len(set(classes)) < len(classes):
+            twice = next(c for c in classes if classes.count(c) > 1)
+            self.fail((*keys, "classes"), f"{twice!r} is listed twice; each class is one output")
+        if not 2 <= len(classes) <= MAX_CLASSES:
+            self.fail((*keys, "classes"), f"{len(classes):,} classes: a classes target has 2 to {MAX_CLASSES}")
+        return classes
 
     def transform(self, column: str, spec: dict):
         keys = ("inputs", column)
@@ -316,10 +334,13 @@ class _Reader:
                 self.fail(("left_out", column), f"column {column} is left out and used (as {'.'.join(seen[column])})")
         for rule in recipe.baselines:  # a rule's feature is checked once the features are known (fit_recipe)
             keys = ("baselines", rule.name)
-            if rule.constant == "majority" and recipe.target.kind != "binary":
+            if rule.constant == "majority" and recipe.target.kind == "number":
                 self.fail((*keys, "constant"), "\"majority\" needs a binary target; a number target's is \"mean\"")
             if rule.constant == "mean" and recipe.target.kind == "binary":
                 self.fail((*keys, "constant"), "\"mean\" is for a number target; a binary one's is \"majority\"")
+            if recipe.target.kind == "classes" and rule.constant != "majority":
+                self.fail(keys, "a classes target's rule baseline is constant = \"majority\" (a rule of one "
+                                "feature or a number predicts 0/1 or a number, not a class)")
 
 
 
@@ -348,7 +369,7 @@ def dumps(recipe: Recipe, header: str = "") -> str:
     out += _pairs(top)
     t = recipe.target
     out += ["", "[target]"] + _pairs({"column": t.column, "kind": t.kind, "positive": t.positive,
-                                      "values": t.values, "reason": t.reason})
+                                      "classes": t.classes, "values": t.values, "reason": t.reason})
     written = set()
     for spec in recipe.inputs:
         if spec.block is not None:  # a block's transforms share one table

@@ -48,6 +48,7 @@ def metrics_json(result) -> dict:
         models[name] = {
             "title": m.get("title", name),
             **{k: m.get(k) for k in scored},
+            **({"per_class": m["per_class"]} if "per_class" in m else {}),
             "fit_seconds": m.get("fit_seconds", trained.fit_seconds),
             "n_params": m.get("n_params", trained.params.numel()),
             "predict_ms_per_1000": m.get("predict_ms_per_1000"),
@@ -77,6 +78,7 @@ def metrics_json(result) -> dict:
         "target": {"column": target.column, "kind": target.kind,
                    **({"positive": target.label(result.fitted.target, True),
                        "negative": target.label(result.fitted.target, False)} if target.kind == "binary" else
+                      {"classes": result.classes} if target.kind == "classes" else
                       {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"]})},
         "rows": {
             "train": result.n_train,
@@ -152,7 +154,8 @@ def loss_plot(result) -> dict:
     return {
         "curves": curves,
         "optimum": float(result.optimum.mse) if result.optimum and result.optimum.mse is not None else None,
-        "ylabel": "training MSE" + (" (target scaled by its sd)" if result.kind == "number" else ""),
+        "ylabel": ("training cross-entropy" if result.kind == "classes" else "training MSE")
+                  + (" (target scaled by its sd)" if result.kind == "number" else ""),
         "title": (f"Training loss by step, full batch on {result.n_train:,} rows\n"
                   "both axes logarithmic, from step 1; legend: the loss at the start (step 0) \u2192 at the end"),
     }
@@ -355,6 +358,11 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     try:
         out.mkdir(parents=True, exist_ok=True)
         names = outputs(result.submission.file, result.recipe.workbook_name)
+        if workbook_writer is not None and result.kind == "classes":
+            from .errors import warn
+
+            warn(CLASSES_WORKBOOK.format(k=len(result.classes), column=result.recipe.target.column))
+            workbook_writer = None
         with _folder_lock(out), staged() as stage:
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
             if result.predictions is not None:
@@ -374,11 +382,16 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     return paths
 
 
+# Until the workbook has sheets for K classes: written by no one, said by this line.
+CLASSES_WORKBOOK = ("the workbook for K classes is not written yet ({column} has {k} classes); every other output "
+                    "is written")
+
+
 def _num(value, kind: str = "binary") -> str:
     if value is None:
         return "–"
-    if kind == "binary" or abs(value) < 1:
-        return unsigned_zero(f"{value:.4f}" if kind == "binary" else f"{value:.3f}")
+    if kind != "number" or abs(value) < 1:
+        return unsigned_zero(f"{value:.4f}" if kind != "number" else f"{value:.3f}")
     if abs(value) < 1e4:
         return f"{value:.4g}"
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):  # a target's squared units
@@ -393,7 +406,8 @@ def table(result, api: bool = False):
     from rich.text import Text
 
     # The notes under both, as wide as the console: a table's caption wraps at the table's width.
-    return Group(_scores_table(result), _costs_table(result), Text("\n".join(caption(result, api))))
+    per_class = [_classes_table(result)] if result.kind == "classes" else []
+    return Group(_scores_table(result), *per_class, _costs_table(result), Text("\n".join(caption(result, api))))
 
 
 def _rich_table(**kw):
@@ -424,6 +438,31 @@ def _scores_table(result):
         m = metrics[name]
         t.add_row(_label(result, name), *[_num(m.get(key), result.kind) for key in shown],
                   end_section=name == ours[-1] if ours else False)
+    return t
+
+
+SHOWN_CLASSES = 10  # columns of the per-class table: the digits' 10 fit in 80 columns; metrics.json has them all
+
+
+def _classes_table(result):
+    """A K-class target's counts per class: of the rows of each class, how many each model got right."""
+    split = "valid" if len(result.data) > result.n_train else "train"
+    names = result.classes
+    more = len(names) - SHOWN_CLASSES
+    t = _rich_table(title=f"Per class: right / {'validation' if split == 'valid' else 'training'} rows"
+                          + (f" (the first {SHOWN_CLASSES}; all {len(names)} in metrics.json)" if more > 0 else ""))
+    t.add_column("model", no_wrap=True)
+    metrics = result.metrics
+    ours = list(result.runs)
+    rows = metrics[ours[0]]["per_class"][split]  # the same rows for every model
+    for name in names[:SHOWN_CLASSES]:  # the class, and its rows under it: each cell is one count
+        t.add_column(f"{name}\n/{rows[name]['rows']}", justify="right", overflow="fold")
+    for model in ours + list(result.baselines):
+        counts = metrics[model].get("per_class", {}).get(split)
+        if counts is None:  # a baseline that could not be fitted
+            continue
+        t.add_row(_label(result, model), *[f"{counts[n]['correct']}" for n in names[:SHOWN_CLASSES]],
+                  end_section=model == ours[-1])
     return t
 
 
@@ -490,6 +529,10 @@ def caption(result, api: bool = False) -> list[str]:
         target = result.recipe.target
         lines.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
                      "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
+    elif result.kind == "classes":
+        lines.append(f"target: {result.recipe.target.describe(result.fitted.target)}\n"
+                     "accuracy: the class of the largest probability; CE, cross-entropy: -ln(p of the true class), "
+                     "averaged")
     else:
         lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
     timed = min(len(result.data), TIMING_ROWS)

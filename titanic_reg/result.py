@@ -62,6 +62,16 @@ class ModelRun:
         return self.trained.params
 
     @property
+    def output(self):
+        """Its output entry (outputs.py): the identity, a sigmoid or a softmax."""
+        return self.model.output
+
+    def probabilities(self, X: torch.Tensor) -> torch.Tensor:
+        """A model of K classes: each class's probability for each row of X, (K, rows), as a sheet
+        lays a class per column block."""
+        return self.predict(X).T
+
+    @property
     def optimizer_title(self) -> str:
         """How it was fitted, in words: "conjugate gradient", "Adam", ..."""
         return OPTIMIZER_TITLES.get(self.config.optimizer, self.config.optimizer)
@@ -141,6 +151,12 @@ class FitResult:
     @property
     def kind(self) -> str:
         return self.recipe.target.kind
+
+    @property
+    def classes(self) -> list[str] | None:
+        """A K-class target's classes as the data writes them, in the order of the models' outputs
+        (y holds each row's index into them); None for a binary or number target."""
+        return self.recipe.target.class_names(self.fitted.target) if self.kind == "classes" else None
 
     @property
     def submission(self) -> Submission:

@@ -27,6 +27,10 @@ class Submission:
         key = {recipe.id: rows.id} if recipe.id else {"row": rows.row}
         if target.kind == "number":
             return pd.DataFrame({**key, "prediction": fitted.decode(out).numpy(), "score": out.numpy()})
+        if target.kind == "classes":  # out: (rows, K) probabilities
+            names = target.class_names(fitted.target)
+            probabilities = {f"p_{name}": out[:, k].numpy() for k, name in enumerate(names)}
+            return pd.DataFrame({**key, "prediction": class_labels(target, fitted, out, output), **probabilities})
         said = output.decide(out).numpy() > 0
         yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
         if yes.lstrip("-").isdigit() and no.lstrip("-").isdigit():  # classes that are whole numbers stay numbers
@@ -65,9 +69,14 @@ class Kaggle(Submission):
     def frame(self, recipe, fitted, rows, out, output):
         import pandas as pd
 
+        if recipe.target.kind == "classes":
+            return pd.DataFrame({recipe.id: rows.id, recipe.target.column: class_labels(recipe.target, fitted, out,
+                                                                                       output)})
         return pd.DataFrame({recipe.id: rows.id, recipe.target.column: output.decide(out).numpy().astype(np.int64)})
 
     def text(self, frame) -> str:
+        if frame.dtypes.iloc[-1] == object:  # classes written as text
+            return frame.to_csv(index=False, lineterminator="\n")
         return frame.astype("int64").to_csv(index=False, lineterminator="\n")
 
     def heads(self, target) -> list[str]:
@@ -80,6 +89,15 @@ class Kaggle(Submission):
 
 PREDICTIONS = Submission()
 SUBMISSIONS = {None: PREDICTIONS, "kaggle": Kaggle()}
+
+
+def class_labels(target, fitted, out, output) -> np.ndarray:
+    """Each row's predicted class as the data writes it (whole numbers stay numbers), from (rows, K)
+    probabilities."""
+    names = target.class_names(fitted.target)
+    whole = all(name.lstrip("-").isdigit() for name in names)
+    labels = np.array([int(name) for name in names] if whole else names, dtype=np.int64 if whole else object)
+    return labels[output.decide(out).numpy().astype(np.int64)] if len(out) else labels[:0]
 
 
 def _text(value: str) -> str:

@@ -10,6 +10,11 @@ Both renderings side by side, as for the features:
   that is never negative, and a target standardised about its mean (half of it below 0)
   cost them half of the R² of penguins' body mass. A prediction goes back as
   minimum + sd * output. MSE, RMSE and R² are scored in the column's own units.
+* classes (K of them, K > 2 as inferred): y = the index of the row's class in `classes`
+  (0 to K-1, the order of the models' K outputs); the models end in a softmax and train
+  on cross-entropy (losses.py), whose formulas read y one-hot: K columns of 0/1, each
+  `IF(EXACT(cell,"Adelie"),1,0)` (`onehot_cells`). The prediction is K probabilities;
+  the class with the largest is the decision; accuracy and cross-entropy are scored.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import torch
 
 from .transforms import Name, level_text, literal
 
-KINDS = ("binary", "number")
+KINDS = ("binary", "number", "classes")
 
 
 @dataclass
@@ -32,12 +37,20 @@ class Target:
     positive: object = None  # binary: the class predicted as 1 (a number or a text)
     values: list | None = None  # the only values allowed, if given
     reason: str = ""
-    fields_in_file: ClassVar[tuple[str, ...]] = ("column", "kind", "positive", "values", "reason")
+    classes: list | None = None  # classes: every class, in the order of the models' outputs
+    fields_in_file: ClassVar[tuple[str, ...]] = ("column", "kind", "positive", "classes", "values", "reason")
 
     @property
     def numeric(self) -> bool:
         """Whether the column is read as numbers."""
+        if self.kind == "classes":
+            return not isinstance(self.classes[0], str)
         return self.kind == "number" or not isinstance(self.positive, str)
+
+    @property
+    def allowed(self) -> list | None:
+        """The values a row's target may hold (None: any): `values`, or a K-class target's classes."""
+        return self.values if self.values is not None or self.kind != "classes" else list(self.classes)
 
     def fit(self, y_train: np.ndarray, y_labelled: np.ndarray) -> dict:
         """Statistics from the training rows (number) or the classes of every labelled row (binary)."""
@@ -46,6 +59,8 @@ class Target:
             mean = float(np.mean(y_train)) if len(y_train) else math.nan
             sd = float(np.sqrt(np.mean((y_train - mean) ** 2))) if len(y_train) else math.nan
             return {"min": low, "sd": sd}
+        if self.kind == "classes":
+            return {"classes": list(self.classes)}
         classes = _distinct(y_labelled)
         others = [c for c in classes if c != self.positive]
         return {"classes": classes, "negative": others[0] if len(others) == 1 else None}
@@ -59,6 +74,10 @@ class Target:
     def encode(self, raw: np.ndarray, stats: dict) -> torch.Tensor:
         if self.kind == "number":
             return torch.from_numpy((np.asarray(raw, dtype=np.float64) - stats["min"]) / stats["sd"])
+        if self.kind == "classes":
+            index = {c: float(k) for k, c in enumerate(self._keys(stats["classes"]))}
+            keys = raw if not self.numeric else np.asarray(raw, dtype=np.float64)
+            return torch.tensor([index[v] for v in keys.tolist()], dtype=torch.float64)
         positive = float(self.positive) if self.numeric else self.positive
         return torch.from_numpy((raw == positive).astype(np.float64))
 
@@ -66,11 +85,28 @@ class Target:
         """y by formula from the raw cell, or None when the raw cell is y already."""
         if self.kind == "number":
             return f"({ref}-{name('min')})/{name('sd')}"
+        if self.kind == "classes":  # the class's index, 0 to K-1
+            listed = ",".join(literal(c) for c in self._keys(stats["classes"]))
+            found = f"EXACT({ref},{{{listed}}})" if not self.numeric else f"{ref}={{{listed}}}"
+            return f"MATCH(TRUE,{found},0)-1"
         if self.identity(stats):
             return None
         if self.numeric:
             return f"IF({ref}={literal(float(self.positive))},1,0)"
         return f"IF(EXACT({ref},{literal(self.positive)}),1,0)"
+
+    def onehot_cells(self, ref: str, stats: dict) -> list[str]:
+        """A K-class target's y one-hot from its raw cell: one 0/1 formula per class, in output order
+        (each the binary target's formula for that class)."""
+        return [f"IF({ref}={literal(c)},1,0)" if self.numeric else f"IF(EXACT({ref},{literal(c)}),1,0)"
+                for c in self._keys(stats["classes"])]
+
+    def class_names(self, stats: dict) -> list[str]:
+        """A K-class target's classes as the data writes them, in output order."""
+        return [level_text(c) for c in stats["classes"]]
+
+    def _keys(self, classes) -> list:
+        return [float(c) for c in classes] if self.numeric else list(classes)
 
     def stat_formulas(self, rng: str) -> dict[str, str]:
         return {"min": f"MIN({rng})", "sd": f"STDEVP({rng})"} if self.kind == "number" else {}
@@ -90,6 +126,10 @@ class Target:
         return "rest" if stats.get("negative") is None else level_text(stats["negative"])
 
     def describe(self, stats: dict) -> str:
+        if self.kind == "classes":
+            names = self.class_names(stats)
+            shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            return f"{self.column}: {len(names)} classes ({shown}), one output each, through a softmax"
         if self.kind == "number":
             return (f"{self.column}, a number: the models learn (value - {stats['min']:.6g}) / {stats['sd']:.6g}, "
                     "the training minimum and sd")
