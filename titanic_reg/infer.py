@@ -320,6 +320,30 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
                                               f" a category{_baseline(counts, False)}{more}{_missing_level(missing, drop)}")
 
 
+def _part_features(v: np.ndarray, category: bool) -> np.ndarray:
+    """A part's columns as a linear model sees them: 0/1 for each level but the first, or itself."""
+    if not category:
+        return v[:, None]
+    levels = np.unique(v)
+    return (v[:, None] == levels[None, 1:]).astype(np.float64)
+
+
+def _explained(columns: np.ndarray, before: list) -> float:
+    """The least share of variance of `columns` that a straight line in the `before` columns
+    (and a constant) explains, over the training rows: 1 when one is a mix of the others."""
+    X = np.column_stack([np.ones(len(columns)), *before]) if before else np.ones((len(columns), 1))
+    X = X / np.maximum(np.abs(X).max(axis=0), 1e-300)
+    worst = 1.0
+    for y in columns.T:
+        spread = np.sum((y - y.mean()) ** 2)
+        if spread == 0:
+            continue
+        fitted = X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        worst = min(worst, 1 - float(np.sum((y - fitted) ** 2)) / spread)
+    return worst
+
+
+NEARLY_ALL = 0.999  # of a part's variance explained by the parts before it: it is left out
 DATE_LEVELS = 20  # fastai's cont_cat_split: whole numbers with at most 20 values are categories
 LABEL_PARTS = ("year", "month", "dayofweek")  # parts that name a period rather than measure along one
 
@@ -360,10 +384,19 @@ def _date(col: Column, missing: np.ndarray, n: int, time_split: bool):
         leader = next((q for q in parts if pd.Series(v).groupby(values[q]).nunique().max() == 1), None)
         if distinct == 1:
             same.append(f"{part} ({prose_number(v[0])})")
-        elif leader is not None:
+            continue
+        if leader is not None:
             follows.append(f"{part} (one value for each {leader})")
-        elif whole and (distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS
-                                                             and not (part == "year" and time_split))):
+            continue
+        category = whole and (distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS
+                                                                   and not (part == "year" and time_split)))
+        explained = _explained(_part_features(v, category), [_part_features(values[q], isinstance(t, Category))
+                                                              for q, t in parts.items()])
+        if explained > NEARLY_ALL:
+            # Elapsed days are 365.25 a year plus the day of the year, near enough: beside those two,
+            # a line through them all has weights that cancel, and no engine recalculates it alike.
+            follows.append(f"{part} ({100 * explained:.2f}% of it is a straight line in {', '.join(parts)})")
+        elif category:
             parts[part] = Category(name, top=max(distinct, TOP_LEVELS),
                                    reason=f"{dates.PARTS[part][0]}, whole numbers with {distinct} distinct values "
                                           f"({_levels(counts, True)}): a category{_baseline(counts, True)}")
@@ -379,8 +412,8 @@ def _date(col: Column, missing: np.ndarray, n: int, time_split: bool):
     k = int(missing.sum())
     spec.reason = (f"dates, {why}; as fastai's add_datepart, its parts {', '.join(parts)} (each below)"
                    + (f"; {', '.join(same)} the same in every training row, left out" if same else "")
-                   + (f"; {', '.join(follows)} left out, as {'they add' if len(follows) > 1 else 'it adds'} nothing on the "
-                      "training rows" if follows else "")
+                   + (f"; left out as {'they follow' if len(follows) > 1 else 'it follows'} from the parts before "
+                      f"on the training rows (the features would be collinear): {', '.join(follows)}" if follows else "")
                    + (f"; {k:,} missing: the training median date, {dates.text(fill)}, stands in" if k else
                       f"; a missing date would take the training median date, {dates.text(fill)}"))
     return spec
