@@ -329,18 +329,20 @@ def _part_features(v: np.ndarray, category: bool) -> np.ndarray:
 
 
 def _explained(columns: np.ndarray, before: list) -> float:
-    """The least share of variance of `columns` that a straight line in the `before` columns
-    (and a constant) explains, over the training rows: 1 when one is a mix of the others."""
-    X = np.column_stack([np.ones(len(columns)), *before]) if before else np.ones((len(columns), 1))
-    X = X / np.maximum(np.abs(X).max(axis=0), 1e-300)
-    worst = 1.0
-    for y in columns.T:
-        spread = np.sum((y - y.mean()) ** 2)
-        if spread == 0:
-            continue
-        fitted = X @ np.linalg.lstsq(X, y, rcond=None)[0]
-        worst = min(worst, 1 - float(np.sum((y - fitted) ** 2)) / spread)
-    return worst
+    """The largest share of variance of any mix of `columns` that a straight line in the
+    `before` columns (and a constant) explains over the training rows: 1 when the columns
+    together with those before are collinear."""
+    def basis(m: np.ndarray) -> np.ndarray:
+        u, s, _ = np.linalg.svd(m, full_matrices=False)
+        return u[:, s > s.max() * 1e-10] if s.size and s.max() > 0 else u[:, :0]
+
+    centred = columns - columns.mean(axis=0)
+    own = basis(centred)
+    if own.shape[1] == 0:
+        return 1.0
+    known = basis(np.column_stack([np.ones(len(columns)), *before]))
+    rest = own - known @ (known.T @ own)  # what the columns before leave of each direction of these
+    return 1.0 - float(np.linalg.svd(rest, compute_uv=False).min()) ** 2
 
 
 NEARLY_ALL = 0.999  # of a part's variance explained by the parts before it: it is left out
@@ -388,14 +390,15 @@ def _date(col: Column, missing: np.ndarray, n: int, time_split: bool):
         if leader is not None:
             follows.append(f"{part} (one value for each {leader})")
             continue
-        category = whole and (distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS
-                                                                   and not (part == "year" and time_split)))
+        category = whole and not (part == "year" and time_split) and (
+            distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS))
         explained = _explained(_part_features(v, category), [_part_features(values[q], isinstance(t, Category))
                                                               for q, t in parts.items()])
         if explained > NEARLY_ALL:
             # Elapsed days are 365.25 a year plus the day of the year, near enough: beside those two,
             # a line through them all has weights that cancel, and no engine recalculates it alike.
-            follows.append(f"{part} ({100 * explained:.2f}% of it is a straight line in {', '.join(parts)})")
+            follows.append(f"{part} ({'all' if explained > 1 - 1e-9 else f'{100 * explained:.2f}%'} of "
+                           f"{'a mix of its columns' if category else 'it'} is a straight line in {', '.join(parts)})")
         elif category:
             parts[part] = Category(name, top=max(distinct, TOP_LEVELS),
                                    reason=f"{dates.PARTS[part][0]}, whole numbers with {distinct} distinct values "
@@ -403,7 +406,7 @@ def _date(col: Column, missing: np.ndarray, n: int, time_split: bool):
         else:
             parts[part] = _number(name, v, 0, len(v), distinct)
             parts[part].reason = f"{dates.PARTS[part][0]}: {parts[part].reason}"
-            if part == "year" and time_split and distinct <= DATE_LEVELS:
+            if part == "year" and time_split:
                 parts[part].reason += ("; a number, not a category: with --split time the validation years are "
                                        "later than any training row's")
     if not parts:

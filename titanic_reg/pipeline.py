@@ -151,7 +151,7 @@ def _time_train_rows(table: Table, target: str, positive, missing, valid_pct) ->
     first = infer(table, target, positive=positive, missing=missing or "fill")
     spec = splits.date_input(first)
     if spec is None:
-        raise splits.no_date(first)
+        raise splits.no_date(first, table.path)
     col = table.column(spec.column)
     days = day_numbers(col.texts, spec.format)[col.codes]
     tcol = table.column(table.find(target))
@@ -367,7 +367,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
 
     table = read_table(train_path) if train_frame is None else frame_table(train_frame, "DataFrame")
     recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed, split)
-    by = _split_by(recipe, split)
+    by = _split_by(recipe, split, train_path)
     if chosen_models is None:
         chosen_models = choose_models(recipe.models or registry.DEFAULT_MODELS)
     unique_names(recipe, chosen_models)
@@ -482,13 +482,13 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
                      suspects, collinear, lacking=tuple(sorted(lacking)))
 
 
-def _split_by(recipe: Recipe, split: str) -> str | None:
+def _split_by(recipe: Recipe, split: str, path) -> str | None:
     """The date column a time split goes by (None for a random split); an error without one."""
     if split != "time":
         return None
     spec = splits.date_input(recipe)
     if spec is None:
-        raise splits.no_date(recipe)
+        raise splits.no_date(recipe, path)
     return spec.column
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import OptionError, option
+from .errors import InputError, OptionError, option
 
 SPLITS = ("random", "time")
 IN_ORDER = 0.95  # of consecutive dated rows that go forward in time (or stay): the rows are in date order
@@ -36,10 +36,11 @@ def date_input(recipe):
     return next((t for t in recipe.inputs if t.kind == "date"), None)
 
 
-def no_date(recipe) -> OptionError:
-    return OptionError("split", f"'time' keeps the latest rows for validation, by a date column, and the recipe has "
-                                f"none (no input is kind = \"date\"; left out: "
-                                f"{', '.join(recipe.left_out) or 'nothing'}); use {option('split', 'random')}")
+def no_date(recipe, path) -> InputError:
+    """--split time where the recipe has no date column: one line naming the file."""
+    said = "; ".join(f"{c}: {why}" for c, why in recipe.left_out.items() if why.startswith("dates"))
+    return InputError(path, f"{option('split', 'time')} keeps the latest rows for validation by a date column, and "
+                            f"no input is one ({said or 'no column reads as dates'}); use {option('split', 'random')}")
 
 
 def in_order_warning(path, column: str, days: np.ndarray) -> str | None:

@@ -801,9 +801,12 @@ class Date(Transform):
 
         fmt = keys.get("format", "str", "%Y-%m-%d")
         if fmt != ISO and fmt not in FORMATS:
-            sample = dt_sample().strftime(fmt) if "%" in fmt else ""
-            if not sample or not np.isfinite(day_numbers([sample], fmt)[0]) or not any(
-                    code in fmt for code in ("%Y", "%y")):
+            try:  # a format reads what it writes, with a year in it
+                ok = any(code in fmt for code in ("%Y", "%y")) and bool(
+                    np.isfinite(day_numbers([dt_sample().strftime(fmt)], fmt)[0]))
+            except ValueError:  # a directive strftime or pandas does not know
+                ok = False
+            if not ok:
                 keys.fail("format", f"{fmt!r} is no date format: write it as strftime does, with a year "
                                     "(e.g. \"%d/%m/%Y\", \"%Y-%m-%d %H:%M:%S\"), or \"ISO8601\"")
         table = keys.get("parts", "table", None)
