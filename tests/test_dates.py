@@ -267,7 +267,7 @@ def test_the_cli_help_names_the_split():
 def test_each_part_by_formula_recalculates_to_the_cores_number(tmp_path, engine):
     import openpyxl
 
-    from conftest import engine_or_fail
+    from tests.conftest import engine_or_fail
     from titanic_reg.sheets.verify import verify
 
     engine_or_fail(engine)

@@ -45,6 +45,7 @@ ORDER_TWINS = _twins()
 EPOCH = dt.datetime(1899, 12, 30)  # day 0 of the 1900 date system, as every engine counts from March 1900
 EARLIEST = dt.datetime(1900, 3, 1)
 EARLIEST_DAY = 61.0
+SAMPLE = dt.datetime(2024, 1, 31, 10, 30, 15)  # a recipe's format must read back what it writes of this
 UNIX_DAY = 25569.0  # 1970-01-01, the epoch elapsed days count from (fastai's Elapsed counts seconds from it)
 
 # Each part: its words, its formula from a date cell {x} (Excel 2010+, LibreOffice, Gnumeric).

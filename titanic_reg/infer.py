@@ -309,7 +309,7 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
         return _number(col.name, values, int(missing.sum()), n, distinct, drop, twin)
     sample = [col.texts.iloc[c] for c in distinct_texts[:2000]]
     if all(_DATE.match(t) for t in sample):
-        return _date(col, missing, n, time_split)
+        return _date(col, missing, time_split)
     limit = free_text_limit(n)
     if distinct > limit:
         return f"free text: {distinct:,} distinct values in {n:,} training rows (more than max(42, rows/100) = {limit:,})"
@@ -350,7 +350,7 @@ DATE_LEVELS = 20  # fastai's cont_cat_split: whole numbers with at most 20 value
 LABEL_PARTS = ("year", "month", "dayofweek")  # parts that name a period rather than measure along one
 
 
-def _date(col: Column, missing: np.ndarray, n: int, time_split: bool):
+def _date(col: Column, missing: np.ndarray, time_split: bool):
     """A Date transform for a column whose texts look like dates (its training rows), with a
     transform for each part that varies; or the reason it is left out.
 

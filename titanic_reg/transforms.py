@@ -13,14 +13,14 @@ kind of column is one class here, and one entry in TRANSFORMS.
   optionally a 0/1 `_na` column saying it was missing, optionally `log10(x+1)`, then a
   scale (divide by the training maximum, as the lesson does for Age, or standardise).
   The scale's statistics are over the training rows' observed values (after the log).
-* `Date`: a column of dates, read in its format as day numbers (dates.py), becomes parts as
-  fastai's add_datepart makes them (year, month, day of week, day of year, elapsed days),
-  each a Number or a Category of its own; a missing date takes the training median date.
 * `Category`: one 0/1 column per level. Either the levels are fixed (the lesson's
   `Pclass_1`, `Embark_S`, `Male`), or the `top` most frequent training levels are kept
   (missing is a level of its own unless `fill = "mode"`), the most frequent left out as
   the baseline when the model has a constant, and an `other` column takes rarer levels
   and levels never seen in training.
+* `Date`: a column of dates, read in its format as day numbers (dates.py), becomes parts as
+  fastai's add_datepart makes them (year, month, day of week, day of year, elapsed days),
+  each a Number or a Category of its own; a missing date takes the training median date.
 
 Text is compared exactly (EXACT in formulas): "Male" is not "male", as in torch.
 """
@@ -59,7 +59,7 @@ class Transform:
     column: str
     reason: str
     kind: ClassVar[str]
-    reads: ClassVar[str]  # how data.py reads the raw column: "numbers" or "levels"
+    reads: ClassVar[str]  # how data.py reads the raw column: "numbers", "levels" or "dates" (day numbers)
 
     def fit(self, values: np.ndarray, context: FitContext) -> dict:
         raise NotImplementedError
@@ -86,7 +86,8 @@ class Transform:
         return value
 
     def raw_kind(self, stats: dict) -> str:
-        """How the Data sheet writes a raw value: "number", "text", or "levels" (numbers where they are)."""
+        """How the Data sheet writes a raw value: "number", "text", "levels" (numbers where they are),
+        or "date" (a date cell)."""
         return "number"
 
     def stats_json(self, stats: dict) -> dict:
@@ -797,13 +798,13 @@ class Date(Transform):
 
     @classmethod
     def from_toml(cls, column, keys) -> "Date":
-        from .dates import FORMATS, ISO, PARTS, day_numbers
+        from .dates import FORMATS, ISO, PARTS, SAMPLE, day_numbers
 
         fmt = keys.get("format", "str", "%Y-%m-%d")
         if fmt != ISO and fmt not in FORMATS:
             try:  # a format reads what it writes, with a year in it
                 ok = any(code in fmt for code in ("%Y", "%y")) and bool(
-                    np.isfinite(day_numbers([dt_sample().strftime(fmt)], fmt)[0]))
+                    np.isfinite(day_numbers([SAMPLE.strftime(fmt)], fmt)[0]))
             except ValueError:  # a directive strftime or pandas does not know
                 ok = False
             if not ok:
@@ -830,12 +831,6 @@ class Date(Transform):
 
     def toml_tables(self) -> list[tuple[tuple, object]]:
         return [(("parts", p), t) for p, t in self.parts.items()]
-
-
-def dt_sample():
-    import datetime
-
-    return datetime.datetime(2024, 1, 31, 10, 30, 15)
 
 
 TRANSFORMS = {"number": Number, "category": Category, "pixels": Pixel, "date": Date}
