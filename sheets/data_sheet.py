@@ -3,12 +3,17 @@
 Columns, left to right: the row's key (the recipe's ID, else the CSV's row number);
 on Data, `Split`, the target as written and `y`, the target as the models learn it
 (0/1, or (value - min) / sd; left out when the target column is 0/1 already); each input as
-written; each feature, a formula from its transform (titanic_reg/transforms.py) with
+written (a date as a date cell, then each of its parts by formula: YEAR, MONTH, ...);
+each feature, a formula from its transform (titanic_reg/transforms.py) with
 torch's value cached; then any columns the recipe only shows (Titanic's Name).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
+
+from titanic_reg.dates import to_datetime
 
 from .layout import FIRST_ROW, HEADER_ROW, Writer, col, row_span, span
 from .names import Names
@@ -59,9 +64,15 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
         y_head = (f"y ({target.column} = {target.label(fitted.target, True)})" if target.kind == "binary"
                   else f"y ({target.column}, from 0 in sds)")
         headers += ["Split", target.column] + ([y_head] if y_formula is not None else [])
-    # Inputs by position: a column may be called anything, "Split" or "row" included.
-    cols = {s.column: len(headers) + i for i, s in enumerate(recipe.inputs)}
-    headers += [s.column for s in recipe.inputs]
+    # Inputs by position: a column may be called anything, "Split" or "row" included. An input
+    # with parts (a date's year, month, ...) has a column for each beside it, keyed (column, part).
+    cols = {}
+    for s in recipe.inputs:
+        cols[s.column] = len(headers)
+        headers.append(s.column)
+        for part, t, _ in s.part_specs(fitted.stats[s.column]):
+            cols[(s.column, part)] = len(headers)
+            headers.append(t.column)
     first_feature = len(headers)
     feature_names = list(fitted.names)
     shown = [c for c in recipe.show if c in rows.show]
@@ -74,10 +85,21 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
 
     # One formula template per feature: the row number is filled in per row.
     templates = []
+    part_templates = []  # (sheet column, formula template, cached values) of each part
     for spec in recipe.inputs:
         blanks = bool(rows.missing(spec.column).any())
         cell = f"${col(cols[spec.column])}{ROW}"
-        templates += spec.cells(cell, names.of(spec.column), blanks, fitted.stats[spec.column])
+        stats = fitted.stats[spec.column]
+        parts = spec.part_specs(stats)
+        if not parts:
+            templates += spec.cells(cell, names.of(spec.column), blanks, stats)
+            continue
+        formulas = spec.part_cells(cell, names.of(spec.column), blanks, stats)
+        values = spec.part_values(rows.columns[spec.column], stats)
+        for (part, t, part_stats), formula, v in zip(parts, formulas, values):
+            c = cols[(spec.column, part)]
+            part_templates.append((c, formula, v))
+            templates += t.cells(f"${col(c)}{ROW}", names.of(part_key(spec, part)), False, part_stats)
     if recipe.ones:
         templates.append("1")
     assert len(templates) == len(feature_names), (templates, feature_names)
@@ -93,6 +115,9 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
         y_template = y_formula.replace("{target}", f"${col(t_col)}") if y_formula is not None else None
         t_numeric = target.numeric
     number_fmt = w.s("raw", None)
+    timed = any(s.raw_kind(fitted.stats[s.column]) == "date" and np.any(np.mod(rows.columns[s.column], 1) > 0)
+                for s in recipe.inputs)
+    date_fmt = w.s("raw", "datetime" if timed else "date")
     for i in range(len(rows)):
         r = FIRST_ROW + i
         row_text = str(r + 1)
@@ -108,12 +133,16 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             value = v[i]
             if how == "text":
                 w.raw(r, c, value, "text")
+            elif how == "date" and value == value:
+                ws.write_datetime(r, c, to_datetime(value), date_fmt)
             elif how == "levels":
                 w.raw(r, c, spec.sheet_value(value, stats))
             elif value != value:  # NaN: missing
                 ws.write_blank(r, c, None, number_fmt)
             else:
                 ws.write_number(r, c, float(value), number_fmt)
+        for c, template, v in part_templates:
+            w.formula(r, c, template.replace(ROW, row_text), float(v[i]), "stat")
         for j, template in enumerate(templates):
             w.formula(r, first_feature + j, template.replace(ROW, row_text), values[i, j], "feature")
         for j, name in enumerate(shown):
@@ -123,6 +152,11 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     if labelled:
         block.target, block.y = t_col, y_col
     return block
+
+
+def part_key(spec, part: str) -> str:
+    """What names a part's statistics (sheets/names.py): no column's name can be it."""
+    return f"{spec.column}\x00{part}"
 
 
 def define_training_ranges(wb, result, data: Block) -> None:

@@ -7,8 +7,10 @@ that nothing about the validation rows leaks into the features:
 * left out: the target; a column whose name appears twice; columns missing in 99% or
   more of the rows; constant columns; IDs (a name like `id`, `index`, `Unnamed: 0`,
   `rownames` or one ending in `id`, with a distinct value per row, or a whole number that
-  counts the rows); dates (date parts are not supported); free text (more distinct
-  values than max(42, rows / 100));
+  counts the rows); free text (more distinct values than max(42, rows / 100));
+* dates (one format reads every training value, dates.py) become their parts, as fastai's
+  add_datepart: year, month and day of week are categories when they take at most 20
+  values, other parts numbers by the rules below; a part the same in every row is left out;
 * whole numbers with at most 5 distinct values are categories (so Pclass gets dummies,
   as in the lesson); other numbers are numbers: missing values filled with the training
   median, plus a 0/1 `_na` column when training rows had missing values (one per set of
@@ -41,7 +43,7 @@ from .report import data_name
 from .table import Column, Table, numbers
 from .target import Target
 from .summary import prose_number
-from .transforms import Category, Number, Pixel, number_text
+from .transforms import Category, Date, Number, Pixel, number_text
 
 TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
 MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
@@ -63,11 +65,12 @@ def free_text_limit(n_train: int) -> int:
 
 
 def infer(table: Table, target: str, *, positive=None, missing: str = "fill", train_rows=None,
-          top: int = TOP_LEVELS) -> Recipe:
+          top: int = TOP_LEVELS, time_split: bool = False) -> Recipe:
     """The recipe for predicting `target` from the other columns of `table`.
 
     `train_rows`: indices (into the rows that have a target) of the training rows;
-    `fit` passes its split, so that inference sees what training sees.
+    `fit` passes its split, so that inference sees what training sees; `time_split`: the
+    validation rows are the latest (a date's year is then a number, see _date).
     """
     name = table.find(target)
     if name is None:
@@ -102,7 +105,7 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
         flagged = _missing(col.take(train), markers)
         twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)  # an earlier _na of these rows
         decision = _column(table, col.take(train), table.rows[train], markers, top, recipe, unique,
-                           drop=missing == "drop", twin=twin)
+                           drop=missing == "drop", twin=twin, time_split=time_split)
         if isinstance(decision, str):
             recipe.left_out[col.name] = decision
             continue
@@ -298,7 +301,7 @@ def _match(wanted, classes, numeric):
 
 
 def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe, unique: bool = True,
-            drop: bool = False, twin: str | None = None):
+            drop: bool = False, twin: str | None = None, time_split: bool = False):
     """A transform for one column (its training rows, at spreadsheet `rows`), or the reason
     it is left out (str). `drop`: rows missing an input are dropped (missing = "drop");
     `twin`: an earlier number column missing in exactly the same rows, whose `_na` serves."""
@@ -338,7 +341,7 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
         return _number(col.name, values, int(missing.sum()), n, distinct, drop, twin)
     sample = [col.texts.iloc[c] for c in distinct_texts[:2000]]
     if all(_DATE.match(t) for t in sample):
-        return "dates: date parts (year, month, weekday) are not supported, so it is left out"
+        return _date(col, missing, time_split)
     limit = free_text_limit(n)
     if distinct > limit:
         return f"free text: {distinct:,} distinct values in {n:,} training rows (more than max(42, rows/100) = {limit:,})"
@@ -347,6 +350,108 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
             if levels > top else "")
     return Category(col.name, top=top, reason=f"text with {distinct:,} distinct values ({_levels(counts, False)}):"
                                               f" a category{_baseline(counts, False)}{more}{_missing_level(missing, drop)}")
+
+
+def _part_features(v: np.ndarray, category: bool) -> np.ndarray:
+    """A part's columns as a linear model sees them: 0/1 for each level but the first, or itself."""
+    if not category:
+        return v[:, None]
+    levels = np.unique(v)
+    return (v[:, None] == levels[None, 1:]).astype(np.float64)
+
+
+def _explained(columns: np.ndarray, before: list) -> float:
+    """The largest share of variance of any mix of `columns` that a straight line in the
+    `before` columns (and a constant) explains over the training rows: 1 when the columns
+    together with those before are collinear."""
+    def basis(m: np.ndarray) -> np.ndarray:
+        u, s, _ = np.linalg.svd(m, full_matrices=False)
+        return u[:, s > s.max() * 1e-10] if s.size and s.max() > 0 else u[:, :0]
+
+    centred = columns - columns.mean(axis=0)
+    own = basis(centred)
+    if own.shape[1] == 0:
+        return 1.0
+    known = basis(np.column_stack([np.ones(len(columns)), *before]))
+    rest = own - known @ (known.T @ own)  # what the columns before leave of each direction of these
+    return 1.0 - float(np.linalg.svd(rest, compute_uv=False).min()) ** 2
+
+
+NEARLY_ALL = 0.999  # of a part's variance explained by the parts before it: it is left out
+DATE_LEVELS = 20  # fastai's cont_cat_split: whole numbers with at most 20 values are categories
+LABEL_PARTS = ("year", "month", "dayofweek")  # parts that name a period rather than measure along one
+
+
+def _date(col: Column, missing: np.ndarray, time_split: bool):
+    """A Date transform for a column whose texts look like dates (its training rows), with a
+    transform for each part that varies; or the reason it is left out.
+
+    Year, month and day of week name a period: a category each when it takes at most 20
+    values in the training rows (fastai's cont_cat_split makes whole numbers of at most 20
+    values categories; a month or a weekday has no straight-line effect), except the year
+    with a time split, whose validation years no training row has. Day of year and elapsed
+    days measure along the year and along time: numbers by the usual rules (categories only
+    with at most 5 values, as any whole number)."""
+    from . import dates
+
+    texts = col.texts.iloc[np.unique(col.codes[~missing])].reset_index(drop=True)
+    found = dates.detect(list(texts))
+    if found is None:
+        return ("dates written in more than one way (no one format reads them all): left out; a recipe can give it "
+                "[inputs.<column>] kind = \"date\" with a format, and the rest are read as missing")
+    fmt, why = found
+    days = dates.day_numbers(col.texts, fmt)[col.codes[~missing]]
+    if (days < dates.EARLIEST_DAY).any():
+        return (f"dates before 1900-03-01 (the earliest is {dates.text(days.min())}), which a spreadsheet's 1900 date "
+                "system cannot hold (Excel counts a 29 February 1900 that never was): left out")
+    fill = float(np.median(days))
+    spec = Date(col.name, format=fmt, parts={})
+    values = dates.part_values(days)
+    parts, same, follows = {}, [], []
+    for part, v in values.items():
+        counts = pd.Series(v).value_counts()
+        distinct = len(counts)
+        name = spec.part_column(part)
+        whole = bool(np.all(np.floor(v) == v))
+        # A part with one value for each value of a part kept before it says nothing new (dates one
+        # a year: the weekday of 1 January follows the year), and would make the features collinear.
+        leader = next((q for q in parts if pd.Series(v).groupby(values[q]).nunique().max() == 1), None)
+        if distinct == 1:
+            same.append(f"{part} ({prose_number(v[0])})")
+            continue
+        if leader is not None:
+            follows.append(f"{part} (one value for each {leader})")
+            continue
+        category = whole and not (part == "year" and time_split) and (
+            distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS))
+        explained = _explained(_part_features(v, category), [_part_features(values[q], isinstance(t, Category))
+                                                              for q, t in parts.items()])
+        if explained > NEARLY_ALL:
+            # Elapsed days are 365.25 a year plus the day of the year, near enough: beside those two,
+            # a line through them all has weights that cancel, and no engine recalculates it alike.
+            follows.append(f"{part} ({'all' if explained > 1 - 1e-9 else f'{100 * explained:.2f}%'} of "
+                           f"{'a mix of its columns' if category else 'it'} is a straight line in {', '.join(parts)})")
+        elif category:
+            parts[part] = Category(name, top=max(distinct, TOP_LEVELS),
+                                   reason=f"{dates.PARTS[part][0]}, whole numbers with {distinct} distinct values "
+                                          f"({_levels(counts, True)}): a category{_baseline(counts, True)}")
+        else:
+            parts[part] = _number(name, v, 0, len(v), distinct)
+            parts[part].reason = f"{dates.PARTS[part][0]}: {parts[part].reason}"
+            if part == "year" and time_split:
+                parts[part].reason += ("; a number, not a category: with --split time the validation years are "
+                                       "later than any training row's")
+    if not parts:
+        return f"dates whose parts are the same in every training row ({', '.join(same)}): left out"
+    spec.parts = parts
+    k = int(missing.sum())
+    spec.reason = (f"dates, {why}; as fastai's add_datepart, its parts {', '.join(parts)} (each below)"
+                   + (f"; {', '.join(same)} the same in every training row, left out" if same else "")
+                   + (f"; left out as {'they follow' if len(follows) > 1 else 'it follows'} from the parts before "
+                      f"on the training rows (the features would be collinear): {', '.join(follows)}" if follows else "")
+                   + (f"; {k:,} missing: the training median date, {dates.text(fill)}, stands in" if k else
+                      f"; a missing date would take the training median date, {dates.text(fill)}"))
+    return spec
 
 
 def _as_id(recipe: Recipe, column: str, why: str) -> str:

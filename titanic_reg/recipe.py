@@ -157,6 +157,10 @@ class _Keys:
     def fail(self, key, problem):
         self.reader.fail((*self.keys, key), problem)
 
+    def part(self, key, spec: dict, column: str):
+        """The transform of a table nested in this one under parts.<key> (a date's part), for `column`."""
+        return self.reader.transform(column, spec, (*self.keys, "parts", key))
+
 
 class _Reader:
     """Builds a Recipe from parsed TOML, checking each key's value; errors point at the line."""
@@ -286,8 +290,8 @@ class _Reader:
             self.fail((*keys, "classes"), f"{len(classes):,} classes: a classes target has 2 to {MAX_CLASSES}")
         return classes
 
-    def transform(self, column: str, spec: dict):
-        keys = ("inputs", column)
+    def transform(self, column: str, spec: dict, keys: tuple | None = None):
+        keys = keys or ("inputs", column)
         kind = spec.get("kind")
         if kind not in TRANSFORMS:
             self.fail((*keys, "kind"), f"kind {kind!r} is not a transform: use {' or '.join(TRANSFORMS)}")
@@ -378,24 +382,33 @@ def dumps(recipe: Recipe, header: str = "") -> str:
                 specs = [s for s in recipe.inputs if s.block == spec.block]
                 out += ["", f"[inputs.{_key_part(spec.block)}]"] + _pairs(type(spec).block_toml(specs))
             continue
-        values = {"kind": spec.kind}
-        defaults = type(spec)(spec.column)
-        for f in fields(spec):
-            if f.name in ("column", "reason"):
-                continue
-            value = getattr(spec, f.name)
-            if value != getattr(defaults, f.name) or f.name in ("fill", "scale", "top"):
-                values[f.name] = value
-        for key in spec.toml_unwritten():
-            values.pop(key, None)
-        values["reason"] = spec.reason
-        out += ["", f"[inputs.{_key_part(spec.column)}]"] + _pairs(values)
+        out += ["", f"[inputs.{_key_part(spec.column)}]"] + _pairs(_spec_values(spec))
+        for keys, part in spec.toml_tables():  # nested tables: a date's parts
+            name = ".".join(_key_part(k) for k in ("inputs", spec.column, *keys))
+            out += ["", f"[{name}]"] + _pairs(_spec_values(part))
     if recipe.left_out:
         out += ["", "[left_out]"] + _pairs(recipe.left_out)
     for rule in recipe.baselines:
         out += ["", f"[baselines.{_key_part(rule.name)}]"] + _pairs(
             {"title": rule.title, "constant": rule.constant, "feature": rule.feature, "equals": rule.equals})
     return "\n".join(out) + "\n"
+
+
+def _spec_values(spec) -> dict:
+    """A transform's table: its kind, the keys that differ from the defaults (and the ones
+    always shown), its reason last."""
+    values = {"kind": spec.kind}
+    defaults = type(spec)(spec.column)
+    for f in fields(spec):
+        if f.name in ("column", "reason"):
+            continue
+        value = getattr(spec, f.name)
+        if value != getattr(defaults, f.name) or f.name in ("fill", "scale", "top", "format"):
+            values[f.name] = value
+    for key in spec.toml_unwritten():
+        values.pop(key, None)
+    values["reason"] = spec.reason
+    return values
 
 
 def _pairs(values: dict) -> list[str]:
