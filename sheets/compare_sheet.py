@@ -30,11 +30,13 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                               f"{result.sample_of['rows']:,} rows: torch's and scikit-learn's figures are over "
                               "every row, the workbook's over the sample, so they differ a little.", s.note)
 
-    # 1. Each model's loss: torch's figure, the workbook's formula, the difference.
+    # 1. Each model's loss: torch's figure, the workbook's formula, their difference relative to
+    # torch's (at least 1): an MSE in the millions of a target's squared units leaves a plain
+    # difference at the engines' last-digit noise, 1e-7, well past verify's 1e-9.
     r = 2
     others = [x for x in scores if x != "mse"]
-    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference",
-                     "torch valid MSE", "workbook valid MSE", "valid difference"]
+    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference (relative)",
+                     "torch valid MSE", "workbook valid MSE", "valid difference (relative)"]
               + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")], widths)
     for model in result.model_list:
         r += 1
@@ -48,7 +50,9 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
             ours = summary.values[split, "mse"]
             w.reported(r, c, m[f"{split}_mse"], "mse")
             w.formula(r, c + 1, summary.cells[split, "mse"], ours, "mse")
-            w.formula(r, c + 2, f"{ref(c + 1, r)}-{ref(c, r)}", ours - m[f"{split}_mse"], "diff")
+            torch_mse = m[f"{split}_mse"]
+            w.formula(r, c + 2, f"({ref(c + 1, r)}-{ref(c, r)})/MAX(1,ABS({ref(c, r)}))",
+                      (ours - torch_mse) / max(1.0, abs(torch_mse)), "diff")
         c = 7
         for x in others:
             for split in ("train", "valid"):
