@@ -1,9 +1,11 @@
 """Compare: torch against the workbook, three engines on the linear optimum, baselines."""
 from __future__ import annotations
 
+import numpy as np
+
 from titanic_reg.metrics import SCORES
 
-from .layout import Writer, ref
+from .layout import FIRST_ROW, Writer, ref, span
 from .model_sheets import SUMMARY_FORMAT, SUMMARY_TITLES
 from .names import Names
 
@@ -33,8 +35,13 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # 1. Each model's loss: torch's figure, the workbook's formula, the difference.
     r = 2
     others = [x for x in scores if x != "mse"]
-    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference",
-                     "torch valid MSE", "workbook valid MSE", "valid difference"]
+    # A log target's predictions go back by 10^(...), which engines compute a unit in the last
+    # place apart; its errors are large beside its predictions, so an MSE of 600,000 moves by 1e-9:
+    # its differences are relative (difference / torch's MSE), a scale-free measure.
+    relative = result.kind == "number" and result.recipe.target.log
+    gap = " difference (relative)" if relative else " difference"
+    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train" + gap,
+                     "torch valid MSE", "workbook valid MSE", "valid" + gap]
               + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")], widths)
     for model in result.model_list:
         r += 1
@@ -48,6 +55,10 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
             ours = summary.values[split, "mse"]
             w.reported(r, c, m[f"{split}_mse"], "mse")
             w.formula(r, c + 1, summary.cells[split, "mse"], ours, "mse")
+            if relative and m[f"{split}_mse"]:
+                w.formula(r, c + 2, f"({ref(c + 1, r)}-{ref(c, r)})/{ref(c, r)}",
+                          (ours - m[f"{split}_mse"]) / m[f"{split}_mse"], "diff")
+                continue
             w.formula(r, c + 2, f"{ref(c + 1, r)}-{ref(c, r)}", ours - m[f"{split}_mse"], "diff")
         c = 7
         for x in others:
@@ -110,14 +121,23 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     rr = r + 1 + p
     # In y's units: for a number target the model sheet's MSE, over sd², is the training loss.
     sk_mse = closed.scores.get("train_mse") if closed else None
-    if result.kind == "number" and sk_mse is not None:
+    logged = result.kind == "number" and result.recipe.target.log
+    if logged and sk_mse is not None:  # its MSE in units is no multiple of y's: y's from its weights
+        sk_mse = float(((result.X[:n_train].numpy() @ np.asarray(sk, dtype=float) - result.y[:n_train].numpy())
+                        ** 2).mean())
+    elif result.kind == "number" and sk_mse is not None:
         sk_mse /= result.fitted.target["sd"] ** 2
     ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),
                     s(None, None, bold=True))
     if lin:
         gd_mse = summaries[lin.name].values["train", "mse"]
         gd_cell = summaries[lin.name].cells["train", "mse"]
-        if result.kind == "number":
+        if logged:  # the model sheet's losses are in the target's units: y's MSE from its predictions
+            summary = summaries[lin.name]
+            pred = span(summary.pred_col, summary.pred_col, FIRST_ROW, FIRST_ROW + n_train - 1, summary.sheet)
+            gd_mse = float(((lin.predict(result.X[:n_train]) - result.y[:n_train]) ** 2).mean())
+            gd_cell = f"SUMXMY2({pred},train_y)/ROWS(train_y)"
+        elif result.kind == "number":
             sd = result.fitted.target["sd"]
             gd_mse, gd_cell = gd_mse / sd ** 2, f"{gd_cell}/{names('sd', result.recipe.target.column)}^2"
         w.formula(rr, 1, gd_cell, gd_mse, "mse")

@@ -45,6 +45,8 @@ TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
 MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
 MOSTLY_MISSING = 0.99
 SKEWED = 2.0
+NAMES_SHARE = 0.9  # text distinct in 90% of the training rows or more names them (a name, an ID)
+MIN_NAMES = 10  # ... when it has at least this many values
 _ID_NAME = re.compile(r"^(id|index|idx|unnamed: ?\d+|row ?names|row ?id|row|rowid|record ?id|key|#)$|[ _.-]id$", re.I)
 _CAMEL_ID = re.compile(r"[a-z]I[dD]$")
 _DATE = re.compile(
@@ -218,8 +220,8 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
                       reason=f"{len(classes)} classes; {number_text(chosen) if numeric else chosen} (1) against "
                              f"{'the other' if others == 1 else f'the {others} others'} (0), as --positive asks")
     if numeric and len(classes) > 2:
-        return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
-                                                 "number (MSE; scored by RMSE and R²)")
+        return _log_target(Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted "
+                                                             "as a number (MSE; scored by RMSE and R²)"), train_values)
     if len(classes) > 2 and not _classes_like(classes, len(train)):
         # Dates or free text hold no class worth suggesting as --positive.
         what = ("dates" if all(_DATE.match(c) for c in classes[:2000])
@@ -246,6 +248,23 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
         why = (f"two values, {shown[0]} and {shown[1]}: binary, the rarer in the training rows, "
                f"{chosen!r}, is positive (1); --positive chooses")
     return Target(col.name, "binary", chosen, reason=why)
+
+
+def _log_target(target: Target, values: np.ndarray) -> Target:
+    """A number target learned as its log by the rule an input meets for its log (never
+    negative, skewness SKEWED or more): least squares on a few huge values is a fit to them."""
+    skew = _skewness(values)
+    if len(values) and values.min() >= 0 and skew >= SKEWED:
+        target.log = True
+        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {skew:.1f} ({SKEWED:g} or "
+                          "more) and it is never negative (the rule for an input's log): predictions and scores are "
+                          "back in its own units, 10^(...) - 1, about the median of like rows; log = false learns "
+                          "it as it is")
+    else:
+        target.reason += (f"; learned as it is: its skewness is {skew:.1f}"
+                          + (", and it goes below 0" if len(values) and values.min() < 0 else f" (below {SKEWED:g})")
+                          + "; log = true would learn log10(value + 1)")
+    return target
 
 
 def _classes_like(classes, n_train: int) -> bool:
@@ -310,11 +329,22 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
     limit = free_text_limit(n)
     if distinct > limit:
         return f"free text: {distinct:,} distinct values in {n:,} training rows (more than max(42, rows/100) = {limit:,})"
+    if _names_rows(distinct, observed):
+        return (f"a name or ID: {distinct:,} distinct values in {observed:,} training rows with one (a value of its "
+                f"own in {100 * NAMES_SHARE:.0f}% of them or more), so a level seen in one row says nothing of "
+                "another")
     levels = distinct + bool(missing.any())
     more = (f"; the {top} most frequent are kept, the other {levels - top:,} share {col.name}_other"
             if levels > top else "")
     return Category(col.name, top=top, reason=f"text with {distinct:,} distinct values ({_levels(counts, False)}):"
                                               f" a category{_baseline(counts, False)}{more}{_missing_level(missing, drop)}")
+
+
+def _names_rows(distinct: int, observed: int) -> bool:
+    """Text that names rows rather than grouping them: distinct in NAMES_SHARE of the rows that
+    have a value, whatever the table's size (free_text_limit waits for 42 values), and in at
+    least MIN_NAMES of them: a handful of rows with a few labels is too little to say either."""
+    return distinct >= MIN_NAMES and distinct >= NAMES_SHARE * observed
 
 
 def _as_id(recipe: Recipe, column: str, why: str) -> str:

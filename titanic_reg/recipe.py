@@ -266,7 +266,10 @@ class _Reader:
             self.fail((*keys, "positive"), "a number target has no positive class (kind = \"binary\" for one)")
         positive = float(positive) if isinstance(positive, (int, float)) else positive
         values = self.scalars(spec, keys, "values")
-        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""))
+        log = self.get(spec, keys, "log", "bool", False)
+        if log and kind != "number":
+            self.fail((*keys, "log"), "log = true is for a number target (its log is learned); a binary one has none")
+        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), log=log)
 
     def transform(self, column: str, spec: dict):
         keys = ("inputs", column)
@@ -348,7 +351,8 @@ def dumps(recipe: Recipe, header: str = "") -> str:
     out += _pairs(top)
     t = recipe.target
     out += ["", "[target]"] + _pairs({"column": t.column, "kind": t.kind, "positive": t.positive,
-                                      "values": t.values, "reason": t.reason})
+                                      "values": t.values, "log": t.log if t.kind == "number" else None,
+                                      "reason": t.reason})
     written = set()
     for spec in recipe.inputs:
         if spec.block is not None:  # a block's transforms share one table

@@ -77,7 +77,7 @@ def metrics_json(result) -> dict:
         "target": {"column": target.column, "kind": target.kind,
                    **({"positive": target.label(result.fitted.target, True),
                        "negative": target.label(result.fitted.target, False)} if target.kind == "binary" else
-                      {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"]})},
+                      {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"], "log": target.log})},
         "rows": {
             "train": result.n_train,
             "valid": n_valid,
@@ -486,12 +486,17 @@ def caption(result, api: bool = False) -> list[str]:
         if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:
             lines.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
                          f"{result.n_train:,} training rows, and scored on all of them")
+        if m.get("min_samples_leaf") is not None:
+            lines.append(f"{name}: leaves of at least {m['min_samples_leaf']:,} rows, a tenth of the "
+                         f"{m['fit_rows']:,} it was fitted on (scikit-learn's 20 would leave its trees unsplit)")
     if result.kind == "binary":
         target = result.recipe.target
         lines.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
                      "score > 0.5 predicts 1; scores are not probabilities and may leave 0 to 1")
     else:
-        lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
+        lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units"
+                     + (" (learned as log10(value + 1), every baseline too; predictions back as 10^(...) - 1)"
+                        if result.recipe.target.log else ""))
     timed = min(len(result.data), TIMING_ROWS)
     lines.append(f"size: parameters as float64, scikit-learn's models pickled (KB: 1,000 bytes); predict: "
                  f"the median of {REPEATS} predictions of {timed:,} rows (times vary from run to run)")
