@@ -260,10 +260,11 @@ def _log_target(target: Target, values: np.ndarray) -> Target:
                           "more) and it is never negative (the rule for an input's log): predictions and scores are "
                           "back in its own units, 10^(...) - 1, about the median of like rows; log = false learns "
                           "it as it is")
+    elif len(values) and values.min() < 0:
+        target.reason += f"; learned as it is: it goes below 0 (its skewness is {skew:.1f}), so no log"
     else:
-        target.reason += (f"; learned as it is: its skewness is {skew:.1f}"
-                          + (", and it goes below 0" if len(values) and values.min() < 0 else f" (below {SKEWED:g})")
-                          + "; log = true would learn log10(value + 1)")
+        target.reason += (f"; learned as it is: its skewness is {skew:.1f} (below {SKEWED:g}); log = true would "
+                          "learn log10(value + 1)")
     return target
 
 
