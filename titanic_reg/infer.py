@@ -8,7 +8,8 @@ that nothing about the validation rows leaks into the features:
   more of the rows; constant columns; IDs (a name like `id`, `index`, `Unnamed: 0`,
   `rownames` or one ending in `id`, with a distinct value per row, or a whole number that
   counts the rows); dates (date parts are not supported); free text (more distinct
-  values than max(42, rows / 100));
+  values than max(42, rows / 100)); text that names rows whatever the table's size (a
+  value of its own in 90% of the training rows with one, 10 values or more);
 * whole numbers with at most 5 distinct values are categories (so Pclass gets dummies,
   as in the lesson); other numbers are numbers: missing values filled with the training
   median, plus a 0/1 `_na` column when training rows had missing values (one per set of
@@ -21,7 +22,8 @@ that nothing about the validation rows leaks into the features:
 
 The target: numbers with two values, or text with two values, are binary (the positive
 class: 1, yes, true, ... or else the rarer class; `positive` chooses); more numbers are a
-number to predict; more text classes need `positive` (that class against the rest).
+number to predict, learned as log10(y + 1) by the inputs' rule for a log (never negative,
+skewness 2 or more); more text classes need `positive` (that class against the rest).
 """
 from __future__ import annotations
 
