@@ -230,6 +230,22 @@ def test_predict_gives_the_target_in_its_units(tmp_path):
     assert got["prediction"][1] == pytest.approx(10 ** 3.2, rel=0.1)
 
 
+def test_a_constant_rule_is_in_the_targets_units_under_a_log(tmp_path):
+    from titanic_reg.recipe import Rule
+
+    path = write_csv(tmp_path / "s.csv", skewed(80))
+    recipe = infer(read_table(path), "y")
+    assert recipe.target.log
+    recipe.baselines.append(Rule("hundred", "100, whatever the row", constant=100))
+    r = titanic_reg.fit(path, recipe=recipe, models="linear", epochs=50, restarts=1, descent_steps=0, baselines=None)
+    y = r.output(r.y).numpy()
+    n = r.n_train
+    hundred, mean = r.metrics["hundred"], r.metrics["mean"]
+    assert hundred["train_mse"] == pytest.approx(np.mean((100 - y[:n]) ** 2), rel=1e-9)
+    assert hundred["valid_mse"] == pytest.approx(np.mean((100 - y[n:]) ** 2), rel=1e-9)
+    assert mean["valid_mse"] == pytest.approx(np.mean((y[:n].mean() - y[n:]) ** 2), rel=1e-9)
+
+
 def test_log_is_refused_where_it_cannot_be_taken(tmp_path):
     cols = skewed(60)
     data = write_csv(tmp_path / "s.csv", cols)

@@ -135,8 +135,8 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     A scikit-learn model that cannot be fitted on these rows (LogisticRegression on a
     single class, say) does not stop the run: its scores are None (null in metrics.json),
     an InputWarning says why, and its predictor raises TrainingError if it is asked for
-    the predictions. `encode` (the inverse of `decode`): a value in the target's units as y,
-    for the rules' constants.
+    the predictions. `encode`, the inverse of a `decode` that is no straight line (a target
+    learned as its log): a value in the target's units as y, for the rules' constants.
     """
     # An array unpickled (the background process's) has a dtype object of its own, not numpy's
     # shared one; the estimators keep it, and their pickles (their size) grew by its copies.
