@@ -70,6 +70,8 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # 2. The linear optimum three ways: torch's fit, scikit-learn, LINEST (in y's units).
     r += 3
     units = " (the target scaled by its sd, as the models learn it)" if result.kind == "number" else ""
+    if result.recipe.target.log:
+        units = " (the target's log10(value + 1) scaled by its sd, as the models learn it)"
     if result.sample_of:  # LINEST sees the sample's training rows only, torch and scikit-learn every one
         heading = (f"The linear model's optimum (training rows){units}: torch and scikit-learn fit every "
                    f"training row, LINEST only this sample's {result.n_train:,}, so LINEST differs")

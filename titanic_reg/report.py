@@ -152,7 +152,8 @@ def loss_plot(result) -> dict:
     return {
         "curves": curves,
         "optimum": float(result.optimum.mse) if result.optimum and result.optimum.mse is not None else None,
-        "ylabel": "training MSE" + (" (target scaled by its sd)" if result.kind == "number" else ""),
+        "ylabel": "training MSE" + (" (target's log, scaled by its sd)" if result.recipe.target.log else
+                                    " (target scaled by its sd)" if result.kind == "number" else ""),
         "title": (f"Training loss by step, full batch on {result.n_train:,} rows\n"
                   "both axes logarithmic, from step 1; legend: the loss at the start (step 0) \u2192 at the end"),
     }
@@ -480,6 +481,8 @@ def caption(result, api: bool = False) -> list[str]:
     for run in result.closed_form_runs() if result.optimum else ():
         gd, best = run.trained.train_mse, result.optimum.mse
         units = " (target scaled by its sd)" if result.kind == "number" else ""
+        if result.recipe.target.log:
+            units = " (the target's log10(value + 1), scaled by its sd)"
         lines.append(f"{run.name}, {run.optimizer_title} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
                      f"(gap {gd - best:.1e})")
     for name, m in metrics.items():
