@@ -1,9 +1,11 @@
 """Compare: torch against the workbook, three engines on the linear optimum, baselines."""
 from __future__ import annotations
 
+import numpy as np
+
 from titanic_reg.metrics import SCORES
 
-from .layout import Writer, ref
+from .layout import FIRST_ROW, Writer, ref, span
 from .model_sheets import SUMMARY_FORMAT, SUMMARY_TITLES
 from .names import Names
 
@@ -32,7 +34,8 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
 
     # 1. Each model's loss: torch's figure, the workbook's formula, their difference relative to
     # torch's (at least 1): an MSE in the millions of a target's squared units leaves a plain
-    # difference at the engines' last-digit noise, 1e-7, well past verify's 1e-9.
+    # difference at the engines' last-digit noise, 1e-7, well past verify's 1e-9 (and a log
+    # target's 10^(...), computed a unit in the last place apart, moves an MSE of 600,000 by 1e-9).
     r = 2
     others = [x for x in scores if x != "mse"]
     w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference (relative)",
@@ -63,6 +66,8 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # 2. The linear optimum three ways: torch's fit, scikit-learn, LINEST (in y's units).
     r += 3
     units = " (the target scaled by its sd, as the models learn it)" if result.kind == "number" else ""
+    if result.recipe.target.log:
+        units = " (the target's log10(value + 1) scaled by its sd, as the models learn it)"
     if result.sample_of:  # LINEST sees the sample's training rows only, torch and scikit-learn every one
         heading = (f"The linear model's optimum (training rows){units}: torch and scikit-learn fit every "
                    f"training row, LINEST only this sample's {result.n_train:,}, so LINEST differs")
@@ -114,14 +119,23 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     rr = r + 1 + p
     # In y's units: for a number target the model sheet's MSE, over sd², is the training loss.
     sk_mse = closed.scores.get("train_mse") if closed else None
-    if result.kind == "number" and sk_mse is not None:
+    logged = result.kind == "number" and result.recipe.target.log
+    if logged and sk_mse is not None:  # its MSE in units is no multiple of y's: y's from its weights
+        sk_mse = float(((result.X[:n_train].numpy() @ np.asarray(sk, dtype=float) - result.y[:n_train].numpy())
+                        ** 2).mean())
+    elif result.kind == "number" and sk_mse is not None:
         sk_mse /= result.fitted.target["sd"] ** 2
     ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),
                     s(None, None, bold=True))
     if lin:
         gd_mse = summaries[lin.name].values["train", "mse"]
         gd_cell = summaries[lin.name].cells["train", "mse"]
-        if result.kind == "number":
+        if logged:  # the model sheet's losses are in the target's units: y's MSE from its predictions
+            summary = summaries[lin.name]
+            pred = span(summary.pred_col, summary.pred_col, FIRST_ROW, FIRST_ROW + n_train - 1, summary.sheet)
+            gd_mse = float(((lin.predict(result.X[:n_train]) - result.y[:n_train]) ** 2).mean())
+            gd_cell = f"SUMXMY2({pred},train_y)/ROWS(train_y)"
+        elif result.kind == "number":
             sd = result.fitted.target["sd"]
             gd_mse, gd_cell = gd_mse / sd ** 2, f"{gd_cell}/{names('sd', result.recipe.target.column)}^2"
         w.formula(rr, 1, gd_cell, gd_mse, "mse")

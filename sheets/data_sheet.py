@@ -1,9 +1,10 @@
 """The Data and Test sheets: each row's key, raw columns (blue), then the features by formula.
 
 Columns, left to right: the row's key (the recipe's ID, else the CSV's row number);
-on Data, `Split`, the target as written and `y`, the target as the models learn it
-(0/1, or (value - min) / sd; left out when the target column is 0/1 already); each input as
-written (a date as a date cell, then each of its parts by formula: YEAR, MONTH, ...);
+on Data, `Split`, the target as written, its log10(value + 1) by formula when the recipe
+learns the target's log, and `y`, the target as the models learn it (0/1, or
+(value - min) / sd, of the log if any; left out when the target column is 0/1 already); each
+input as written (a date as a date cell, then each of its parts by formula: YEAR, MONTH, ...);
 each feature, a formula from its transform (titanic_reg/transforms.py) with
 torch's value cached; then any columns the recipe only shows (Titanic's Name).
 """
@@ -35,6 +36,7 @@ class Block:
     n_features: int
     target: int | None = None  # the target as written
     y: int | None = None  # the target as the models learn it (the target column when it is y already)
+    log: int | None = None  # the target's log10(value + 1), when the models learn its log
 
     @property
     def last_feature(self) -> int:
@@ -57,6 +59,7 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     target = recipe.target
     key_name = recipe.id or "row"
     headers = [key_name]
+    log_col = None
     if labelled:
         y_formula = target.cell(f"{{target}}{ROW}", names.of(target.column), fitted.target)
         t_col = len(headers) + 1
@@ -64,6 +67,10 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
         y_head = (f"y ({target.column} = {target.label(fitted.target, True)})" if target.kind == "binary"
                   else f"y ({target.column}, from 0 in sds)")
         headers += ["Split", target.column] + ([y_head] if y_formula is not None else [])
+        if target.kind == "number" and target.log:  # its log between the raw target and y, which scales it
+            log_col, y_col = y_col, y_col + 1
+            headers.insert(log_col, f"log10({target.column}+1)")
+            headers[y_col] = f"y (log10({target.column}+1), from 0 in sds)"
     # Inputs by position: a column may be called anything, "Split" or "row" included. An input
     # with parts (a date's year, month, ...) has a column for each beside it, keyed (column, part).
     cols = {}
@@ -112,7 +119,10 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     split = result.split if labelled else None
     y = result.y.numpy() if labelled else None
     if labelled:
-        y_template = y_formula.replace("{target}", f"${col(t_col)}") if y_formula is not None else None
+        y_template = y_formula.replace("{target}", f"${col(t_col if log_col is None else log_col)}") \
+            if y_formula is not None else None
+        log_template = target.log_cell(f"${col(t_col)}{ROW}") if log_col is not None else None
+        logs = target.logged(rows.target) if log_col is not None else None
         t_numeric = target.numeric
     number_fmt = w.s("raw", None)
     timed = any(s.raw_kind(fitted.stats[s.column]) == "date" and np.any(np.mod(rows.columns[s.column], 1) > 0)
@@ -127,6 +137,8 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             w.raw(r, 1, split[i], "text")
             tv = rows.target[i]
             w.raw(r, t_col, None if (not t_numeric and tv is None) else tv, None if t_numeric else "text")
+            if log_template is not None:
+                w.formula(r, log_col, log_template.replace(ROW, row_text), float(logs[i]), "feature")
             if y_template is not None:
                 w.formula(r, y_col, y_template.replace(ROW, row_text), float(y[i]), "feature")
         for c, v, spec, stats, how in raw:
@@ -150,7 +162,7 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     ws.freeze_panes(FIRST_ROW, 1)
     block = Block(sheet, len(rows), cols, 0, key_name, first_feature, len(feature_names))
     if labelled:
-        block.target, block.y = t_col, y_col
+        block.target, block.y, block.log = t_col, y_col, log_col
     return block
 
 

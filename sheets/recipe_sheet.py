@@ -29,7 +29,7 @@ def _about(key: str, spec) -> str:
     return {"fill": f"the training {getattr(spec, 'fill', None) or 'mode'}: a missing value's stand-in",
             "max": f"the training maximum{of}: the scale",
             "mean": f"the training mean{of}", "sd": f"the training standard deviation{of} (population)",
-            "min": "the training minimum"}[key]
+            "min": f"the training minimum{of}"}[key]
 
 
 def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
@@ -71,7 +71,8 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
     w.text(r, ABOUT, f"{t.describe(fitted.target)}: {t.reason}")
     r += 1
     if t.kind == "number":
-        rng = data.range_of(data.target, FIRST_ROW, last, data.sheet)
+        # A target learned as its log: the statistics of the Data sheet's log column.
+        rng = data.range_of(data.target if data.log is None else data.log, FIRST_ROW, last, data.sheet)
         formulas = t.stat_formulas(rng)
         for key in ("min", "sd"):
             stat(r, key, t, formulas[key], fitted.target[key])

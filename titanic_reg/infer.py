@@ -7,7 +7,8 @@ that nothing about the validation rows leaks into the features:
 * left out: the target; a column whose name appears twice; columns missing in 99% or
   more of the rows; constant columns; IDs (a name like `id`, `index`, `Unnamed: 0`,
   `rownames` or one ending in `id`, with a distinct value per row, or a whole number that
-  counts the rows); free text (more distinct values than max(42, rows / 100));
+  counts the rows); free text (more distinct values than max(42, rows / 100)); text that names rows whatever the table's size (a
+  value of its own in 90% of the training rows with one, 10 values or more);
 * dates (one format reads every training value, dates.py) become their parts, as fastai's
   add_datepart: year, month and day of week are categories when they take at most 20
   values, other parts numbers by the rules below; a part the same in every row is left out;
@@ -24,7 +25,8 @@ that nothing about the validation rows leaks into the features:
 The target: numbers with two values, or text with two values, are binary (the positive
 class: 1, yes, true, ... or else the rarer class; `positive` chooses); text with more values,
 and whole numbers with 3 to 10 (the digits 0-9), are classes, one output each (at most
-MAX_CLASSES; `positive` still makes one class against the rest); other numbers are a number.
+MAX_CLASSES; `positive` still makes one class against the rest); other numbers are a number,
+learned as log10(y + 1) by the inputs' rule for a log (never negative, skewness 2 or more).
 """
 from __future__ import annotations
 
@@ -50,6 +52,8 @@ MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are cate
 MAX_CLASS_NUMBERS = 10  # a target of whole numbers with at most this many values is classes (the digits 0-9)
 MOSTLY_MISSING = 0.99
 SKEWED = 2.0
+NAMES_SHARE = 0.9  # text distinct in 90% of the training rows or more names them (a name, an ID)
+MIN_NAMES = 10  # ... when it has at least this many values
 _ID_NAME = re.compile(r"^(id|index|idx|unnamed: ?\d+|row ?names|row ?id|row|rowid|record ?id|key|#)$|[ _.-]id$", re.I)
 _CAMEL_ID = re.compile(r"[a-z]I[dD]$")
 _DATE = re.compile(
@@ -236,8 +240,8 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
                       reason=f"{len(classes)} classes; {number_text(chosen) if numeric else chosen} (1) against "
                              f"{'the other' if others == 1 else f'the {others} others'} (0), as --positive asks")
     if numeric and len(classes) > 2 and not class_numbers(classes):
-        return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
-                                                 "number (MSE; scored by RMSE and R²)")
+        return _log_target(Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted "
+                                                             "as a number (MSE; scored by RMSE and R²)"), train_values)
     if len(classes) > 2 and not numeric and not _classes_like(classes, len(train)):
         # Dates or free text hold no class worth suggesting as --positive.
         what = ("dates" if all(_DATE.match(c) for c in classes[:2000])
@@ -281,6 +285,24 @@ def class_numbers(values) -> bool:
     from 0 to 5) are learnt as classes, each on its own; kind = "number" in the recipe turns
     them back into a number."""
     return len(values) <= MAX_CLASS_NUMBERS and all(float(v).is_integer() for v in values)
+
+
+def _log_target(target: Target, values: np.ndarray) -> Target:
+    """A number target learned as its log by the rule an input meets for its log (never
+    negative, skewness SKEWED or more): least squares on a few huge values is a fit to them."""
+    skew = _skewness(values)
+    if len(values) and values.min() >= 0 and skew >= SKEWED:
+        target.log = True
+        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {skew:.1f} ({SKEWED:g} or "
+                          "more) and it is never negative (the rule for an input's log): predictions and scores are "
+                          "back in its own units, 10^(...) - 1, about the median of like rows; log = false learns "
+                          "it as it is")
+    elif len(values) and values.min() < 0:
+        target.reason += f"; learned as it is: it goes below 0 (its skewness is {skew:.1f}), so no log"
+    else:
+        target.reason += (f"; learned as it is: its skewness is {skew:.1f} (below {SKEWED:g}); log = true would "
+                          "learn log10(value + 1)")
+    return target
 
 
 def _classes_like(classes, n_train: int) -> bool:
@@ -345,6 +367,10 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
     limit = free_text_limit(n)
     if distinct > limit:
         return f"free text: {distinct:,} distinct values in {n:,} training rows (more than max(42, rows/100) = {limit:,})"
+    if _names_rows(distinct, observed):
+        return (f"a name or ID: {distinct:,} distinct values in {observed:,} training rows with one (a value of its "
+                f"own in {100 * NAMES_SHARE:.0f}% of them or more), so a level seen in one row says nothing of "
+                "another")
     levels = distinct + bool(missing.any())
     more = (f"; the {top} most frequent are kept, the other {levels - top:,} share {col.name}_other"
             if levels > top else "")
@@ -452,6 +478,13 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
                    + (f"; {k:,} missing: the training median date, {dates.text(fill)}, stands in" if k else
                       f"; a missing date would take the training median date, {dates.text(fill)}"))
     return spec
+
+
+def _names_rows(distinct: int, observed: int) -> bool:
+    """Text that names rows rather than grouping them: distinct in NAMES_SHARE of the rows that
+    have a value, whatever the table's size (free_text_limit waits for 42 values), and in at
+    least MIN_NAMES of them: a handful of rows with a few labels is too little to say either."""
+    return distinct >= MIN_NAMES and distinct >= NAMES_SHARE * observed
 
 
 def _as_id(recipe: Recipe, column: str, why: str) -> str:

@@ -450,7 +450,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     }
     job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
-               features=fitted.names, decode=fitted.decode,
+               features=fitted.names, decode=fitted.decode, encode=fitted.encode if recipe.target.log else None,
                twins=[m.sklearn for m in chosen_models if m.sklearn], sklearn=sklearn,
                pixels=[i for i, f in enumerate(fitted.features) if f.column in recipe.pixel_columns],
                classes=recipe.target.class_names(fitted.target) if kind == "classes" else None)

@@ -272,7 +272,10 @@ class _Reader:
         positive = float(positive) if isinstance(positive, (int, float)) else positive
         values = self.scalars(spec, keys, "values")
         classes = self.target_classes(spec, keys, kind)
-        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), classes)
+        log = self.get(spec, keys, "log", "bool", False)
+        if log and kind != "number":
+            self.fail((*keys, "log"), "log = true is for a number target (its log is learned); a binary one has none")
+        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), classes, log=log)
 
     def target_classes(self, spec: dict, keys: tuple, kind: str) -> list | None:
         """A K-class target's classes, in the order of the models' outputs: 2 to MAX_CLASSES, each once."""
@@ -373,7 +376,8 @@ def dumps(recipe: Recipe, header: str = "") -> str:
     out += _pairs(top)
     t = recipe.target
     out += ["", "[target]"] + _pairs({"column": t.column, "kind": t.kind, "positive": t.positive,
-                                      "classes": t.classes, "values": t.values, "reason": t.reason})
+                                      "classes": t.classes, "values": t.values, "log": t.log if t.kind == "number" else None,
+                                      "reason": t.reason})
     written = set()
     for spec in recipe.inputs:
         if spec.block is not None:  # a block's transforms share one table
