@@ -21,6 +21,8 @@ Parts, one module each (see bench/README.md for what each measures and why):
      scikit-learn's MLP's loss, and LibreOffice's recalculation of its workbook
   8  part8_mnist.py: fastbook chapter 4's 3s and 7s, the shipped 1,000 images and 15,495
      shifted ones (the chapter's 12,396 training images), the whole command with its workbook
+  9  part9_tables.py: real tables packages ship: many classes (penguins, wine, digits), dates
+     (cars, economics, with --split time), a small table (swiss), skewed targets (mammals, CPS)
 common.py holds what they share; output.py the table, the README's and the JSON.
 
 Not part of the test suite. Touches nothing outside bench/ (scratch files go to
@@ -43,20 +45,21 @@ import part5_scale
 import part6_any_csv
 import part7_models
 import part8_mnist
+import part9_tables
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8", help="comma-separated parts to run (default: all)")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9", help="comma-separated parts to run (default: all)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats and no 1M rows (noisier; a smoke run)")
     ap.add_argument("--reps", type=int, default=None, help="repeats of each fast timing (default 5; 3 with --quick)")
     ap.add_argument("--out", default=str(common.BENCH / "results.json"), help="where to write the results JSON")
     ap.add_argument("--update-readme", action="store_true", help="rewrite the results table in bench/README.md and docs/performance.md")
     args = ap.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = sorted(parts - set("12345678"))
+    unknown = sorted(parts - set("123456789"))
     if unknown:
-        ap.error(f"--parts: no part {', '.join(unknown)}; the parts are 1 to 8")
+        ap.error(f"--parts: no part {', '.join(unknown)}; the parts are 1 to 9")
     out = os.path.abspath(args.out)
     os.chdir(common.ROOT)
     reps = args.reps or (3 if args.quick else 5)
@@ -81,6 +84,8 @@ def main(argv=None) -> int:
             part7_models.run(res, 3 if not args.quick else 1)
         if "8" in parts:
             part8_mnist.run(res, args.quick)
+        if "9" in parts:
+            part9_tables.run(res)
     finally:
         for k in ("cli_tmp", "lo_tmp"):
             if keep.get(k):
