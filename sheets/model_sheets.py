@@ -362,6 +362,9 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
     submission, target = result.submission, result.recipe.target
     by_formula = chosen in preds
     output = result.runs[chosen].model.output if by_formula else IDENTITY
+    if result.kind == "classes":
+        heads = _class_predictions(w, result, c, preds[chosen] if by_formula else None, output, names)
+        return _test_note(w, result, heads, c, first_col, by_formula)
     heads = submission.heads(target)
     w.headers(HEADER_ROW, c, heads)
     decode = lambda pred: target.decode_cell(pred, names.of(target.column))  # noqa: E731
@@ -374,11 +377,45 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
                 w.formula(r, c + k, formula, value, fmt)
             else:
                 w.reported(r, c + k, value, fmt)
+    return _test_note(w, result, heads, c, first_col, by_formula)
+
+
+def _test_note(w: Writer, result, heads, c: int, first_col: int, by_formula: bool) -> int:
+    chosen = result.submit_model
     w.ws.set_column(first_col, c + len(heads) - 1, 10)
     source = (f"from {result.runs[chosen].title} by formula" if by_formula
               else f"reported by the {chosen} baseline (not a formula)")
-    file = submission.file
+    file = result.submission.file
     w.ws.write_string(2, 0, f"{', '.join(heads)} ({col(c)}) {'is' if len(heads) == 1 else 'are'} {file}'s, "
                             f"{source}.", w.s.note)
     return c
+
+
+def _class_predictions(w: Writer, result, c: int, last_prob: int | None, output, names: Names) -> list[str]:
+    """The predictions file's columns for K classes on the Test sheet: the class (INDEX into the
+    classes by the largest probability's place) and each class's probability, from the chosen
+    model's cells (`last_prob`: its last probability's column), or reported from a baseline's."""
+    frame, target = result.predictions, result.recipe.target
+    heads = list(frame.columns)[1:]  # after the key
+    k = len(result.classes)
+    w.headers(HEADER_ROW, c, heads)
+    classes = names("classes", target.column)
+    numeric = target.numeric
+    for i in range(len(result.test)):
+        r = FIRST_ROW + i
+        probs = row_span(last_prob - k + 1, last_prob, r) if last_prob is not None else None
+        for j, head in enumerate(heads):
+            value = frame[head].iat[i]
+            if head.startswith("p_") and j >= len(heads) - k:  # a class's probability
+                place = j - (len(heads) - k)
+                formula, fmt = (ref(last_prob - k + 1 + place, r) if probs else None), "pred"
+                value = float(value)
+            else:  # the class, as the data writes it
+                formula = f"INDEX({classes},1,{output.decide_excel(probs)}+1)" if probs else None
+                value, fmt = (float(value), None) if numeric else (str(value), "text")
+            if formula:
+                w.formula(r, c + j, formula, value, fmt)
+            else:
+                w.reported(r, c + j, value, fmt)
+    return heads
 
