@@ -186,7 +186,8 @@ def test_the_softmax_formulas_are_torchs_on_scores_where_a_plain_exp_overflows(t
         naive = [got.cell(i + 1, 16).value for i in range(1, 6)]
     assert np.asarray(rows, dtype=float) == pytest.approx(want, rel=1e-12, abs=1e-300)
     assert np.asarray(block, dtype=float) == pytest.approx(want[1:], rel=1e-12)
-    assert all(not isinstance(v, float) or not math.isfinite(v) for v in naive)  # the overflow the shift avoids
+    if engine == "libreoffice":  # the overflow the shift avoids (Gnumeric works in long double: e^800 fits there)
+        assert naive == ["#NUM!"] * 5
 
 
 @pytest.mark.slow
