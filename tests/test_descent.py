@@ -1,7 +1,7 @@
 """The Descent sheets: gradient descent by formula, step for step with torch."""
 import openpyxl
 import pytest
-from helpers import copy_last_row_down
+from tests.helpers import copy_last_row_down
 from python_calamine import CalamineWorkbook
 
 from titanic_reg.sheets.descent_sheet import STEP0_ROW, sheet_name

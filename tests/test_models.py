@@ -2,7 +2,7 @@
 import openpyxl
 import pytest
 import torch
-from helpers import copy_last_row_down
+from tests.helpers import copy_last_row_down
 from python_calamine import CalamineWorkbook
 
 import titanic_reg

@@ -21,7 +21,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from test_cli import TRAIN, edited, one_line_error, run
+from tests.test_cli import TRAIN, edited, one_line_error, run
 from tests.helpers import NO_BASELINES
 
 ROOT = Path(__file__).resolve().parents[1]
