@@ -2,9 +2,11 @@
 classes, no least-squares optimum but each model's and baseline's counts per class."""
 from __future__ import annotations
 
+import numpy as np
+
 from titanic_reg.metrics import SCORES
 
-from .layout import Writer, ref
+from .layout import FIRST_ROW, Writer, ref, span
 from .model_sheets import SUMMARY_FORMAT, SUMMARY_TITLES
 from .names import Names
 
@@ -31,12 +33,15 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                               f"{result.sample_of['rows']:,} rows: torch's and scikit-learn's figures are over "
                               "every row, the workbook's over the sample, so they differ a little.", s.note)
 
-    # 1. Each model's loss: torch's figure, the workbook's formula, the difference.
+    # 1. Each model's loss: torch's figure, the workbook's formula, their difference relative to
+    # torch's (at least 1): an MSE in the millions of a target's squared units leaves a plain
+    # difference at the engines' last-digit noise, 1e-7, well past verify's 1e-9 (and a log
+    # target's 10^(...), computed a unit in the last place apart, moves an MSE of 600,000 by 1e-9).
     r = 2
     lost, others = scores[0], scores[1:]  # the loss (MSE, or cross-entropy), then the other scores
     title = SUMMARY_TITLES[lost]
-    w.headers(r, 0, ["model", f"torch train {title}", f"workbook train {title}", "train difference",
-                     f"torch valid {title}", f"workbook valid {title}", "valid difference"]
+    w.headers(r, 0, ["model", f"torch train {title}", f"workbook train {title}", "train difference (relative)",
+                     f"torch valid {title}", f"workbook valid {title}", "valid difference (relative)"]
               + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")], widths)
     for model in result.model_list:
         r += 1
@@ -50,7 +55,9 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
             ours = summary.values[split, lost]
             w.reported(r, c, m[f"{split}_{lost}"], "mse")
             w.formula(r, c + 1, summary.cells[split, lost], ours, "mse")
-            w.formula(r, c + 2, f"{ref(c + 1, r)}-{ref(c, r)}", ours - m[f"{split}_{lost}"], "diff")
+            torch_mse = m[f"{split}_{lost}"]
+            w.formula(r, c + 2, f"({ref(c + 1, r)}-{ref(c, r)})/MAX(1,ABS({ref(c, r)}))",
+                      (ours - torch_mse) / max(1.0, abs(torch_mse)), "diff")
         c = 7
         for x in others:
             for split in ("train", "valid"):
@@ -67,6 +74,8 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
         _compare_models(w, result, r + 1, scores, widths)
         return
     units = " (the target scaled by its sd, as the models learn it)" if result.kind == "number" else ""
+    if result.recipe.target.log:
+        units = " (the target's log10(value + 1) scaled by its sd, as the models learn it)"
     if result.sample_of:  # LINEST sees the sample's training rows only, torch and scikit-learn every one
         heading = (f"The linear model's optimum (training rows){units}: torch and scikit-learn fit every "
                    f"training row, LINEST only this sample's {result.n_train:,}, so LINEST differs")
@@ -118,14 +127,23 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     rr = r + 1 + p
     # In y's units: for a number target the model sheet's MSE, over sd², is the training loss.
     sk_mse = closed.scores.get("train_mse") if closed else None
-    if result.kind == "number" and sk_mse is not None:
+    logged = result.kind == "number" and result.recipe.target.log
+    if logged and sk_mse is not None:  # its MSE in units is no multiple of y's: y's from its weights
+        sk_mse = float(((result.X[:n_train].numpy() @ np.asarray(sk, dtype=float) - result.y[:n_train].numpy())
+                        ** 2).mean())
+    elif result.kind == "number" and sk_mse is not None:
         sk_mse /= result.fitted.target["sd"] ** 2
     ws.write_string(rr, 0, "train MSE" + (" (scaled)" if result.kind == "number" else ""),
                     s(None, None, bold=True))
     if lin:
         gd_mse = summaries[lin.name].values["train", "mse"]
         gd_cell = summaries[lin.name].cells["train", "mse"]
-        if result.kind == "number":
+        if logged:  # the model sheet's losses are in the target's units: y's MSE from its predictions
+            summary = summaries[lin.name]
+            pred = span(summary.pred_col, summary.pred_col, FIRST_ROW, FIRST_ROW + n_train - 1, summary.sheet)
+            gd_mse = float(((lin.predict(result.X[:n_train]) - result.y[:n_train]) ** 2).mean())
+            gd_cell = f"SUMXMY2({pred},train_y)/ROWS(train_y)"
+        elif result.kind == "number":
             sd = result.fitted.target["sd"]
             gd_mse, gd_cell = gd_mse / sd ** 2, f"{gd_cell}/{names('sd', result.recipe.target.column)}^2"
         w.formula(rr, 1, gd_cell, gd_mse, "mse")

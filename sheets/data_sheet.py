@@ -1,15 +1,21 @@
 """The Data and Test sheets: each row's key, raw columns (blue), then the features by formula.
 
 Columns, left to right: the row's key (the recipe's ID, else the CSV's row number);
-on Data, `Split`, the target as written and `y`, the target as the models learn it
-(0/1, or (value - min) / sd; left out when the target column is 0/1 already; for K classes,
-K columns of 0/1, one-hot, under a row holding the classes, the defined name classes_<target>); each input as
-written; each feature, a formula from its transform (titanic_reg/transforms.py) with
+on Data, `Split`, the target as written, its log10(value + 1) by formula when the recipe
+learns the target's log, and `y`, the target as the models learn it (0/1, or
+(value - min) / sd, of the log if any; left out when the target column is 0/1 already; for K
+classes, K columns of 0/1, one-hot, under a row holding the classes, the defined name
+classes_<target>); each input as written (a date as a date cell, then each of its parts by
+formula: YEAR, MONTH, ...); each feature, a formula from its transform (titanic_reg/transforms.py) with
 torch's value cached; then any columns the recipe only shows (Titanic's Name).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
+
+from titanic_reg.dates import to_datetime
 
 from .layout import FIRST_ROW, HEADER_ROW, Writer, col, row_span, span
 from .names import Names
@@ -31,6 +37,7 @@ class Block:
     n_features: int
     target: int | None = None  # the target as written
     y: int | None = None  # the target as the models learn it (the target column when it is y already)
+    log: int | None = None  # the target's log10(value + 1), when the models learn its log
     y_width: int = 1  # K classes: y is K one-hot columns from `y` on
     classes: str | None = None  # K classes: the defined name of the row of classes, as the data writes them
     class_names: list | None = None  # K classes: their names, in the order of the models' outputs
@@ -60,6 +67,7 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     target = recipe.target
     key_name = recipe.id or "row"
     headers = [key_name]
+    log_col = None
     if labelled:
         classes = target.class_names(fitted.target) if target.kind == "classes" else None
         if classes:  # y one-hot, a formula per class
@@ -73,9 +81,19 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
         t_col = len(headers) + 1
         y_col = t_col + 1 if y_formulas else t_col
         headers += ["Split", target.column] + (y_heads if y_formulas else [])
-    # Inputs by position: a column may be called anything, "Split" or "row" included.
-    cols = {s.column: len(headers) + i for i, s in enumerate(recipe.inputs)}
-    headers += [s.column for s in recipe.inputs]
+        if target.kind == "number" and target.log:  # its log between the raw target and y, which scales it
+            log_col, y_col = y_col, y_col + 1
+            headers.insert(log_col, f"log10({target.column}+1)")
+            headers[y_col] = f"y (log10({target.column}+1), from 0 in sds)"
+    # Inputs by position: a column may be called anything, "Split" or "row" included. An input
+    # with parts (a date's year, month, ...) has a column for each beside it, keyed (column, part).
+    cols = {}
+    for s in recipe.inputs:
+        cols[s.column] = len(headers)
+        headers.append(s.column)
+        for part, t, _ in s.part_specs(fitted.stats[s.column]):
+            cols[(s.column, part)] = len(headers)
+            headers.append(t.column)
     first_feature = len(headers)
     feature_names = list(fitted.names)
     shown = [c for c in recipe.show if c in rows.show]
@@ -88,10 +106,21 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
 
     # One formula template per feature: the row number is filled in per row.
     templates = []
+    part_templates = []  # (sheet column, formula template, cached values) of each part
     for spec in recipe.inputs:
         blanks = bool(rows.missing(spec.column).any())
         cell = f"${col(cols[spec.column])}{ROW}"
-        templates += spec.cells(cell, names.of(spec.column), blanks, fitted.stats[spec.column])
+        stats = fitted.stats[spec.column]
+        parts = spec.part_specs(stats)
+        if not parts:
+            templates += spec.cells(cell, names.of(spec.column), blanks, stats)
+            continue
+        formulas = spec.part_cells(cell, names.of(spec.column), blanks, stats)
+        values = spec.part_values(rows.columns[spec.column], stats)
+        for (part, t, part_stats), formula, v in zip(parts, formulas, values):
+            c = cols[(spec.column, part)]
+            part_templates.append((c, formula, v))
+            templates += t.cells(f"${col(c)}{ROW}", names.of(part_key(spec, part)), False, part_stats)
     if recipe.ones:
         templates.append("1")
     assert len(templates) == len(feature_names), (templates, feature_names)
@@ -104,7 +133,9 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     split = result.split if labelled else None
     y = result.y.numpy() if labelled else None
     if labelled:
-        y_templates = [f.replace("{target}", f"${col(t_col)}") for f in y_formulas]
+        y_templates = [f.replace("{target}", f"${col(t_col if log_col is None else log_col)}") for f in y_formulas]
+        log_template = target.log_cell(f"${col(t_col)}{ROW}") if log_col is not None else None
+        logs = target.logged(rows.target) if log_col is not None else None
         t_numeric = target.numeric
         if classes:  # torch's y, one-hot as the formulas write it
             import torch
@@ -113,6 +144,9 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
         else:
             y = y[:, None]
     number_fmt = w.s("raw", None)
+    timed = any(s.raw_kind(fitted.stats[s.column]) == "date" and np.any(np.mod(rows.columns[s.column], 1) > 0)
+                for s in recipe.inputs)
+    date_fmt = w.s("raw", "datetime" if timed else "date")
     for i in range(len(rows)):
         r = FIRST_ROW + i
         row_text = str(r + 1)
@@ -122,18 +156,24 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             w.raw(r, 1, split[i], "text")
             tv = rows.target[i]
             w.raw(r, t_col, None if (not t_numeric and tv is None) else tv, None if t_numeric else "text")
+            if log_template is not None:
+                w.formula(r, log_col, log_template.replace(ROW, row_text), float(logs[i]), "feature")
             for k, y_template in enumerate(y_templates):
                 w.formula(r, y_col + k, y_template.replace(ROW, row_text), float(y[i, k]), "feature")
         for c, v, spec, stats, how in raw:
             value = v[i]
             if how == "text":
                 w.raw(r, c, value, "text")
+            elif how == "date" and value == value:
+                ws.write_datetime(r, c, to_datetime(value), date_fmt)
             elif how == "levels":
                 w.raw(r, c, spec.sheet_value(value, stats))
             elif value != value:  # NaN: missing
                 ws.write_blank(r, c, None, number_fmt)
             else:
                 ws.write_number(r, c, float(value), number_fmt)
+        for c, template, v in part_templates:
+            w.formula(r, c, template.replace(ROW, row_text), float(v[i]), "stat")
         for j, template in enumerate(templates):
             w.formula(r, first_feature + j, template.replace(ROW, row_text), values[i, j], "feature")
         for j, name in enumerate(shown):
@@ -143,7 +183,7 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     if target.kind == "classes":
         block.class_names = target.class_names(fitted.target)
     if labelled:
-        block.target, block.y = t_col, y_col
+        block.target, block.y, block.log = t_col, y_col, log_col
         if classes:
             block.y_width = len(classes)
             block.classes = _write_classes(w, sheet, target, fitted, y_col, names)
@@ -160,6 +200,11 @@ def _write_classes(w: Writer, sheet: str, target, fitted, first: int, names: Nam
     name = names("classes", target.column)
     w.wb.define_name(name, f"={span(first, first + len(fitted.target['classes']) - 1, r, r, sheet)}")
     return name
+
+
+def part_key(spec, part: str) -> str:
+    """What names a part's statistics (sheets/names.py): no column's name can be it."""
+    return f"{spec.column}\x00{part}"
 
 
 def define_training_ranges(wb, result, data: Block) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from titanic_reg import transforms as T
 from titanic_reg.transforms import level_text
 
-from .data_sheet import Block
+from .data_sheet import Block, part_key
 from .layout import FIRST_ROW, Writer, col, ref, span
 from .names import Names
 
@@ -29,7 +29,7 @@ def _about(key: str, spec) -> str:
     return {"fill": f"the training {getattr(spec, 'fill', None) or 'mode'}: a missing value's stand-in",
             "max": f"the training maximum{of}: the scale",
             "mean": f"the training mean{of}", "sd": f"the training standard deviation{of} (population)",
-            "min": "the training minimum"}[key]
+            "min": f"the training minimum{of}"}[key]
 
 
 def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
@@ -49,8 +49,8 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
     w.headers(3, 0, ["column", "kind", "statistic", "value", "count", "rank", "about"])
     r = 4
 
-    def stat(row, key, spec, formula, value, array=False, number_fmt="stat"):
-        name = names(key, spec.column)
+    def stat(row, key, spec, formula, value, array=False, number_fmt="stat", column=None):
+        name = names(key, column or spec.column)
         ws.write_string(row, STAT, name, s())
         w.text(row, ABOUT, _about(key, spec) + ("" if formula and not sampled else " (torch's value: "
                                                  + ("a tied or single mode, which engines break differently)"
@@ -71,7 +71,8 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
     w.text(r, ABOUT, f"{t.describe(fitted.target)}: {t.reason}")
     r += 1
     if t.kind == "number":
-        rng = data.range_of(data.target, FIRST_ROW, last, data.sheet)
+        # A target learned as its log: the statistics of the Data sheet's log column.
+        rng = data.range_of(data.target if data.log is None else data.log, FIRST_ROW, last, data.sheet)
         formulas = t.stat_formulas(rng)
         for key in ("min", "sd"):
             stat(r, key, t, formulas[key], fitted.target[key])
@@ -91,32 +92,41 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
         r += 1
     r += 1
 
-    for spec in recipe.inputs:
-        stats = fitted.stats[spec.column]
-        rng = data.column(spec.column, FIRST_ROW, last, data.sheet)
+    def one(r, spec, stats, rng, x_train, key, kind, features):
         ws.write_string(r, NAME, spec.column, s(None, None, bold=True))
-        ws.write_string(r, KIND, spec.kind, s())
-        w.text(r, ABOUT, f"{', '.join(fitted.names[slice(*fitted.span(spec.column))]) or 'no feature'}: "
-                         f"{spec.reason}")
+        ws.write_string(r, KIND, kind, s())
+        w.text(r, ABOUT, f"{features or 'no feature'}: {spec.reason}")
         r += 1
-        x_train = result.data.columns[spec.column][:result.n_train]
-        formulas = spec.stat_formulas(rng, x_train, names.of(spec.column), stats)
+        formulas = spec.stat_formulas(rng, x_train, names.of(key), stats)
         first = r
-        for key, (formula, array) in formulas.items():
-            value = spec.sheet_value(stats[key], stats)
-            fmt = "text" if isinstance(value, str) else "stat"
-            stat(r, key, spec, formula, value, array, fmt)
+        for stat_key, (formula, array) in formulas.items():
+            value = spec.sheet_value(stats[stat_key], stats)
+            fmt = "text" if isinstance(value, str) else ("date" if spec.raw_kind(stats) == "date" else "stat")
+            stat(r, stat_key, spec, formula, value, array, fmt, key)
             r += 1
         if spec.level_table(stats):
-            r = _levels(w, r, spec, stats, rng, names, sampled)
+            r = _levels(w, r, spec, stats, rng, names, sampled, key)
         if r == first:
             ws.write_string(r, STAT, "(no statistic: used as it is)", s.note)
             r += 1
-        r += 1
+        return r + 1
+
+    for spec in recipe.inputs:
+        stats = fitted.stats[spec.column]
+        rng = data.column(spec.column, FIRST_ROW, last, data.sheet)
+        x_train = result.data.columns[spec.column][:result.n_train]
+        r = one(r, spec, stats, rng, x_train, spec.column, spec.kind,
+                ", ".join(fitted.names[slice(*fitted.span(spec.column))]))
+        # A date's parts: each a column of the Data sheet, with statistics of its own over it.
+        values = spec.part_values(x_train, stats)
+        for (part, t, part_stats), v in zip(spec.part_specs(stats), values):
+            part_rng = data.column((spec.column, part), FIRST_ROW, last, data.sheet)
+            r = one(r, t, part_stats, part_rng, spec.part_input(part, v), part_key(spec, part),
+                    f"{t.kind}, part of {spec.column}", ", ".join(t.names(part_stats)))
     ws.freeze_panes(4, 1)
 
 
-def _levels(w: Writer, r: int, spec, stats: dict, rng: str, names: Names, sampled: bool) -> int:
+def _levels(w: Writer, r: int, spec, stats: dict, rng: str, names: Names, sampled: bool, key: str) -> int:
     ws, s = w.ws, w.s
     numeric = stats["numeric"]
     if spec.fixed:
@@ -150,7 +160,7 @@ def _levels(w: Writer, r: int, spec, stats: dict, rng: str, names: Names, sample
         ws.write_string(r, STAT, f"... and {len(stats['levels']) - shown:,} rarer levels, not listed", s.note)
         r += 1
     for k, level in enumerate(stats["kept"], 1):
-        name = names(f"level{k}", spec.column)
+        name = names(f"level{k}", key)
         baseline = k == 1 and stats["baseline"] is not None
         ws.write_string(r, STAT, name, s())
         cached = "" if level is None else spec.sheet_value(level, stats)

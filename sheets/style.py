@@ -22,6 +22,8 @@ NUMBER = {
     "ms": "0.0",
     "kb": "#,##0.00",
     "text": "@",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
 }
 
 

@@ -326,9 +326,13 @@ def _awkward_names(metrics, out):
     assert {"bill length (mm)", "2nd", "a,b", "Ünï côté", "y = 1?", "=sum"} <= set(header)
 
 
-def _dates_left_out(metrics, out):
-    assert "when" not in {f.split("_")[0] for f in metrics["features"]}
-    assert 'when = "dates: date parts' in (out / "recipe.toml").read_text()
+def _date_parts(metrics, out):
+    # 2024's months and days of month, one row each: year is constant, and the rest are parts.
+    made = [f for f in metrics["features"] if f.startswith("when_")]
+    assert "when_dayofyear" in made and len(made) == 1 + 11 + 6  # 12 months and 7 weekdays, less a baseline each
+    assert all(f.startswith(("when_month_", "when_dayofweek_")) for f in made if f != "when_dayofyear")
+    text = (out / "recipe.toml").read_text()
+    assert '[inputs.when.parts.month]' in text and 'format = "%Y-%m-%d"' in text and "year (2024)" in text
 
 
 def _atlantis(tmp: Path) -> dict:
@@ -630,8 +634,9 @@ CATALOGUE: list[Case] = [
     Case("names-awkward", "column names with spaces, punctuation, a leading digit, letters beyond ASCII",
          literal(_awkward()), ("--target", "y = 1?"), workbook=True, check=_awkward_names,
          note="every name still reads in the workbook; its defined names are made of letters, digits and _"),
-    Case("dates", "a column of dates", literal(_dated()), ("--target", "y"), check=_dates_left_out,
-         note="left out: date parts are not supported (the recipe says so)"),
+    Case("dates", "a column of dates", literal(_dated()), ("--target", "y"), check=_date_parts,
+         note="date parts, as fastai's add_datepart: the month and day of week categories, the day of the year a "
+              "number; the year, the same in every row, left out (the recipe says why)"),
     Case("unseen-level-test", "penguins.csv with a test file whose island is `Atlantis`", penguins(),
          ("--target", "sex", "--test", "{tmp}/penguins_test.csv"), setup=_atlantis,
          expect=warn("{tmp}/penguins_test.csv, column island: 1 row ('Atlantis') holds a level the training "

@@ -189,4 +189,18 @@ def test_the_about_sheet_says_the_block_and_the_models_once(tmp_path):
     recipe = labels[labels.index("target: digit"):labels.index("Features")]
     assert "pixels (784 columns, p0 to p783)" in recipe and "p0" not in recipe and len(recipe) < 10
     said = [c.value for c in next(r for r in about.iter_rows() if r[0].value == "models")]
-    assert said[1].startswith("logistic, linear unless --models says otherwise: 784 inputs for 800 training rows")
+    assert said[1].startswith("logistic, linear unless --models says otherwise: the inputs are an image (784 pixels)")
+
+
+def test_an_image_table_with_many_rows_still_starts_with_the_chapters_model(tmp_path):
+    """The pixel block, not the table's width, decides: 64 pixels over 400 rows is not wide
+    (64 x 4 < 320 training rows), yet the default models are the chapter's; an ordinary table
+    as tall keeps the lesson's."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.integers(0, 17, (400, 64)), columns=[f"pixel_{i}" for i in range(64)])
+    frame["label"] = rng.integers(0, 2, 400)
+    recipe = infer(_write(tmp_path, frame), "label")
+    assert recipe.models == ["logistic", "linear"] and "image" in recipe.models_reason
+    table = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400), "label": rng.integers(0, 2, 400)})
+    plain = infer(_write(tmp_path, table, "plain.csv"), "label")
+    assert not plain.models and not plain.models_reason

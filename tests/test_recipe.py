@@ -66,7 +66,7 @@ def test_each_rule_leaves_out_what_it_should_and_says_why(tmp_path):
     assert d["mostly_gone"].startswith("out: missing in 99.") and "(99% or more)" in d["mostly_gone"]
     assert d["free"].startswith("out: free text: 300 distinct values in 300 training rows (more than max(42, "
                                 "rows/100) = 42)")
-    assert d["day"].startswith("out: dates: date parts")
+    assert d["day"].kind == "date" and d["day"].format == "%Y-%m-%d" and d["day"].reason.startswith("dates, ")
     assert d["Unnamed: 13"] == "out: constant: every training row holds 'x'"
     assert d["pclass"].kind == "category" and "whole numbers with 3 distinct values" in d["pclass"].reason
     assert d["six"].kind == "number"  # six whole values: a number
@@ -74,7 +74,7 @@ def test_each_rule_leaves_out_what_it_should_and_says_why(tmp_path):
     assert d["temp"].kind == "number" and not d["temp"].log  # negative values: no log
     assert d["colour"].kind == "category" and "4 distinct values" in d["colour"].reason  # Red is not red
     assert r.target.kind == "binary" and r.target.positive == "yes"
-    assert [spec.column for spec in r.inputs] == ["pclass", "six", "fare", "temp", "colour"]
+    assert [spec.column for spec in r.inputs] == ["day", "pclass", "six", "fare", "temp", "colour"]
 
 
 def test_an_inferred_recipe_with_an_id_fits_again(tmp_path):

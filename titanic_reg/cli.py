@@ -162,6 +162,9 @@ def _data_options(f, target_required=False):
                      help="Share of the rows held out for validation, in [0, 1)."),
         click.option("--seed", type=click.IntRange(0, MAX_SEED), default=42, show_default=True,
                      help="Seeds the split, the starts and the baselines."),
+        click.option("--split", type=click.Choice(["random", "time"]), default="random", show_default=True,
+                     help="Which rows validate: a seeded random share, or (time) the latest rows by the date "
+                          "column, so that the score is a forecast's."),
     )):
         f = option(f)
     return f
@@ -217,7 +220,7 @@ def _data_options(f, target_required=False):
 @click.option("--no-workbook", is_flag=True, help="Skip the workbook.")
 @click.option("--verify", "verify_after", is_flag=True,
               help="Recalculate the workbook in LibreOffice afterwards and compare every formula.")
-def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, out, models, batch_size, loss, epochs,
+def fit(train, recipe_path, target, positive, missing, valid_pct, seed, split, test, out, models, batch_size, loss, epochs,
         lr, optimizer,
         restarts, device, baselines, submit_model, descent_steps, sheet_rows, no_workbook, verify_after):
     """Fit the models (the lesson's two by default) and the baselines on DATA (Kaggle's
@@ -248,7 +251,7 @@ def fit(train, recipe_path, target, positive, missing, valid_pct, seed, test, ou
         with _progress(err) as progress:
             result = pipeline.fit(
                 train, test, recipe=recipe_path, target=target, positive=positive, missing=missing,
-                valid_pct=valid_pct, seed=seed, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
+                valid_pct=valid_pct, seed=seed, split=split, epochs=epochs, lr=lr, optimizer=optimizer, restarts=restarts,
                 device=device, baselines=baselines, submit_model=submit_model, descent_steps=0 if no_workbook else descent_steps,
                 progress=progress, worker=worker, models=models, loss=loss, batch_size=batch_size,
                 check_models=None if no_workbook else _sheet_limits,
@@ -288,7 +291,7 @@ def _outputs_of(train, recipe_path, target) -> tuple[str, str]:
 @functools.partial(_data_options, target_required=True)
 @click.option("-o", "--output", metavar="FILE", default=None,
               help="Write the recipe here (replaced whole) instead of printing it.")
-def recipe_command(train, target, positive, missing, valid_pct, seed, output):
+def recipe_command(train, target, positive, missing, valid_pct, seed, split, output):
     """Infer the recipe for predicting --target from the other columns of DATA, each decision with
     its reason: a TOML file to read, edit and fit with (fit --recipe FILE)."""
     if target is None:
@@ -306,7 +309,7 @@ def recipe_command(train, target, positive, missing, valid_pct, seed, output):
         from titanic_reg.table import read_table
 
         table = read_table(train)
-        recipe = pipeline.choose_recipe(table, None, target, positive, missing, valid_pct, seed)
+        recipe = pipeline.choose_recipe(table, None, target, positive, missing, valid_pct, seed, split)
         text = dumps(recipe, f"titanic-reg recipe for {Path(train).name}, predicting {recipe.target.column}.\n"
                              "Each column: its kind, how it becomes features, and why. Change any of it, then:\n"
                              f"  titanic-reg fit {train} --recipe {output or 'recipe.toml'}")  # the paths as typed

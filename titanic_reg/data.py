@@ -8,6 +8,8 @@ vectorised over the distinct values:
 
 * a number input must parse as a finite number (decimal commas in `;` files) and keep
   the recipe's checks (min, max, whole; log10(x+1) needs x >= 0);
+* a date is read in the recipe's format as a day number (dates.py); a text that is no date
+  in it is read as missing, with a warning; a date before 1900-03-01 is refused;
 * a category's values are text, read in the recipe's case; values that are numbers are
   written canonically (`1.0` and `01` are `1`), so a category of numbers compares as
   numbers do; `values` lists the only ones allowed, `known` the ones expected (others are
@@ -86,6 +88,8 @@ def load(table: Table, recipe: Recipe, *, labelled: bool, numeric: dict | None =
         col = table.column(spec.column)
         if spec.reads == "numbers":
             columns[spec.column] = reader.numbers(col, spec)
+        elif spec.reads == "dates":
+            columns[spec.column] = reader.dates(col, spec)
         else:
             values, is_numeric = reader.levels(col, spec, None if numeric is None else numeric.get(spec.column),
                                                expected=labelled)
@@ -160,6 +164,30 @@ class _Reader:
         if abs(value) > MAX_MAGNITUDE and not getattr(spec, "log", False):
             return _too_large(text, "; rescale the column, or take its log10(x+1) (log = true in a recipe)")
         return f"{text!r} is not {describe_range(spec, low)}"
+
+    def dates(self, col: Column, spec) -> np.ndarray:
+        """Day numbers (dates.py) of a column of dates in the recipe's format: NaN where missing,
+        and where a text is no date in that format (one warning, with a count); a date before
+        1900-03-01 is an error."""
+        from .dates import EARLIEST_DAY, day_numbers
+
+        empty = self._missing(col.texts)
+        days = day_numbers(col.texts, spec.format)
+        days[empty] = np.nan
+        with np.errstate(invalid="ignore"):
+            early = days < EARLIEST_DAY
+        self._report(col.name, early[col.codes],
+                     lambda i: f"{col.texts.iloc[col.codes[i]]!r} is before 1900-03-01: a spreadsheet's 1900 date "
+                               "system cannot hold it (Excel counts a 29 February 1900 that never was)")
+        odd = (np.isnan(days) & ~empty)[col.codes]
+        if odd.any():
+            i = int(np.argmax(odd))
+            n = int(odd.sum())
+            more = f" (and {n - 1} more row{'s' if n > 2 else ''})" if n > 1 else ""
+            warn(f"{self.table.path}, row {self.table.rows[i]}, column {col.name}: "
+                 f"{col.texts.iloc[col.codes[i]]!r} is no date written as {spec.format}{more}; read as a missing "
+                 "date, which the training median date stands in for")
+        return days[col.codes]
 
     def levels(self, col: Column, spec: Category, numeric: bool | None, expected: bool) -> tuple[np.ndarray, bool]:
         """The column's levels; `expected`: warn about values outside the recipe's `known`

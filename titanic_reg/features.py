@@ -65,11 +65,16 @@ class FittedRecipe:
         return torch.cat(parts, dim=1) if parts else torch.zeros((len(rows), 0), dtype=DTYPE)
 
     def y(self, rows: Rows) -> torch.Tensor:
+        _check_log(self.recipe, rows)
         return self.recipe.target.encode(rows.target, self.target)
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:
         """A model's output in the target's own units."""
         return self.recipe.target.decode(out, self.target)
+
+    def encode(self, value: float) -> float:
+        """A number in a number target's units as y: the inverse of decode."""
+        return float(self.recipe.target.encode(np.array([value], dtype=np.float64), self.target)[0])
 
     def to_json(self) -> dict:
         out = {}
@@ -102,11 +107,25 @@ def fit_recipe(recipe: Recipe, train: Rows) -> FittedRecipe:
             raise problem(recipe, ("baselines", rule.name, "feature"),
                           f"no feature is called {rule.feature!r} (the features: {', '.join(names)})")
     y = train.target
+    _check_log(recipe, train)
     t = recipe.target.fit(y, y)
     if recipe.target.kind == "number" and not (t["sd"] > 0):
         raise InputError(train.path, "the target has one value in every training row: there is nothing to "
                                      "predict", column=recipe.target.column)
     return FittedRecipe(recipe, stats, t, features, dict(train.numeric))
+
+
+def _check_log(recipe: Recipe, rows: Rows) -> None:
+    """A target learned as its log has none at -1 or below: the recipe's log = true, or the row, is wrong."""
+    if not (recipe.target.kind == "number" and recipe.target.log):
+        return
+    y = np.asarray(rows.target, dtype=np.float64)
+    bad = y <= -1
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(rows.path, f"{y[i]:g} has no log10(value + 1), and the recipe learns the target's log "
+                                    "(log = true in [target]): set log = false, or correct the value",
+                         row=int(rows.row[i]), column=recipe.target.column)
 
 
 def _unique_names(features: list[Feature]) -> None:

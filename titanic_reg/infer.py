@@ -7,8 +7,11 @@ that nothing about the validation rows leaks into the features:
 * left out: the target; a column whose name appears twice; columns missing in 99% or
   more of the rows; constant columns; IDs (a name like `id`, `index`, `Unnamed: 0`,
   `rownames` or one ending in `id`, with a distinct value per row, or a whole number that
-  counts the rows); dates (date parts are not supported); free text (more distinct
-  values than max(42, rows / 100));
+  counts the rows); free text (more distinct values than max(42, rows / 100)); text that names rows whatever the table's size (a
+  value of its own in 90% of the training rows with one, 10 values or more);
+* dates (one format reads every training value, dates.py) become their parts, as fastai's
+  add_datepart: year, month and day of week are categories when they take at most 20
+  values, other parts numbers by the rules below; a part the same in every row is left out;
 * whole numbers with at most 5 distinct values are categories (so Pclass gets dummies,
   as in the lesson); other numbers are numbers: missing values filled with the training
   median, plus a 0/1 `_na` column when training rows had missing values (one per set of
@@ -22,7 +25,8 @@ that nothing about the validation rows leaks into the features:
 The target: numbers with two values, or text with two values, are binary (the positive
 class: 1, yes, true, ... or else the rarer class; `positive` chooses); text with more values,
 and whole numbers with 3 to 10 (the digits 0-9), are classes, one output each (at most
-MAX_CLASSES; `positive` still makes one class against the rest); other numbers are a number.
+MAX_CLASSES; `positive` still makes one class against the rest); other numbers are a number,
+learned as log10(y + 1) by the inputs' rule for a log (never negative, skewness 2 or more).
 """
 from __future__ import annotations
 
@@ -41,13 +45,15 @@ from .report import data_name
 from .table import Column, Table, numbers
 from .target import Target
 from .summary import prose_number
-from .transforms import Category, Number, Pixel, number_text
+from .transforms import Category, Date, Number, Pixel, number_text
 
 TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
 MAX_CATEGORY_NUMBERS = 5  # whole numbers with at most this many values are categories
 MAX_CLASS_NUMBERS = 10  # a target of whole numbers with at most this many values is classes (the digits 0-9)
 MOSTLY_MISSING = 0.99
 SKEWED = 2.0
+NAMES_SHARE = 0.9  # text distinct in 90% of the training rows or more names them (a name, an ID)
+MIN_NAMES = 10  # ... when it has at least this many values
 _ID_NAME = re.compile(r"^(id|index|idx|unnamed: ?\d+|row ?names|row ?id|row|rowid|record ?id|key|#)$|[ _.-]id$", re.I)
 _CAMEL_ID = re.compile(r"[a-z]I[dD]$")
 _DATE = re.compile(
@@ -63,11 +69,12 @@ def free_text_limit(n_train: int) -> int:
 
 
 def infer(table: Table, target: str, *, positive=None, missing: str = "fill", train_rows=None,
-          top: int = TOP_LEVELS) -> Recipe:
+          top: int = TOP_LEVELS, time_split: bool = False) -> Recipe:
     """The recipe for predicting `target` from the other columns of `table`.
 
     `train_rows`: indices (into the rows that have a target) of the training rows;
-    `fit` passes its split, so that inference sees what training sees.
+    `fit` passes its split, so that inference sees what training sees; `time_split`: the
+    validation rows are the latest (a date's year is then a number, see _date).
     """
     name = table.find(target)
     if name is None:
@@ -102,7 +109,7 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
         flagged = _missing(col.take(train), markers)
         twin = next((c for c, m in masks if np.array_equal(m, flagged)), None)  # an earlier _na of these rows
         decision = _column(table, col.take(train), table.rows[train], markers, top, recipe, unique,
-                           drop=missing == "drop", twin=twin)
+                           drop=missing == "drop", twin=twin, time_split=time_split)
         if isinstance(decision, str):
             recipe.left_out[col.name] = decision
             continue
@@ -112,7 +119,13 @@ def infer(table: Table, target: str, *, positive=None, missing: str = "fill", tr
     if not recipe.inputs:
         why = "; ".join(f"{c}: {r}" for c, r in recipe.left_out.items()) or "the file has no other column"
         raise InputError(table.path, f"no usable input column is left to predict {name} from ({why})")
-    if target_spec.kind == "binary" and len(recipe.inputs) * WIDE >= len(train):
+    if target_spec.kind == "binary" and pixels:
+        recipe.models = list(WIDE_MODELS)  # the registry's (models.py)
+        recipe.models_reason = (
+            f"the inputs are an image ({len(pixels):,} pixels): fastbook chapter 4's model for images, the linear "
+            "model with a sigmoid (logistic), leads, with the lesson's linear model beside it to compare; the lesson's "
+            "two ReLUs, started for a handful of columns, stay at the majority class on 12,396 MNIST images")
+    elif target_spec.kind == "binary" and len(recipe.inputs) * WIDE >= len(train):
         recipe.models = list(WIDE_MODELS)  # the registry's (models.py)
         recipe.models_reason = (
             f"{len(recipe.inputs):,} inputs for {len(train):,} training rows (a quarter of the rows or more): a "
@@ -227,8 +240,8 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
                       reason=f"{len(classes)} classes; {number_text(chosen) if numeric else chosen} (1) against "
                              f"{'the other' if others == 1 else f'the {others} others'} (0), as --positive asks")
     if numeric and len(classes) > 2 and not class_numbers(classes):
-        return Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted as a "
-                                                 "number (MSE; scored by RMSE and R²)")
+        return _log_target(Target(col.name, "number", reason=f"numbers with {len(classes)} distinct values: predicted "
+                                                             "as a number (MSE; scored by RMSE and R²)"), train_values)
     if len(classes) > 2 and not numeric and not _classes_like(classes, len(train)):
         # Dates or free text hold no class worth suggesting as --positive.
         what = ("dates" if all(_DATE.match(c) for c in classes[:2000])
@@ -274,6 +287,24 @@ def class_numbers(values) -> bool:
     return len(values) <= MAX_CLASS_NUMBERS and all(float(v).is_integer() for v in values)
 
 
+def _log_target(target: Target, values: np.ndarray) -> Target:
+    """A number target learned as its log by the rule an input meets for its log (never
+    negative, skewness SKEWED or more): least squares on a few huge values is a fit to them."""
+    skew = _skewness(values)
+    if len(values) and values.min() >= 0 and skew >= SKEWED:
+        target.log = True
+        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {skew:.1f} ({SKEWED:g} or "
+                          "more) and it is never negative (the rule for an input's log): predictions and scores are "
+                          "back in its own units, 10^(...) - 1, about the median of like rows; log = false learns "
+                          "it as it is")
+    elif len(values) and values.min() < 0:
+        target.reason += f"; learned as it is: it goes below 0 (its skewness is {skew:.1f}), so no log"
+    else:
+        target.reason += (f"; learned as it is: its skewness is {skew:.1f} (below {SKEWED:g}); log = true would "
+                          "learn log10(value + 1)")
+    return target
+
+
 def _classes_like(classes, n_train: int) -> bool:
     """Whether text values look like classes, by the rule an input column meets to be a
     category (neither dates nor free text)."""
@@ -292,7 +323,7 @@ def _match(wanted, classes, numeric):
 
 
 def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, recipe: Recipe, unique: bool = True,
-            drop: bool = False, twin: str | None = None):
+            drop: bool = False, twin: str | None = None, time_split: bool = False):
     """A transform for one column (its training rows, at spreadsheet `rows`), or the reason
     it is left out (str). `drop`: rows missing an input are dropped (missing = "drop");
     `twin`: an earlier number column missing in exactly the same rows, whose `_na` serves."""
@@ -332,15 +363,128 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
         return _number(col.name, values, int(missing.sum()), n, distinct, drop, twin)
     sample = [col.texts.iloc[c] for c in distinct_texts[:2000]]
     if all(_DATE.match(t) for t in sample):
-        return "dates: date parts (year, month, weekday) are not supported, so it is left out"
+        return _date(col, missing, time_split)
     limit = free_text_limit(n)
     if distinct > limit:
         return f"free text: {distinct:,} distinct values in {n:,} training rows (more than max(42, rows/100) = {limit:,})"
+    if _names_rows(distinct, observed):
+        return (f"a name or ID: {distinct:,} distinct values in {observed:,} training rows with one (a value of its "
+                f"own in {100 * NAMES_SHARE:.0f}% of them or more), so a level seen in one row says nothing of "
+                "another")
     levels = distinct + bool(missing.any())
     more = (f"; the {top} most frequent are kept, the other {levels - top:,} share {col.name}_other"
             if levels > top else "")
     return Category(col.name, top=top, reason=f"text with {distinct:,} distinct values ({_levels(counts, False)}):"
                                               f" a category{_baseline(counts, False)}{more}{_missing_level(missing, drop)}")
+
+
+def _part_features(v: np.ndarray, category: bool) -> np.ndarray:
+    """A part's columns as a linear model sees them: 0/1 for each level but the first, or itself."""
+    if not category:
+        return v[:, None]
+    levels = np.unique(v)
+    return (v[:, None] == levels[None, 1:]).astype(np.float64)
+
+
+def _explained(columns: np.ndarray, before: list) -> float:
+    """The largest share of variance of any mix of `columns` that a straight line in the
+    `before` columns (and a constant) explains over the training rows: 1 when the columns
+    together with those before are collinear."""
+    def basis(m: np.ndarray) -> np.ndarray:
+        u, s, _ = np.linalg.svd(m, full_matrices=False)
+        return u[:, s > s.max() * 1e-10] if s.size and s.max() > 0 else u[:, :0]
+
+    centred = columns - columns.mean(axis=0)
+    own = basis(centred)
+    if own.shape[1] == 0:
+        return 1.0
+    known = basis(np.column_stack([np.ones(len(columns)), *before]))
+    rest = own - known @ (known.T @ own)  # what the columns before leave of each direction of these
+    return 1.0 - float(np.linalg.svd(rest, compute_uv=False).min()) ** 2
+
+
+NEARLY_ALL = 0.999  # of a part's variance explained by the parts before it: it is left out
+DATE_LEVELS = 20  # fastai's cont_cat_split: whole numbers with at most 20 values are categories
+LABEL_PARTS = ("year", "month", "dayofweek")  # parts that name a period rather than measure along one
+
+
+def _date(col: Column, missing: np.ndarray, time_split: bool):
+    """A Date transform for a column whose texts look like dates (its training rows), with a
+    transform for each part that varies; or the reason it is left out.
+
+    Year, month and day of week name a period: a category each when it takes at most 20
+    values in the training rows (fastai's cont_cat_split makes whole numbers of at most 20
+    values categories; a month or a weekday has no straight-line effect), except the year
+    with a time split, whose validation years no training row has. Day of year and elapsed
+    days measure along the year and along time: numbers by the usual rules (categories only
+    with at most 5 values, as any whole number)."""
+    from . import dates
+
+    texts = col.texts.iloc[np.unique(col.codes[~missing])].reset_index(drop=True)
+    found = dates.detect(list(texts))
+    if found is None:
+        return ("dates written in more than one way (no one format reads them all): left out; a recipe can give it "
+                "[inputs.<column>] kind = \"date\" with a format, and the rest are read as missing")
+    fmt, why = found
+    days = dates.day_numbers(col.texts, fmt)[col.codes[~missing]]
+    if (days < dates.EARLIEST_DAY).any():
+        return (f"dates before 1900-03-01 (the earliest is {dates.text(days.min())}), which a spreadsheet's 1900 date "
+                "system cannot hold (Excel counts a 29 February 1900 that never was): left out")
+    fill = float(np.median(days))
+    spec = Date(col.name, format=fmt, parts={})
+    values = dates.part_values(days)
+    parts, same, follows = {}, [], []
+    for part, v in values.items():
+        counts = pd.Series(v).value_counts()
+        distinct = len(counts)
+        name = spec.part_column(part)
+        whole = bool(np.all(np.floor(v) == v))
+        # A part with one value for each value of a part kept before it says nothing new (dates one
+        # a year: the weekday of 1 January follows the year), and would make the features collinear.
+        leader = next((q for q in parts if pd.Series(v).groupby(values[q]).nunique().max() == 1), None)
+        if distinct == 1:
+            same.append(f"{part} ({prose_number(v[0])})")
+            continue
+        if leader is not None:
+            follows.append(f"{part} (one value for each {leader})")
+            continue
+        category = whole and not (part == "year" and time_split) and (
+            distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS))
+        explained = _explained(_part_features(v, category), [_part_features(values[q], isinstance(t, Category))
+                                                              for q, t in parts.items()])
+        if explained > NEARLY_ALL:
+            # Elapsed days are 365.25 a year plus the day of the year, near enough: beside those two,
+            # a line through them all has weights that cancel, and no engine recalculates it alike.
+            follows.append(f"{part} ({'all' if explained > 1 - 1e-9 else f'{100 * explained:.2f}%'} of "
+                           f"{'a mix of its columns' if category else 'it'} is a straight line in {', '.join(parts)})")
+        elif category:
+            parts[part] = Category(name, top=max(distinct, TOP_LEVELS),
+                                   reason=f"{dates.PARTS[part][0]}, whole numbers with {distinct} distinct values "
+                                          f"({_levels(counts, True)}): a category{_baseline(counts, True)}")
+        else:
+            parts[part] = _number(name, v, 0, len(v), distinct)
+            parts[part].reason = f"{dates.PARTS[part][0]}: {parts[part].reason}"
+            if part == "year" and time_split:
+                parts[part].reason += ("; a number, not a category: with --split time the validation years are "
+                                       "later than any training row's")
+    if not parts:
+        return f"dates whose parts are the same in every training row ({', '.join(same)}): left out"
+    spec.parts = parts
+    k = int(missing.sum())
+    spec.reason = (f"dates, {why}; as fastai's add_datepart, its parts {', '.join(parts)} (each below)"
+                   + (f"; {', '.join(same)} the same in every training row, left out" if same else "")
+                   + (f"; left out as {'they follow' if len(follows) > 1 else 'it follows'} from the parts before "
+                      f"on the training rows (the features would be collinear): {', '.join(follows)}" if follows else "")
+                   + (f"; {k:,} missing: the training median date, {dates.text(fill)}, stands in" if k else
+                      f"; a missing date would take the training median date, {dates.text(fill)}"))
+    return spec
+
+
+def _names_rows(distinct: int, observed: int) -> bool:
+    """Text that names rows rather than grouping them: distinct in NAMES_SHARE of the rows that
+    have a value, whatever the table's size (free_text_limit waits for 42 values), and in at
+    least MIN_NAMES of them: a handful of rows with a few labels is too little to say either."""
+    return distinct >= MIN_NAMES and distinct >= NAMES_SHARE * observed
 
 
 def _as_id(recipe: Recipe, column: str, why: str) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from . import baselines as baseline_fits  # `baselines` is fit()'s argument
-from . import costs, leakage, losses
+from . import costs, leakage, losses, splits
 from . import models as registry
 from .data import Rows, load, target_missing
 from .descent import curvature, descent_lr
@@ -87,6 +87,9 @@ def split(n: int, valid_pct: float, seed: int) -> np.ndarray:
     return mask
 
 
+random_split = split  # by a name that fit's and choose_recipe's `split` (random or time) leaves visible
+
+
 def lesson_columns() -> list[str]:
     """The columns the lesson's recipe (recipes/titanic.toml) reads: Kaggle Titanic's."""
     lesson = titanic()
@@ -99,9 +102,10 @@ def is_kaggle_titanic(table: Table) -> bool:
 
 
 def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing=None,
-                  valid_pct=0.2, seed=42) -> Recipe:
+                  valid_pct=0.2, seed=42, split="random") -> Recipe:
     """The given recipe (a path or a Recipe), else the one inferred for `target`, else the
-    lesson's when the file has Kaggle Titanic's columns; `positive` and `missing` override."""
+    lesson's when the file has Kaggle Titanic's columns; `positive` and `missing` override.
+    `split`: "time" infers from the rows before the latest (the validation rows, by date)."""
     if recipe is not None:  # a caller's Recipe is copied: the overrides below change it
         recipe = load_recipe(recipe) if not isinstance(recipe, Recipe) else copy.deepcopy(recipe)
         if target is not None and target != recipe.target.column:
@@ -110,8 +114,12 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
     elif target is not None:
         target = target.strip()
         labelled = _labelled_count(table, target)
-        train_rows = np.flatnonzero(~split(labelled, valid_pct, seed)) if labelled else None
-        recipe = infer(table, target, positive=positive, missing=missing or "fill", train_rows=train_rows)
+        if split == "time":
+            train_rows = _time_train_rows(table, target, positive, missing, valid_pct)
+        else:
+            train_rows = np.flatnonzero(~random_split(labelled, valid_pct, seed)) if labelled else None
+        recipe = infer(table, target, positive=positive, missing=missing or "fill", train_rows=train_rows,
+                       time_split=split == "time")
         recipe.source = f"the recipe inferred from {table.path.name}"
         positive = None
     elif is_kaggle_titanic(table):
@@ -133,6 +141,22 @@ def choose_recipe(table: Table, recipe=None, target=None, positive=None, missing
     if missing is not None:
         recipe.missing = missing
     return recipe
+
+
+def _time_train_rows(table: Table, target: str, positive, missing, valid_pct) -> np.ndarray:
+    """The training rows of a time split (indices into the rows that have a target): the date
+    column is the one a first inference over every row finds; the rows before the latest train."""
+    from .dates import day_numbers
+
+    first = infer(table, target, positive=positive, missing=missing or "fill")
+    spec = splits.date_input(first)
+    if spec is None:
+        raise splits.no_date(first, table.path)
+    col = table.column(spec.column)
+    days = day_numbers(col.texts, spec.format)[col.codes]
+    tcol = table.column(table.find(target))
+    labelled = ~tcol.texts.isin(set(MISSING_VALUES)).to_numpy()[tcol.codes]
+    return np.flatnonzero(~splits.time_mask(days[labelled], valid_pct))
 
 
 def _labelled_count(table: Table, target: str) -> int:
@@ -212,8 +236,9 @@ def _exact_text(value) -> str:
     return text if float(text) == float(value) else repr(float(value))
 
 
-def split_rows(data: Rows, valid_pct: float, seed: int) -> tuple[Rows, int]:
-    is_valid = split(len(data), valid_pct, seed)
+def split_rows(data: Rows, valid_pct: float, seed: int, by: str | None = None) -> tuple[Rows, int]:
+    """Training rows first, then validation: a seeded random share, or (`by` a date column) the latest."""
+    is_valid = splits.time_mask(data.columns[by], valid_pct) if by else split(len(data), valid_pct, seed)
     if is_valid.all():
         raise InputError(data.path, f"a validation share of {valid_pct} leaves no training row")
     order = np.concatenate([np.flatnonzero(~is_valid), np.flatnonzero(is_valid)])
@@ -306,7 +331,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         valid_pct=0.2, seed=42, epochs=None, lr=None, optimizer="auto", restarts=None, device="auto",
         submit_model=None, descent_steps=50, progress=None, worker=None,
         models=None, check_models=None, baselines="all", loss="mse", batch_size=None,
-        check_workbook=None) -> FitResult:
+        check_workbook=None, split="random") -> FitResult:
     """Load, featurise, train both models and the baselines; see docs/api.md for every option.
 
     `models`: the names of registry entries (a list, or one comma-separated text); by default
@@ -319,6 +344,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     `baselines`: "all", or None (or "none") for the recipe's rules only, without scikit-learn.
     `worker`: a background.Worker that fits the scikit-learn baselines in another process
     while torch trains (the command's way); without one they are fitted here, after.
+    `split`: "random" (a seeded share of `valid_pct`), or "time": the latest rows by the
+    recipe's (first) date column validate.
     """
     _check_kinds(train_path, recipe, target, positive, models, progress)
     _check_types(train_path, test_path, epochs, lr, restarts, seed, descent_steps, valid_pct)
@@ -332,6 +359,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     else:
         test_path = Path(test_path) if test_path else None
     _check_options(missing, epochs, lr, restarts, descent_steps, valid_pct, optimizer, device, baselines)
+    splits.check(split)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
                                    or not 1 <= batch_size <= MAX_BATCH):
         raise OptionError("batch_size", f"must be a whole number from 1 to {MAX_BATCH:,}, not {batch_size!r}")
@@ -341,14 +369,20 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     dev = resolve_device(device)
 
     table = read_table(train_path) if train_frame is None else frame_table(train_frame, "DataFrame")
-    recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed)
+    recipe = choose_recipe(table, recipe, target, positive, missing, valid_pct, seed, split)
+    by = _split_by(recipe, split, train_path)
     if chosen_models is None:
         chosen_models = choose_models(recipe.models or default_models(recipe))
     chosen_models = for_target(chosen_models, recipe.target)
     loss = target_loss(loss, recipe.target)
     unique_names(recipe, chosen_models)
     data, no_target, dropped, lacking = labelled_rows(table, recipe)
-    data, n = split_rows(data, valid_pct, seed)
+    if split == "random" and splits.date_input(recipe) is not None:
+        said = splits.in_order_warning(train_path, splits.date_input(recipe).column,
+                                       data.columns[splits.date_input(recipe).column])
+        if said:
+            warn(said)
+    data, n = split_rows(data, valid_pct, seed, by)
     del table
     fitted = fit_recipe(recipe, data.take(np.arange(n)))
     fill_problem(fitted, data)
@@ -408,6 +442,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
         "recipe": recipe.source, "target": recipe.target.column, "kind": kind,
         "positive": level_text(recipe.target.positive) if kind == "binary" else None,
         "missing": recipe.missing, "valid_pct": valid_pct, "seed": seed, "optimizer": optimizer,
+        "split": {"kind": split, **({"column": by} if by else {})},
         "device": str(dev),
         "sha256": {"train": _hash(train_frame, train_path),
                    **({"test": _hash(test_frame, test_path)} if test_path else {})},
@@ -415,7 +450,7 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     }
     job = dict(X_train=X[:n].numpy(), y_train=y[:n].numpy(), X_valid=X[n:].numpy(), y_valid=y[n:].numpy(),
                X_test=None if X_test is None else X_test.numpy(), seed=seed, kind=kind, rules=recipe.baselines,
-               features=fitted.names, decode=fitted.decode,
+               features=fitted.names, decode=fitted.decode, encode=fitted.encode if recipe.target.log else None,
                twins=[m.sklearn for m in chosen_models if m.sklearn], sklearn=sklearn,
                pixels=[i for i, f in enumerate(fitted.features) if f.column in recipe.pixel_columns],
                classes=recipe.target.class_names(fitted.target) if kind == "classes" else None)
@@ -453,6 +488,16 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     return FitResult(provenance, train_path, test_path, recipe, fitted, data, n, test, dropped, no_target,
                      X, y, X_test, runs, fitted_baselines, chosen, predictions, optimum, descent_steps,
                      suspects, collinear, lacking=tuple(sorted(lacking)))
+
+
+def _split_by(recipe: Recipe, split: str, path) -> str | None:
+    """The date column a time split goes by (None for a random split); an error without one."""
+    if split != "time":
+        return None
+    spec = splits.date_input(recipe)
+    if spec is None:
+        raise splits.no_date(recipe, path)
+    return spec.column
 
 
 def unique_names(recipe: Recipe, models) -> None:

@@ -157,6 +157,10 @@ class _Keys:
     def fail(self, key, problem):
         self.reader.fail((*self.keys, key), problem)
 
+    def part(self, key, spec: dict, column: str):
+        """The transform of a table nested in this one under parts.<key> (a date's part), for `column`."""
+        return self.reader.transform(column, spec, (*self.keys, "parts", key))
+
 
 class _Reader:
     """Builds a Recipe from parsed TOML, checking each key's value; errors point at the line."""
@@ -268,7 +272,10 @@ class _Reader:
         positive = float(positive) if isinstance(positive, (int, float)) else positive
         values = self.scalars(spec, keys, "values")
         classes = self.target_classes(spec, keys, kind)
-        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), classes)
+        log = self.get(spec, keys, "log", "bool", False)
+        if log and kind != "number":
+            self.fail((*keys, "log"), "log = true is for a number target (its log is learned); a binary one has none")
+        return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), classes, log=log)
 
     def target_classes(self, spec: dict, keys: tuple, kind: str) -> list | None:
         """A K-class target's classes, in the order of the models' outputs: 2 to MAX_CLASSES, each once."""
@@ -286,8 +293,8 @@ class _Reader:
             self.fail((*keys, "classes"), f"{len(classes):,} classes: a classes target has 2 to {MAX_CLASSES}")
         return classes
 
-    def transform(self, column: str, spec: dict):
-        keys = ("inputs", column)
+    def transform(self, column: str, spec: dict, keys: tuple | None = None):
+        keys = keys or ("inputs", column)
         kind = spec.get("kind")
         if kind not in TRANSFORMS:
             self.fail((*keys, "kind"), f"kind {kind!r} is not a transform: use {' or '.join(TRANSFORMS)}")
@@ -369,7 +376,8 @@ def dumps(recipe: Recipe, header: str = "") -> str:
     out += _pairs(top)
     t = recipe.target
     out += ["", "[target]"] + _pairs({"column": t.column, "kind": t.kind, "positive": t.positive,
-                                      "classes": t.classes, "values": t.values, "reason": t.reason})
+                                      "classes": t.classes, "values": t.values, "log": t.log if t.kind == "number" else None,
+                                      "reason": t.reason})
     written = set()
     for spec in recipe.inputs:
         if spec.block is not None:  # a block's transforms share one table
@@ -378,24 +386,33 @@ def dumps(recipe: Recipe, header: str = "") -> str:
                 specs = [s for s in recipe.inputs if s.block == spec.block]
                 out += ["", f"[inputs.{_key_part(spec.block)}]"] + _pairs(type(spec).block_toml(specs))
             continue
-        values = {"kind": spec.kind}
-        defaults = type(spec)(spec.column)
-        for f in fields(spec):
-            if f.name in ("column", "reason"):
-                continue
-            value = getattr(spec, f.name)
-            if value != getattr(defaults, f.name) or f.name in ("fill", "scale", "top"):
-                values[f.name] = value
-        for key in spec.toml_unwritten():
-            values.pop(key, None)
-        values["reason"] = spec.reason
-        out += ["", f"[inputs.{_key_part(spec.column)}]"] + _pairs(values)
+        out += ["", f"[inputs.{_key_part(spec.column)}]"] + _pairs(_spec_values(spec))
+        for keys, part in spec.toml_tables():  # nested tables: a date's parts
+            name = ".".join(_key_part(k) for k in ("inputs", spec.column, *keys))
+            out += ["", f"[{name}]"] + _pairs(_spec_values(part))
     if recipe.left_out:
         out += ["", "[left_out]"] + _pairs(recipe.left_out)
     for rule in recipe.baselines:
         out += ["", f"[baselines.{_key_part(rule.name)}]"] + _pairs(
             {"title": rule.title, "constant": rule.constant, "feature": rule.feature, "equals": rule.equals})
     return "\n".join(out) + "\n"
+
+
+def _spec_values(spec) -> dict:
+    """A transform's table: its kind, the keys that differ from the defaults (and the ones
+    always shown), its reason last."""
+    values = {"kind": spec.kind}
+    defaults = type(spec)(spec.column)
+    for f in fields(spec):
+        if f.name in ("column", "reason"):
+            continue
+        value = getattr(spec, f.name)
+        if value != getattr(defaults, f.name) or f.name in ("fill", "scale", "top", "format"):
+            values[f.name] = value
+    for key in spec.toml_unwritten():
+        values.pop(key, None)
+    values["reason"] = spec.reason
+    return values
 
 
 def _pairs(values: dict) -> list[str]:

@@ -79,7 +79,7 @@ def metrics_json(result) -> dict:
                    **({"positive": target.label(result.fitted.target, True),
                        "negative": target.label(result.fitted.target, False)} if target.kind == "binary" else
                       {"classes": result.classes} if target.kind == "classes" else
-                      {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"]})},
+                      {"min": result.fitted.target["min"], "sd": result.fitted.target["sd"], "log": target.log})},
         "rows": {
             "train": result.n_train,
             "valid": n_valid,
@@ -155,7 +155,8 @@ def loss_plot(result) -> dict:
         "curves": curves,
         "optimum": float(result.optimum.mse) if result.optimum and result.optimum.mse is not None else None,
         "ylabel": ("training cross-entropy" if result.kind == "classes" else "training MSE")
-                  + (" (target scaled by its sd)" if result.kind == "number" else ""),
+                  + (" (target's log, scaled by its sd)" if result.recipe.target.log else
+                     " (target scaled by its sd)" if result.kind == "number" else ""),
         "title": (f"Training loss by step, full batch on {result.n_train:,} rows\n"
                   "both axes logarithmic, from step 1; legend: the loss at the start (step 0) \u2192 at the end"),
     }
@@ -509,12 +510,17 @@ def caption(result, api: bool = False) -> list[str]:
     for run in result.closed_form_runs() if result.optimum else ():
         gd, best = run.trained.train_mse, result.optimum.mse
         units = " (target scaled by its sd)" if result.kind == "number" else ""
+        if result.recipe.target.log:
+            units = " (the target's log10(value + 1), scaled by its sd)"
         lines.append(f"{run.name}, {run.optimizer_title} vs closed-form optimum{units}: {gd:.9f} vs {best:.9f} "
                      f"(gap {gd - best:.1e})")
     for name, m in metrics.items():
         if m.get("fit_rows") is not None and m["fit_rows"] < result.n_train:
             lines.append(f"{name} was fitted on a seeded sample of {m['fit_rows']:,} of the "
                          f"{result.n_train:,} training rows, and scored on all of them")
+        if m.get("min_samples_leaf") is not None:
+            lines.append(f"{name}: leaves of at least {m['min_samples_leaf']:,} rows, a tenth of the "
+                         f"{m['fit_rows']:,} it was fitted on (scikit-learn's 20 would leave its trees unsplit)")
     if result.kind == "binary":
         target = result.recipe.target
         lines.append(f"target: {target.describe(result.fitted.target)}; accuracy at 0.5\n"
@@ -524,7 +530,9 @@ def caption(result, api: bool = False) -> list[str]:
                      "accuracy: the class of the largest probability; CE, cross-entropy: -ln(p of the true class), "
                      "averaged")
     else:
-        lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units")
+        lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units"
+                     + (" (learned as log10(value + 1), every baseline too; predictions back as 10^(...) - 1)"
+                        if result.recipe.target.log else ""))
     timed = min(len(result.data), TIMING_ROWS)
     lines.append(f"size: parameters as float64, scikit-learn's models pickled (KB: 1,000 bytes); predict: "
                  f"the median of {REPEATS} predictions of {timed:,} rows (times vary from run to run)")

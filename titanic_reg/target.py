@@ -15,6 +15,11 @@ Both renderings side by side, as for the features:
   on cross-entropy (losses.py), whose formulas read y one-hot: K columns of 0/1, each
   `IF(EXACT(cell,"Adelie"),1,0)` (`onehot_cells`). The prediction is K probabilities;
   the class with the largest is the decision; accuracy and cross-entropy are scored.
+* number with `log`: the same, of log10(value + 1) (the inputs' log, transforms.Number),
+  for a skewed target that never goes below 0: a prediction goes back as
+  10^(minimum + sd * output) - 1. Least squares on the log fits its mean, so the prediction
+  back in units is about the median (a geometric mean), not the mean; the scores are still
+  in the column's own units.
 """
 from __future__ import annotations
 
@@ -38,7 +43,8 @@ class Target:
     values: list | None = None  # the only values allowed, if given
     reason: str = ""
     classes: list | None = None  # classes: every class, in the order of the models' outputs
-    fields_in_file: ClassVar[tuple[str, ...]] = ("column", "kind", "positive", "classes", "values", "reason")
+    log: bool = False  # number: the models learn log10(value + 1), scaled
+    fields_in_file: ClassVar[tuple[str, ...]] = ("column", "kind", "positive", "classes", "values", "log", "reason")
 
     @property
     def numeric(self) -> bool:
@@ -55,6 +61,7 @@ class Target:
     def fit(self, y_train: np.ndarray, y_labelled: np.ndarray) -> dict:
         """Statistics from the training rows (number) or the classes of every labelled row (binary)."""
         if self.kind == "number":
+            y_train = self.logged(y_train)
             low = float(np.min(y_train)) if len(y_train) else math.nan
             mean = float(np.mean(y_train)) if len(y_train) else math.nan
             sd = float(np.sqrt(np.mean((y_train - mean) ** 2))) if len(y_train) else math.nan
@@ -73,7 +80,7 @@ class Target:
 
     def encode(self, raw: np.ndarray, stats: dict) -> torch.Tensor:
         if self.kind == "number":
-            return torch.from_numpy((np.asarray(raw, dtype=np.float64) - stats["min"]) / stats["sd"])
+            return torch.from_numpy((self.logged(raw) - stats["min"]) / stats["sd"])
         if self.kind == "classes":
             index = {c: float(k) for k, c in enumerate(self._keys(stats["classes"]))}
             keys = raw if not self.numeric else np.asarray(raw, dtype=np.float64)
@@ -113,10 +120,24 @@ class Target:
 
     def decode(self, out: torch.Tensor, stats: dict) -> torch.Tensor:
         """A model's output in the column's own units (binary: unchanged)."""
-        return stats["min"] + stats["sd"] * out if self.kind == "number" else out
+        if self.kind != "number":
+            return out
+        value = stats["min"] + stats["sd"] * out
+        return 10.0 ** value - 1 if self.log else value
 
     def decode_cell(self, out: str, name: Name) -> str:
+        if self.log:
+            return f"10^({name('min')}+{name('sd')}*{out})-1"
         return f"{name('min')}+{name('sd')}*{out}"
+
+    def logged(self, raw) -> np.ndarray:
+        """The values the scaling applies to: log10(value + 1) with `log`, else the values."""
+        raw = np.asarray(raw, dtype=np.float64)
+        return np.log10(raw + 1) if self.log else raw
+
+    def log_cell(self, ref: str) -> str:
+        """log10(value + 1) by formula, as transforms.Number writes an input's log."""
+        return f"LOG10({ref}+1)"
 
     def label(self, stats: dict, positive: bool) -> str:
         """The class a 0/1 decision stands for, as the data writes it ('rest' for one class
@@ -130,6 +151,10 @@ class Target:
             names = self.class_names(stats)
             shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
             return f"{self.column}: {len(names)} classes ({shown}), one output each, through a softmax"
+        if self.kind == "number" and self.log:
+            return (f"{self.column}, a number: the models learn (log10(value + 1) - {stats['min']:.6g}) / "
+                    f"{stats['sd']:.6g}, the training minimum and sd of the log; predictions go back as "
+                    "10^(...) - 1")
         if self.kind == "number":
             return (f"{self.column}, a number: the models learn (value - {stats['min']:.6g}) / {stats['sd']:.6g}, "
                     "the training minimum and sd")

@@ -18,6 +18,9 @@ kind of column is one class here, and one entry in TRANSFORMS.
   (missing is a level of its own unless `fill = "mode"`), the most frequent left out as
   the baseline when the model has a constant, and an `other` column takes rarer levels
   and levels never seen in training.
+* `Date`: a column of dates, read in its format as day numbers (dates.py), becomes parts as
+  fastai's add_datepart makes them (year, month, day of week, day of year, elapsed days),
+  each a Number or a Category of its own; a missing date takes the training median date.
 
 Text is compared exactly (EXACT in formulas): "Male" is not "male", as in torch.
 """
@@ -56,7 +59,7 @@ class Transform:
     column: str
     reason: str
     kind: ClassVar[str]
-    reads: ClassVar[str]  # how data.py reads the raw column: "numbers" or "levels"
+    reads: ClassVar[str]  # how data.py reads the raw column: "numbers", "levels" or "dates" (day numbers)
 
     def fit(self, values: np.ndarray, context: FitContext) -> dict:
         raise NotImplementedError
@@ -83,7 +86,8 @@ class Transform:
         return value
 
     def raw_kind(self, stats: dict) -> str:
-        """How the Data sheet writes a raw value: "number", "text", or "levels" (numbers where they are)."""
+        """How the Data sheet writes a raw value: "number", "text", "levels" (numbers where they are),
+        or "date" (a date cell)."""
         return "number"
 
     def stats_json(self, stats: dict) -> dict:
@@ -114,6 +118,25 @@ class Transform:
     # A transform of one column is one [inputs.<column>] table; several columns can share one
     # table (a block: the pixels of an image), named by `block`, written by `block_toml`.
     block: ClassVar[str | None] = None
+
+    # A column can first become several derived columns (a date's year, month, ...), each with a
+    # transform of its own: the Data sheet gives each a column, by formula from the raw cell
+    # (`part_specs`, `part_cells`, cached `part_values`), and the features are the parts' own `cells` of those.
+    def part_specs(self, stats: dict) -> list[tuple[str, "Transform", dict]]:
+        """(part, its transform, its statistics) in feature order; none for most transforms."""
+        return []
+
+    def part_cells(self, ref: str, name: Name, blanks: bool, stats: dict) -> list[str]:
+        """Each part's formula from the raw cell `ref`."""
+        return []
+
+    def part_values(self, values: np.ndarray, stats: dict) -> list[np.ndarray]:
+        """Each part's value in every row, as its formula computes it."""
+        return []
+
+    def toml_tables(self) -> list[tuple[tuple, dict]]:
+        """Tables of a recipe file nested in this one's (a date's parts): (keys below it, table)."""
+        return []
 
 
 def number_text(value: float) -> str:
@@ -667,4 +690,147 @@ def _expand_columns(text: str) -> list[str] | None:
     return [f"{m[1]}{k}" for k in range(int(m[2]), int(m[4]) + 1)]
 
 
-TRANSFORMS = {"number": Number, "category": Category, "pixels": Pixel}
+PART_KINDS = ("number", "category")  # what a date's part may become
+
+
+@dataclass
+class Date(Transform):
+    """A column of dates: its parts (dates.PARTS), each a Number or a Category of its own.
+
+    The raw values are day numbers (data.py reads them in `format`, NaN for a missing date
+    or a text that is no date in it); a missing one takes the training median date, so every
+    part has a value, and each part transform is fitted on the training rows' parts. Its
+    features are named <column>_<part> as its parts' transforms name them.
+    """
+
+    column: str
+    format: str = "%Y-%m-%d"
+    parts: dict | None = None  # part -> its Number or Category (its column <column>_<part>); None: all, numbers
+    fill: str = "median"
+    reason: str = ""
+    kind: ClassVar[str] = "date"
+    reads: ClassVar[str] = "dates"
+
+    def __post_init__(self):
+        from .dates import PARTS
+
+        if self.parts is None:
+            self.parts = {p: Number(self.part_column(p), scale="standard") for p in PARTS}
+
+    def part_column(self, part: str) -> str:
+        return f"{self.column}_{part}"
+
+    def fit(self, x: np.ndarray, context: FitContext) -> dict:
+        from .errors import InputError
+
+        observed = x[~np.isnan(x)]
+        if observed.size == 0:
+            raise InputError(context.path, "no training row has a date to fill or take parts from",
+                             column=self.column)
+        stats = {"missing": int(len(x) - len(observed)), "fill": float(np.median(observed)),
+                 "first": float(observed.min()), "last": float(observed.max()), "parts": {}}
+        inner = FitContext(context.path, context.ones, True)
+        for part, values in zip(self.parts, self.part_values(x, stats)):
+            stats["parts"][part] = self.parts[part].fit(self.part_input(part, values), inner)
+        return stats
+
+    def part_input(self, part: str, values: np.ndarray) -> np.ndarray:
+        """A part's values as its transform reads a column: numbers, or levels as text."""
+        if self.parts[part].reads == "levels":
+            return np.array([number_text(v) for v in values], dtype=object)
+        return values
+
+    def _filled(self, x: np.ndarray, stats: dict) -> np.ndarray:
+        return np.where(np.isnan(x), stats["fill"], x)
+
+    def part_values(self, x: np.ndarray, stats: dict) -> list[np.ndarray]:
+        from .dates import part_values
+
+        every = part_values(self._filled(x, stats))
+        return [every[p] for p in self.parts]
+
+    def names(self, stats: dict) -> list[str]:
+        return [n for p, t, s in self.part_specs(stats) for n in t.names(s)]
+
+    def docs(self, stats: dict) -> list[str]:
+        from .dates import PARTS
+
+        return [f"{d}, where {t.column} is {PARTS[p][0]} of {self.column}" for p, t, s in self.part_specs(stats)
+                for d in t.docs(s)]
+
+    def part_specs(self, stats: dict) -> list[tuple[str, Transform, dict]]:
+        return [(p, t, stats["parts"][p]) for p, t in self.parts.items()]
+
+    def torch(self, x: np.ndarray, stats: dict) -> torch.Tensor:
+        columns = [t.torch(self.part_input(p, v), stats["parts"][p])
+                   for (p, t), v in zip(self.parts.items(), self.part_values(x, stats))]
+        return torch.cat(columns, dim=1) if columns else torch.zeros((len(x), 0), dtype=DTYPE)
+
+    def part_cells(self, ref: str, name: Name, blanks: bool, stats: dict) -> list[str]:
+        from .dates import PARTS
+
+        x = f'IF({ref}="",{name("fill")},{ref})' if blanks else ref
+        return [PARTS[p][1].format(x=x) for p in self.parts]
+
+    def stat_formulas(self, rng: str, x_train: np.ndarray, name: Name, stats: dict) -> dict:
+        return {"fill": ("MEDIAN(" + rng + ")", False)}
+
+    def raw_kind(self, stats: dict) -> str:
+        return "date"
+
+    def stats_json(self, stats: dict) -> dict:
+        from .dates import text
+
+        out = {"format": self.format, "missing": stats["missing"], "fill": text(stats["fill"]),
+               "first": text(stats["first"]), "last": text(stats["last"])}
+        out["parts"] = {p: {"kind": t.kind, **t.stats_json(s)} for p, t, s in self.part_specs(stats)}
+        return out
+
+    def unseen(self, values: np.ndarray, stats: dict, path, gaps_expected: bool = False) -> str | None:
+        from .dates import text
+
+        gap = np.isnan(values)
+        if not gap.any() or stats["missing"] != 0 or gaps_expected:
+            return None
+        k = int(gap.sum())
+        return (f"{path}, column {self.column}: {k} row{'s' if k > 1 else ''} without a date, where every training "
+                f"row had one; filled with the training median date, {text(stats['fill'])}")
+
+    @classmethod
+    def from_toml(cls, column, keys) -> "Date":
+        from .dates import FORMATS, ISO, PARTS, SAMPLE, day_numbers
+
+        fmt = keys.get("format", "str", "%Y-%m-%d")
+        if fmt != ISO and fmt not in FORMATS:
+            try:  # a format reads what it writes, with a year in it
+                ok = any(code in fmt for code in ("%Y", "%y")) and bool(
+                    np.isfinite(day_numbers([SAMPLE.strftime(fmt)], fmt)[0]))
+            except ValueError:  # a directive strftime or pandas does not know
+                ok = False
+            if not ok:
+                keys.fail("format", f"{fmt!r} is no date format: write it as strftime does, with a year "
+                                    "(e.g. \"%d/%m/%Y\", \"%Y-%m-%d %H:%M:%S\"), or \"ISO8601\"")
+        table = keys.get("parts", "table", None)
+        if table is not None and not table:
+            keys.fail("parts", f"a date needs at least one part: {', '.join(PARTS)}")
+        parts = None
+        if table is not None:
+            parts = {}
+            for part, spec in table.items():
+                if part not in PARTS:
+                    keys.fail("parts", f"{part!r} is no part of a date: {', '.join(PARTS)}")
+                if not isinstance(spec, dict) or spec.get("kind") not in PART_KINDS:
+                    keys.fail("parts", f"part {part} is a table with kind = \"number\" or \"category\"")
+                parts[part] = keys.part(part, spec, f"{column}_{part}")
+            parts = {p: parts[p] for p in PARTS if p in parts}  # in the parts' own order, whatever the file's
+        return cls(column, format=fmt, parts=parts, fill=keys.get("fill", "str", "median", ("median",)),
+                   reason=keys.get("reason", "str", ""))
+
+    def toml_unwritten(self) -> tuple[str, ...]:
+        return ("parts",)
+
+    def toml_tables(self) -> list[tuple[tuple, object]]:
+        return [(("parts", p), t) for p, t in self.parts.items()]
+
+
+TRANSFORMS = {"number": Number, "category": Category, "pixels": Pixel, "date": Date}
