@@ -24,6 +24,31 @@ WHAT = {  # the sheets of every workbook; the models' sheets say their own (Mode
 }
 
 
+def _classes_text(what: dict, result) -> None:
+    """What each sheet shows for a target of K classes, in the formulas the entries write."""
+    k, column = len(result.classes), result.recipe.target.column
+    what["Data"] += (f"; y is {k} columns of 0/1, one-hot (a 1 under the row's class), under the row of classes "
+                     f"named classes_{column}")
+    what["Recipe"] += "; the classes in the order of the models' outputs, each with its training rows"
+    what["Compare"] = ("torch's cross-entropy against the workbook's; every model and baseline; each one's rows "
+                       "predicted as each class and the right ones (no least-squares optimum for K classes)")
+    what["Charts"] = "the loss curves (predictions against the truth: the model sheets' confusion matrices)"
+    for run in result.runs.values():
+        model, loss = run.model, run.loss
+        what[model.sheet] = (
+            f"{model.about}: the {k} scores per row by one MMULT array formula per layer; the softmax per row, "
+            f"{model.output.excel_row('z')} (z: the row's {k} scores; the largest subtracted first, as torch "
+            f"does); the loss {loss.cell('p', 'onehot')}, -LN of the true class's probability; the predicted "
+            f"class, its index by {model.output.decide_excel('p')} and the class by INDEX(classes_{column}); "
+            "Correct; the scores per split; beside the rows, a confusion matrix per split by COUNTIFS (a row per "
+            "true class, a column per predicted class) with each class's rows, right ones and rows predicted as it")
+        what[sheet_name(model)] = (
+            f"plain gradient descent on the {model.title} model, one row per step: the gradient starts at the "
+            f"softmax's scores, {loss.gradient_excel('p', 'onehot')}, and is backpropagated through each layer "
+            "by formula (the softmax over every row at once subtracts each row's mean score: an array formula "
+            "cannot take a row's maximum)")
+
+
 def write_about(w: Writer, result, sheets: list) -> None:
     ws, s = w.ws, w.s
     ws.set_column(0, 0, 26)
@@ -61,6 +86,8 @@ def write_about(w: Writer, result, sheets: list) -> None:
         what[sheet_name(model)] = model.descent_about()
         if model.matmul_text:
             what.setdefault("MatMul", model.matmul_text)
+    if result.kind == "classes":
+        _classes_text(what, result)
     for name in sheets:
         if name == "About":
             continue

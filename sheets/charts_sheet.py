@@ -85,13 +85,17 @@ def write_charts(w: Writer, result, history: dict, summaries: dict) -> None:
                      "minor_gridlines": {"visible": True, "line": {"color": "#EDEDED"}}})
     positive = [v for v in shown if v > 0 and math.isfinite(v)]
     y_axis = loss_y_axis(min(positive, default=0), max(positive, default=0))
-    loss.set_y_axis({"name": "training MSE" + (" (log axis)" if "log_base" in y_axis else ""), **y_axis})
+    trained = "cross-entropy" if result.kind == "classes" else "MSE"
+    loss.set_y_axis({"name": f"training {trained}" + (" (log axis)" if "log_base" in y_axis else ""), **y_axis})
     loss.set_legend({"position": "bottom"})
     loss.set_size({"width": 640, "height": 360})
     ws.insert_chart(2, 0, loss)
 
     if result.kind == "binary":
         _calibration(w, result, summaries)
+    elif result.kind == "classes":
+        ws.write_string(22, 0, "Predictions against the truth, for K classes: each model sheet's confusion "
+                               "matrices (COUNTIFS, beside its rows)", s(None, None, bold=True))
     else:
         _predicted_against_actual(w, result, summaries)
 

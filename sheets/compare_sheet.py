@@ -1,4 +1,5 @@
-"""Compare: torch against the workbook, three engines on the linear optimum, baselines."""
+"""Compare: torch against the workbook, three engines on the linear optimum, baselines; for K
+classes, no least-squares optimum but each model's and baseline's counts per class."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,9 +38,10 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
     # difference at the engines' last-digit noise, 1e-7, well past verify's 1e-9 (and a log
     # target's 10^(...), computed a unit in the last place apart, moves an MSE of 600,000 by 1e-9).
     r = 2
-    others = [x for x in scores if x != "mse"]
-    w.headers(r, 0, ["model", "torch train MSE", "workbook train MSE", "train difference (relative)",
-                     "torch valid MSE", "workbook valid MSE", "valid difference (relative)"]
+    lost, others = scores[0], scores[1:]  # the loss (MSE, or cross-entropy), then the other scores
+    title = SUMMARY_TITLES[lost]
+    w.headers(r, 0, ["model", f"torch train {title}", f"workbook train {title}", "train difference (relative)",
+                     f"torch valid {title}", f"workbook valid {title}", "valid difference (relative)"]
               + [f"workbook {split} {SUMMARY_TITLES[x]}" for x in others for split in ("train", "valid")], widths)
     for model in result.model_list:
         r += 1
@@ -47,13 +49,13 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
         ws.write_string(r, 0, model.title, s(None, None, bold=True))
         for k, split in enumerate(("train", "valid")):
             c = 1 + 3 * k
-            if (split, "mse") not in summary.cells:
+            if (split, lost) not in summary.cells:
                 ws.write_string(r, c, "no rows", s.note)
                 continue
-            ours = summary.values[split, "mse"]
-            w.reported(r, c, m[f"{split}_mse"], "mse")
-            w.formula(r, c + 1, summary.cells[split, "mse"], ours, "mse")
-            torch_mse = m[f"{split}_mse"]
+            ours = summary.values[split, lost]
+            w.reported(r, c, m[f"{split}_{lost}"], "mse")
+            w.formula(r, c + 1, summary.cells[split, lost], ours, "mse")
+            torch_mse = m[f"{split}_{lost}"]
             w.formula(r, c + 2, f"({ref(c + 1, r)}-{ref(c, r)})/MAX(1,ABS({ref(c, r)}))",
                       (ours - torch_mse) / max(1.0, abs(torch_mse)), "diff")
         c = 7
@@ -65,6 +67,12 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
 
     # 2. The linear optimum three ways: torch's fit, scikit-learn, LINEST (in y's units).
     r += 3
+    if result.optimum is None:  # K classes: cross-entropy has no closed-form minimum
+        ws.write_string(r - 1, 0, "No least-squares optimum: K classes are learned on cross-entropy, which has no "
+                                  "closed form (the linear model is multinomial logistic regression, fitted by "
+                                  "steps as scikit-learn's LogisticRegression is)", s.note)
+        _compare_models(w, result, r + 1, scores, widths)
+        return
     units = " (the target scaled by its sd, as the models learn it)" if result.kind == "number" else ""
     if result.recipe.target.log:
         units = " (the target's log10(value + 1) scaled by its sd, as the models learn it)"
@@ -147,8 +155,12 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
         if sk_mse is not None:
             w.formula(rr, 5, f"{ref(3, rr)}-{ref(2, rr)}", linest_mse - sk_mse, "diff")
 
-    # 3. Every model and baseline.
-    r = linest_row + 3
+    _compare_models(w, result, linest_row + 3, scores, widths)
+
+
+def _compare_models(w: Writer, result, r: int, scores, widths) -> None:
+    """3. Every model and baseline, as fitted; for K classes, 4. their counts per class."""
+    ws, s = w.ws, w.s
     ws.write_string(r - 1, 0, "Models and baselines (as fitted by torch and scikit-learn)",
                     s(None, None, bold=True))
     keys = [f"{split}_{x}" for x in scores for split in ("train", "valid")]
@@ -171,4 +183,34 @@ def write_compare(w: Writer, result, summaries: dict, names: Names) -> None:
                               "(fit_seconds, predict_ms_per_1000), and in compare.png.", s.note)
     ws.write_string(r + 3, 0, f"{result.submission.file} comes from: "
                               f"{result.submit_model}", s.note)
+    if result.kind == "classes":
+        _per_class(w, result, r + 6, widths)
     ws.freeze_panes(1, 1)
+
+
+def _per_class(w: Writer, result, r: int, widths) -> None:
+    """Each model's and baseline's counts per class, as fitted (metrics.json's per_class): under each
+    class, the rows predicted as it and the right ones, for each split; the split's rows of it above."""
+    ws, s = w.ws, w.s
+    names = result.classes
+    metrics = result.metrics
+    for split in ("train", "valid"):
+        counted = {name: m["per_class"][split] for name, m in metrics.items() if m.get("per_class")}
+        if not counted or not sum(c["rows"] for c in next(iter(counted.values())).values()):
+            continue
+        ws.write_string(r, 0, f"Per class, {'training' if split == 'train' else 'validation'} rows (as fitted, "
+                              "every row: metrics.json's per_class): the rows predicted as each class, and the "
+                              "right ones", s(None, None, bold=True))
+        w.headers(r + 1, 0, ["model"] + [f"{name} {x}" for name in names for x in ("predicted", "right")], widths)
+        rows = next(iter(counted.values()))
+        w.text(r + 2, 0, "rows of the class")
+        for k, name in enumerate(names):
+            w.reported(r + 2, 1 + 2 * k, rows[name]["rows"], "int")
+        r += 3
+        for name, counts in counted.items():
+            w.text(r, 0, metrics[name].get("title", name))
+            for k, cls in enumerate(names):
+                w.reported(r, 1 + 2 * k, counts[cls]["predicted"], "int")
+                w.reported(r, 2 + 2 * k, counts[cls]["correct"], "int")
+            r += 1
+        r += 2

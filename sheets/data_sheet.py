@@ -3,9 +3,10 @@
 Columns, left to right: the row's key (the recipe's ID, else the CSV's row number);
 on Data, `Split`, the target as written, its log10(value + 1) by formula when the recipe
 learns the target's log, and `y`, the target as the models learn it (0/1, or
-(value - min) / sd, of the log if any; left out when the target column is 0/1 already); each
-input as written (a date as a date cell, then each of its parts by formula: YEAR, MONTH, ...);
-each feature, a formula from its transform (titanic_reg/transforms.py) with
+(value - min) / sd, of the log if any; left out when the target column is 0/1 already; for K
+classes, K columns of 0/1, one-hot, under a row holding the classes, the defined name
+classes_<target>); each input as written (a date as a date cell, then each of its parts by
+formula: YEAR, MONTH, ...); each feature, a formula from its transform (titanic_reg/transforms.py) with
 torch's value cached; then any columns the recipe only shows (Titanic's Name).
 """
 from __future__ import annotations
@@ -37,6 +38,13 @@ class Block:
     target: int | None = None  # the target as written
     y: int | None = None  # the target as the models learn it (the target column when it is y already)
     log: int | None = None  # the target's log10(value + 1), when the models learn its log
+    y_width: int = 1  # K classes: y is K one-hot columns from `y` on
+    classes: str | None = None  # K classes: the defined name of the row of classes, as the data writes them
+    class_names: list | None = None  # K classes: their names, in the order of the models' outputs
+
+    def onehot(self, row: int, sheet: str | None = None) -> str:
+        """Row `row`'s y, one-hot: its K cells."""
+        return row_span(self.y, self.y + self.y_width - 1, row, sheet)
 
     @property
     def last_feature(self) -> int:
@@ -61,12 +69,18 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     headers = [key_name]
     log_col = None
     if labelled:
-        y_formula = target.cell(f"{{target}}{ROW}", names.of(target.column), fitted.target)
+        classes = target.class_names(fitted.target) if target.kind == "classes" else None
+        if classes:  # y one-hot, a formula per class
+            y_formulas = target.onehot_cells(f"{{target}}{ROW}", fitted.target)
+            y_heads = [f"y = {name}" for name in classes]
+        else:
+            y_formula = target.cell(f"{{target}}{ROW}", names.of(target.column), fitted.target)
+            y_formulas = [y_formula] if y_formula is not None else []
+            y_heads = [f"y ({target.column} = {target.label(fitted.target, True)})" if target.kind == "binary"
+                       else f"y ({target.column}, from 0 in sds)"]
         t_col = len(headers) + 1
-        y_col = t_col + 1 if y_formula is not None else t_col
-        y_head = (f"y ({target.column} = {target.label(fitted.target, True)})" if target.kind == "binary"
-                  else f"y ({target.column}, from 0 in sds)")
-        headers += ["Split", target.column] + ([y_head] if y_formula is not None else [])
+        y_col = t_col + 1 if y_formulas else t_col
+        headers += ["Split", target.column] + (y_heads if y_formulas else [])
         if target.kind == "number" and target.log:  # its log between the raw target and y, which scales it
             log_col, y_col = y_col, y_col + 1
             headers.insert(log_col, f"log10({target.column}+1)")
@@ -119,11 +133,16 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
     split = result.split if labelled else None
     y = result.y.numpy() if labelled else None
     if labelled:
-        y_template = y_formula.replace("{target}", f"${col(t_col if log_col is None else log_col)}") \
-            if y_formula is not None else None
+        y_templates = [f.replace("{target}", f"${col(t_col if log_col is None else log_col)}") for f in y_formulas]
         log_template = target.log_cell(f"${col(t_col)}{ROW}") if log_col is not None else None
         logs = target.logged(rows.target) if log_col is not None else None
         t_numeric = target.numeric
+        if classes:  # torch's y, one-hot as the formulas write it
+            import torch
+
+            y = torch.nn.functional.one_hot(result.y.long(), len(classes)).numpy()
+        else:
+            y = y[:, None]
     number_fmt = w.s("raw", None)
     timed = any(s.raw_kind(fitted.stats[s.column]) == "date" and np.any(np.mod(rows.columns[s.column], 1) > 0)
                 for s in recipe.inputs)
@@ -139,8 +158,8 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             w.raw(r, t_col, None if (not t_numeric and tv is None) else tv, None if t_numeric else "text")
             if log_template is not None:
                 w.formula(r, log_col, log_template.replace(ROW, row_text), float(logs[i]), "feature")
-            if y_template is not None:
-                w.formula(r, y_col, y_template.replace(ROW, row_text), float(y[i]), "feature")
+            for k, y_template in enumerate(y_templates):
+                w.formula(r, y_col + k, y_template.replace(ROW, row_text), float(y[i, k]), "feature")
         for c, v, spec, stats, how in raw:
             value = v[i]
             if how == "text":
@@ -161,9 +180,26 @@ def write_rows(w: Writer, sheet: str, result, rows, X, names: Names, *, labelled
             w.raw(r, first_feature + len(feature_names) + j, rows.show[name][i] or "", "text")
     ws.freeze_panes(FIRST_ROW, 1)
     block = Block(sheet, len(rows), cols, 0, key_name, first_feature, len(feature_names))
+    if target.kind == "classes":
+        block.class_names = target.class_names(fitted.target)
     if labelled:
         block.target, block.y, block.log = t_col, y_col, log_col
+        if classes:
+            block.y_width = len(classes)
+            block.classes = _write_classes(w, sheet, target, fitted, y_col, names)
     return block
+
+
+def _write_classes(w: Writer, sheet: str, target, fitted, first: int, names: Names) -> str:
+    """The classes as the data writes them (numbers stay numbers), one above each one-hot column,
+    named: a predicted class is INDEX(classes_<target>, 1, its index + 1)."""
+    r = HEADER_ROW - 1
+    w.ws.write_string(r, first - 1, "classes:", w.s(None, None, bold=True))
+    for k, value in enumerate(fitted.target["classes"]):
+        w.raw(r, first + k, value if target.numeric else str(value), None if target.numeric else "text")
+    name = names("classes", target.column)
+    w.wb.define_name(name, f"={span(first, first + len(fitted.target['classes']) - 1, r, r, sheet)}")
+    return name
 
 
 def part_key(spec, part: str) -> str:
@@ -174,7 +210,7 @@ def part_key(spec, part: str) -> str:
 def define_training_ranges(wb, result, data: Block) -> None:
     """train_X and train_y: the features and y of the training rows (LINEST, Descent)."""
     rows = (FIRST_ROW, FIRST_ROW + result.n_train - 1)
-    wb.define_name("train_y", f"={data.range_of(data.y, *rows, data.sheet)}")
+    wb.define_name("train_y", f"={span(data.y, data.y + data.y_width - 1, *rows, data.sheet)}")
     wb.define_name("train_X", f"={span(data.first_feature, data.last_feature, *rows, data.sheet)}")
 
 

@@ -83,10 +83,15 @@ def write_descent(w: Writer, result, run) -> None:
     first_grad = FIRST_PARAM + size
     ws.write_string(0, 0, f"{sheet_name(model)}: plain gradient descent on the {model.title} model, "
                           "by formula", s.title)
+    if run.loss.at_scores:  # cross-entropy: its error is at the softmax's scores already
+        error = (f"the error at the softmax's scores, {run.loss.gradient_excel('p', 'onehot')} (p: the softmax of "
+                 "every training row, each row's mean score subtracted first; onehot: train_y)")
+    else:
+        error = "the output's error 2/n (pred - y)"
     ws.write_string(1, 0, f"Each row: w(next) = w - lr x gradient. The gradient of the training {run.loss.title} is "
-                          "backpropagation written out, one array formula per parameter tensor: the output's "
-                          "error 2/n (pred - y), multiplied back through each layer's weights and its ReLU's "
-                          "mask (what torch's autograd computes).", s.note)
+                          f"backpropagation written out, one array formula per parameter tensor: {error}, "
+                          "multiplied back through each layer's weights and its ReLU's mask (what torch's "
+                          "autograd computes).", s.note)
     ws.write_string(2, 0, "Copy the last row and paste it below to take more steps in the spreadsheet itself. "
                           "Torch's loss is recorded for the steps shown only.", s.note)
     ws.write_string(3, 0, "lr", s(None, None, bold=True))

@@ -3,8 +3,11 @@
 A few images as blocks of cells (the image's shape), each cell a formula reading the Data
 sheet's raw pixel, shaded white to black by a colour scale; the mean image of each class by
 AVERAGEIFS over the training rows the workbook holds; each image's L1 and L2 distance to
-each mean and the class pixel similarity gives it; each model's score and class. Cached
-values are numpy's and torch's (titanic_reg/pixels.py computes the means and distances).
+each mean and the class pixel similarity gives it; each model's score and class. For K
+classes, one mean image per class (AVERAGEIFS over the class's one-hot column), each image's
+distance to each of them, the nearest by INDEX/MATCH of the smallest, and each model's
+class and its probability. Cached values are numpy's and torch's (titanic_reg/pixels.py
+computes the means and distances).
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from titanic_reg import pixels
 from titanic_reg.sample import CELL_BUDGET
 
 from .data_sheet import Block
-from .layout import FIRST_ROW, Writer, ref, span, xml_safe
+from .layout import FIRST_ROW, Writer, ref, row_span, span, xml_safe
 
 SHEET = "Digits"
 PER_CLASS = 6
@@ -75,32 +78,41 @@ def write_digits(w: Writer, result, data: Block, summaries: dict) -> None:
     shape, scale, n_px = image.shape, image.scale, len(image.columns)
     height, width = shape
     binary = result.kind == "binary"
+    classes = _classes(result)
     n, n_train = len(result.data), result.n_train
     raw = np.column_stack([np.asarray(result.data.columns[c], dtype=np.float64) for c in image.columns])
     y = result.y.numpy()
-    groups = pixels.shown_rows(y, n_train, PER_CLASS, binary)
+    # For many classes fewer images of each: about two dozen in all, at least one of each.
+    per_class = PER_CLASS if classes is None else max(1, min(PER_CLASS, 24 // len(classes)))
+    groups = pixels.shown_rows(y, n_train, per_class, binary, classes)
     labels = ([result.recipe.target.label(result.fitted.target, bool(c)) for c in pixels.CLASSES] if binary
-              else [])
+              else list(result.classes) if classes is not None else [])
     px = s(None, None, num_format=HIDDEN)
     sheet = _Sheet(w, result, data, summaries, image, raw, labels, px)
 
     w.text(0, 0, f"{SHEET}: the images, drawn by formula from the Data sheet's raw pixels "
                  f"({height} x {width}, 0 white to {scale:g} black)", s.title)
     shown = (", ".join(f"the first {len(g)} {labels[k]}s" for k, g in enumerate(groups)) if binary
+             else f"the first {per_class} of each class" if classes is not None
              else f"the first {sum(map(len, groups))} rows")
     w.text(1, 0, f"Shown: {shown} among the validation rows the workbook holds (then its training rows, if too "
                  "few). Each pixel is =Data!cell: change a pixel there and its image here redraws.", s.note)
     w.text(3, 0, f"Cell budget: the Data sheet holds {n:,} rows x {n_px:,} pixels, raw and as features: "
                  f"{n * 2 * n_px:,} cells (by default at most {CELL_BUDGET:,}: --sheet-rows sets the rows).", s.note)
-    ws.set_column(0, sheet.left(max(PER_CLASS, 2)) - 1, pixel_width(shape))
+    ws.set_column(0, sheet.left(max(per_class, len(sheet.classes))) - 1, pixel_width(shape))
     r = 5
-    if binary:
+    if binary or classes is not None:
         r = sheet.means(r)
     for group in groups:
         for j, i in enumerate(group):
             end = sheet.image(i, r, sheet.left(j))
         r = (end if group else r) + 1
     ws.freeze_panes(5, 0)
+
+
+def _classes(result):
+    """A K-class target's classes as y holds them (0 to K-1), else None."""
+    return None if result.kind != "classes" else [float(k) for k in range(len(result.classes))]
 
 
 class _Sheet:
@@ -111,8 +123,11 @@ class _Sheet:
         self.pixels, self.raw, self.labels, self.px = image, raw, labels, px
         self.width = max(image.shape[1], 3)  # a label row needs three cells
         self.mean_blocks = self.mean_values = None
-        # What each model's sheet caches as its prediction, row by row.
-        self.preds = {name: run.layers(result.X)[-1][:, 0] for name, run in result.runs.items()}
+        self.classes = _classes(result) or pixels.CLASSES
+        # What each model's sheet caches as its prediction (K classes: its probabilities), row by row.
+        self.preds = {name: run.layers(result.X)[-1] for name, run in result.runs.items()}
+        if result.kind != "classes":
+            self.preds = {name: pred[:, 0] for name, pred in self.preds.items()}
 
     def left(self, j: int) -> int:
         return j * (self.width + 1)  # an empty column between images
@@ -122,24 +137,28 @@ class _Sheet:
         w, s, result, data, image = self.w, self.w.s, self.result, self.data, self.pixels
         n_train = result.n_train
         train_y = result.y.numpy()[:n_train]
-        held = [int((train_y == c).sum()) for c in pixels.CLASSES]
+        held = [int((train_y == c).sum()) for c in self.classes]
         rows = (FIRST_ROW, FIRST_ROW + n_train - 1)
+        whose = "whose y is the class" if result.kind != "classes" else "whose one-hot y is 1 for the class"
         w.text(2, 0, "Mean images: each pixel is AVERAGEIFS of its raw column over the training rows the workbook "
-                     f"holds (Data rows {rows[0] + 1}-{rows[1] + 1}) whose y is the class. Distances are in the "
+                     f"holds (Data rows {rows[0] + 1}-{rows[1] + 1}) {whose}. Distances are in the "
                      f"features' units (pixel / {image.scale:g}), as the chapter's, to these means (the pixel_l1 "
                      "and pixel_l2 baselines' means are over every training row).", s.note)
         if not all(held):
             missing = [self.labels[k] for k, h in enumerate(held) if not h]
             w.text(r, 0, f"No mean images: the workbook holds no training row of class {', '.join(missing)}.", s.note)
             return r + 2
-        self.mean_values = pixels.class_means(self.raw[:n_train], train_y)
+        self.mean_values = pixels.class_means(self.raw[:n_train], train_y, self.classes)
         self.mean_blocks = []
-        y_range = data.range_of(data.y, *rows, data.sheet)
-        for k, c in enumerate(pixels.CLASSES):
+        for k, c in enumerate(self.classes):
             left = self.left(k)
             bold = s(None, None, bold=True)
             merged(w, r, left, left + self.width - 1, bold)
             w.text(r, left, f"mean {self.labels[k]}: {held[k]:,} training rows", bold)
+            if result.kind == "classes":  # the class's own one-hot column is 1
+                y_range, c = data.range_of(data.y + k, *rows, data.sheet), 1
+            else:
+                y_range = data.range_of(data.y, *rows, data.sheet)
             formulas = [f"AVERAGEIFS({data.column(column, *rows, data.sheet)},{y_range},{c:g})"
                         for column in image.columns]
             block = draw(w, r + 1, left, image.shape, formulas, self.mean_values[k], self.px)
@@ -181,9 +200,15 @@ class _Sheet:
         label(r, heading, (ref(data.target, row, data.sheet), truth, None if whole else "pred", False), wide=True)
         r += 1
         for name, run in result.runs.items():
-            summary, pred = self.summaries[name], float(self.preds[name][i])
+            summary, pred = self.summaries[name], self.preds[name][i]
             at = ref(summary.pred_col, row, summary.sheet)
-            if binary:
+            if result.kind == "classes":  # the class it predicts, and the probability it gives that class
+                probs = self.preds[name][i]
+                said = int(run.model.output.decide(torch.tensor(probs[None], dtype=torch.float64))[0])
+                top = row_span(summary.first_prob, summary.pred_col, row, summary.sheet)
+                label(r, f"{name} says", (ref(summary.label_col, row, summary.sheet), _plain(self._class(said)),
+                                          None, False), (f"MAX({top})", float(probs.max()), "pred", False))
+            elif binary:
                 said = int(float(run.model.output.decide(torch.tensor(pred, dtype=torch.float64))))
                 text = f"IF({run.model.output.decide_excel(at)}=1,{quoted(labels[1])},{quoted(labels[0])})"
                 label(r, f"{name} says", (at, pred, "pred", False), (text, labels[said], None, False))
@@ -191,9 +216,12 @@ class _Sheet:
                 out = float(result.output(torch.tensor([pred], dtype=torch.float64))[0])
                 label(r, f"{name} says", (ref(summary.output_col, row, summary.sheet), out, "pred", False))
             r += 1
-        block_top = r + (3 if self.mean_blocks else 0)
+        rows_above = 0 if not self.mean_blocks else len(self.classes) + 1 if result.kind == "classes" else 3
+        block_top = r + rows_above
         block = span(left, left + shape[1] - 1, block_top, block_top + shape[0] - 1)
-        if self.mean_blocks:
+        if self.mean_blocks and result.kind == "classes":
+            r = self.distances(i, r, block, (b, c), label)
+        elif self.mean_blocks:
             mine, means = self.raw[i:i + 1] / scale, self.mean_values / scale
             n = len(image.columns)
             forms = {"l1": "SUMPRODUCT(ABS({d}))/{n}/{s}", "l2": "SQRT(SUMPRODUCT(({d})^2)/{n})/{s}"}
@@ -211,6 +239,38 @@ class _Sheet:
         formulas = [ref(data.col[column], row, data.sheet) for column in image.columns]
         greys(w, draw(w, r, left, shape, formulas, self.raw[i], self.px), scale)
         return r + shape[0]
+
+    def _class(self, k: int):
+        """Class k as the Data sheet's row of classes holds it (a number stays a number)."""
+        value = self.result.fitted.target["classes"][k]
+        return float(value) if self.result.recipe.target.numeric else str(value)
+
+    def distances(self, i: int, r: int, block: str, places, label) -> int:
+        """K classes: row i's image's L1 and L2 distance to each class's mean image, a row per class,
+        then the nearest mean's class by each (INDEX/MATCH of the smallest); returns the next row."""
+        image, scale = self.pixels, self.pixels.scale
+        mine, means = self.raw[i:i + 1] / scale, self.mean_values / scale
+        first = r
+        for k in range(len(self.classes)):
+            forms = _forms(block, self.mean_blocks[k], len(image.columns), scale)
+            label(r, f"L1, L2 to {self.labels[k]}",
+                  *[(forms[kind], float(pixels.distance(mine, means[k], kind)[0]), "feature", True)
+                    for kind in ("l1", "l2")])
+            r += 1
+        says = []
+        for c0, _ in places:
+            kind = "l1" if c0 == places[0][0] else "l2"
+            found = span(c0, c0, first, r - 1)
+            text = f"INDEX({self.data.classes},1,MATCH(MIN({found}),{found},0))"
+            says.append((text, self._class(int(pixels.nearest(mine, means, kind)[0])), None, False))
+        label(r, "nearest mean: L1, L2", *says)
+        return r + 1
+
+
+def _forms(block: str, mean: str, n: int, scale: float) -> dict:
+    """An image's L1 and L2 distance to a mean image, in the features' units, by formula."""
+    d = f"{block}-{mean}"
+    return {"l1": f"SUMPRODUCT(ABS({d}))/{n}/{scale:g}", "l2": f"SQRT(SUMPRODUCT(({d})^2)/{n})/{scale:g}"}
 
 
 def _plain(value):

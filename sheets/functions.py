@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 ALLOWED = frozenset({
-    "SUMPRODUCT", "IF", "LOG10", "AVERAGE", "MAX", "MIN", "MODE", "MMULT", "TRANSPOSE",
+    "SUMPRODUCT", "IF", "LOG10", "LN", "AVERAGE", "MAX", "MIN", "MODE", "MMULT", "TRANSPOSE",
     "LINEST", "INDEX", "ROWS", "COUNTIFS", "SUMIFS", "EXACT", "OR", "MEDIAN", "STDEVP", "SQRT", "SUM",
     "COUNT", "COUNTIF", "MATCH", "DEVSQ", "ROW", "COLUMN", "INT", "MOD", "EXP", "ABS", "AVERAGEIFS",
     "YEAR", "MONTH", "WEEKDAY", "DATE",

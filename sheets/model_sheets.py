@@ -1,4 +1,11 @@
-"""Params, one sheet per model (Linear, TwoReLU), MatMul, and the models on the Test sheet."""
+"""Params, one sheet per model (Linear, TwoReLU), MatMul, and the models on the Test sheet.
+
+For a target of K classes a model's sheet holds, per row, its K scores (MMULT), its K
+probabilities (the softmax's row form: the row's largest score subtracted first), the loss
+-LN(p of the true class), the predicted class (its index by MATCH of the row's largest
+probability, and the class as the data writes it by INDEX) and whether it is right; and
+beside the rows, per split, a confusion matrix by COUNTIFS with the per-class counts.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +14,7 @@ import numpy as np
 import torch
 
 from titanic_reg.layers import Dense, ReLU, Sum
-from titanic_reg.metrics import SCORES, accuracy_excel, r2_excel, rmse_excel
+from titanic_reg.metrics import SCORES, accuracy_excel, confusion, per_class, r2_excel, rmse_excel
 from titanic_reg.outputs import IDENTITY
 
 from .data_sheet import Block
@@ -15,9 +22,9 @@ from .layout import FIRST_ROW, HEADER_ROW, Writer, col, ref, row_span, span
 from .names import Names
 
 PARAMS = "Params"
-SUMMARY_COL = {"mse": 4, "acc": 5, "rmse": 5, "r2": 6}  # where each split's scores sit on a model sheet
-SUMMARY_TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²"}
-SUMMARY_FORMAT = {"mse": "mse", "acc": "acc", "rmse": "mse", "r2": "mse"}
+SUMMARY_COL = {"mse": 4, "ce": 4, "acc": 5, "rmse": 5, "r2": 6}  # where each split's scores sit on a model sheet
+SUMMARY_TITLES = {"mse": "MSE", "ce": "cross-entropy", "acc": "accuracy", "rmse": "RMSE", "r2": "R²"}
+SUMMARY_FORMAT = {"mse": "mse", "ce": "mse", "acc": "acc", "rmse": "mse", "r2": "mse"}
 
 
 def write_params(w: Writer, result) -> None:
@@ -68,6 +75,7 @@ class ModelColumns:
     decision: int | None = None
     correct: int | None = None
     output: int | None = None  # a number target: the prediction in its own units
+    label: int | None = None  # K classes: the predicted class as the data writes it
 
 
 def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
@@ -83,6 +91,8 @@ def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
     p = data.n_features
     per_row = model.lesson and not mmult
     heads = model.columns(p)
+    if model.classes and data.class_names:  # a probability per class, headed by the class
+        heads[-1] = [f"P({name})" for name in data.class_names]
     names = [h for layer in heads for h in layer]
     if scaled:
         names[-1] += " (scaled)"
@@ -106,6 +116,13 @@ def write_steps(w: Writer, model, values, data: Block, first_col: int, n: int,
             for i in range(n):
                 r = FIRST_ROW + i
                 w.formula(r, c, f"SUM({row_span(source_cols[0], source_cols[1], r)})", v[i, 0], "pred")
+        elif source_cols and layer.excel_row(source) is not None:  # a form of its own row by row (softmax)
+            for i in range(n):
+                r = FIRST_ROW + i
+                text = layer.excel_row(row_span(source_cols[0], source_cols[1], r))
+                w.ws.write_array_formula(r, c, r, c + width - 1, "{=" + text + "}", style, float(v[i, 0]))
+                for k in range(1, width):  # XlsxWriter caches only the top-left value of an array
+                    w.ws.write_number(r, c + k, float(v[i, k]), style)
         else:
             text = model.excel_layer(i_layer, source, {t.name: t.name for t in own}, p)
             w.ws.write_array_formula(FIRST_ROW, c, last, c + width - 1, "{=" + text + "}", style, float(v[0, 0]))
@@ -145,6 +162,9 @@ def write_scoring(w: Writer, result, run, cols: ModelColumns, pred, y_col: int, 
     c = cols.first + len(cols.names)
     y = result.y
     loss, output = run.loss, run.model.output
+    if result.kind == "classes":
+        _class_scoring(w, result, run, cols, pred, y_col, n, c)
+        return
     if result.kind == "number":
         target = result.recipe.target
         name = names.of(target.column)
@@ -178,7 +198,9 @@ class Summary:
     values: dict = None  # (split, score) -> the cached value of that cell
     pred_col: int = 0  # 0-based column of the prediction (in y's units) on the model's sheet
     output_col: int | None = None  # a number target: the prediction in its own units
-    y_col: int = 1  # the target column (0/1, or as written for a number)
+    y_col: int = 1  # the target column (0/1, or as written for a number; K classes: the class's index)
+    first_prob: int | None = None  # K classes: the first of the K probabilities (pred_col the last)
+    label_col: int | None = None  # K classes: the predicted class as the data writes it
 
     @property
     def mse(self) -> dict:
@@ -190,13 +212,15 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
     model = run.model
     n, n_train = len(result.data), result.n_train
     values = run.layers(result.X)
-    pred = torch.as_tensor(values[-1][:, 0])
+    classes = result.kind == "classes"
+    pred = torch.as_tensor(values[-1] if classes else values[-1][:, 0])
     title = f"{'MatMul' if mmult else model.sheet}: {model.title}"
     what = (" with both linear layers as one MMULT array formula" if mmult
             else "" if model.lesson else f": {model.about}")
     ws.write_string(0, 0, title + what, s.title)
     number = result.kind == "number"
-    y_head = result.recipe.target.column if (number or data.y == data.target) else "y"
+    y_head = (result.recipe.target.column if (number or data.y == data.target) else
+              "y (class index)" if classes else "y")
     w.headers(HEADER_ROW, 0, [data.key_name, y_head], [11, 9])
     key = result.data.id if result.recipe.id else result.data.row
     truth = result.output(result.y).numpy() if number else result.y.numpy()
@@ -206,14 +230,20 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
         k = key[i]
         w.formula(r, 0, ref(data.key, r, data.sheet), k.item() if hasattr(k, "item") else k,
                   "text" if isinstance(k, str) else "int")
-        w.formula(r, 1, ref(y_src, r, data.sheet), float(truth[i]), "pred" if number else "int")
+        y_cell = f"MATCH(1,{data.onehot(r, data.sheet)},0)-1" if classes else ref(y_src, r, data.sheet)
+        w.formula(r, 1, y_cell, float(truth[i]), "pred" if number else "int")
     cols = write_steps(w, model, values, data, 2, n, data.sheet, mmult, scaled=number)
-    write_scoring(w, result, run, cols, pred, 1, n, names)
+    if classes:
+        _class_scoring(w, result, run, cols, pred, data, n)
+    else:
+        write_scoring(w, result, run, cols, pred, 1, n, names)
     last_col = cols.loss if number else cols.correct
     # A number target's losses, in its squared units, need more digits than a 0/1 target's.
     ws.set_column(2, last_col, 13 if number else 10)
     ws.set_column(4, 6, 16 if number else 13)  # the split summary's scores sit above columns E:G
     summary = Summary(ws.name, {}, {}, cols.pred, cols.output)
+    if classes:
+        summary.first_prob, summary.label_col = cols.pred - pred.shape[1] + 1, cols.label
     scores = SCORES[result.kind]
     w.headers(1, 3, ["rows"] + [SUMMARY_TITLES[x] for x in scores])
     splits = {"train": (0, n_train), "valid": (n_train, n)}
@@ -230,7 +260,7 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
         rows = (FIRST_ROW + a, FIRST_ROW + b - 1)
         losses = span(cols.loss, cols.loss, *rows)
         mse = float(loss[a:b].mean())
-        found = {"mse": (run.loss.average_excel(losses), mse)}
+        found = {scores[0]: (run.loss.average_excel(losses), mse)}  # the loss: MSE, or cross-entropy
         if number:
             sst = float(((truth[a:b] - truth[a:b].mean()) ** 2).sum())
             found["rmse"] = (rmse_excel(ref(4, r)), float(np.sqrt(mse)))
@@ -246,8 +276,76 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
             w.formula(r, c, formula, value, SUMMARY_FORMAT[score])
             summary.values[split, score] = value
             summary.cells[split, score] = ref(c, r, ws.name)
+    if classes:
+        _confusion(w, result, cols, pred, splits)
     ws.freeze_panes(FIRST_ROW, 2)
     return summary
+
+
+def _class_scoring(w: Writer, result, run, cols: ModelColumns, pred, data: Block, n: int) -> None:
+    """Per row for K classes: the loss -LN(p of the true class), the predicted class's index (the
+    largest probability's, by MATCH) and the class itself (INDEX into the Data sheet's classes),
+    and whether it is right."""
+    c = cols.first + len(cols.names)
+    k = pred.shape[1]
+    loss, output = run.loss, run.model.output
+    cols.loss, cols.decision, cols.label, cols.correct = c, c + 1, c + 2, c + 3
+    column = result.recipe.target.column
+    w.headers(HEADER_ROW, c, ["Loss", "predicted (index)", f"{column} predicted", "Correct"])
+    losses = loss.rows(pred, result.y).numpy()
+    said = output.decide(pred).numpy().astype(int)
+    right = output.correct(pred, result.y).numpy()
+    numeric = result.recipe.target.numeric
+    names = result.fitted.target["classes"]
+    for i in range(n):
+        r = FIRST_ROW + i
+        probs = row_span(cols.pred - k + 1, cols.pred, r)
+        w.formula(r, c, loss.cell(probs, data.onehot(r, data.sheet)), losses[i], "loss")
+        w.formula(r, c + 1, output.decide_excel(probs), said[i], "int")
+        label = names[said[i]]
+        w.formula(r, c + 2, f"INDEX({data.classes},1,{ref(c + 1, r)}+1)", float(label) if numeric else str(label),
+                  None if numeric else "text")
+        w.formula(r, c + 3, output.correct_excel(ref(c + 1, r), ref(1, r)), right[i], "int")
+
+
+def _confusion(w: Writer, result, cols: ModelColumns, pred, splits: dict) -> None:
+    """Beside the rows, per split: true class (a row each) x predicted class (a column each), each
+    count by COUNTIFS over the class indices; each class's rows and right ones, and the rows
+    predicted as each class."""
+    s = w.s
+    names = result.classes
+    k = len(names)
+    y = result.y
+    c0 = cols.correct + 2
+    w.ws.set_column(c0, c0, 16)
+    w.ws.set_column(c0 + 1, c0 + k + 2, 9)
+    r = FIRST_ROW
+    for split, (a, b) in splits.items():
+        if b == a:
+            continue
+        rows = (FIRST_ROW + a, FIRST_ROW + b - 1)
+        truth, said, ok = (span(x, x, *rows) for x in (1, cols.decision, cols.correct))
+        counts = confusion(pred[a:b], y[a:b], k)
+        each = per_class(pred[a:b], y[a:b], names)
+        w.text(r, c0, f"Confusion matrix, {split} rows: a row per true class, a column per predicted class "
+                      "(COUNTIFS over the class indices)", s(None, None, bold=True))
+        w.text(r + 1, c0, "true \\ predicted", s(None, None, bold=True))
+        for j, name in enumerate(names):
+            w.text(r + 1, c0 + 1 + j, name, s(None, None, bold=True))
+        w.text(r + 1, c0 + 1 + k, "rows", s(None, None, bold=True))
+        w.text(r + 1, c0 + 2 + k, "right", s(None, None, bold=True))
+        for i, name in enumerate(names):
+            rr = r + 2 + i
+            w.text(rr, c0, name, s(None, None, bold=True))
+            for j in range(k):
+                w.formula(rr, c0 + 1 + j, f"COUNTIFS({truth},{i},{said},{j})", counts[i][j], "int")
+            w.formula(rr, c0 + 1 + k, f"COUNTIF({truth},{i})", each[name]["rows"], "int")
+            w.formula(rr, c0 + 2 + k, f"COUNTIFS({truth},{i},{ok},1)", each[name]["correct"], "int")
+        rr = r + 2 + k
+        w.text(rr, c0, "predicted", s(None, None, bold=True))
+        for j, name in enumerate(names):
+            w.formula(rr, c0 + 1 + j, f"COUNTIF({said},{j})", each[name]["predicted"], "int")
+        r = rr + 2
 
 
 def write_test_models(w: Writer, result, test: Block, first_col: int, names: Names) -> int:
@@ -264,6 +362,9 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
     submission, target = result.submission, result.recipe.target
     by_formula = chosen in preds
     output = result.runs[chosen].model.output if by_formula else IDENTITY
+    if result.kind == "classes":
+        heads = _class_predictions(w, result, c, preds[chosen] if by_formula else None, output, names)
+        return _test_note(w, result, heads, c, first_col, by_formula)
     heads = submission.heads(target)
     w.headers(HEADER_ROW, c, heads)
     decode = lambda pred: target.decode_cell(pred, names.of(target.column))  # noqa: E731
@@ -276,11 +377,45 @@ def write_test_models(w: Writer, result, test: Block, first_col: int, names: Nam
                 w.formula(r, c + k, formula, value, fmt)
             else:
                 w.reported(r, c + k, value, fmt)
+    return _test_note(w, result, heads, c, first_col, by_formula)
+
+
+def _test_note(w: Writer, result, heads, c: int, first_col: int, by_formula: bool) -> int:
+    chosen = result.submit_model
     w.ws.set_column(first_col, c + len(heads) - 1, 10)
     source = (f"from {result.runs[chosen].title} by formula" if by_formula
               else f"reported by the {chosen} baseline (not a formula)")
-    file = submission.file
+    file = result.submission.file
     w.ws.write_string(2, 0, f"{', '.join(heads)} ({col(c)}) {'is' if len(heads) == 1 else 'are'} {file}'s, "
                             f"{source}.", w.s.note)
     return c
+
+
+def _class_predictions(w: Writer, result, c: int, last_prob: int | None, output, names: Names) -> list[str]:
+    """The predictions file's columns for K classes on the Test sheet: the class (INDEX into the
+    classes by the largest probability's place) and each class's probability, from the chosen
+    model's cells (`last_prob`: its last probability's column), or reported from a baseline's."""
+    frame, target = result.predictions, result.recipe.target
+    heads = list(frame.columns)[1:]  # after the key
+    k = len(result.classes)
+    w.headers(HEADER_ROW, c, heads)
+    classes = names("classes", target.column)
+    numeric = target.numeric
+    for i in range(len(result.test)):
+        r = FIRST_ROW + i
+        probs = row_span(last_prob - k + 1, last_prob, r) if last_prob is not None else None
+        for j, head in enumerate(heads):
+            value = frame[head].iat[i]
+            if head.startswith("p_") and j >= len(heads) - k:  # a class's probability
+                place = j - (len(heads) - k)
+                formula, fmt = (ref(last_prob - k + 1 + place, r) if probs else None), "pred"
+                value = float(value)
+            else:  # the class, as the data writes it
+                formula = f"INDEX({classes},1,{output.decide_excel(probs)}+1)" if probs else None
+                value, fmt = (float(value), None) if numeric else (str(value), "text")
+            if formula:
+                w.formula(r, c + j, formula, value, fmt)
+            else:
+                w.reported(r, c + j, value, fmt)
+    return heads
 

@@ -77,6 +77,14 @@ def write_recipe_sheet(w: Writer, result, data: Block, names: Names) -> None:
         for key in ("min", "sd"):
             stat(r, key, t, formulas[key], fitted.target[key])
             r += 1
+    elif t.kind == "classes":  # each class, in the order of the models' outputs, and its training rows
+        y = result.y[:result.n_train].long()
+        for k, value in enumerate(fitted.target["classes"]):
+            ws.write_string(r, STAT, f"class {k} (output {k + 1})", s())
+            w.raw(r, VALUE, str(value) if not t.numeric else value, "text" if not t.numeric else None)
+            onehot = span(data.y + k, data.y + k, FIRST_ROW, last, data.sheet)
+            w.formula(r, COUNT, f"SUM({onehot})", int((y == k).sum()), "int")
+            r += 1
     else:
         ws.write_string(r, STAT, "positive class (1)", s())
         w.raw(r, VALUE, t.positive if isinstance(t.positive, str) else float(t.positive),

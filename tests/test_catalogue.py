@@ -299,7 +299,12 @@ def _number_mass(metrics, out):
 
 def _species(metrics, out):
     assert metrics["target"] == {"column": "species", "kind": "classes", "classes": ["Adelie", "Chinstrap", "Gentoo"]}
-    assert metrics["models"]["linear"]["valid_acc"] > 0.9 and not list(out.glob("*.xlsx"))
+    assert metrics["models"]["linear"]["valid_acc"] > 0.9
+    import openpyxl
+
+    (book,) = out.glob("*.xlsx")
+    wb = openpyxl.load_workbook(book)
+    assert wb["Data"]["D5"].value == "y = Adelie" and wb["Linear"]["F5"].value == "P(Adelie)"
 
 
 def _gentoo(metrics, out):
@@ -590,9 +595,10 @@ CATALOGUE: list[Case] = [
          expect=refuse(1, "{train}, row 2, column bill_length_mm: '-1e300' is too large to fit with"),
          note="a column read as log10(x+1) takes any finite size (see fare-1e308)"),
     Case("target-classes", "penguins.csv with `--target species` (three classes)", penguins(), ("--target", "species"),
-         expect=warn("the workbook for K classes is not written yet (species has 3 classes)"),
+         expect=ok(),
          note="3 classes: linear and mlp:16 end in 3 outputs and a softmax, trained on cross-entropy; predictions "
-              "give the class and a probability per class", check=_species, workbook=True),
+              "give the class and a probability per class; the workbook has the softmax, -LN loss and confusion "
+              "matrices by formula", check=_species, workbook=True),
     Case("target-dates", "`--target date`, a column of monthly dates (1967-07-01, ...), one per row",
          literal("date,unemploy\n" + "".join(f"{1967 + (6 + i) // 12}-{(6 + i) % 12 + 1:02d}-01,{2944 + 41 * i}\n"
                                               for i in range(48))),

@@ -131,14 +131,14 @@ def test_the_softmax_subtracts_the_rows_largest_score_as_torch_does():
     assert torch.isfinite(ours).all()  # e^800 alone is past float64
     assert ours.numpy() == pytest.approx(torch.softmax(z, dim=-2).numpy(), abs=1e-15)
     row = z[0, :, 0].numpy()[None]  # a row's K scores, as one row of a sheet holds them
-    assert _arrays(SOFTMAX.excel("Z", {}), {"Z": row}) == pytest.approx(ours[0, :, 0].numpy()[None], abs=1e-15)
+    assert _arrays(SOFTMAX.excel_row("Z"), {"Z": row}) == pytest.approx(ours[0, :, 0].numpy()[None], abs=1e-15)
 
 
 def test_softmax_and_cross_entropy_formulas_are_their_torch_forms():
     z, y = _classes(rows=9, k=5, starts=1, scale=5.0)
     p = SOFTMAX.torch(z, {}).mT[0]  # (rows, K)
     for i in range(len(y)):
-        assert _arrays(SOFTMAX.excel("Z", {}), {"Z": z[0, :, i].numpy()[None]}) == pytest.approx(
+        assert _arrays(SOFTMAX.excel_row("Z"), {"Z": z[0, :, i].numpy()[None]}) == pytest.approx(
             p[i:i + 1].numpy(), abs=1e-15)
     p[0, (int(y[0]) + 1) % 5] = 0.0  # a probability of 0 for a class that is not the row's: no LN of it
     onehot = torch.nn.functional.one_hot(y.long(), 5).to(torch.float64).numpy()

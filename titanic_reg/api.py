@@ -35,10 +35,6 @@ class Result(FitResult):
         from .sheets.workbook import write_workbook
 
         path = _path("path", path)
-        if self.kind == "classes":
-            from .report import CLASSES_WORKBOOK
-
-            raise OptionError("path", CLASSES_WORKBOOK.format(k=len(self.classes), column=self.recipe.target.column))
         if path.suffix.lower() != ".xlsx":
             raise OptionError("path", f"a workbook's name ends in .xlsx, not {path.name!r}")
         if len(path.stem.encode("utf-8", "surrogateescape")) > MAX_NAME:  # with atomic.py's temporary name's extras

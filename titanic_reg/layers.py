@@ -58,6 +58,11 @@ class Layer:
     def backward(self, delta: str, a: str, refs: dict, ones: str) -> tuple[str, dict]:
         raise NotImplementedError
 
+    def excel_row(self, a: str) -> str | None:
+        """The layer over one row's cells (a 1 x width range), where a sheet writing it row by row
+        should use a form of its own (a softmax's: the row's own maximum); None: `excel` serves."""
+        return None
+
 
 @dataclass(frozen=True)
 class Dense(Layer):

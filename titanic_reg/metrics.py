@@ -65,6 +65,15 @@ def per_class(pred, y, names) -> dict:
     return {name: {"rows": rows[i], "predicted": predicted[i], "correct": right[i]} for i, name in enumerate(names)}
 
 
+def confusion(pred, y, k: int) -> list[list[int]]:
+    """The confusion matrix of (rows, K) probabilities against class indices y: entry [i][j] counts
+    the rows of class i predicted as class j."""
+    pred = torch.as_tensor(pred, dtype=torch.float64)
+    y = torch.as_tensor(y, dtype=torch.float64).long()
+    said = SOFTMAX.decide(pred).long() if len(y) else y
+    return torch.bincount(y * k + said, minlength=k * k).reshape(k, k).tolist()
+
+
 def class_counts(pred, y, n_train: int, names) -> dict:
     """per_class of the training rows (the first n_train) and of the validation rows."""
     return {"train": per_class(pred[:n_train], y[:n_train], names),

@@ -85,10 +85,25 @@ class Softmax(Output):
         e = (a - a.amax(dim=-2, keepdim=True)).exp()
         return e / e.sum(dim=-2, keepdim=True)
 
-    def excel(self, a, refs):
-        """Over one row's K scores (a 1 x K range or array): the K probabilities, an array formula."""
+    def excel_row(self, a):
+        """Over one row's K scores (a 1 x K range or array): the K probabilities, an array formula,
+        the row's largest score subtracted first, as torch does."""
         shifted = f"EXP({a}-MAX({a}))"
         return f"{shifted}/SUM({shifted})"
+
+    def excel(self, a, refs):
+        """Over every row of a rows x K block at once (the Descent sheets' forward pass, one array
+        formula): no engine before dynamic arrays takes a maximum row by row inside an array
+        formula, so each row's mean is subtracted instead, by the centring matrix I - 1/K. A
+        softmax is the same under any shift of a row, and e^(z - mean) never underflows to a
+        row of 0s (its largest is at least 1); it overflows only where a row's scores span
+        more than about 700, which plain descent from small starting weights never nears.
+        Each row's sum is MMULT by a K x K block of 1s."""
+        k = refs["_width"]
+        ones = f"ROW($A$1:$A${k})^0"  # K x 1
+        centre = f"((ROW($A$1:$A${k})=TRANSPOSE(ROW($A$1:$A${k})))-1/{k})"
+        e = f"EXP(MMULT({a},{centre}))"
+        return f"{e}/MMULT({e},MMULT({ones},TRANSPOSE({ones})))"
 
     def backward(self, delta, a, refs, ones):
         return delta, {}

@@ -66,14 +66,16 @@ def nearest(images: np.ndarray, means: np.ndarray, kind: str) -> np.ndarray:
     return np.stack([distance(images, mean, kind) for mean in means], axis=1).argmin(axis=1)
 
 
-def shown_rows(y: np.ndarray, n_train: int, per_class: int = 6, binary: bool = True) -> list[list[int]]:
+def shown_rows(y: np.ndarray, n_train: int, per_class: int = 6, binary: bool = True,
+               classes=None) -> list[list[int]]:
     """The rows a sheet draws: for each class the first `per_class` of it among the validation
     rows (images the models did not train on), then among the training rows if those are too
-    few. Without classes (a number target), two groups of `per_class` in that order."""
+    few. Without classes (a number target), two groups of `per_class` in that order. `classes`:
+    y's values to draw (a K-class target's indices), else a binary target's two."""
     order = np.r_[np.arange(n_train, len(y)), np.arange(n_train)].astype(int)
-    if not binary:
+    if not binary and classes is None:
         return [order[k * per_class:(k + 1) * per_class].tolist() for k in range(2)]
-    return [[int(i) for i in order[y[order] == c][:per_class]] for c in CLASSES]
+    return [[int(i) for i in order[y[order] == c][:per_class]] for c in (CLASSES if classes is None else classes)]
 
 
 def colour_limit(values: np.ndarray, share: float = 0.95) -> float:

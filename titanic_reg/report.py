@@ -359,11 +359,6 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
     try:
         out.mkdir(parents=True, exist_ok=True)
         names = outputs(result.submission.file, result.recipe.workbook_name)
-        if workbook_writer is not None and result.kind == "classes":
-            from .errors import warn
-
-            warn(CLASSES_WORKBOOK.format(k=len(result.classes), column=result.recipe.target.column))
-            workbook_writer = None
         with _folder_lock(out), staged() as stage:
             paths = [stage.text(out / "metrics.json", metrics_text(result))]
             if result.predictions is not None:
@@ -381,11 +376,6 @@ def write_outputs(result, out_dir, workbook_writer: Callable | None = None,
                 folder.rmdir()
         raise
     return paths
-
-
-# Until the workbook has sheets for K classes: written by no one, said by this line.
-CLASSES_WORKBOOK = ("the workbook for K classes is not written yet ({column} has {k} classes); every other output "
-                    "is written")
 
 
 def _num(value, kind: str = "binary") -> str:
