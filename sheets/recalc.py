@@ -38,6 +38,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from titanic_reg.limits import VERIFY_TIMEOUT
+
 __all__ = [
     "ENGINES",
     "INSTALL_HINT",
@@ -229,7 +231,7 @@ def _tail(data: bytes | None, limit: int = 600) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
-def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = 120,
+def recalculate(xlsx_path: str | os.PathLike, *, timeout: float = VERIFY_TIMEOUT,
                 soffice: str | None = None, engine: str = "libreoffice") -> Path:
     """Recalculate every formula of xlsx_path in `engine` (libreoffice or gnumeric); return
     the new file, in a new temporary folder the caller removes (see :func:`convert`)."""
@@ -281,7 +283,7 @@ def _gnumeric(xlsx_path, *, timeout: float) -> Path:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: float = 120,
+def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: float = VERIFY_TIMEOUT,
             soffice: str | None = None) -> Path:
     """Open xlsx_path in LibreOffice (recalculating every formula) and save it with
     the `--convert-to` filter `to` (e.g. "pdf:calc_pdf_Export"); return the new file.
@@ -366,7 +368,7 @@ def convert(xlsx_path: str | os.PathLike, to: str, suffix: str, *, timeout: floa
 
 
 @contextlib.contextmanager
-def recalculated(xlsx_path: str | os.PathLike, *, timeout: float = 120,
+def recalculated(xlsx_path: str | os.PathLike, *, timeout: float = VERIFY_TIMEOUT,
                  soffice: str | None = None, engine: str = "libreoffice") -> Iterator[Path]:
     """Context manager around :func:`recalculate` that removes the result on exit."""
     path = recalculate(xlsx_path, timeout=timeout, soffice=soffice, engine=engine)

@@ -50,6 +50,8 @@ from typing import Iterator
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
+from titanic_reg.limits import VERIFY_TIMEOUT
+
 from .recalc import ENGINE_TITLES, RecalcTimeout, recalculate
 
 __all__ = ["VerifyError", "Report", "verify", "read_formula_cells", "check_archive"]
@@ -867,7 +869,7 @@ def _run(given: Path, deadline: float, timeout: float, soffice, engine):
     return original, notes, values, app
 
 
-def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = 120,
+def verify(xlsx_path: str | os.PathLike, *, tol: float = 1e-9, timeout: float = VERIFY_TIMEOUT,
            soffice: str | None = None, engine: str = "libreoffice") -> Report:
     """Recalculate xlsx_path in `engine` (LibreOffice, or Gnumeric) and compare with its
     cached values.

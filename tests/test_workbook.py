@@ -320,3 +320,25 @@ def test_every_header_fits_its_row_when_wrapped(tmp_path):
                 lines = len(textwrap.wrap(cell.value, int(widths[cell.column]), break_long_words=False))
                 assert lines * LINE_POINTS <= ws.row_dimensions[row].height, (sheet, cell.value)
     assert "sepal length (cm) (feature)" in [c.value for c in book["Data"][5]]
+
+
+def test_the_default_rows_keep_the_descent_sheets_work_in_budget(tmp_path):
+    """scikit-learn's digits, 10 classes: every row fits the Data sheet's cell budget, but the
+    Descent sheets would redo 50 steps x 1,438 rows x 1,860 parameters; the default holds
+    fewer rows, and none are cut without Descent sheets."""
+    from sklearn.datasets import load_digits
+
+    import titanic_reg
+    from titanic_reg.sample import CELL_BUDGET, DESCENT_WORK, default_rows, sheet_columns
+
+    load_digits(as_frame=True).frame.to_csv(tmp_path / "digits.csv", index=False)
+    result = titanic_reg.fit(tmp_path / "digits.csv", target="target", epochs=2, restarts=1, baselines=None)
+    params = sum(run.model.size(len(result.features)) for run in result.runs.values())
+    assert params == 65 * 10 + (65 * 16 + 17 * 10)  # linear and mlp:16, 10 outputs each
+    assert CELL_BUDGET // sheet_columns(result.recipe, result.features, result.model_list) > len(result.data)
+    rows = default_rows(result)
+    train_rows = rows * result.n_train / len(result.data)
+    assert rows < len(result.data) and 50 * params * train_rows <= DESCENT_WORK < 50 * params * (train_rows + 1)
+    no_descent = titanic_reg.fit(tmp_path / "digits.csv", target="target", epochs=2, restarts=1, baselines=None,
+                                 descent_steps=0)
+    assert default_rows(no_descent) > len(result.data)

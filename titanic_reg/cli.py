@@ -28,6 +28,7 @@ from titanic_reg.limits import (
     LESSON_STEPS_LIMIT,
     MAX_DESCENT_STEPS,
     MAX_EPOCHS,
+    VERIFY_TIMEOUT,
     MAX_RESTARTS,
     MAX_SEED,
     MAX_SHEET_CELLS,
@@ -376,7 +377,7 @@ def _progress(console):
         yield factory
 
 
-def _verify(console, path, tol=1e-9, timeout=120.0, engine="libreoffice"):
+def _verify(console, path, tol=1e-9, timeout=VERIFY_TIMEOUT, engine="libreoffice"):
     """Recalculate in the engine (or in each, for "all"): one summary each; exit 1 unless every one matched."""
     from titanic_reg.sheets.recalc import ENGINES
     from titanic_reg.sheets.verify import verify as run
@@ -408,7 +409,7 @@ def _finite(low, high=None, low_open=False):
 @click.argument("workbook", type=click.Path())
 @click.option("--tol", type=float, default=1e-9, show_default=True, callback=_finite(0),
               help="Largest relative difference accepted between a cached and a recalculated value.")
-@click.option("--timeout", type=float, default=120.0, show_default=True,
+@click.option("--timeout", type=float, default=VERIFY_TIMEOUT, show_default=True,
               callback=_finite(0, 86_400, low_open=True),  # sheets.verify.MAX_TIMEOUT, a day
               help="Seconds the whole command may take per engine (reading, recalculating, comparing); "
                    "at most a day.")

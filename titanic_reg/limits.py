@@ -54,3 +54,7 @@ MAX_NAME = 200
 
 # The most rows a workbook holds (fit --sheet-rows, Result.to_excel's max_rows): past it, a sample.
 SHEET_ROWS = (10, 1_000_000)
+# verify's seconds per engine, by default: Gnumeric took 2.5 minutes on scikit-learn's digits'
+# default workbook (10 classes, its Descent sheets redo every step over the rows), LibreOffice
+# 51 s; a limit is still there for an engine that hangs.
+VERIFY_TIMEOUT = 600.0

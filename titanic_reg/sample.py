@@ -22,6 +22,12 @@ DEFAULT_MAX_ROWS = 10_000
 # Data sheet holds at most this many cells (10,000 rows up to 40 columns; Titanic's has 21).
 CELL_BUDGET = 400_000
 MIN_ROWS = 200  # the fewest a default sample holds: an image of 784 pixels costs 1,568 cells a row
+# Each Descent sheet redoes every step's gradient over every training row it holds: about
+# steps x rows x parameters multiply-adds to recalculate. On scikit-learn's digits (10 classes,
+# linear and mlp:16: 134 million over its 1,438 training rows) LibreOffice took 114 s and
+# Gnumeric 6 minutes; held to this much (214 training rows), 51 s and 2.5 minutes. The 3s and
+# 7s' default workbook does 16 million; Titanic's, 2 million.
+DESCENT_WORK = 20_000_000
 
 
 def sheet_columns(recipe, features, models) -> int:
@@ -32,9 +38,16 @@ def sheet_columns(recipe, features, models) -> int:
 
 def default_rows(result) -> int:
     """--sheet-rows when it is not given: 10,000 rows, fewer for wide tables or wide models
-    (CELL_BUDGET on the widest of the Data sheet and the models' sheets)."""
+    (CELL_BUDGET on the widest of the Data sheet and the models' sheets), or when the Descent
+    sheets would pass DESCENT_WORK."""
     columns = sheet_columns(result.recipe, result.features, result.model_list)
-    return max(MIN_ROWS, min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns))
+    rows = min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns)
+    p = len(result.features)
+    per_row = result.descent_steps * sum(run.model.size(p) for run in result.runs.values() if run.descent_lr)
+    if per_row and len(result.data):
+        train_share = max(result.n_train, 1) / len(result.data)  # a sample keeps the training rows' share
+        rows = min(rows, int(DESCENT_WORK / (per_row * train_share)))
+    return max(MIN_ROWS, rows)
 
 
 def too_many_cells(max_rows, recipe, features, models, rows: int, test_rows: int = 0) -> str | None:
