@@ -13,6 +13,7 @@ import torch
 from click.testing import CliRunner
 
 import titanic_reg
+from titanic_reg import datasets
 from titanic_reg import cli
 from titanic_reg.errors import InputError, OptionError, RecipeError
 from titanic_reg.infer import infer
@@ -271,3 +272,12 @@ def test_predict_gives_the_class_as_the_data_writes_it_and_its_probabilities(tmp
     assert out[["p_0", "p_1", "p_2"]].sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
     book = openpyxl.load_workbook(result.to_excel(tmp_path / "d.xlsx"), data_only=True)
     assert [book["Data"].cell(4, c).value for c in range(4, 7)] == [0, 1, 2]  # the classes, numbers as numbers
+
+
+def test_mlp16s_twin_is_scikit_learns_mlp_once(tmp_path):
+    """mlp:16's scikit-learn twin is the MLP baseline itself (16 hidden ReLUs): one row, not two alike."""
+    result = titanic_reg.fit(datasets.penguins().train_path, target="species", epochs=5, restarts=1)
+    mlps = [name for name in result.baselines if name.startswith("sklearn_mlp")]
+    assert mlps == ["sklearn_mlp"] and "mlp:16" in result.runs
+    wider = titanic_reg.fit(datasets.penguins().train_path, target="species", models="mlp:8", epochs=5, restarts=1)
+    assert [name for name in wider.baselines if name.startswith("sklearn_mlp")] == ["sklearn_mlp", "sklearn_mlp:8"]

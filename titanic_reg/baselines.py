@@ -57,7 +57,10 @@ def _logistic_regression(seed):
     return LogisticRegression(fit_intercept=False, max_iter=5000), "proba"
 
 
-def _mlp(seed, sizes=(16,), kind="binary"):
+MLP_SIZES = (16,)  # the hidden layers of scikit-learn's MLP baseline, sklearn_mlp
+
+
+def _mlp(seed, sizes=MLP_SIZES, kind="binary"):
     if kind == "classes":
         from sklearn.neural_network import MLPClassifier
 
@@ -137,6 +140,13 @@ def twin(name: str):
                 MLP_MAX_ROWS, ("binary", "number", "classes"))
 
 
+def canonical(name: str) -> str:
+    """A model's twin as the baselines list it: sklearn_mlp:16, mlp:16's twin, is sklearn_mlp
+    itself (one row, not two alike)."""
+    m = re.fullmatch(r"sklearn_mlp:(\d+(?:-\d+)*)", name)
+    return "sklearn_mlp" if m and tuple(int(k) for k in m[1].split("-")) == MLP_SIZES else name
+
+
 def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", rules=(), features=(),
         decode=None, twins=(), sklearn: bool = True, pixels=(), classes=None, encode=None) -> tuple[dict, dict]:
     """Scores of every baseline, and for each a function X -> prediction (in y's units).
@@ -155,7 +165,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
     timing_rows = np.concatenate([X_train[:costs.TIMING_ROWS], X_valid[:costs.TIMING_ROWS]])
     empty = {key: None for s in SCORES[kind] for key in (f"train_{s}", f"valid_{s}")}
     ordered = dict(SKLEARN)  # our models' twins right after scikit-learn's default MLP
-    sized = {name: twin(name) for name in twins if name not in SKLEARN}
+    sized = {name: twin(name) for name in map(canonical, twins) if name not in SKLEARN}
     at = list(ordered).index("sklearn_mlp") + 1
     ordered = dict([*list(ordered.items())[:at], *sized.items(), *list(ordered.items())[at:]])
     for name, spec in ordered.items():

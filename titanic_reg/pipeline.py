@@ -395,7 +395,8 @@ def fit(train_path, test_path="auto", *, recipe=None, target=None, positive=None
     names = baseline_fits.names(kind, recipe.baselines, sklearn, bool(recipe.pixel_columns))
     ours = [m.name for m in chosen_models]
     if sklearn:
-        names += [m.sklearn for m in chosen_models if m.sklearn and m.sklearn not in names]
+        twins = dict.fromkeys(baseline_fits.canonical(m.sklearn) for m in chosen_models if m.sklearn)
+        names += [t for t in twins if t not in names]
     if submit_model is not None and submit_model not in (*ours, *names):
         raise OptionError("submit_model", f"{submit_model!r} is no model of this run: choose from "
                                             f"{', '.join((*ours, *names))}")
