@@ -58,7 +58,8 @@ def _frames() -> dict:
 
 def _csv(name: str, frame) -> Path:
     WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / ("t9_" + "".join(c if c.isalnum() else "_" for c in name.split(",")[0]) + ".csv")
+    stem = name.split(",")[0].split(" (")[0]  # "economics, --split time" reads economics
+    path = WORK / ("t9_" + "".join(c if c.isalnum() else "_" for c in stem) + ".csv")
     if not path.exists():
         frame.to_csv(path, index=False)
     return path
