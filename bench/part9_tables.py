@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import WORK, Results, entry_point, fmt_mb, fmt_s, log, measure, memory_cap_mb, verdict
+from common import WORK, Results, entry_point, fmt_mb, fmt_s, log, measure, memory_cap_mb, subprocess_env, verdict
 
 DIGITS_TARGET_S = 30
 CLASS_GAP = 0.02
@@ -65,11 +65,14 @@ def _csv(name: str, frame) -> Path:
     return path
 
 
-def _fit(cmd_head: list[str], csv: Path, target: str, extra: list[str], cap) -> dict:
+def _fit(cmd_head: list[str], csv: Path, target: str, extra: list[str], cap, checkout: Path | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="titanic-bench-t9-"))
+    # An earlier checkout runs from its own folder, its package first on the path: the
+    # baselines' background process imports titanic_reg afresh, and would find this one.
+    env = None if checkout is None else {**subprocess_env(), "PYTHONPATH": str(checkout)}
     try:
         proc = measure([*cmd_head, "fit", str(csv), "--target", target, "--out", str(tmp / "out"), *extra],
-                       timeout=600, mem_cap_mb=cap)
+                       timeout=600, mem_cap_mb=cap, env=env, **({} if checkout is None else {"cwd": checkout}))
         info = {"run": {k: v for k, v in proc.items() if k != "stderr_tail"}}
         if proc["status"] != "ok":
             info["error"] = (proc["status"] + " " + proc.get("stderr_tail", ""))[-400:]
@@ -114,7 +117,7 @@ def run(res: Results) -> None:
             res.add(9, "digits: fit, workbook included", fmt_s(wall), f"≤ {DIGITS_TARGET_S} s",
                     verdict(wall <= DIGITS_TARGET_S), value=wall, unit="s")
         if before:
-            then = _fit([sys.executable, str(Path(before) / "cli.py")], csv, target, extra, cap)
+            then = _fit([sys.executable, str(Path(before) / "cli.py")], csv, target, extra, cap, Path(before))
             info[name]["before"] = then
             res.add(9, f"{name}: before ({Path(before).name})", _shown(then),
                     note=f"{fmt_s(then['run']['wall_s'])} wall")
