@@ -224,4 +224,5 @@ def run(res: Results) -> None:
             f"{'?' if held is None else f'{held:,}'} of the {rows['train'] + rows['valid']:,} rows "
             f"({rows['train']:,} train, {rows['valid']:,} valid)",
             value=info["workbook_bytes"], unit="bytes",
-            note="--sheet-rows default: at most 400,000 cells on the Data sheet")
+            note="--sheet-rows default: at most 400,000 cells on the Data sheet and 20 million "
+                 "multiply-adds in the Descent sheets")
