@@ -8,7 +8,7 @@ ALLOWED = frozenset({
     "SUMPRODUCT", "IF", "LOG10", "LN", "AVERAGE", "MAX", "MIN", "MODE", "MMULT", "TRANSPOSE",
     "LINEST", "INDEX", "ROWS", "COUNTIFS", "SUMIFS", "EXACT", "OR", "MEDIAN", "STDEVP", "SQRT", "SUM",
     "COUNT", "COUNTIF", "MATCH", "DEVSQ", "ROW", "COLUMN", "INT", "MOD", "EXP", "ABS", "AVERAGEIFS",
-    "YEAR", "MONTH", "WEEKDAY", "DATE",
+    "YEAR", "MONTH", "WEEKDAY", "DATE", "SUMXMY2",
 })
 
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")

@@ -156,7 +156,8 @@ def decision_header(result) -> str:
     return f"{target.column} = {target.label(result.fitted.target, True)}?"
 
 
-def write_scoring(w: Writer, result, run, cols: ModelColumns, pred, y_col: int, n: int, names: Names) -> None:
+def write_scoring(w: Writer, result, run, cols: ModelColumns, pred, y_col: int, n: int, names: Names,
+                  data: Block | None = None) -> None:
     """Per row: a number target's prediction in its units and its loss; a binary target's
     loss, 0/1 decision and whether it is right."""
     c = cols.first + len(cols.names)
@@ -171,11 +172,20 @@ def write_scoring(w: Writer, result, run, cols: ModelColumns, pred, y_col: int, 
         out = result.output(pred).numpy()
         truth = result.output(y).numpy()
         cols.output, cols.loss = c, c + 1
-        w.headers(HEADER_ROW, c, ["Prediction", "Loss"])
+        # A target learned as its log: each row's loss is the one the model learns, on the scaled
+        # log (Data's y). In units, a prediction of a billion that the engines' 10^x puts a few
+        # units in the last place apart leaves a squared error of a few hundred off by 1e-9 of
+        # itself; the scores in units come from the Prediction column whole (summary below).
+        logged = target.log and data is not None
+        w.headers(HEADER_ROW, c, ["Prediction", "Loss (scaled log)" if logged else "Loss"])
+        scaled = loss.rows(pred, y).numpy()
         for i in range(n):
             r = FIRST_ROW + i
             w.formula(r, c, target.decode_cell(ref(cols.pred, r), name), out[i], "pred")
-            w.formula(r, c + 1, loss.cell(ref(c, r), ref(y_col, r)), (out[i] - truth[i]) ** 2, "loss")
+            if logged:
+                w.formula(r, c + 1, loss.cell(ref(cols.pred, r), ref(data.y, r, data.sheet)), scaled[i], "loss")
+            else:
+                w.formula(r, c + 1, loss.cell(ref(c, r), ref(y_col, r)), (out[i] - truth[i]) ** 2, "loss")
         return
     cols.loss, cols.decision, cols.correct = c, c + 1, c + 2
     w.headers(HEADER_ROW, c, ["Loss", decision_header(result), "Correct"])
@@ -236,7 +246,7 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
     if classes:
         _class_scoring(w, result, run, cols, pred, data, n)
     else:
-        write_scoring(w, result, run, cols, pred, 1, n, names)
+        write_scoring(w, result, run, cols, pred, 1, n, names, data)
     last_col = cols.loss if number else cols.correct
     # A number target's losses, in its squared units, need more digits than a 0/1 target's.
     ws.set_column(2, last_col, 13 if number else 10)
@@ -263,8 +273,14 @@ def write_model_sheet(w: Writer, result, run, data: Block, names: Names, mmult: 
         found = {scores[0]: (run.loss.average_excel(losses), mse)}  # the loss: MSE, or cross-entropy
         if number:
             sst = float(((truth[a:b] - truth[a:b].mean()) ** 2).sum())
+            truths = span(1, 1, *rows)
+            if result.recipe.target.log:  # the rows' losses are on the log: the scores in units from the predictions
+                errors = f"SUMXMY2({span(cols.output, cols.output, *rows)},{truths})"
+                found["mse"] = (f"{errors}/ROWS({truths})", mse)
+                found["r2"] = (f"1-{errors}/DEVSQ({truths})", 1 - float(loss[a:b].sum()) / sst if sst > 0 else None)
+            else:
+                found["r2"] = (r2_excel(losses, truths), 1 - float(loss[a:b].sum()) / sst if sst > 0 else None)
             found["rmse"] = (rmse_excel(ref(4, r)), float(np.sqrt(mse)))
-            found["r2"] = (r2_excel(losses, span(1, 1, *rows)), 1 - float(loss[a:b].sum()) / sst if sst > 0 else None)
         else:
             found["acc"] = (accuracy_excel(span(cols.correct, cols.correct, *rows)), float(right[a:b].mean()))
         for score in scores:

@@ -304,3 +304,32 @@ def test_a_log_target_workbook_shows_both_and_recalculates_in_both_engines(tmp_p
     # The cached R² is the one scored in grams: the formula's, over the raw column B.
     assert linear["G3"].value.endswith("/DEVSQ($B$6:$B$55)")
     assert math.isfinite(metrics["models"]["linear"]["valid_r2"])
+
+
+@pytest.mark.slow
+def test_a_log_target_in_the_billions_recalculates_in_both_engines(tmp_path, soffice):
+    """Predictions of a billion by 10^(...) that the engines compute a few units in the last
+    place apart: each row's loss is on the scaled log, as the model learns it, and the scores in
+    units come from the predictions whole (SUMXMY2), so nothing cancels down to engine noise."""
+    import openpyxl
+
+    from tests.conftest import engine_or_fail
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=600)
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["x", "volume"])  # a small noise, in no column: some rows miss by a millionth of a billion
+        for a, b in zip(x, rng.normal(size=600)):
+            out.writerow([f"{a:.6f}", f"{math.exp(20 + 1.5 * a + 0.002 * b):.0f}"])
+    out_dir = tmp_path / "out"
+    run("fit", path, "--target", "volume", "--out", out_dir, "--models", "linear", *QUICK)
+    for engine in ("libreoffice", "gnumeric"):
+        engine_or_fail(engine)
+        checked = run("verify", out_dir / "big.xlsx", "--engine", engine)
+        assert "OK: every cached value matches the recalculation" in checked.stdout, checked.stdout
+    linear = openpyxl.load_workbook(out_dir / "big.xlsx")["Linear"]
+    assert [c.value for c in linear[5]][3:5] == ["Prediction", "Loss (scaled log)"]
+    assert linear["E6"].value == "=($C6-Data!$E6)^2"
+    assert linear["E3"].value.startswith("=SUMXMY2($D$6:$D$") and "/ROWS($B$6:$B$" in linear["E3"].value
