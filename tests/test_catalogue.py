@@ -604,8 +604,7 @@ CATALOGUE: list[Case] = [
                                               for i in range(48))),
          ("--target", "date"),
          expect=refuse(1, "{train}, column date: the target has 48 distinct values (1967-07-01, 1967-08-01, ",
-                          "(48 in all)): dates, not classes; titanic-reg predicts a number, or one class against "
-                          "the rest: choose another --target COLUMN"),
+                          "(48 in all)): dates, not classes: choose another --target COLUMN"),
          note="no date is suggested as --positive"),
     Case("target-free-text", "`--target name`, a different text in each of 50 rows",
          literal("name,x\n" + "".join(f"person {i},{i}\n" for i in range(50))), ("--target", "name"),

@@ -44,6 +44,7 @@ def test_the_digits_0_to_9_are_classes(tmp_path):
     assert target.kind == "classes" and target.classes == [float(k) for k in range(10)]
     assert target.reason.startswith("whole numbers with 10 distinct values (10 or fewer, as the digits 0-9): "
                                     "10 classes, one output each through a softmax")
+    assert target.reason.endswith('kind = "number" (without classes) predicts it as a number, as a count')
 
 
 def test_a_count_with_40_values_is_a_number(tmp_path):

@@ -56,8 +56,7 @@ def test_a_date_target_is_refused_without_suggesting_a_date_as_the_positive_clas
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: ") and "column date: the target has 60 distinct values (1967-08-01, " in line
-    assert line.endswith("dates, not classes; titanic-reg predicts a number, or one class against the rest: "
-                         "choose another --target COLUMN")
+    assert line.endswith("dates, not classes: choose another --target COLUMN")
     assert "--positive" not in line
 
 
@@ -66,8 +65,9 @@ def test_free_text_as_a_target_is_refused_too_but_classes_get_their_suggestion(t
     names.write_text("name,x\n" + "".join(f"person {i},{i}\n" for i in range(50)))
     result = run("recipe", names, "--target", "name")
     assert result.exit_code == 1
-    assert "free text (more than max(42, rows/100) = 42 of them), not classes" in result.stderr
-    assert "--positive" not in result.stderr
+    assert ("free text (more than max(42, rows/100) = 42 of them), not classes (a recipe's [target] kind = "
+            "\"classes\" with its classes takes up to 50): choose another --target COLUMN") in result.stderr
+    assert "--positive" not in result.stderr and "predicts a number" not in result.stderr
     result = run("recipe", datasets.penguins().train_path, "--target", "species")  # three classes: fitted as such
     assert result.exit_code == 0 and 'kind = "classes"' in result.stdout
 

@@ -246,9 +246,11 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
         # Dates or free text hold no class worth suggesting as --positive.
         what = ("dates" if all(_DATE.match(c) for c in classes[:2000])
                 else f"free text (more than max(42, rows/100) = {free_text_limit(len(train)):,} of them)")
+        recipe = ("" if what == "dates" else f" (a recipe's [target] kind = \"classes\" with its classes takes up to "
+                                             f"{MAX_CLASSES})")
         raise InputError(table.path, f"the target has {len(classes):,} distinct values ({listed}): {what}, not "
-                                     "classes; titanic-reg predicts a number, or one class against the rest: "
-                                     f"choose another {option('target', metavar='COLUMN')}", column=col.name)
+                                     f"classes{recipe}: choose another {option('target', metavar='COLUMN')}",
+                         column=col.name)
     if len(classes) > MAX_CLASSES:
         raise InputError(table.path, f"the target has {len(classes):,} classes ({listed}), past the {MAX_CLASSES} "
                                      "a fit takes (one output each): choose one against the rest with "
@@ -259,7 +261,9 @@ def _target(table: Table, col: Column, labelled, train, positive, markers) -> Ta
                 "0-9)" if numeric else f"text with {len(classes)} distinct values")
         return Target(col.name, "classes", classes=classes,
                       reason=f"{what}: {len(classes)} classes, one output each through a softmax, trained on "
-                             "cross-entropy and scored by accuracy; --positive CLASS predicts one against the rest")
+                             "cross-entropy and scored by accuracy; --positive CLASS predicts one against the rest"
+                             + ('; kind = "number" (without classes) predicts it as a number, as a count'
+                                if numeric else ""))
     words = {str(c).lower(): c for c in classes}
     if numeric:
         chosen = classes[-1]
