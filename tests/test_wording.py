@@ -216,3 +216,14 @@ def test_compare_keeps_three_engines_one_answer_when_the_workbook_holds_every_ro
     assert ("The linear model's optimum, three engines, one answer (training rows) (the target scaled by its sd, "
             "as the models learn it)") in texts
     assert not [t for t in texts if "LINEST differs" in t]
+
+
+def test_a_number_targets_scores_fit_their_column_at_any_size():
+    """Squared units reach past T: the table's cells stay short, never cut to 6.05e…"""
+    from titanic_reg.report import _num
+
+    shown = {v: _num(v, "number") for v in (0.5, 123.456, 9999.7, 12345.0, 999.96e3, 7.3e13, 999.5e12, 6.05e15,
+                                            -2.5e20)}
+    assert shown == {0.5: "0.500", 123.456: "123.5", 9999.7: "10k", 12345.0: "12.3k", 999.96e3: "1M",
+                     7.3e13: "73T", 999.5e12: "1.00e15", 6.05e15: "6.05e15", -2.5e20: "-2.50e20"}
+    assert max(map(len, shown.values())) <= 8

@@ -383,8 +383,11 @@ def _num(value, kind: str = "binary") -> str:
         return "–"
     if kind != "number" or abs(value) < 1:
         return unsigned_zero(f"{value:.4f}" if kind != "number" else f"{value:.3f}")
-    if abs(value) < 1e4:
+    if abs(value) < 1e4 and "e" not in f"{value:.4g}":  # 9999.7 is 10k, not 1e+04
         return f"{value:.4g}"
+    value = float(f"{value:.3g}")  # rounded first, so that 999.96k is 1M, not 1e+03k
+    if not math.isfinite(value) or abs(value) >= 1e15:  # past T: 6.05e15, as short as 6.05T
+        return f"{value:.2e}".replace("e+", "e")
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):  # a target's squared units
         if abs(value) >= scale:
             return f"{value / scale:.3g}{suffix}"
