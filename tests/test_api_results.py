@@ -90,7 +90,7 @@ def test_a_new_passenger_as_a_dict_a_frame_or_a_file_is_predicted_alike(titanic,
 def test_new_rows_are_checked_as_a_file_is(titanic):
     with pytest.raises(InputError, match=r"^DataFrame, row 0, column Sex: 'M' is not one of male, female"):
         titanic.predict({**PASSENGER, "Sex": "M"})
-    with pytest.raises(InputError, match=r"names column Embarked, which the file lacks"):
+    with pytest.raises(InputError, match=r"names column Embarked, which the DataFrame lacks"):
         titanic.predict({k: v for k, v in PASSENGER.items() if k != "Embarked"})
     with pytest.raises(OptionError, match=r"^model: 'gbm' is not one of this result's models"):
         titanic.predict(PASSENGER, model="gbm")

@@ -317,3 +317,13 @@ def test_cars_keep_their_model_year_and_score_better(tmp_path):
     assert spec.kind == "date" and list(spec.parts) == ["year"] and spec.parts["year"].kind == "category"
     # Without the year (main's recipe, the date left out) the linear model's validation R² was 0.652.
     assert result.runs["linear"].scores["valid_r2"] > 0.75
+
+
+def test_the_in_order_share_is_rounded_down():
+    """Sorted by city, then by date: four steps back in 935 rows are 99.5%, not 100%."""
+    from titanic_reg.splits import in_order_warning
+
+    days = np.concatenate([np.arange(187.0) + 40000] * 5)[:935]
+    line = in_order_warning("tx.csv", "date", days)
+    assert "(99.5% of them are no earlier than the row before)" in line
+    assert "(100% of them" in in_order_warning("tx.csv", "date", np.arange(935.0) + 40000)

@@ -78,7 +78,8 @@ def load(table: Table, recipe: Recipe, *, labelled: bool, numeric: dict | None =
     if absent:
         s = "s" if len(absent) > 1 else ""
         raise InputError(table.path, f"the recipe ({recipe.source or 'given'}) names column{s} "
-                                     f"{', '.join(absent)}, which the file lacks; the header has {table.listed()}",
+                                     f"{', '.join(absent)}, which the {'DataFrame' if str(table.path) == 'DataFrame' else 'file'} "
+                                     f"lacks; the header has {table.listed()}",
                          row=table.header_row)
     errors: list[tuple[int, str, str]] = []
     missing = set(recipe.missing_values)

@@ -534,7 +534,7 @@ def caption(result, api: bool = False) -> list[str]:
                      "averaged")
     else:
         lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units"
-                     + (" (learned as log10(value + 1), every baseline too; predictions back as 10^(...) - 1)"
+                     + (" (learned as log10(value + 1), every fitted baseline too; predictions back as 10^(...) - 1)"
                         if result.recipe.target.log else ""))
     timed = min(len(result.data), TIMING_ROWS)
     lines.append(f"size: parameters as float64, scikit-learn's models pickled (KB: 1,000 bytes); predict: "

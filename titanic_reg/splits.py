@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import InputError, OptionError, option
@@ -51,7 +53,8 @@ def in_order_warning(path, column: str, days: np.ndarray) -> str | None:
     forward = float(np.mean(np.diff(dated) >= 0))
     if forward < IN_ORDER:
         return None
-    return (f"{path}, column {column}: the rows are in date order ({100 * forward:.0f}% of them are no earlier than "
+    share = f"{math.floor(1000 * forward) / 10:g}%"  # rounded down: 99.6% is not all of them
+    return (f"{path}, column {column}: the rows are in date order ({share} of them are no earlier than "
             "the row before), and a random split puts validation rows between training rows of the days around "
             f"them, so the score is an interpolation's, not a forecast's; {option('split', 'time')} keeps the latest "
             "rows for validation")
