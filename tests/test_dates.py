@@ -52,6 +52,8 @@ def write(tmp_path, frame, name="data.csv"):
     (["31 Jan 2024", "5 Dec 2023"], "%d %b %Y"),
     (["2024-01-31 10:30:00", "2023-12-05 00:00:15"], "%Y-%m-%d %H:%M:%S"),
     (["2024-01-31", "2023-12-05T10:30:00.250"], "ISO8601"),  # dates and datetimes mixed
+    (["01-31-24", "12-05-23"], "%m-%d-%y"),  # two-digit years, as strptime reads them (69-99: 1900s)
+    (["31.01.24", "05.12.23"], "%d.%m.%y"),
 ])
 def test_the_format_is_the_one_that_reads_every_training_value(texts, fmt):
     found, why = dates.detect(texts)

@@ -58,7 +58,8 @@ _ID_NAME = re.compile(r"^(id|index|idx|unnamed: ?\d+|row ?names|row ?id|row|rowi
 _CAMEL_ID = re.compile(r"[a-z]I[dD]$")
 _DATE = re.compile(
     r"^(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
-    r"|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}-\d{1,2}-\d{2,4}|\d{4}/\d{1,2}/\d{1,2}"
+    r"|\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})"
     r"|\d{1,2}[ -](jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[ -]\d{2,4}"
     r"|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2},? \d{4})$", re.I)
 _POSITIVE_WORDS = ("1", "yes", "y", "true", "t", "positive", "pos")
