@@ -97,6 +97,7 @@ def test_python_m_titanic_reg_is_the_command(installed):
     assert (out.returncode, out.stdout.strip(), out.stderr) == (0, "titanic-reg, version 0.1.0", "")
 
 
+@pytest.mark.slow  # three commands in subprocesses
 def test_a_users_sheets_py_and_cli_py_in_the_working_folder_change_nothing(installed, tmp_path):
     """A notebook's folder is on sys.path: a sheets.py or cli.py of the user's there must never
     stand in for ours. Here each raises on import; the command, python -m titanic_reg and the

@@ -700,6 +700,7 @@ def test_runs_into_one_folder_at_once_leave_one_runs_whole_set(tmp_path):
     assert any(together == ref for ref in alone.values()), "the folder mixes the outputs of several runs"
 
 
+@pytest.mark.slow  # a whole command in a subprocess
 @pytest.mark.parametrize("command", [["fit", TRAIN, "--no-workbook", "--epochs", "5", "--restarts", "2"],
                                      ["lesson", "relu"]])
 def test_a_home_that_does_not_exist_is_not_created(tmp_path, command):
@@ -724,6 +725,7 @@ def _module_cli(*args, **kw):
                           **kw)
 
 
+@pytest.mark.slow  # a whole command in a subprocess
 @pytest.mark.parametrize("stderr", ["full", "closed"])
 def test_a_stderr_that_cannot_be_written_to_does_not_stop_the_run(tmp_path, stderr):
     """Kaggle's test.csv gives a warning: its write to `2>/dev/full` raised, and the run ended
@@ -743,6 +745,7 @@ def test_a_stderr_that_cannot_be_written_to_does_not_stop_the_run(tmp_path, stde
     assert f"wrote {out / 'metrics.json'}" in proc.stdout
 
 
+@pytest.mark.slow  # a whole command in a subprocess
 def test_a_stdout_that_cannot_hold_the_tables_characters_gets_question_marks(tmp_path):
     """PYTHONIOENCODING=latin-1: the table's "–" and "→" ended every successful fit in a
     UnicodeEncodeError after writing, exit 1."""
@@ -756,6 +759,7 @@ def test_a_stdout_that_cannot_hold_the_tables_characters_gets_question_marks(tmp
     assert f"wrote {out / 'metrics.json'}" in stdout
 
 
+@pytest.mark.slow  # a whole command in a subprocess
 def test_lesson_quad_on_a_full_disk_is_one_error_line(tmp_path):
     """Files may not grow past 200 kB: quad.png (100 kB) fits, quad.xlsx of --lr 0.01's 2,695
     steps (470 kB) does not. Before: XlsxWriter's FileCreateError as a traceback."""
