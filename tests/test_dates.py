@@ -204,6 +204,28 @@ def test_a_test_value_that_is_no_date_is_filled_with_the_training_median_date(tm
     assert np.array_equal(X[1], filled.numpy()[0])
 
 
+def test_dates_given_as_date_values_are_read_as_the_dates_they_are(tmp_path):
+    """predict() on a DataFrame of Timestamps (read_csv's parse_dates), datetime.date or
+    numpy datetime64 values: the same predictions as the texts, whatever format the recipe
+    reads the training file's text in (here day first), and no warning."""
+    frame = dated_frame(order="shuffled")
+    frame["when"] = pd.to_datetime(frame["when"]).dt.strftime("%d/%m/%Y")
+    result = titanic_reg.fit(write(tmp_path, frame), target="y", **QUICK)
+    assert [t.format for t in result.recipe.inputs if t.column == "when"] == ["%d/%m/%Y"]
+    rows = dated_frame(n=4, start="2022-06-13", step_days=5).drop(columns="y")  # a weekend among them
+    as_text = rows.assign(when=pd.to_datetime(rows["when"]).dt.strftime("%d/%m/%Y"))
+    want = result.predict(as_text)["prediction"].to_numpy()
+    stamps = pd.to_datetime(rows["when"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for given in (rows.assign(when=stamps), rows.assign(when=stamps.dt.date),
+                      rows.assign(when=stamps.to_numpy().astype("datetime64[D]").tolist()),
+                      rows.assign(when=stamps + pd.Timedelta(hours=12))):  # noon: another day number, same parts
+            assert np.allclose(result.predict(given)["prediction"].to_numpy(), want, atol=1e-3), given["when"]
+        one = result.predict({"when": stamps.iloc[0], "x": rows["x"].iloc[0]})
+    assert one["prediction"].iloc[0] == pytest.approx(want[0])
+
+
 def test_a_date_before_march_1900_in_new_rows_is_an_error_naming_row_and_column(tmp_path):
     path = write(tmp_path, dated_frame())
     test = dated_frame(n=3).drop(columns="y")

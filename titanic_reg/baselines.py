@@ -31,7 +31,7 @@ import numpy as np
 
 from . import costs
 from .errors import TrainingError, option, warn
-from .metrics import SCORES, class_counts, split_scores
+from .metrics import BASELINE_FLOOR, SCORES, class_counts, split_scores
 from .pixels import class_means, nearer, nearest
 
 # MLPRegressor trains by mini-batches of 200 rows, a Python step each: 20 s at 640,000
@@ -204,7 +204,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         predictors[name] = predict
         out[name] = {
             "title": title,
-            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
+            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode, BASELINE_FLOOR),
             "fit_seconds": seconds,
             "n_params": _n_params(est),
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
@@ -221,7 +221,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         predict, means = _pixel_similarity(X_train, y_train, list(pixels), distance, classes)
         out[name] = {
             "title": title,
-            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
+            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode, BASELINE_FLOOR),
             "fit_seconds": time.perf_counter() - start,
             "n_params": int(means.size),
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),
@@ -234,7 +234,7 @@ def run(X_train, y_train, X_valid, y_valid, seed: int, *, kind: str = "binary", 
         predict = _rule(rule, y_train, kind, list(features), decode, classes, encode)
         out[rule.name] = {
             "title": rule.title,
-            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode),
+            **split_scores(predict(X_train), y_train, predict(X_valid), y_valid, kind, decode, BASELINE_FLOOR),
             "fit_seconds": time.perf_counter() - start,
             "n_params": 0,
             "predict_ms_per_1000": costs.predict_ms_per_1000(predict, timing_rows),

@@ -3,7 +3,7 @@
 its distinct stripped texts: parsing then works on the distinct values."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +19,16 @@ class Column:
     name: str
     codes: np.ndarray
     texts: pd.Series  # object dtype, stripped
+    # Its values were dates or datetimes (a DataFrame's), written as ISO 8601 text: they are read
+    # as dates whatever format the recipe names for the column's text.
+    dated: bool = False
 
     def values(self) -> np.ndarray:
         """Every record's stripped text (object array); slow on big files, for small uses."""
         return self.texts.to_numpy(dtype=object)[self.codes]
 
     def take(self, index: np.ndarray) -> "Column":
-        return Column(self.name, self.codes[index], self.texts)
+        return replace(self, codes=self.codes[index])
 
 
 @dataclass

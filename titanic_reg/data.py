@@ -170,10 +170,10 @@ class _Reader:
         """Day numbers (dates.py) of a column of dates in the recipe's format: NaN where missing,
         and where a text is no date in that format (one warning, with a count); a date before
         1900-03-01 is an error."""
-        from .dates import EARLIEST_DAY, day_numbers
+        from .dates import EARLIEST_DAY, ISO, day_numbers
 
         empty = self._missing(col.texts)
-        days = day_numbers(col.texts, spec.format)
+        days = day_numbers(col.texts, ISO if col.dated else spec.format)
         days[empty] = np.nan
         with np.errstate(invalid="ignore"):
             early = days < EARLIEST_DAY

@@ -18,9 +18,13 @@ from .outputs import IDENTITY, SOFTMAX
 
 SCORES = {"binary": ("mse", "acc"), "number": ("mse", "rmse", "r2"), "classes": ("ce", "acc")}
 TITLES = {"mse": "MSE", "acc": "accuracy", "rmse": "RMSE", "r2": "R²", "ce": "CE"}  # CE: cross-entropy
-# A probability is scored as at least this (scikit-learn's log_loss clips alike): a model or a
-# baseline certain of a wrong class costs -ln(1e-15) = 34.5 on that row, not an infinite mean.
-SMALLEST_P = 1e-15
+# A baseline's probability of 0 (a tree's leaf, the nearer mean image) would make the mean
+# infinite, so a baseline's are scored as at least machine epsilon, as scikit-learn's log_loss
+# clips them: -ln(2.2e-16) = 36.0 on such a row. A model's probabilities are its softmax's and are
+# scored as they are, as its workbook's -LN(p) takes them; only one that underflowed to 0 is held
+# at the smallest double (708 on that row), where the workbook's LN has no number either.
+BASELINE_FLOOR = float(torch.finfo(torch.float64).eps)
+MODEL_FLOOR = float(torch.finfo(torch.float64).tiny)
 
 
 def keys(kind: str) -> list[str]:
@@ -28,8 +32,9 @@ def keys(kind: str) -> list[str]:
     return [f"{split}_{s}" for s in SCORES[kind] for split in ("train", "valid")]
 
 
-def scores(pred, y, kind: str = "binary", decode=None) -> dict:
-    """The scores of one prediction vector (in y's units: 0/1, or scaled); None for no rows."""
+def scores(pred, y, kind: str = "binary", decode=None, floor: float = MODEL_FLOOR) -> dict:
+    """The scores of one prediction vector (in y's units: 0/1, or scaled); None for no rows.
+    `floor`: the least probability a K-class prediction is scored at (above)."""
     pred = torch.as_tensor(pred, dtype=torch.float64)
     y = torch.as_tensor(y, dtype=torch.float64)
     if len(y) == 0:
@@ -37,7 +42,7 @@ def scores(pred, y, kind: str = "binary", decode=None) -> dict:
     if kind == "binary":
         return {"mse": float(MSE.mean(pred, y)), "acc": float(IDENTITY.correct(pred, y).mean())}
     if kind == "classes":  # pred: (rows, K) probabilities; y: class indices
-        return {"ce": float(CROSS_ENTROPY.mean(pred.clamp(min=SMALLEST_P), y)),
+        return {"ce": float(CROSS_ENTROPY.mean(pred.clamp(min=floor), y)),
                 "acc": float(SOFTMAX.correct(pred, y).mean())}
     if decode is not None:
         pred, y = decode(pred), decode(y)
@@ -47,9 +52,10 @@ def scores(pred, y, kind: str = "binary", decode=None) -> dict:
     return {"mse": err, "rmse": math.sqrt(err), "r2": 1 - sse / sst if sst > 0 else None}
 
 
-def split_scores(pred_train, y_train, pred_valid, y_valid, kind: str = "binary", decode=None) -> dict:
-    tr = scores(pred_train, y_train, kind, decode)
-    va = scores(pred_valid, y_valid, kind, decode)
+def split_scores(pred_train, y_train, pred_valid, y_valid, kind: str = "binary", decode=None,
+                 floor: float = MODEL_FLOOR) -> dict:
+    tr = scores(pred_train, y_train, kind, decode, floor)
+    va = scores(pred_valid, y_valid, kind, decode, floor)
     return {f"{split}_{s}": part[s] for s in SCORES[kind] for split, part in (("train", tr), ("valid", va))}
 
 

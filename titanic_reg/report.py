@@ -531,7 +531,7 @@ def caption(result, api: bool = False) -> list[str]:
     elif result.kind == "classes":
         lines.append(f"target: {result.recipe.target.describe(result.fitted.target)}\n"
                      "accuracy: the class of the largest probability; CE, cross-entropy: -ln(p of the true class), "
-                     "averaged")
+                     "averaged (a baseline's p of 0 counts as 2.2e-16, as scikit-learn's log_loss clips it)")
     else:
         lines.append(f"target: {result.recipe.target.column}, a number: MSE and RMSE in its units"
                      + (" (learned as log10(value + 1), every fitted baseline too; predictions back as 10^(...) - 1)"

@@ -24,10 +24,11 @@ works on the distinct values, which keeps a million rows fast and small.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,14 +123,14 @@ def clean_text(table: Table, column: Column) -> Column:
     if long.any():
         _warn_first(table, column, long, lambda text: f"text of {len(text):,} characters cut to "
                     f"{CELL_TEXT_LIMIT:,}, a cell's limit in Excel and LibreOffice")
-        column = Column(column.name, column.codes, column.texts.map(lambda t: t[:CELL_TEXT_LIMIT]))
+        column = replace(column, texts=column.texts.map(lambda t: t[:CELL_TEXT_LIMIT]))
     bad = column.texts.str.contains(XML_ILLEGAL).to_numpy(dtype=bool)
     if not bad.any():
         return column
     chars = "".join(sorted(set(XML_ILLEGAL.findall("".join(column.texts[bad])))))
     shown = ", ".join(f"U+{ord(c):04X}" for c in chars)
     _warn_first(table, column, bad, lambda text: f"dropped control characters that a workbook cannot hold ({shown})")
-    return Column(column.name, column.codes, column.texts.map(lambda t: XML_ILLEGAL.sub("", t).strip()))
+    return replace(column, texts=column.texts.map(lambda t: XML_ILLEGAL.sub("", t).strip()))
 
 
 def _warn_first(table: Table, column: Column, flagged: np.ndarray, problem) -> None:
@@ -176,9 +177,13 @@ def frame_table(frame: pd.DataFrame, name: str = "DataFrame") -> Table:
     header = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     columns = []
     for i, column in enumerate(header):
-        texts = [_cell_text(v) for v in frame.iloc[:, i].tolist()]
+        values = frame.iloc[:, i].tolist()
+        texts = [_cell_text(v) for v in values]
         codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
-        columns.append(Column(column, codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()))
+        given = [v for v, t in zip(values, texts) if t]
+        dated = bool(given) and all(isinstance(v, (dt.date, np.datetime64)) for v in given)
+        columns.append(Column(column, codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip(),
+                              dated))
     return Table(Path(name), header, columns, np.arange(len(frame), dtype=np.int64), None, False)
 
 
@@ -187,6 +192,14 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # 3.0 as a CSV writes 3: a category of numbers reads it alike
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+        if value is pd.NaT:
+            return ""
+    if isinstance(value, dt.datetime):  # pandas' Timestamp too; a CSV of them holds the same text
+        return value.strftime("%Y-%m-%d") if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value)
 
 
