@@ -131,6 +131,20 @@ def test_the_year_is_a_number_with_a_time_split(tmp_path):
     assert timed.kind == "number" and "--split time" in timed.reason
 
 
+def test_a_time_split_makes_a_month_the_training_rows_do_not_cover_a_number(tmp_path):
+    """A year of days split in time: the training rows stop before November, so the month is a
+    number (a category would have no column for the validation rows' months); the weekday, all
+    seven in the training rows, stays a category. Two full years keep both categories."""
+    one_year = read_table(write(tmp_path, dated_frame(n=300, start="2021-01-01", step_days=1)))
+    parts = infer(one_year, "y", time_split=True).inputs[0].parts
+    assert parts["month"].kind == "number" and "10 of its 12 values" in parts["month"].reason
+    assert parts["dayofweek"].kind == "category"
+    assert infer(one_year, "y").inputs[0].parts["month"].kind == "category"  # a random split: as before
+    two_years = read_table(write(tmp_path, dated_frame(n=730, start="2021-01-01", step_days=1), "two.csv"))
+    parts = infer(two_years, "y", time_split=True).inputs[0].parts
+    assert parts["month"].kind == "category" and parts["dayofweek"].kind == "category"
+
+
 def test_dates_before_march_1900_are_left_out_with_the_reason(tmp_path):
     frame = pd.DataFrame({"when": [f"18{50 + i % 40}-01-0{1 + i % 9}" for i in range(60)],
                           "x": np.random.default_rng(0).normal(size=60), "y": [i % 3 for i in range(60)]})

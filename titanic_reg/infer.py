@@ -411,6 +411,7 @@ def _explained(columns: np.ndarray, before: list) -> float:
 NEARLY_ALL = 0.999  # of a part's variance explained by the parts before it: it is left out
 DATE_LEVELS = 20  # fastai's cont_cat_split: whole numbers with at most 20 values are categories
 LABEL_PARTS = ("year", "month", "dayofweek")  # parts that name a period rather than measure along one
+PERIOD_VALUES = {"month": 12, "dayofweek": 7}  # the values a label part can take, in any year
 
 
 def _date(col: Column, missing: np.ndarray, time_split: bool):
@@ -419,8 +420,9 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
 
     Year, month and day of week name a period: a category each when it takes at most 20
     values in the training rows (fastai's cont_cat_split makes whole numbers of at most 20
-    values categories; a month or a weekday has no straight-line effect), except the year
-    with a time split, whose validation years no training row has. Day of year and elapsed
+    values categories; a month or a weekday has no straight-line effect), except, with a time
+    split, the year (no training row has the validation years) and a month or weekday the
+    training rows do not cover in full (a later one may be missing from them). Day of year and elapsed
     days measure along the year and along time: numbers by the usual rules (categories only
     with at most 5 values, as any whole number)."""
     from . import dates
@@ -453,7 +455,10 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
         if leader is not None:
             follows.append(f"{part} (one value for each {leader})")
             continue
-        category = whole and not (part == "year" and time_split) and (
+        # With a time split the validation rows are later than every training row: a year, or a
+        # month or weekday the training rows never reach, would come with no column of its own.
+        unseen = time_split and (part == "year" or distinct < PERIOD_VALUES.get(part, distinct))
+        category = whole and not unseen and (
             distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS))
         explained = _explained(_part_features(v, category), [_part_features(values[q], isinstance(t, Category))
                                                               for q, t in parts.items()])
@@ -472,6 +477,10 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
             if part == "year" and time_split:
                 parts[part].reason += ("; a number, not a category: with --split time the validation years are "
                                        "later than any training row's")
+            elif unseen:
+                parts[part].reason += (f"; a number, not a category: the training rows hold {distinct} of its "
+                                       f"{PERIOD_VALUES[part]} values, and with --split time the later validation "
+                                       "rows can fall in one they lack, which a category has no column for")
     if not parts:
         return f"dates whose parts are the same in every training row ({', '.join(same)}): left out"
     spec.parts = parts

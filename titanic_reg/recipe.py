@@ -274,7 +274,7 @@ class _Reader:
         classes = self.target_classes(spec, keys, kind)
         log = self.get(spec, keys, "log", "bool", False)
         if log and kind != "number":
-            self.fail((*keys, "log"), "log = true is for a number target (its log is learned); a binary one has none")
+            self.fail((*keys, "log"), f"log = true is for a number target (its log is learned); a {kind} one has none")
         return Target(column, kind, positive, values, self.get(spec, keys, "reason", "str", ""), classes, log=log)
 
     def target_classes(self, spec: dict, keys: tuple, kind: str) -> list | None:
@@ -342,9 +342,11 @@ class _Reader:
         for rule in recipe.baselines:  # a rule's feature is checked once the features are known (fit_recipe)
             keys = ("baselines", rule.name)
             if rule.constant == "majority" and recipe.target.kind == "number":
-                self.fail((*keys, "constant"), "\"majority\" needs a binary target; a number target's is \"mean\"")
+                self.fail((*keys, "constant"), "\"majority\" needs a binary or classes target; a number target's is "
+                                               "\"mean\" (write constant = \"mean\" here)")
             if rule.constant == "mean" and recipe.target.kind == "binary":
-                self.fail((*keys, "constant"), "\"mean\" is for a number target; a binary one's is \"majority\"")
+                self.fail((*keys, "constant"), "\"mean\" is for a number target; a binary one's is \"majority\" "
+                                               "(write constant = \"majority\" here)")
             if recipe.target.kind == "classes" and rule.constant != "majority":
                 self.fail(keys, "a classes target's rule baseline is constant = \"majority\" (a rule of one "
                                 "feature or a number predicts 0/1 or a number, not a class)")
