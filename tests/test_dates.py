@@ -183,6 +183,7 @@ def test_a_date_recipe_reads_back_as_written_and_a_part_can_be_dropped(tmp_path)
     ('format = "%Y-%m-%d"', 'format = "%Q"'),
     ("[inputs.when.parts.month]", "[inputs.when.parts.week]"),
     ('[inputs.when.parts.month]\nkind = "category"', '[inputs.when.parts.month]\nkind = "date"'),
+    ('[inputs.when.parts.month]\nkind = "category"', '[inputs.when.parts.month]\nkind = "bogus"'),
 ])
 def test_a_bad_date_table_is_a_recipe_error_at_its_line(tmp_path, change, message):
     recipe = infer(read_table(write(tmp_path, dated_frame(n=400, step_days=1))), "y")
@@ -192,6 +193,7 @@ def test_a_bad_date_table_is_a_recipe_error_at_its_line(tmp_path, change, messag
     with pytest.raises(RecipeError) as info:
         loads(bad, "bad.toml")
     assert info.value.line is not None and "inputs.when" in str(info.value)
+    assert info.value.line == bad[:bad.index(message) + len(message)].count("\n") + 1  # the line of what is wrong
 
 
 # --------------------------------------------------------------------------- new rows

@@ -155,7 +155,8 @@ class _Keys:
         return self.reader.scalars(self.table, self.keys, key, strings_only)
 
     def fail(self, key, problem):
-        self.reader.fail((*self.keys, key), problem)
+        """`key`: one of this table's keys, or a path of keys into the tables nested in it."""
+        self.reader.fail((*self.keys, *(key if isinstance(key, tuple) else (key,))), problem)
 
     def part(self, key, spec: dict, column: str):
         """The transform of a table nested in this one under parts.<key> (a date's part), for `column`."""

@@ -818,9 +818,10 @@ class Date(Transform):
             parts = {}
             for part, spec in table.items():
                 if part not in PARTS:
-                    keys.fail("parts", f"{part!r} is no part of a date: {', '.join(PARTS)}")
+                    keys.fail(("parts", part), f"{part!r} is no part of a date: {', '.join(PARTS)}")
                 if not isinstance(spec, dict) or spec.get("kind") not in PART_KINDS:
-                    keys.fail("parts", f"part {part} is a table with kind = \"number\" or \"category\"")
+                    where = ("parts", part, "kind") if isinstance(spec, dict) and "kind" in spec else ("parts", part)
+                    keys.fail(where, f"part {part} is a table with kind = \"number\" or \"category\"")
                 parts[part] = keys.part(part, spec, f"{column}_{part}")
             parts = {p: parts[p] for p in PARTS if p in parts}  # in the parts' own order, whatever the file's
         return cls(column, format=fmt, parts=parts, fill=keys.get("fill", "str", "median", ("median",)),
