@@ -145,6 +145,25 @@ def test_a_time_split_makes_a_month_the_training_rows_do_not_cover_a_number(tmp_
     assert parts["month"].kind == "category" and parts["dayofweek"].kind == "category"
 
 
+def test_a_month_seen_in_one_year_only_folds_into_the_baseline_rather_than_dropping_the_month(tmp_path):
+    """Days of April and May 1992, and one of November 1993 (as vega's la-riots): a month-11
+    column would equal the year-1993 column, so November reads as the baseline month, and April
+    against May is kept; once, the whole month was left out."""
+    when = list(pd.date_range("1992-04-20", periods=30, freq="D")) + [pd.Timestamp("1993-11-02")]
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"when": [w.strftime("%Y-%m-%d") for w in when], "x": rng.normal(size=31).round(3),
+                          "y": rng.normal(size=31).round(3)}).sample(frac=1, random_state=1)
+    spec = infer(read_table(write(tmp_path, frame)), "y").inputs[0]
+    month = spec.parts["month"]
+    assert month.kind == "category" and month.top == 2 and month.other is False
+    assert "11 ×1 has no column and reads as the baseline" in month.reason and "year" in month.reason
+    assert spec.parts["year"].kind == "category"
+    result = titanic_reg.fit(write(tmp_path, frame, "f.csv"), target="y", **QUICK)
+    names = list(result.features)
+    assert [f for f in names if f.startswith("when_month")] == ["when_month_4"]  # May, the most frequent, is the baseline
+    assert np.linalg.matrix_rank(result.X.numpy()) == result.X.shape[1]  # no collinear features
+
+
 def test_dates_before_march_1900_are_left_out_with_the_reason(tmp_path):
     frame = pd.DataFrame({"when": [f"18{50 + i % 40}-01-0{1 + i % 9}" for i in range(60)],
                           "x": np.random.default_rng(0).normal(size=60), "y": [i % 3 for i in range(60)]})

@@ -161,6 +161,9 @@ def test_a_skewed_target_is_learned_as_its_log_and_an_even_one_is_not(tmp_path):
     cols["y"] = np.round(cols["y"] - 50, 4)  # as skewed, but below 0 in places: no log
     shifted = infer(read_table(write_csv(tmp_path / "f.csv", cols)), "y")
     assert not shifted.target.log and "it goes below 0" in shifted.target.reason
+    even = {"x": np.random.default_rng(0).normal(size=40).round(3), "y": np.r_[np.arange(20.0), np.arange(20.0) + 0.5][::-1] - np.r_[0, [0] * 38, 0.3]}
+    reason = infer(read_table(write_csv(tmp_path / "e.csv", even)), "y").target.reason
+    assert "its skewness is 0.0" in reason and "-0.0" not in reason
 
 
 def read_predictions(path: Path) -> dict:

@@ -298,14 +298,14 @@ def _log_target(target: Target, values: np.ndarray) -> Target:
     skew = _skewness(values)
     if len(values) and values.min() >= 0 and skew >= SKEWED:
         target.log = True
-        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {skew:.1f} ({SKEWED:g} or "
+        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {_one_place(skew)} ({SKEWED:g} or "
                           "more) and it is never negative (the rule for an input's log): predictions and scores are "
                           "back in its own units, 10^(...) - 1, about the median of like rows; log = false learns "
                           "it as it is")
     elif len(values) and values.min() < 0:
-        target.reason += f"; learned as it is: it goes below 0 (its skewness is {skew:.1f}), so no log"
+        target.reason += f"; learned as it is: it goes below 0 (its skewness is {_one_place(skew)}), so no log"
     else:
-        target.reason += (f"; learned as it is: its skewness is {skew:.1f} (below {SKEWED:g}); log = true would "
+        target.reason += (f"; learned as it is: its skewness is {_one_place(skew)} (below {SKEWED:g}); log = true would "
                           "learn log10(value + 1)")
     return target
 
@@ -383,12 +383,33 @@ def _column(table: Table, col: Column, rows: np.ndarray, markers, top: int, reci
                                               f" a category{_baseline(counts, False)}{more}{_missing_level(missing, drop)}")
 
 
-def _part_features(v: np.ndarray, category: bool) -> np.ndarray:
-    """A part's columns as a linear model sees them: 0/1 for each level but the first, or itself."""
-    if not category:
+def _ordered_levels(v: np.ndarray) -> list:
+    """A part's values in the order a Category keeps them: the most frequent first, ties by value."""
+    values, counts = np.unique(v, return_counts=True)
+    return [x for _, x in sorted(zip(-counts, values))]
+
+
+def _part_features(v: np.ndarray, transform=None) -> np.ndarray:
+    """A part's columns as a linear model sees them: itself (no transform, or a number's), or 0/1
+    for each level a Category keeps but its first (the baseline; a level not kept reads as it)."""
+    if not isinstance(transform, Category):
         return v[:, None]
-    levels = np.unique(v)
-    return (v[:, None] == levels[None, 1:]).astype(np.float64)
+    levels = _ordered_levels(v)
+    if transform.other is False:
+        levels = levels[:transform.top]
+    return (v[:, None] == np.asarray(levels[1:])[None]).astype(np.float64)
+
+
+def _independent_levels(v: np.ndarray, before: list) -> int | None:
+    """The most levels of a category part, the most frequent first, whose columns no straight line
+    in the parts before gives (a level seen on one day of one year is that year's column); None
+    when not even two are."""
+    levels = _ordered_levels(v)
+    for top in range(len(levels) - 1, 1, -1):
+        columns = (v[:, None] == np.asarray(levels[1:top])[None]).astype(np.float64)
+        if _explained(columns, before) <= NEARLY_ALL:
+            return top
+    return None
 
 
 def _explained(columns: np.ndarray, before: list) -> float:
@@ -460,9 +481,20 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
         unseen = time_split and (part == "year" or distinct < PERIOD_VALUES.get(part, distinct))
         category = whole and not unseen and (
             distinct <= MAX_CATEGORY_NUMBERS or (part in LABEL_PARTS and distinct <= DATE_LEVELS))
-        explained = _explained(_part_features(v, category), [_part_features(values[q], isinstance(t, Category))
-                                                              for q, t in parts.items()])
-        if explained > NEARLY_ALL:
+        before = [_part_features(values[q], t) for q, t in parts.items()]
+        explained = _explained(_part_features(v, Category(name) if category else None), before)
+        top = _independent_levels(v, before) if category and explained > NEARLY_ALL else None
+        if top is not None:
+            kept, folded = _ordered_levels(v)[:top], _ordered_levels(v)[top:]
+            shown = ", ".join(f"{prose_number(x)} ×{int((v == x).sum())}" for x in folded)
+            parts[part] = Category(name, top=top, other=False,
+                                   reason=f"{dates.PARTS[part][0]}, whole numbers with {distinct} distinct values "
+                                          f"({_levels(counts, True)}): a category of the {top} most frequent"
+                                          f"{_baseline(counts, True)}; {shown} {'has' if len(folded) == 1 else 'have'}"
+                                          f" no column and read{'s' if len(folded) == 1 else ''} as the baseline: "
+                                          f"on the training rows a column of {'its' if len(folded) == 1 else 'their'}"
+                                          f" own would be a straight line in {', '.join(parts)} (collinear features)")
+        elif explained > NEARLY_ALL:
             # Elapsed days are 365.25 a year plus the day of the year, near enough: beside those two,
             # a line through them all has weights that cancel, and no engine recalculates it alike.
             follows.append(f"{part} ({'all' if explained > 1 - 1e-9 else f'{100 * explained:.2f}%'} of "
@@ -492,6 +524,11 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
                    + (f"; {k:,} missing: the training median date, {dates.text(fill)}, stands in" if k else
                       f"; a missing date would take the training median date, {dates.text(fill)}"))
     return spec
+
+
+def _one_place(x: float) -> str:
+    """x to one decimal place, without the "-0.0" of a small negative."""
+    return f"{round(x, 1) + 0.0:.1f}"
 
 
 def _names_rows(distinct: int, observed: int) -> bool:
@@ -547,7 +584,7 @@ def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: i
     skew = _skewness(values)
     if low >= 0 and skew >= SKEWED:
         spec.log = True
-        why.append(f"log10(x + 1), as its skewness is {skew:.1f} (2 or more) and it is never negative")
+        why.append(f"log10(x + 1), as its skewness is {_one_place(skew)} (2 or more) and it is never negative")
     why.append("standardised with the training mean and sd")
     spec.reason = "; ".join(why)
     return spec
