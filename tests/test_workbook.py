@@ -342,3 +342,42 @@ def test_the_default_rows_keep_the_descent_sheets_work_in_budget(tmp_path):
     no_descent = titanic_reg.fit(tmp_path / "digits.csv", target="target", epochs=2, restarts=1, baselines=None,
                                  descent_steps=0)
     assert default_rows(no_descent) > len(result.data)
+
+
+def _whole_class_book(tmp_path):
+    """A binary target written as the whole numbers 1 and 7 (as digit labels are), with test rows."""
+    import titanic_reg
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=80).round(3)
+    frame = {"x": x, "z": rng.normal(size=80).round(3), "digit": np.where(x + 0.3 * rng.normal(size=80) > 0, 7, 1)}
+    import pandas as pd
+
+    pd.DataFrame(frame).iloc[:60].to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame(frame).iloc[60:].drop(columns="digit").to_csv(tmp_path / "test.csv", index=False)
+    result = titanic_reg.fit(tmp_path / "train.csv", tmp_path / "test.csv", target="digit", models="linear",
+                             baselines=None, descent_steps=2, progress=False)
+    path = result.to_excel(tmp_path / "digit.xlsx")
+    return result, path
+
+
+def test_a_whole_number_class_on_the_test_sheet_is_a_number_as_in_predictions_csv(tmp_path):
+    result, path = _whole_class_book(tmp_path)
+    ws = openpyxl.load_workbook(path)["Test"]
+    head = _find(ws, "prediction")
+    first = ws.cell(head.row + 1, head.column).value
+    assert re.fullmatch(r"=IF\(.+>0\.5,7,1\)", first), first
+    cached = openpyxl.load_workbook(path, data_only=True)["Test"]
+    said = [cached.cell(head.row + 1 + i, head.column).value for i in range(len(result.test))]
+    assert said == result.predictions["prediction"].tolist() and set(said) == {1, 7}
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_a_whole_number_class_test_sheet_verifies(tmp_path):
+    from tests.conftest import engine_or_fail
+
+    engine_or_fail("libreoffice")
+    _, path = _whole_class_book(tmp_path)
+    report = verify(path, engine="libreoffice", timeout=300)
+    assert report.ok, report.summary()

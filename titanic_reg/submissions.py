@@ -54,8 +54,13 @@ class Submission:
             said = float(said)
         else:
             yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
-            formula = f"IF({pred}>0.5,{_text(yes)},{_text(no)})" if pred else None
-            fmt = "text"
+            whole = yes.lstrip("-").isdigit() and no.lstrip("-").isdigit()  # numbers in the frame: numbers here
+            if whole:
+                yes, no = str(int(yes)), str(int(no))
+            else:
+                yes, no = _text(yes), _text(no)
+            formula = f"IF({pred}>0.5,{yes},{no})" if pred else None
+            fmt = "int" if whole else "text"
         return [(formula, said, fmt), (pred, score, "pred")]
 
 
