@@ -218,3 +218,41 @@ def test_folder_hash_follows_the_images(sample, tmp_path):
     assert changed != before
     (folder / "3" / "0.png").rename(folder / "3" / "00.png")  # the same bytes under another name
     assert images.folder_sha256(folder) not in (before, changed)
+
+
+def _resized(sample, folder: Path, size: tuple[int, int], picked) -> Path:
+    """The picked images resized to size (width, height), in class folders."""
+    for i in picked:
+        cls = folder / str(sample.digit[i])
+        cls.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels(sample, i)).resize(size).save(cls / f"{i}.png")
+    return folder
+
+
+def test_test_images_of_another_size_than_the_training_images_are_one_error(sample, tmp_path):
+    """Every folder's columns are named p0, p1, ...: 16x16 test images for a model of 8x8 ones
+    were once read by their first 64 pixels, without a word."""
+    import titanic_reg
+
+    small = _resized(sample, tmp_path / "small", (8, 8), list(range(20)) + list(range(500, 520)))
+    large = _resized(sample, tmp_path / "large", (16, 16), list(range(20, 25)) + list(range(520, 525)))
+    out = tmp_path / "out"
+    bad = CliRunner().invoke(cli.main, ["fit", str(small), "--target", "label", "--test", str(large), "--out",
+                                        str(out), "--no-workbook", "--baselines", "none", "--epochs", "5"])
+    assert bad.exit_code == 1 and not out.exists()
+    assert bad.stderr == (f"error: {large}: holds images of 16x16 pixels, but the model was trained on 8x8; give "
+                          "images of the training size\n")
+    result = titanic_reg.fit(large, target="label", models="linear", epochs=5, baselines=None, progress=False,
+                             descent_steps=0)
+    with pytest.raises(InputError, match="holds images of 8x8 pixels, but the model was trained on 16x16"):
+        result.predict(small)
+
+
+def test_a_folder_of_images_that_are_not_square_keeps_their_shape(sample, tmp_path):
+    """16 wide and 4 high: 64 pixels, once drawn as an 8 x 8 block; 12 x 8 as one row of 96."""
+    from titanic_reg.infer import infer
+
+    for (width, height) in ((16, 4), (12, 8)):
+        folder = _resized(sample, tmp_path / f"w{width}", (width, height), list(range(10)) + list(range(500, 510)))
+        (block,) = {tuple(t.shape) for t in infer(read_table(folder), "label").inputs if t.kind == "pixels"}
+        assert block == (height, width)

@@ -39,6 +39,7 @@ class Table:
     rows: np.ndarray  # spreadsheet row number of each record
     header_row: int | None  # spreadsheet row of the header (blank lines before it count); None for a DataFrame
     decimal_comma: bool
+    image_shape: tuple[int, int] | None = None  # a folder of images: their height and width (images.py)
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -145,10 +145,27 @@ def new_rows(table, recipe: Recipe, fitted: FittedRecipe, expected=()) -> Rows:
     warning for what training never saw (`expected`: columns it had gaps in, dropped)."""
     from .data import load, unseen_levels
 
+    _check_image_size(table, recipe)
     rows = load(table, recipe, labelled=False, numeric=fitted.numeric)
     fill_problem(fitted, rows)
     unseen_levels(rows, recipe, fitted.stats, expected=expected)
     return rows
+
+
+def _check_image_size(table, recipe: Recipe) -> None:
+    """A folder of images of another size than the training images: InputError. Their pixel
+    columns are named alike (p0, p1, ...), so a larger image would otherwise be read by its
+    first pixels, and a smaller one be missing columns."""
+    from .pixels import first_block
+
+    block = first_block(recipe)
+    if table.image_shape is None or block is None:
+        return
+    height, width = table.image_shape
+    if height * width != len(block.columns) or (block.shape[0] > 1 and tuple(block.shape) != (height, width)):
+        trained = f"{block.shape[1]}x{block.shape[0]}" if block.shape[0] > 1 else f"{len(block.columns):,} pixels"
+        raise InputError(table.path, f"holds images of {width}x{height} pixels, but the model was trained on "
+                                     f"{trained}; give images of the training size")
 
 
 def fill_problem(fitted: FittedRecipe, rows: Rows) -> None:

@@ -94,7 +94,7 @@ def read_folder(folder):
     columns = [_column(name, pixels[:, i]) for i, name in enumerate(header[:-1])]
     columns.append(_column(LABEL, np.array([label for label, _ in files], dtype=object)))
     rows = np.arange(len(files), dtype=np.int64) + 2
-    return Table(folder, header, columns, rows, 1, False)
+    return Table(folder, header, columns, rows, 1, False, image_shape=tuple(size))
 
 
 def folder_sha256(folder) -> str:

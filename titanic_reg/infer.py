@@ -188,6 +188,8 @@ def _pixel_block(columns: list[Column], table: Table, train: np.ndarray, markers
     n = len(found)
     side = math.isqrt(n)
     shape = (side, side) if side * side == n else (1, n)
+    if table.image_shape and math.prod(table.image_shape) == n:  # a folder says its images' shape
+        shape = tuple(table.image_shape)
     constant = sum(c for *_, c in found)
     reason = (f"{n:,} number columns that share one range, 0 to {prose_number(scale)} (the largest value is "
               f"{prose_number(top)}): an image, {_shape(shape, n)}, read as one block of pixels, each divided by "
