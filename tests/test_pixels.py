@@ -204,3 +204,22 @@ def test_an_image_table_with_many_rows_still_starts_with_the_chapters_model(tmp_
     table = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400), "label": rng.integers(0, 2, 400)})
     plain = infer(_write(tmp_path, table, "plain.csv"), "label")
     assert not plain.models and not plain.models_reason
+
+
+def test_a_pixel_that_tells_the_classes_apart_is_no_leakage_but_another_column_is(tmp_path):
+    """A pixel that alone tells the classes apart is the image doing its work (and the block
+    cannot leave it out): no warning; a column beside the image that does the same is warned of."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.integers(0, 17, (120, 64)), columns=[f"px{i}" for i in range(64)])
+    frame["label"] = rng.integers(0, 2, 120)
+    frame["px9"] = frame["label"] * 16
+    frame["after"] = np.where(frame["label"] == 1, "yes", "no")
+    path = tmp_path / "img.csv"
+    frame.to_csv(path, index=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        result = titanic_reg.fit(path, target="label", models="linear", baselines=None, descent_steps=0,
+                                 epochs=5, progress=False)
+    leaks = [str(w.message) for w in said if "alone it predicts" in str(w.message)]
+    assert [leak.split("column ")[1].split(":")[0] for leak in leaks] == ["after"]
+    assert [found["column"] for found in result.leakage] == ["after"]

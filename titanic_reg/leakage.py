@@ -12,6 +12,8 @@ that a level seen once predicts nothing). Flagged:
 * classes: the same as binary, each row predicted as the most frequent class among the
   other rows of its group, the majority rule being the most frequent class overall;
 * number: leave-one-out R² of at least 0.95.
+
+The pixels of an image are not scored: the image is one input (a block of the recipe).
 """
 from __future__ import annotations
 
