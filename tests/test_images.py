@@ -256,3 +256,15 @@ def test_a_folder_of_images_that_are_not_square_keeps_their_shape(sample, tmp_pa
         folder = _resized(sample, tmp_path / f"w{width}", (width, height), list(range(10)) + list(range(500, 510)))
         (block,) = {tuple(t.shape) for t in infer(read_table(folder), "label").inputs if t.kind == "pixels"}
         assert block == (height, width)
+
+
+def test_an_empty_class_folder_is_said_once(sample, tmp_path):
+    from titanic_reg.errors import InputWarning
+
+    folder = write_folder(sample, tmp_path / "train")
+    (folder / "4").mkdir()
+    with pytest.warns(InputWarning) as said:
+        table = read_table(folder)
+    assert [str(w.message) for w in said] == [f"{folder}: class folder 4 holds no images, so the model has no "
+                                              "class 4"]
+    assert set(table.column("label").texts) == {"3", "7"}

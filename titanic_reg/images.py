@@ -72,8 +72,15 @@ def read_folder(folder):
     file for an image of another size than the first, a colour image, or an unreadable file."""
     from .columns import Table
 
+    from .errors import warn
+
     folder = Path(folder)
     files = image_files(folder)
+    empty = [d.name for d in _entries(folder) if d.is_dir() and not _entries(d)]
+    if empty:  # a class whose images were never copied in, most likely
+        many = len(empty) > 1
+        warn(f"{folder}: class folder{'s' if many else ''} {', '.join(empty)} {'hold' if many else 'holds'} no "
+             f"images, so the model has no class{'es' if many else ''} {', '.join(empty)}")
     first = size = None
     pixels = None
     for i, (_, path) in enumerate(files):
