@@ -223,3 +223,21 @@ def test_a_pixel_that_tells_the_classes_apart_is_no_leakage_but_another_column_i
     leaks = [str(w.message) for w in said if "alone it predicts" in str(w.message)]
     assert [leak.split("column ")[1].split(":")[0] for leak in leaks] == ["after"]
     assert [found["column"] for found in result.leakage] == ["after"]
+
+
+def test_a_missing_pixel_under_a_pixel_recipe_names_its_row(tmp_path):
+    from titanic_reg.errors import InputError
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.integers(0, 17, (60, 64)), columns=[f"px{i}" for i in range(64)])
+    frame["label"] = rng.integers(0, 2, 60)
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(dumps(infer(_write(tmp_path, frame), "label")))
+    frame = frame.astype(object)
+    frame.loc[[3, 7], "px11"] = ""
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(InputError) as caught:
+        titanic_reg.fit(tmp_path / "gaps.csv", recipe=recipe, valid_pct=0, models="linear", baselines=None,
+                        progress=False)
+    assert str(caught.value).endswith("gaps.csv, row 5, column px11: missing (and in 1 more training row): "
+                                      "every pixel of an image has a value")

@@ -89,7 +89,7 @@ def fit_recipe(recipe: Recipe, train: Rows) -> FittedRecipe:
     features: list[Feature] = []
     for spec in recipe.inputs:
         v = train.columns[spec.column]
-        s = spec.fit(v, FitContext(train.path, recipe.ones, train.numeric.get(spec.column, True)))
+        s = spec.fit(v, FitContext(train.path, recipe.ones, train.numeric.get(spec.column, True), train.row))
         stats[spec.column] = s
         for name, doc in zip(spec.names(s), spec.docs(s)):
             features.append(Feature(name, spec.column, doc))

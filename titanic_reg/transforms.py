@@ -51,6 +51,7 @@ class FitContext:
     path: object  # the training file, for errors
     ones: bool  # the recipe has the constant feature (a baseline level can be left out)
     numeric: bool  # the column's values are numbers (text levels of numbers, for a category)
+    rows: np.ndarray | None = None  # each training value's row in its file, for errors that name one
 
 
 class Transform:
@@ -614,10 +615,12 @@ class Pixel(Transform):
     def fit(self, x: np.ndarray, context: FitContext) -> dict:
         from .errors import InputError
 
-        missing = int(np.isnan(x).sum())
-        if missing:
-            raise InputError(context.path, f"{missing:,} training row{'s' if missing > 1 else ''} lack this pixel; "
-                                           "every pixel of an image has a value", column=self.column)
+        gap = np.isnan(x)
+        if gap.any():
+            n = int(gap.sum())
+            first = int(context.rows[np.argmax(gap)]) if context.rows is not None else None
+            raise InputError(context.path, f"missing{f' (and in {n - 1:,} more training row' + ('s' if n > 2 else '') + ')' if n > 1 else ''}: "
+                                           "every pixel of an image has a value", row=first, column=self.column)
         return {"scale": float(self.scale), "missing": 0, "constant": bool(x.size and np.all(x == x[0]))}
 
     def names(self, stats: dict) -> list[str]:
@@ -729,7 +732,7 @@ class Date(Transform):
                              column=self.column)
         stats = {"missing": int(len(x) - len(observed)), "fill": float(np.median(observed)),
                  "first": float(observed.min()), "last": float(observed.max()), "parts": {}}
-        inner = FitContext(context.path, context.ones, True)
+        inner = FitContext(context.path, context.ones, True, context.rows)
         for part, values in zip(self.parts, self.part_values(x, stats)):
             stats["parts"][part] = self.parts[part].fit(self.part_input(part, values), inner)
         return stats
