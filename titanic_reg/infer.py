@@ -487,7 +487,7 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
         explained = _explained(_part_features(v, Category(name) if category else None), before)
         top = _independent_levels(v, before) if category and explained > NEARLY_ALL else None
         if top is not None:
-            kept, folded = _ordered_levels(v)[:top], _ordered_levels(v)[top:]
+            folded = _ordered_levels(v)[top:]
             shown = ", ".join(f"{prose_number(x)} ×{int((v == x).sum())}" for x in folded)
             parts[part] = Category(name, top=top, other=False,
                                    reason=f"{dates.PARTS[part][0]}, whole numbers with {distinct} distinct values "
