@@ -173,7 +173,11 @@ def write_about(w: Writer, result, sheets: list) -> None:
     if described:
         rates = ", ".join(f"{name} {run.descent_lr:g}" for name, run in result.runs.items() if run.descent_lr)
         rows.append(("Descent sheets", f"a separate run of plain gradient descent (w -= lr * grad), lr {rates}, "
-                                       f"{result.descent_steps} steps, from the kept start's initial parameters"))
+                                       f"{result.descent_steps} steps, from the kept start's initial parameters"
+                                       + (f" ({result.descent_asked} asked: rebuilding each weight matrix from its "
+                                          "step's row by MMULT costs so much a step that more would take the "
+                                          "spreadsheet engines many minutes)"
+                                          if result.descent_asked else "")))
     if result.sample_of:
         rows.append(("SAMPLE", f"the sheets hold a seeded sample of {len(result.data):,} of "
                                f"{result.sample_of['rows']:,} rows (--sheet-rows); torch and the metrics used every row"))

@@ -26,11 +26,7 @@ def sheet_name(model) -> str:
 
 def _ranges(model, p: int, r: int) -> dict:
     """Each tensor's parameters on row r (0-based) of its Descent sheet, as a matrix formula."""
-    refs = {}
-    for t in model.tensors(p):
-        row = row_span(FIRST_PARAM + t.offset, FIRST_PARAM + t.offset + t.size - 1, r)
-        refs[t.name] = row if t.rows == 1 else f"MMULT({t.name}_r*{row},{t.name}_c)"
-    return refs
+    return model.flat_refs(p, lambda t: row_span(FIRST_PARAM + t.offset, FIRST_PARAM + t.offset + t.size - 1, r))
 
 
 def formulas(model, p: int, r: int, loss) -> tuple[str, dict]:

@@ -101,6 +101,25 @@ class Model:
     def size(self, n_features: int) -> int:
         return sum(t.size for t in self.tensors(n_features))
 
+    def flat_refs(self, n_features: int, span) -> dict[str, str]:
+        """Each tensor as a matrix formula, from `span(t)`, the range of its values in one row (a
+        Descent sheet's step): a one-row tensor is its range; a larger one is rebuilt from it by
+        two selector matrices, defined names from column numbers alone (`relu_W_r`, `relu_W_c`):
+        MMULT(relu_W_r * row, relu_W_c) puts the row's k-th block of `cols` values in row k."""
+        return {t.name: span(t) if t.rows == 1 else f"MMULT({t.name}_r*{span(t)},{t.name}_c)"
+                for t in self.tensors(n_features)}
+
+    def descent_rebuild_work(self, n_features: int, loss: Loss = MSE) -> int:
+        """Multiply-adds a Descent step spends rebuilding its matrices from the row (flat_refs):
+        rows x size x cols for each use of a tensor of several rows, whatever the data's rows. A
+        model of K outputs has one (its K units' weights); with many inputs it outweighs the
+        gradient itself (a 10-class mlp:16 on 256 pixels: 338 million a step)."""
+        refs = self.flat_refs(n_features, lambda t: "ROW")
+        pred = self.excel_forward("X", refs, n_features)[-1]
+        text = loss.mean_excel(pred, "Y") + "".join(self.excel_gradients("X", "Y", refs, n_features, loss).values())
+        return sum(text.count(f"{t.name}_r*") * t.rows * t.size * t.cols
+                   for t in self.tensors(n_features) if t.rows > 1)
+
     def widths(self, n_features: int) -> list[int]:
         found, n_in = [], n_features
         for layer in self.layers:

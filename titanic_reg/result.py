@@ -147,6 +147,7 @@ class FitResult:
     collinear: list = field(default_factory=list)  # features that are a mix of others on the training rows
     lacking: tuple = ()  # input columns with missing values in the training file (dropped rows)
     sample_of: dict | None = None  # a workbook view whose rows are a sample (sample.py): the full counts
+    descent_asked: int | None = None  # a workbook view with fewer Descent steps than asked (sample.py): how many
 
     @property
     def kind(self) -> str:

@@ -28,12 +28,29 @@ MIN_ROWS = 200  # the fewest a default sample holds: an image of 784 pixels cost
 # Gnumeric 6 minutes; held to this much (214 training rows), 51 s and 2.5 minutes. The 3s and
 # 7s' default workbook does 16 million; Titanic's, 2 million.
 DESCENT_WORK = 20_000_000
+# A Descent step also rebuilds each tensor of several rows from the step's row by MMULT
+# (Model.descent_rebuild_work), a cost that does not shrink with the rows held: the digits'
+# default workbook spends 24 million multiply-adds a step on it (1.2 billion over 50 steps,
+# where Gnumeric takes 2.5 minutes), 16 x 16 images of 10 classes 371 million. Past this
+# much over every step, the workbook shows fewer steps, and says so.
+REBUILD_WORK = 1_500_000_000
 
 
 def sheet_columns(recipe, features, models) -> int:
     """Columns of the widest sheet with a row per data row: the Data sheet or a model's."""
     p = len(features)
     return max([3 + len(recipe.inputs) + p + len(recipe.show)] + [5 + sum(m.widths(p)) for m in models])
+
+
+def descent_steps(result) -> int:
+    """The Descent steps a workbook shows: those asked for (--descent-steps), fewer when
+    rebuilding the models' matrices at every step would pass REBUILD_WORK."""
+    p = len(result.features)
+    per_step = sum(run.model.descent_rebuild_work(p, run.loss) for run in result.runs.values() if run.descent_lr)
+    steps = result.descent_steps
+    if per_step and steps * per_step > REBUILD_WORK:
+        steps = max(1, REBUILD_WORK // per_step)
+    return steps
 
 
 def default_rows(result) -> int:
@@ -43,7 +60,7 @@ def default_rows(result) -> int:
     columns = sheet_columns(result.recipe, result.features, result.model_list)
     rows = min(DEFAULT_MAX_ROWS, CELL_BUDGET // columns)
     p = len(result.features)
-    per_row = result.descent_steps * sum(run.model.size(p) for run in result.runs.values() if run.descent_lr)
+    per_row = descent_steps(result) * sum(run.model.size(p) for run in result.runs.values() if run.descent_lr)
     if per_row and len(result.data):
         train_share = max(result.n_train, 1) / len(result.data)  # a sample keeps the training rows' share
         rows = min(rows, int(DESCENT_WORK / (per_row * train_share)))
@@ -96,9 +113,11 @@ def workbook_view(result, max_rows: int | None = None):
                                                                            replace=False))
         changes.update(test=result.test.take(idx), X_test=result.X_test[idx],
                        predictions=result.predictions.iloc[idx].reset_index(drop=True))
+    steps = descent_steps(result)
+    if steps < result.descent_steps:
+        changes.update(descent_steps=steps, descent_asked=result.descent_steps)
     view = dataclasses.replace(result, **changes)
     k, X, y = view.n_train, view.X, view.y
-    steps = result.descent_steps
     view.runs = {name: run if not (steps and run.descent_lr) else dataclasses.replace(
         run, descent=plain_descent(run.model, X[:k], y[:k], run.trained.init, steps, run.descent_lr, run.loss))
         for name, run in result.runs.items()}
