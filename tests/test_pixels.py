@@ -77,8 +77,32 @@ def test_the_rule_does_not_fire_on_ordinary_tables(tmp_path, case):
         frame = frame.astype(object)
         frame.iloc[::2, ::2] = ""
     frame["y"] = np.arange(50) % 2
-    recipe = infer(_write(tmp_path, frame), "y")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        recipe = infer(_write(tmp_path, frame), "y")
     assert "pixels" not in _kinds(recipe)
+    assert not [w for w in said if "pixels" in str(w.message)]  # a table that is no image: not a word of one
+
+
+@pytest.mark.parametrize("spoil", ["missing", "negative"])
+def test_an_image_spoilt_by_a_few_cells_is_read_as_columns_and_said_once(tmp_path, spoil):
+    """Five missing cells (or one -1) among 64 pixels of 0-16 turn the rule off: the table is
+    read column by column, and one warning names the cells' columns."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.integers(0, 17, (80, 64)), columns=[f"px{i}" for i in range(64)]).astype(object)
+    if spoil == "missing":
+        frame.iloc[[3, 9, 20, 41, 60], [11, 15, 15, 16, 16]] = ""
+    else:
+        frame.iloc[7, 10] = -1
+    frame["y"] = np.arange(80) % 2
+    with pytest.warns(InputWarning) as said:
+        recipe = infer(_write(tmp_path, frame), "y")
+    assert "pixels" not in _kinds(recipe)
+    (line,) = [str(w.message) for w in said if "pixels" in str(w.message)]
+    spoilt = "px11, px15, px16 have" if spoil == "missing" else "px10 has"
+    assert line.endswith(f"t.csv: 64 number columns look like an image's pixels, but {spoilt} missing or negative "
+                         "values: read as ordinary columns, not as one image; fill or correct those cells to read "
+                         "the image")
 
 
 @pytest.mark.parametrize("data", ["train.csv", "penguins.csv"])

@@ -164,27 +164,33 @@ def _pixel_block(columns: list[Column], table: Table, train: np.ndarray, markers
     never the names: any column names, any image size."""
     if len(columns) < MIN_PIXELS:
         return None
-    found = []
+    found, spoilt = [], []  # spoilt: pixels but for a missing or negative value
     for col in columns:
         col = col.take(train)
         used = np.unique(col.codes)
-        if col.texts.iloc[used].isin(markers).any():
+        texts = col.texts.iloc[used]
+        gaps = texts.isin(markers)
+        nums = numbers(texts[~gaps].reset_index(drop=True), table.decimal_comma)
+        if len(nums) == 0 or not np.isfinite(nums).all():
             continue
-        nums = numbers(col.texts.iloc[used].reset_index(drop=True), table.decimal_comma)
-        if len(nums) == 0 or not np.isfinite(nums).all() or nums.min() < 0:
+        if gaps.any() or nums.min() < 0:
+            spoilt.append(col.name)
             continue
         found.append((col.name, float(nums.max()), bool(np.all(np.floor(nums) == nums)), len(nums) == 1))
     if len(found) < MIN_PIXELS or len(found) < PIXEL_SHARE * len(columns):
+        near = len(found) + len(spoilt)
+        if (spoilt and near >= MIN_PIXELS and near >= PIXEL_SHARE * len(columns) and len(spoilt) <= near // 10
+                and _pixel_scale(found) is not None):
+            from .errors import warn
+
+            warn(f"{table.path}: {near:,} number columns look like an image's pixels, but "
+                 f"{_names(spoilt)} {'has' if len(spoilt) == 1 else 'have'} missing or negative values: read as "
+                 "ordinary columns, not as one image; fill or correct those cells to read the image")
+        return None
+    scale = _pixel_scale(found)
+    if scale is None:
         return None
     top = max(m for _, m, _, _ in found)
-    if all(whole for _, _, whole, _ in found):
-        scale = next((r for r in PIXEL_RANGES if r >= top), None)
-        if scale is None or top <= scale / 2:
-            return None
-    elif top <= 1:
-        scale = 1
-    else:
-        return None
     n = len(found)
     side = math.isqrt(n)
     shape = (side, side) if side * side == n else (1, n)
@@ -197,6 +203,23 @@ def _pixel_block(columns: list[Column], table: Table, train: np.ndarray, markers
               + (f"; {constant:,} pixel{'s' if constant > 1 else ''} never vary in the training rows (kept, so "
                  "that the image keeps its shape)" if constant else ""))
     return {name: Pixel(name, float(scale), shape, i, "pixels", reason) for i, (name, *_rest) in enumerate(found)}
+
+
+def _pixel_scale(found: list) -> float | None:
+    """The range the columns share (found: name, largest value, whole, constant), or None:
+    whole numbers up to a pixel range's maximum that they reach past the half of, or fractions
+    from 0 to 1."""
+    if not found:
+        return None
+    top = max(m for _, m, _, _ in found)
+    if all(whole for _, _, whole, _ in found):
+        scale = next((r for r in PIXEL_RANGES if r >= top), None)
+        return None if scale is None or top <= scale / 2 else scale
+    return 1 if top <= 1 else None
+
+
+def _names(columns: list[str], shown: int = 3) -> str:
+    return ", ".join(columns[:shown]) + (f" and {len(columns) - shown:,} more" if len(columns) > shown else "")
 
 
 def _shape(shape, n: int) -> str:
