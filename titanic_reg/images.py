@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, warn
 
 __all__ = ["LABEL", "MAX_PIXELS", "folder_sha256", "image_files", "read_folder"]
 
@@ -71,8 +71,6 @@ def read_folder(folder):
     """The folder's images as a Table (see the module's docstring); InputError naming the
     file for an image of another size than the first, a colour image, or an unreadable file."""
     from .columns import Table
-
-    from .errors import warn
 
     folder = Path(folder)
     files = image_files(folder)

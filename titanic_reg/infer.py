@@ -37,14 +37,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, option
+from .errors import InputError, option, warn
 from .limits import MAX_CLASSES
 from .models import CLASS_MODELS, WIDE_MODELS
 from .recipe import MISSING_VALUES, Recipe, Rule
 from .report import data_name
 from .table import Column, Table, numbers
 from .target import Target
-from .summary import prose_number
+from .summary import prose_number, unsigned_zero
 from .transforms import Category, Date, Number, Pixel, number_text
 
 TOP_LEVELS = 10  # a category keeps its 10 most frequent levels
@@ -181,8 +181,6 @@ def _pixel_block(columns: list[Column], table: Table, train: np.ndarray, markers
         near = len(found) + len(spoilt)
         if (spoilt and near >= MIN_PIXELS and near >= PIXEL_SHARE * len(columns) and len(spoilt) <= near // 10
                 and _pixel_scale(found) is not None):
-            from .errors import warn
-
             warn(f"{table.path}: {near:,} number columns look like an image's pixels, but "
                  f"{_names(spoilt)} {'has' if len(spoilt) == 1 else 'have'} missing or negative values: read as "
                  "ordinary columns, not as one image; fill or correct those cells to read the image")
@@ -321,16 +319,17 @@ def _log_target(target: Target, values: np.ndarray) -> Target:
     """A number target learned as its log by the rule an input meets for its log (never
     negative, skewness SKEWED or more): least squares on a few huge values is a fit to them."""
     skew = _skewness(values)
+    shown = unsigned_zero(f"{skew:.1f}")  # not "-0.0"
     if len(values) and values.min() >= 0 and skew >= SKEWED:
         target.log = True
-        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {_one_place(skew)} ({SKEWED:g} or "
+        target.reason += (f"; learned as log10(value + 1), then scaled, as its skewness is {shown} ({SKEWED:g} or "
                           "more) and it is never negative (the rule for an input's log): predictions and scores are "
                           "back in its own units, 10^(...) - 1, about the median of like rows; log = false learns "
                           "it as it is")
     elif len(values) and values.min() < 0:
-        target.reason += f"; learned as it is: it goes below 0 (its skewness is {_one_place(skew)}), so no log"
+        target.reason += f"; learned as it is: it goes below 0 (its skewness is {shown}), so no log"
     else:
-        target.reason += (f"; learned as it is: its skewness is {_one_place(skew)} (below {SKEWED:g}); log = true would "
+        target.reason += (f"; learned as it is: its skewness is {shown} (below {SKEWED:g}); log = true would "
                           "learn log10(value + 1)")
     return target
 
@@ -551,11 +550,6 @@ def _date(col: Column, missing: np.ndarray, time_split: bool):
     return spec
 
 
-def _one_place(x: float) -> str:
-    """x to one decimal place, without the "-0.0" of a small negative."""
-    return f"{round(x, 1) + 0.0:.1f}"
-
-
 def _names_rows(distinct: int, observed: int) -> bool:
     """Text that names rows rather than grouping them: distinct in NAMES_SHARE of the rows that
     have a value, whatever the table's size (free_text_limit waits for 42 values), and in at
@@ -607,9 +601,10 @@ def _number(column: str, values: np.ndarray, n_missing: int, n: int, distinct: i
         else:
             why.append(f"{rows} missing: filled with the training median, and {column}_na is 1 there")
     skew = _skewness(values)
+    shown = unsigned_zero(f"{skew:.1f}")  # not "-0.0"
     if low >= 0 and skew >= SKEWED:
         spec.log = True
-        why.append(f"log10(x + 1), as its skewness is {_one_place(skew)} (2 or more) and it is never negative")
+        why.append(f"log10(x + 1), as its skewness is {shown} (2 or more) and it is never negative")
     why.append("standardised with the training mean and sd")
     spec.reason = "; ".join(why)
     return spec

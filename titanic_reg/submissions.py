@@ -33,7 +33,7 @@ class Submission:
             return pd.DataFrame({**key, "prediction": class_labels(target, fitted, out, output), **probabilities})
         said = output.decide(out).numpy() > 0
         yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
-        if yes.lstrip("-").isdigit() and no.lstrip("-").isdigit():  # classes that are whole numbers stay numbers
+        if _whole(yes, no):  # classes that are whole numbers stay numbers
             yes, no = int(yes), int(no)
         return pd.DataFrame({**key, "prediction": np.where(said, yes, no), "score": out.numpy()})
 
@@ -54,7 +54,7 @@ class Submission:
             said = float(said)
         else:
             yes, no = target.label(fitted.target, True), target.label(fitted.target, False)
-            whole = yes.lstrip("-").isdigit() and no.lstrip("-").isdigit()  # numbers in the frame: numbers here
+            whole = _whole(yes, no)  # numbers in the frame: numbers here
             if whole:
                 yes, no = str(int(yes)), str(int(no))
             else:
@@ -100,9 +100,14 @@ def class_labels(target, fitted, out, output) -> np.ndarray:
     """Each row's predicted class as the data writes it (whole numbers stay numbers), from (rows, K)
     probabilities."""
     names = target.class_names(fitted.target)
-    whole = all(name.lstrip("-").isdigit() for name in names)
+    whole = _whole(*names)
     labels = np.array([int(name) for name in names] if whole else names, dtype=np.int64 if whole else object)
     return labels[output.decide(out).numpy().astype(np.int64)] if len(out) else labels[:0]
+
+
+def _whole(*names: str) -> bool:
+    """Classes that are whole numbers (1 and 7, the digits): written as numbers, not text."""
+    return all(name.lstrip("-").isdigit() for name in names)
 
 
 def _text(value: str) -> str:
